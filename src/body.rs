@@ -1,0 +1,381 @@
+//! Routes whose action depends on the request body (or the query string).
+//!
+//! `POST /conversations/{id}/parts` closes, assigns, snoozes or reopens depending on
+//! `message_type`; `POST /tags` creates a tag or tags contacts; `POST /content/bulk_actions`
+//! publishes or deletes. Such a route names a [`BodyRule`]; the rule reads the JSON body and
+//! returns the permissions the request needs, which replace the route's own.
+//!
+//! The body is parsed strictly: a JSON object, no duplicate key at any depth (Rails keeps the
+//! last duplicate, other parsers the first: either way two readers could disagree).
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+/// A rule that picks a route's permissions from its JSON body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyRule {
+    /// `POST /conversations/{id}/parts`: `message_type` `close` | `assignment` | `snoozed` | `open`.
+    ConversationParts,
+    /// `POST /conversations/{id}/reply`: `message_type` `comment` | `quick_reply` (reply),
+    /// `note` (note); and, as API versions up to 2.6 accepted them here, `close` | `assignment`
+    /// | `snoozed` | `open` with the same permissions as through `/parts`.
+    ConversationReply,
+    /// `POST /tickets/{id}/reply`: `comment` | `quick_reply` (reply) or `note`.
+    TicketReply,
+    /// `PUT /tickets/{id}`: `open`/`state`/`ticket_state_id` (close), `assignee_id`/`admin_id`
+    /// (assign), `snoozed_until` (snooze), anything else (update). Several fields need all.
+    TicketUpdate,
+    /// `POST /tags`: `{name}` or `{name,id}` creates or renames (manage); with `users` or
+    /// `companies` (tag or untag) it applies.
+    Tags,
+    /// `POST /content/bulk_actions`: `action` `delete` | `publish`/`unpublish` | other (write).
+    ContentBulkActions,
+    /// `POST /messages`: one recipient (send) or an array of more than one (bulk send).
+    Messages,
+    /// `POST /news/news_items`, `PUT /news/news_items/{id}`: `state` `live` also needs publish.
+    NewsItem,
+}
+
+impl BodyRule {
+    /// Every rule, for listings.
+    pub const ALL: [BodyRule; 8] = [
+        BodyRule::ConversationParts,
+        BodyRule::ConversationReply,
+        BodyRule::TicketReply,
+        BodyRule::TicketUpdate,
+        BodyRule::Tags,
+        BodyRule::ContentBulkActions,
+        BodyRule::Messages,
+        BodyRule::NewsItem,
+    ];
+
+    /// The rule's name in catalogs and configurations.
+    pub fn name(self) -> &'static str {
+        match self {
+            BodyRule::ConversationParts => "conversation_parts",
+            BodyRule::ConversationReply => "conversation_reply",
+            BodyRule::TicketReply => "ticket_reply",
+            BodyRule::TicketUpdate => "ticket_update",
+            BodyRule::Tags => "tags",
+            BodyRule::ContentBulkActions => "content_bulk_actions",
+            BodyRule::Messages => "messages",
+            BodyRule::NewsItem => "news_item",
+        }
+    }
+
+    /// The rule named `name`.
+    pub fn parse(name: &str) -> Option<BodyRule> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The top-level body fields that decide; the same names in the query string make the
+    /// request ambiguous (Rails merges query and body parameters).
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            BodyRule::ConversationParts => &["message_type"],
+            BodyRule::ConversationReply | BodyRule::TicketReply => &["message_type", "type"],
+            BodyRule::TicketUpdate => TICKET_FIELDS,
+            BodyRule::Tags => &["id", "users", "companies", "name"],
+            BodyRule::ContentBulkActions => &["action"],
+            BodyRule::Messages => &["to", "message_type"],
+            BodyRule::NewsItem => &["state"],
+        }
+    }
+
+    /// The permissions a body asks for, by name, or why the body cannot be judged.
+    pub fn required(self, body: &Value) -> Result<Vec<&'static str>, BodyError> {
+        let obj = body.as_object().ok_or(BodyError::NotAnObject)?;
+        let str_field = |k: &'static str| -> Result<Option<&str>, BodyError> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) => Err(BodyError::WrongType(k)),
+            }
+        };
+        let state_change = |mt: &str| -> Option<&'static str> {
+            Some(match mt {
+                "close" => "conversations:close",
+                "assignment" => "conversations:assign",
+                "snoozed" => "conversations:snooze",
+                "open" => "conversations:open",
+                _ => return None,
+            })
+        };
+        Ok(match self {
+            BodyRule::ConversationParts => {
+                let mt = str_field("message_type")?.ok_or(BodyError::Missing("message_type"))?;
+                alloc::vec![state_change(mt).ok_or(BodyError::UnknownValue("message_type"))?]
+            }
+            BodyRule::ConversationReply => {
+                let mt = str_field("message_type")?.ok_or(BodyError::Missing("message_type"))?;
+                let _ = str_field("type")?;
+                if let Some(p) = state_change(mt) {
+                    alloc::vec![p]
+                } else {
+                    alloc::vec![match mt {
+                        "comment" | "quick_reply" => "conversations:reply",
+                        "note" => "conversations:note",
+                        _ => return Err(BodyError::UnknownValue("message_type")),
+                    }]
+                }
+            }
+            BodyRule::TicketReply => {
+                let mt = str_field("message_type")?.ok_or(BodyError::Missing("message_type"))?;
+                let _ = str_field("type")?;
+                alloc::vec![match mt {
+                    "comment" | "quick_reply" => "tickets:reply",
+                    "note" => "tickets:note",
+                    _ => return Err(BodyError::UnknownValue("message_type")),
+                }]
+            }
+            BodyRule::TicketUpdate => {
+                let mut out = Vec::new();
+                for key in obj.keys() {
+                    let p = match key.as_str() {
+                        "open" | "state" | "ticket_state_id" => "tickets:close",
+                        "assignee_id" | "admin_id" | "assignment" => "tickets:assign",
+                        "snoozed_until" => "tickets:snooze",
+                        _ => "tickets:update",
+                    };
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+                if out.is_empty() {
+                    out.push("tickets:update");
+                }
+                out
+            }
+            BodyRule::Tags => {
+                let targets = ["users", "companies"].iter().any(|k| obj.get(*k).is_some_and(|v| !v.is_null()));
+                alloc::vec![if targets { "tags:apply" } else { "tags:manage" }]
+            }
+            BodyRule::ContentBulkActions => {
+                let action = str_field("action")?.ok_or(BodyError::Missing("action"))?;
+                alloc::vec![match action {
+                    "delete" => "content:delete",
+                    "publish" | "unpublish" => "content:publish",
+                    "set_availability" | "set_audience" | "update_tags" => "content:write",
+                    _ => return Err(BodyError::UnknownValue("action")),
+                }]
+            }
+            BodyRule::Messages => match obj.get("to") {
+                Some(Value::Array(a)) if a.len() > 1 => alloc::vec!["messages:bulk_send"],
+                Some(Value::Array(_) | Value::Object(_)) => alloc::vec!["messages:send"],
+                None | Some(Value::Null) => return Err(BodyError::Missing("to")),
+                Some(_) => return Err(BodyError::WrongType("to")),
+            },
+            BodyRule::NewsItem => match str_field("state")? {
+                Some("live") => alloc::vec!["news:write", "news:publish"],
+                _ => alloc::vec!["news:write"],
+            },
+        })
+    }
+}
+
+const TICKET_FIELDS: &[&str] = &["open", "state", "ticket_state_id", "assignee_id", "admin_id", "assignment", "snoozed_until"];
+
+/// Why a body could not be judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// Not JSON, or a duplicate key, or nested too deep.
+    Unparsable,
+    /// Not a JSON object.
+    NotAnObject,
+    /// A deciding field is absent.
+    Missing(&'static str),
+    /// A deciding field has the wrong JSON type.
+    WrongType(&'static str),
+    /// A deciding field has a value the rule does not know.
+    UnknownValue(&'static str),
+    /// A deciding field also appears in the query string.
+    InQuery(&'static str),
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::Unparsable => f.write_str("the body is not valid JSON (or repeats a key)"),
+            BodyError::NotAnObject => f.write_str("the body is not a JSON object"),
+            BodyError::Missing(k) => write!(f, "the body has no `{k}`"),
+            BodyError::WrongType(k) => write!(f, "the body's `{k}` has the wrong type"),
+            BodyError::UnknownValue(k) => write!(f, "the body's `{k}` has a value this route does not accept"),
+            BodyError::InQuery(k) => write!(f, "`{k}` decides this route and must not be in the query string"),
+        }
+    }
+}
+
+/// The deepest nesting a body may have.
+pub const MAX_DEPTH: usize = 64;
+
+/// Parses a body as strict JSON: no duplicate keys at any depth, at most [`MAX_DEPTH`] deep.
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, BodyError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let v = Strict::deserialize(&mut de).map_err(|_| BodyError::Unparsable)?;
+    de.end().map_err(|_| BodyError::Unparsable)?;
+    if depth(&v.0, 0) > MAX_DEPTH {
+        return Err(BodyError::Unparsable);
+    }
+    Ok(v.0)
+}
+
+fn depth(v: &Value, d: usize) -> usize {
+    if d > MAX_DEPTH {
+        return d;
+    }
+    match v {
+        Value::Array(a) => a.iter().map(|x| depth(x, d + 1)).max().unwrap_or(d + 1),
+        Value::Object(o) => o.values().map(|x| depth(x, d + 1)).max().unwrap_or(d + 1),
+        _ => d,
+    }
+}
+
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(String::from(v)))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let Strict(v) = map.next_value()?;
+            if out.insert(k, v).is_some() {
+                return Err(de::Error::custom("duplicate key"));
+            }
+        }
+        Ok(Value::Object(out.into_iter().collect()))
+    }
+}
+
+/// A rule that picks extra permissions from the query string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryRule {
+    /// `DELETE /conversations/{id}`: any `retain_metrics` other than `true` also deletes the
+    /// conversation's metrics, which needs `conversations:delete_metrics` (and the
+    /// `delete_conversations_and_metrics` scope).
+    RetainMetrics,
+}
+
+impl QueryRule {
+    /// The rule's name in catalogs and configurations.
+    pub fn name(self) -> &'static str {
+        "retain_metrics"
+    }
+
+    /// The rule named `name`.
+    pub fn parse(name: &str) -> Option<QueryRule> {
+        (name == "retain_metrics").then_some(QueryRule::RetainMetrics)
+    }
+
+    /// Extra `(permission, scope)` the query asks for, if any.
+    pub fn extra(self, query: &str) -> Option<(&'static str, &'static str)> {
+        let deletes = crate::path::query_values(query, "retain_metrics").any(|v| v != "true");
+        deletes.then_some(("conversations:delete_metrics", "delete_conversations_and_metrics"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strict_parse() {
+        assert!(parse_strict(br#"{"a":1,"b":{"c":[1,2]}}"#).is_ok());
+        assert_eq!(parse_strict(br#"{"a":1,"a":2}"#), Err(BodyError::Unparsable));
+        assert_eq!(parse_strict(br#"{"x":{"a":1,"a":2}}"#), Err(BodyError::Unparsable));
+        assert_eq!(parse_strict(b"{"), Err(BodyError::Unparsable));
+        assert_eq!(parse_strict(b"{} x"), Err(BodyError::Unparsable));
+        assert_eq!(parse_strict(b"message_type=close"), Err(BodyError::Unparsable));
+        let deep = alloc::format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert_eq!(parse_strict(deep.as_bytes()), Err(BodyError::Unparsable));
+    }
+
+    #[test]
+    fn rules() {
+        use BodyRule::*;
+        let cases: &[(BodyRule, Value, Result<&[&str], BodyError>)] = &[
+            (ConversationParts, json!({"message_type":"close","type":"admin","admin_id":"1"}), Ok(&["conversations:close"])),
+            (ConversationParts, json!({"message_type":"assignment"}), Ok(&["conversations:assign"])),
+            (ConversationParts, json!({"message_type":"comment"}), Err(BodyError::UnknownValue("message_type"))),
+            (ConversationParts, json!({"message_type":["close"]}), Err(BodyError::WrongType("message_type"))),
+            (ConversationParts, json!({}), Err(BodyError::Missing("message_type"))),
+            (ConversationParts, json!([]), Err(BodyError::NotAnObject)),
+            (ConversationReply, json!({"message_type":"note","type":"admin"}), Ok(&["conversations:note"])),
+            (ConversationReply, json!({"message_type":"close","type":"admin"}), Ok(&["conversations:close"])),
+            (TicketUpdate, json!({"open":false,"assignee_id":"5"}), Ok(&["tickets:assign", "tickets:close"])),
+            (TicketUpdate, json!({"ticket_attributes":{}}), Ok(&["tickets:update"])),
+            (Tags, json!({"name":"vip"}), Ok(&["tags:manage"])),
+            (Tags, json!({"name":"vip","companies":[{"id":"1","untag":true}]}), Ok(&["tags:apply"])),
+            (ContentBulkActions, json!({"action":"delete","content_ids":[1]}), Ok(&["content:delete"])),
+            (ContentBulkActions, json!({"action":"nuke"}), Err(BodyError::UnknownValue("action"))),
+            (Messages, json!({"to":{"type":"user","id":"1"}}), Ok(&["messages:send"])),
+            (Messages, json!({"to":[{"id":"1"},{"id":"2"}]}), Ok(&["messages:bulk_send"])),
+            (NewsItem, json!({"state":"live"}), Ok(&["news:write", "news:publish"])),
+        ];
+        for (rule, body, want) in cases {
+            let got = rule.required(body);
+            assert_eq!(got.as_deref().map_err(Clone::clone), want.clone(), "{} {body}", rule.name());
+        }
+        for r in BodyRule::ALL {
+            assert_eq!(BodyRule::parse(r.name()), Some(r));
+        }
+    }
+
+    #[test]
+    fn retain_metrics() {
+        let r = QueryRule::RetainMetrics;
+        assert!(r.extra("").is_none());
+        assert!(r.extra("retain_metrics=true").is_none());
+        assert!(r.extra("retain_metrics=false").is_some());
+        assert!(r.extra("retain_metrics=FALSE").is_some());
+        assert!(r.extra("retain%5fmetrics=false").is_some());
+        assert!(r.extra("retain_metrics=true&retain_metrics=false").is_some());
+    }
+}

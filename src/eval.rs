@@ -1,0 +1,567 @@
+//! Evaluation: a pure function of (compiled policy, principal, request, now) to a [`Decision`].
+//!
+//! The checks run in this order; the first that fails decides:
+//!
+//! 1. the method is one Intercom's API uses, the path is canonical (or `paths: "normalize"`)
+//!    → `unknown_route` / `non_canonical_path`
+//! 2. a route matches → `unknown_route`
+//! 3. the token's workspace is the policy's → `wrong_workspace`
+//! 4. the role exists (or `default_role`) → `missing_role` / `unknown_role`
+//! 5. the source address is allowed (policy, then role) → `ip_not_allowed`
+//! 6. the session is young enough (`iat`) → `session_too_old`
+//! 7. self rules: `not_self` → `self_action_forbidden`; `self_permission` swaps the requirement
+//! 8. the query rule and the body rule (the body may be needed: [`Effect::NeedBody`]) →
+//!    `body_required` / `invalid_body`
+//! 9. the role (plus the token's own permissions) has every required permission →
+//!    `missing_permission`
+//! 10. MFA (`amr`) where the role or a required permission asks for it → `mfa_required`
+//! 11. the token has the route's scope (per `scopes` mode) → `missing_scope`
+//!
+//! Evaluation never panics and has no error path that could read as "allow": every failure is a
+//! [`Decision`] with [`Effect::Deny`].
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+use alloc::format;
+use core::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::body::{self, BodyError};
+use crate::path::{self, PathError};
+use crate::perm::PermSet;
+use crate::policy::{PathMode, Policy, ScopeMode};
+use crate::router::Method;
+
+/// Who is asking: what the token layer extracted from the verified token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Principal {
+    /// The role name.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// The caller's Intercom admin id (or the token's subject).
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The caller's email, for the audit log.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The workspace the token is for.
+    #[serde(default)]
+    pub workspace: Option<String>,
+    /// OAuth scopes.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Permissions granted by the token itself (added to the role's if `token_grants`).
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// Teams.
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// Authentication methods (`amr`).
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// When the session started (`iat`), seconds since the epoch.
+    #[serde(default)]
+    pub issued_at: Option<u64>,
+}
+
+/// The request body, as far as the front-end has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body<'a> {
+    /// Not read yet: a route that needs it answers [`Effect::NeedBody`].
+    NotRead,
+    /// The request has no body.
+    Absent,
+    /// The whole body.
+    Bytes(&'a [u8]),
+}
+
+/// What is judged.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The method, as sent.
+    pub method: &'a str,
+    /// The request target (`:path`), query included.
+    pub path: &'a str,
+    /// The body.
+    pub body: Body<'a>,
+    /// The client's address.
+    pub source_ip: Option<IpAddr>,
+}
+
+/// Allow, deny, or read the body and ask again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Let the request through.
+    Allow,
+    /// Stop it with [`Decision::status`] and [`Decision::deny_body`].
+    Deny,
+    /// This route's decision depends on the body: read it (whole) and evaluate again.
+    NeedBody,
+}
+
+macro_rules! codes {
+    ($($variant:ident => ($name:literal, $status:literal, $doc:literal),)*) => {
+        /// A stable, machine-readable decision code. The set only grows.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $(#[doc = $doc] $variant,)* }
+        impl Code {
+            /// Every code.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+            /// The code as it appears in deny bodies, stats and logs.
+            pub fn as_str(self) -> &'static str { match self { $(Code::$variant => $name,)* } }
+            /// The HTTP status that goes with it.
+            pub fn status(self) -> u16 { match self { $(Code::$variant => $status,)* } }
+            /// The code named `s`.
+            pub fn parse(s: &str) -> Option<Code> { match s { $($name => Some(Code::$variant),)* _ => None } }
+        }
+    };
+}
+
+codes! {
+    Allowed => ("allowed", 200, "allowed"),
+    NeedBody => ("need_body", 100, "the body must be read before deciding"),
+    MissingPermission => ("missing_permission", 403, "the role lacks a permission the request needs"),
+    MissingScope => ("missing_scope", 403, "the token lacks the route's OAuth scope"),
+    UnknownRoute => ("unknown_route", 403, "no route in the catalog matches; denied"),
+    MissingRole => ("missing_role", 403, "the token names no role"),
+    UnknownRole => ("unknown_role", 403, "the token names a role the policy does not define"),
+    MfaRequired => ("mfa_required", 403, "the request needs multi-factor authentication"),
+    SessionTooOld => ("session_too_old", 401, "the session started too long ago, or has no `iat`"),
+    IpNotAllowed => ("ip_not_allowed", 403, "the source address is not allowed"),
+    WrongWorkspace => ("wrong_workspace", 403, "the token is for another workspace"),
+    SelfActionForbidden => ("self_action_forbidden", 403, "nobody may do this to themselves"),
+    NonCanonicalPath => ("non_canonical_path", 400, "the path is ambiguous or not canonical"),
+    BodyRequired => ("body_required", 400, "the route's decision needs a body and there is none"),
+    InvalidBody => ("invalid_body", 400, "the body cannot be judged"),
+    BodyTooLarge => ("body_too_large", 413, "the body is larger than the configured limit"),
+    MissingToken => ("missing_token", 401, "no bearer token"),
+    MalformedToken => ("malformed_token", 401, "the token is not a well-formed JWT"),
+    InvalidSignature => ("invalid_signature", 401, "the signature does not verify"),
+    TokenExpired => ("token_expired", 401, "the token has expired"),
+    TokenNotYetValid => ("token_not_yet_valid", 401, "the token is not valid yet (`nbf`)"),
+    WrongIssuer => ("wrong_issuer", 401, "the token's issuer is not accepted"),
+    WrongAudience => ("wrong_audience", 401, "the token's audience is not accepted"),
+    UnknownKey => ("unknown_key", 401, "no configured key matches the token's `kid`"),
+    DisallowedAlgorithm => ("disallowed_algorithm", 401, "the token's algorithm is not the key's"),
+    TokenTooLarge => ("token_too_large", 401, "the token is larger than the configured limit"),
+    InvalidClaim => ("invalid_claim", 401, "a claim is missing or has the wrong type"),
+    KeysUnavailable => ("keys_unavailable", 401, "no verification keys are available yet"),
+}
+
+/// A decision, borrowing from the policy and the request. Cheap to build on the allow path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision<'a> {
+    /// Allow, deny, or need the body.
+    pub effect: Effect,
+    /// Why.
+    pub code: Code,
+    /// The permission or scope the request lacked (or, when allowed, the main permission used).
+    pub required: Option<&'a str>,
+    /// The role judged.
+    pub role: Option<&'a str>,
+    /// The matched route, as `METHOD /template`.
+    pub route: Option<&'a str>,
+    /// The canonical path (what the front-end must forward), when the path was valid.
+    pub canonical_path: Option<Cow<'a, str>>,
+    /// The query string, verbatim.
+    pub query: &'a str,
+    /// Whether the canonical path differs from the one sent.
+    pub path_changed: bool,
+    /// Where the last path parameter (the resource id) is in `canonical_path`.
+    resource_range: Option<(usize, usize)>,
+    /// Every permission the request needed.
+    pub permissions: PermSet,
+    /// Extra detail for the message.
+    pub detail: Detail<'a>,
+}
+
+/// Detail behind a code, for messages and reasons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail<'a> {
+    /// Nothing more to say.
+    None,
+    /// The path problem.
+    Path(PathError),
+    /// The body problem.
+    Body(BodyError),
+    /// The role name the token gave (unknown to the policy).
+    Role(&'a str),
+    /// The method was not one the API uses, or the path exists with other methods.
+    Method(&'a str),
+    /// A free-form note (token layer).
+    Note(String),
+}
+
+impl<'a> Decision<'a> {
+    fn new(effect: Effect, code: Code) -> Self {
+        Decision {
+            effect,
+            code,
+            required: None,
+            role: None,
+            route: None,
+            canonical_path: None,
+            query: "",
+            path_changed: false,
+            resource_range: None,
+            permissions: PermSet::new(),
+            detail: Detail::None,
+        }
+    }
+
+    /// A deny with `code` and nothing else (front-ends use it for token and body-size errors).
+    pub fn deny(code: Code) -> Self {
+        Decision::new(Effect::Deny, code)
+    }
+
+    /// The last path parameter (the resource id, for audit).
+    pub fn resource_id(&self) -> Option<&str> {
+        let (a, b) = self.resource_range?;
+        self.canonical_path.as_deref()?.get(a..b)
+    }
+
+    /// Whether the request may go through.
+    pub fn is_allowed(&self) -> bool {
+        self.effect == Effect::Allow
+    }
+
+    /// The HTTP status: 200 when allowed.
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
+    /// The `error` field of the deny body.
+    pub fn error_title(&self) -> &'static str {
+        match self.status() {
+            401 => "Unauthorized",
+            400 => "Bad Request",
+            413 => "Payload Too Large",
+            200 => "OK",
+            _ => "Forbidden",
+        }
+    }
+
+    /// One sentence for people.
+    pub fn message(&self) -> String {
+        let req = self.required.unwrap_or("?");
+        match (self.code, &self.detail) {
+            (Code::Allowed, _) => format!("Allowed: {req}"),
+            (Code::MissingPermission, _) => format!("Missing permission: {req}"),
+            (Code::MissingScope, _) => format!("Missing OAuth scope: {req}"),
+            (Code::MfaRequired, _) => format!("Multi-factor authentication is required for {req}"),
+            (Code::UnknownRoute, Detail::Method(m)) => format!("No route allows {m} on this path; unknown routes are denied"),
+            (Code::UnknownRoute, _) => String::from("No route matches this request; unknown routes are denied"),
+            (Code::UnknownRole, Detail::Role(r)) => format!("Unknown role: {r}"),
+            (Code::NonCanonicalPath, Detail::Path(e)) => format!("Non-canonical path: {}", e.message()),
+            (Code::NonCanonicalPath, _) => String::from("Non-canonical path: send the canonical form"),
+            (Code::BodyRequired, _) => String::from("This route's decision needs a JSON body"),
+            (Code::InvalidBody, Detail::Body(e)) => format!("Invalid body: {e}"),
+            (_, Detail::Note(n)) => n.clone(),
+            (code, _) => {
+                let mut s = String::from(describe(code));
+                if let Some(first) = s.get(..1) {
+                    let up = first.to_ascii_uppercase();
+                    s.replace_range(..1, &up);
+                }
+                s
+            }
+        }
+    }
+
+    /// The reasons, in the order the checks ran.
+    pub fn reasons(&self, policy: &Policy) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(p) = &self.canonical_path {
+            if self.path_changed {
+                out.push(format!("canonical path `{p}`"));
+            }
+        }
+        if let Some(r) = self.route {
+            out.push(format!("matched route `{r}`"));
+        }
+        if let Some(r) = self.role {
+            out.push(format!("role `{r}`"));
+        }
+        if !self.permissions.is_empty() {
+            let names: Vec<&str> = policy.names(&self.permissions).collect();
+            out.push(format!("requires {}", names.join(", ")));
+        }
+        out.push(self.message());
+        out
+    }
+
+    /// The JSON deny body (seed 000's shape, extended):
+    /// `{"error","message","required","currentRole","code","route","requestId"}`.
+    pub fn deny_body(&self, request_id: Option<&str>) -> String {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct DenyBody<'b> {
+            error: &'b str,
+            message: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            required: Option<&'b str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            current_role: Option<&'b str>,
+            code: &'b str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            route: Option<&'b str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            request_id: Option<&'b str>,
+        }
+        let body = DenyBody {
+            error: self.error_title(),
+            message: self.message(),
+            required: self.required,
+            current_role: self.role,
+            code: self.code.as_str(),
+            route: self.route,
+            request_id,
+        };
+        serde_json::to_string(&body).unwrap_or_else(|_| String::from(r#"{"error":"Forbidden","code":"internal"}"#))
+    }
+
+    /// What to forward upstream as `:path` (canonical path plus the query), when it changed.
+    pub fn forward_path(&self) -> Option<String> {
+        let p = self.canonical_path.as_ref()?;
+        if !self.path_changed {
+            return None;
+        }
+        Some(if self.query.is_empty() { String::from(&**p) } else { format!("{p}?{}", self.query) })
+    }
+}
+
+fn describe(code: Code) -> &'static str {
+    // One place for the default messages: the doc strings of `Code`.
+    match code {
+        Code::MissingRole => "the token names no role",
+        Code::SessionTooOld => "the session started too long ago; sign in again",
+        Code::IpNotAllowed => "requests from this address are not allowed",
+        Code::WrongWorkspace => "the token is for another workspace",
+        Code::SelfActionForbidden => "nobody may do this to their own account",
+        Code::BodyTooLarge => "the body is larger than the configured limit",
+        Code::MissingToken => "a bearer token is required",
+        Code::MalformedToken => "the token is not a well-formed JWT",
+        Code::InvalidSignature => "the token's signature does not verify",
+        Code::TokenExpired => "the token has expired",
+        Code::TokenNotYetValid => "the token is not valid yet",
+        Code::WrongIssuer => "the token's issuer is not accepted",
+        Code::WrongAudience => "the token's audience is not accepted",
+        Code::UnknownKey => "no configured key matches the token",
+        Code::DisallowedAlgorithm => "the token's algorithm is not allowed for its key",
+        Code::TokenTooLarge => "the token is too large",
+        Code::InvalidClaim => "a token claim is missing or has the wrong type",
+        Code::KeysUnavailable => "verification keys are not available yet",
+        _ => "the request is denied",
+    }
+}
+
+/// Judges `req` made by `who` at `now` (seconds since the epoch). See the module docs.
+pub fn evaluate<'a>(policy: &'a Policy, who: &'a Principal, req: &Request<'a>, now: u64) -> Decision<'a> {
+    // 1. Method and path.
+    let Some(method) = Method::parse(req.method) else {
+        let mut d = Decision::deny(Code::UnknownRoute);
+        d.detail = Detail::Method(req.method);
+        return d;
+    };
+    let canon = match path::canonicalize(req.path) {
+        Ok(c) => c,
+        Err(e) => {
+            let mut d = Decision::deny(Code::NonCanonicalPath);
+            d.detail = Detail::Path(e);
+            return d;
+        }
+    };
+    let mut d = Decision::new(Effect::Deny, Code::UnknownRoute);
+    d.query = canon.query;
+    d.path_changed = canon.changed;
+    if canon.changed && policy.paths == PathMode::Reject {
+        d.code = Code::NonCanonicalPath;
+        d.canonical_path = Some(canon.path);
+        return d;
+    }
+    let path: &str = &canon.path;
+
+    // 2. Route.
+    let Some(m) = policy.router.find(method, path) else {
+        if policy.router.any_method(path) {
+            d.detail = Detail::Method(req.method);
+        }
+        d.canonical_path = Some(canon.path);
+        return d;
+    };
+    let Some(route) = policy.routes.get(m.value as usize) else {
+        return d;
+    };
+    d.route = Some(&route.display);
+    let params = m.params();
+    let resource_is_self = params.first().is_some_and(|p| Some(*p) == who.subject.as_deref());
+    // Parameters are slices of the canonical path: remember the last one as a range.
+    d.resource_range = params.last().map(|p| {
+        let start = (p.as_ptr() as usize).saturating_sub(path.as_ptr() as usize);
+        (start, start + p.len())
+    });
+    d.canonical_path = Some(canon.path.clone());
+    let mut required = route.required;
+
+    // 3. Workspace.
+    if let Some(ws) = &policy.workspace {
+        if who.workspace.as_deref() != Some(ws.as_str()) {
+            d.code = Code::WrongWorkspace;
+            return d;
+        }
+    }
+
+    // 4. Role.
+    let role_name = match who.role.as_deref().or(policy.default_role.as_deref()) {
+        Some(r) => r,
+        None => {
+            d.code = Code::MissingRole;
+            return d;
+        }
+    };
+    let Some(role) = policy.role(role_name) else {
+        d.code = Code::UnknownRole;
+        d.detail = Detail::Role(role_name);
+        return d;
+    };
+    d.role = Some(&role.name);
+
+    // 5. Source address.
+    for list in [&policy.ip_allowlist, &role.ip_allowlist] {
+        if !list.is_empty() && !req.source_ip.is_some_and(|ip| list.iter().any(|c| c.contains(ip))) {
+            d.code = Code::IpNotAllowed;
+            return d;
+        }
+    }
+
+    // 6. Session age.
+    if let Some(max) = role.max_session_age {
+        let fresh = who.issued_at.is_some_and(|iat| now.saturating_sub(iat) <= max);
+        if !fresh {
+            d.code = Code::SessionTooOld;
+            return d;
+        }
+    }
+
+    // 7. Self rules.
+    if resource_is_self {
+        if route.not_self {
+            d.code = Code::SelfActionForbidden;
+            return d;
+        }
+        if let Some(p) = route.self_permission {
+            required = PermSet::new();
+            required.insert(p);
+        }
+    }
+
+    // 8. Query and body rules.
+    let mut scope: Option<(&'a str, bool)> = route.scope.as_deref().map(|s| (s, route.scope_documented));
+    if let Some(q) = route.query {
+        if let Some((perm, sc)) = q.extra(canon.query) {
+            if let Some(id) = policy.permission_id(perm) {
+                required.insert(id);
+            }
+            scope = Some((sc, true));
+        }
+    }
+    if let Some(rule) = route.body {
+        if let Some(field) = rule.fields().iter().find(|f| path::query_values(canon.query, f).next().is_some()) {
+            d.code = Code::InvalidBody;
+            d.detail = Detail::Body(BodyError::InQuery(field));
+            return d;
+        }
+        let bytes = match req.body {
+            Body::NotRead => {
+                d.effect = Effect::NeedBody;
+                d.code = Code::NeedBody;
+                return d;
+            }
+            Body::Absent => {
+                d.code = Code::BodyRequired;
+                return d;
+            }
+            Body::Bytes(b) if b.iter().all(u8::is_ascii_whitespace) => {
+                d.code = Code::BodyRequired;
+                return d;
+            }
+            Body::Bytes(b) => b,
+        };
+        let names = match body::parse_strict(bytes).and_then(|v| rule.required(&v)) {
+            Ok(n) => n,
+            Err(e) => {
+                d.code = Code::InvalidBody;
+                d.detail = Detail::Body(e);
+                return d;
+            }
+        };
+        required = PermSet::new();
+        for n in names {
+            match policy.permission_id(n) {
+                Some(id) => required.insert(id),
+                None => {
+                    // A custom policy could not remove a built-in permission, so this cannot
+                    // happen; deny rather than assume.
+                    d.code = Code::InvalidBody;
+                    return d;
+                }
+            }
+        }
+    }
+    d.permissions = required;
+
+    // 9. Permissions.
+    let mut granted = role.permissions;
+    if policy.token_grants {
+        for p in &who.permissions {
+            if let Some(id) = policy.permission_id(p) {
+                granted.insert(id);
+            }
+        }
+    }
+    let missing = required.difference(&granted);
+    if let Some(id) = missing.first() {
+        d.code = Code::MissingPermission;
+        d.required = Some(policy.permission_name(id));
+        return d;
+    }
+    d.required = required.first().map(|id| policy.permission_name(id));
+
+    // 10. MFA.
+    let needs_mfa = role.mfa || !required.difference(&required.difference(&policy.mfa_permissions)).is_empty();
+    if needs_mfa && !who.amr.iter().any(|a| policy.mfa_methods.iter().any(|m| m == a)) {
+        d.code = Code::MfaRequired;
+        return d;
+    }
+
+    // 11. Scope.
+    if let Some((sc, documented)) = scope {
+        let enforced = match policy.scopes {
+            ScopeMode::Off => false,
+            ScopeMode::Documented => documented,
+            ScopeMode::All => true,
+        };
+        if enforced && !who.scopes.iter().any(|s| s == sc) {
+            d.code = Code::MissingScope;
+            d.required = Some(sc);
+            return d;
+        }
+    }
+
+    d.effect = Effect::Allow;
+    d.code = Code::Allowed;
+    d
+}
+
+/// The permissions required by each route, for listings (`matrix`, README tables).
+pub fn route_permissions(policy: &Policy) -> Vec<(&str, Vec<&str>)> {
+    policy
+        .routes
+        .iter()
+        .map(|r| (r.display.as_str(), policy.names(&r.required).collect()))
+        .collect()
+}
+

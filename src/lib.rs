@@ -1,0 +1,41 @@
+//! # intercom-authz
+//!
+//! Authorization in front of Intercom's REST API. One evaluator, several front-ends:
+//!
+//! ```text
+//!            ┌──────────── core: no_std + alloc, no host crate ────────────┐
+//!            │ perm     permission vocabulary, Intercom aliases, bitsets    │
+//!            │ catalog  every Intercom API route → permission, scope, rule  │
+//!            │ router   segment-trie route index (literal beats {param})    │
+//!            │ path     canonicalization (the anti-bypass layer)            │
+//!            │ body     body/query-dependent routes, strict JSON            │
+//!            │ net      CIDR allowlists                                     │
+//!            │ policy   PolicyConfig (serde) → Policy (compiled)            │
+//!            │ eval     evaluate(policy, principal, request, now) → Decision│
+//!            └──────────────────────────────────────────────────────────────┘
+//!   std:     token (JWT verification, claim mapping, cache), authorizer (config + HTTP view)
+//!   filter:  Proxy-Wasm filter for Envoy / Istio (wasm32-wasip1)
+//! ```
+//!
+//! Start with [`policy::Policy::compile`] and [`eval::evaluate`], or, with the `std` feature,
+//! [`authorizer::Authorizer`], which every front-end wraps.
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(not(test), warn(missing_docs))]
+
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod body;
+pub mod catalog;
+pub mod eval;
+pub mod net;
+pub mod path;
+pub mod perm;
+pub mod policy;
+pub mod router;
+
+
+pub use eval::{evaluate, Body, Code, Decision, Effect, Principal, Request};
+pub use policy::{Policy, PolicyConfig, PolicyError};
