@@ -321,6 +321,7 @@ impl QueryRule {
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)]
 mod tests {
     use super::*;
     use serde_json::json;

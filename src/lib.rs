@@ -36,6 +36,14 @@ pub mod perm;
 pub mod policy;
 pub mod router;
 
+#[cfg(feature = "std")]
+pub mod authorizer;
+#[cfg(feature = "std")]
+pub mod token;
+
+#[cfg(feature = "filter")]
+pub mod filter;
+
 
 pub use eval::{evaluate, Body, Code, Decision, Effect, Principal, Request};
 pub use policy::{Policy, PolicyConfig, PolicyError};

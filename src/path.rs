@@ -215,6 +215,7 @@ fn key_matches(raw: &str, key: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)]
 mod tests {
     use super::*;
 

@@ -1,0 +1,434 @@
+//! The configuration every front-end loads, and [`Authorizer`], the one call they all make.
+//!
+//! A front-end reads the method, the path, one header ([`Authorizer::credential_header`]), the
+//! source address and, when asked ([`Effect::NeedBody`]), the body; it gets an [`Outcome`]
+//! back: allow, or the status, JSON body and headers of the denial.
+//!
+//! ```
+//! use intercom_authz::authorizer::{Authorizer, HttpRequest};
+//! use intercom_authz::Body;
+//! let authz = Authorizer::from_json(r#"{
+//!     "token": { "trusted_payload_header": "x-jwt-payload" }
+//! }"#).unwrap();
+//! // Claims as Envoy's jwt_authn forwards them: base64url JSON.
+//! let claims = r#"{"sub":"42","role":"agent","exp":4102444800}"#;
+//! let header = base64_url(claims);
+//! let req = HttpRequest { method: "DELETE", path: "/contacts/7", credential: Some(&header),
+//!                         body: Body::NotRead, source_ip: None };
+//! let out = authz.authorize(&req, 1_800_000_000);
+//! assert_eq!(out.status, 403);
+//! assert_eq!(out.code, "missing_permission");
+//! assert_eq!(out.required.as_deref(), Some("contacts:delete"));
+//! # fn base64_url(s: &str) -> String {
+//! #     use base64::Engine as _;
+//! #     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+//! # }
+//! ```
+
+use std::borrow::ToOwned;
+use std::format;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use core::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::eval::{evaluate, Body, Code, Decision, Effect, Principal, Request};
+use crate::policy::{Policy, PolicyConfig};
+use crate::token::{www_authenticate, TokenConfig, TokenVerifier};
+
+/// The whole configuration: the same JSON for the filter, the JS package, the component and
+/// the CLI. Front-ends ignore the parts that do not concern them (JS has no upstream).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The policy.
+    #[serde(default)]
+    pub policy: PolicyConfig,
+    /// Tokens.
+    #[serde(default)]
+    pub token: TokenConfig,
+    /// `enforce` (default) or `dry_run` (log and count denials, let them through).
+    #[serde(default)]
+    pub mode: Mode,
+    /// The largest body buffered for a body-dependent route (default 64 KiB); more is 413.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// What the filter adds to or removes from the request sent upstream.
+    #[serde(default)]
+    pub upstream: UpstreamConfig,
+    /// Which decisions get an audit line.
+    #[serde(default)]
+    pub audit: AuditMode,
+    /// A JWKS fetched through an Envoy cluster (filter only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_jwks: Option<RemoteJwksConfig>,
+    /// The header whose value is echoed as `requestId` (default `x-request-id`).
+    #[serde(default = "default_request_id")]
+    pub request_id_header: String,
+}
+
+fn default_max_body() -> usize {
+    64 * 1024
+}
+fn default_request_id() -> String {
+    "x-request-id".into()
+}
+
+/// Enforcement mode.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Deny what the policy denies.
+    #[default]
+    Enforce,
+    /// Shadow mode: log and count what would be denied, deny nothing.
+    DryRun,
+}
+
+/// Which decisions are written to the audit log.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditMode {
+    /// Every decision.
+    #[default]
+    All,
+    /// Denials only.
+    Deny,
+    /// None.
+    None,
+}
+
+/// Headers for the upstream.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Set to the judged role (any client-sent copy is removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_header: Option<String>,
+    /// Set to the caller's subject (any client-sent copy is removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_header: Option<String>,
+    /// Replace `Authorization` with `Bearer <this>`: the workspace's Intercom access token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intercom_token: Option<String>,
+    /// Same, from this environment variable of the VM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intercom_token_env: Option<String>,
+    /// Forward the caller's JWT upstream (default `false`: it is removed).
+    #[serde(default)]
+    pub forward_caller_token: bool,
+}
+
+/// A JWKS fetched through an Envoy cluster.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteJwksConfig {
+    /// The Envoy cluster.
+    pub cluster: String,
+    /// The path on it, e.g. `/.well-known/jwks.json`.
+    pub path: String,
+    /// The `:authority` to send (default: the cluster name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// Seconds between refreshes (default 300).
+    #[serde(default = "default_refresh")]
+    pub refresh_secs: u64,
+    /// Seconds between retries after a failure (default 5).
+    #[serde(default = "default_retry")]
+    pub retry_secs: u64,
+    /// The largest JWKS accepted, in bytes (default 64 KiB).
+    #[serde(default = "default_max_body")]
+    pub max_bytes: usize,
+    /// Request timeout in milliseconds (default 2,000).
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn default_refresh() -> u64 {
+    300
+}
+fn default_retry() -> u64 {
+    5
+}
+fn default_timeout() -> u64 {
+    2000
+}
+
+/// A configuration that could not be loaded: one line naming the culprit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// What a front-end passes in.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpRequest<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// The request target (`:path`), query included.
+    pub path: &'a str,
+    /// The value of [`Authorizer::credential_header`], if present.
+    pub credential: Option<&'a str>,
+    /// The body.
+    pub body: Body<'a>,
+    /// The client address.
+    pub source_ip: Option<IpAddr>,
+}
+
+/// A decision, owned, with everything a front-end needs to answer and to log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// Allow, deny, or read the body and ask again.
+    #[serde(serialize_with = "ser_effect")]
+    pub effect: Effect,
+    /// `true` when the request may go through.
+    pub allow: bool,
+    /// The HTTP status of a denial (200 when allowed).
+    pub status: u16,
+    /// The stable code.
+    pub code: &'static str,
+    /// The permission or scope lacked (or, allowed, the main permission used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<String>,
+    /// The role judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The matched route.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// The canonical path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canonical_path: Option<String>,
+    /// The `:path` to forward when it must change (canonical path + query).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forward_path: Option<String>,
+    /// The resource id (last path parameter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    /// Every permission the request needed.
+    pub permissions: Vec<String>,
+    /// The caller's subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The caller's email.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// One sentence.
+    pub message: String,
+    /// The reasons, in check order.
+    pub reasons: Vec<String>,
+    /// Whether the action is sensitive (delete, settings, export): the audit flag.
+    pub sensitive: bool,
+    /// Whether the token came from the cache.
+    pub token_cached: bool,
+}
+
+fn ser_effect<S: serde::Serializer>(e: &Effect, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(match e {
+        Effect::Allow => "allow",
+        Effect::Deny => "deny",
+        Effect::NeedBody => "need_body",
+    })
+}
+
+impl Outcome {
+    /// The JSON body of a denial.
+    pub fn deny_body(&self, request_id: Option<&str>) -> String {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct DenyBody<'b> {
+            error: &'b str,
+            message: &'b str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            required: Option<&'b str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            current_role: Option<&'b str>,
+            code: &'b str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            route: Option<&'b str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            request_id: Option<&'b str>,
+        }
+        let error = match self.status {
+            401 => "Unauthorized",
+            400 => "Bad Request",
+            413 => "Payload Too Large",
+            _ => "Forbidden",
+        };
+        let body = DenyBody {
+            error,
+            message: &self.message,
+            required: self.required.as_deref(),
+            current_role: self.role.as_deref(),
+            code: self.code,
+            route: self.route.as_deref(),
+            request_id,
+        };
+        serde_json::to_string(&body).unwrap_or_else(|_| String::from(r#"{"error":"Forbidden","code":"internal"}"#))
+    }
+
+    /// The `WWW-Authenticate` header of a 401.
+    pub fn www_authenticate(&self) -> Option<String> {
+        (self.status == 401).then(|| www_authenticate(Code::parse(self.code).unwrap_or(Code::MalformedToken), &self.message))
+    }
+
+    /// A denial made outside the policy (token, body size).
+    pub fn denied(code: Code, message: String) -> Outcome {
+        Outcome {
+            effect: Effect::Deny,
+            allow: false,
+            status: code.status(),
+            code: code.as_str(),
+            required: None,
+            role: None,
+            route: None,
+            canonical_path: None,
+            forward_path: None,
+            resource_id: None,
+            permissions: Vec::new(),
+            subject: None,
+            email: None,
+            reasons: std::vec![message.clone()],
+            message,
+            sensitive: false,
+            token_cached: false,
+        }
+    }
+}
+
+/// A compiled configuration: policy, keys and token cache. One per configuration; a new
+/// configuration means a new `Authorizer` (so the token cache starts empty).
+#[derive(Debug)]
+pub struct Authorizer {
+    config: Config,
+    policy: Policy,
+    tokens: TokenVerifier,
+}
+
+fn is_sensitive(perm: &str) -> bool {
+    let action = perm.split_once(':').map_or(perm, |(_, a)| a);
+    action.contains("delete")
+        || action.contains("export")
+        || action == "redact"
+        || perm.starts_with("settings:")
+        || perm.starts_with("security:")
+}
+
+impl Authorizer {
+    /// Parses and compiles a configuration (JSON).
+    pub fn from_json(json: &str) -> Result<Authorizer, ConfigError> {
+        let de = &mut serde_json::Deserializer::from_str(json);
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let msg = inner.to_string();
+            // serde_json appends " at line L column C": keep it, it helps find the spot.
+            if path == "." || path.is_empty() {
+                ConfigError(format!("invalid configuration: {msg}"))
+            } else {
+                ConfigError(format!("invalid configuration at `{path}`: {msg}"))
+            }
+        })?;
+        Authorizer::new(config)
+    }
+
+    /// Compiles a configuration.
+    pub fn new(config: Config) -> Result<Authorizer, ConfigError> {
+        let policy = Policy::compile(&config.policy).map_err(|e| ConfigError(format!("invalid policy: {e}")))?;
+        if config.max_body_bytes == 0 {
+            return Err(ConfigError("`max_body_bytes` must be more than 0".into()));
+        }
+        if let Some(r) = &config.remote_jwks {
+            if r.cluster.is_empty() || !r.path.starts_with('/') {
+                return Err(ConfigError("`remote_jwks` needs a `cluster` and a `path` starting with `/`".into()));
+            }
+            if r.refresh_secs == 0 {
+                return Err(ConfigError("`remote_jwks.refresh_secs` must be more than 0".into()));
+            }
+        }
+        for (name, h) in [("role_header", &config.upstream.role_header), ("subject_header", &config.upstream.subject_header)] {
+            if let Some(h) = h {
+                if h.is_empty() || !h.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+                    return Err(ConfigError(format!("`upstream.{name}` `{h}` must be a lower-case header name")));
+                }
+            }
+        }
+        let tokens = TokenVerifier::new(config.token.clone(), config.remote_jwks.is_some())
+            .map_err(|e| ConfigError(format!("invalid token settings: {e}")))?;
+        Ok(Authorizer { config, policy, tokens })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The compiled policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The token verifier (remote keys, cache counters).
+    pub fn tokens(&self) -> &TokenVerifier {
+        &self.tokens
+    }
+
+    /// The request header a front-end must read and pass as [`HttpRequest::credential`]
+    /// (lower case).
+    pub fn credential_header(&self) -> String {
+        self.config.token.trusted_payload_header.as_deref().unwrap_or(&self.config.token.header).to_ascii_lowercase()
+    }
+
+    /// Judges a request at `now` (seconds since the epoch).
+    pub fn authorize(&self, req: &HttpRequest<'_>, now: u64) -> Outcome {
+        let hits = self.tokens.stats().hits;
+        let verified = match self.tokens.authenticate(req.credential, now) {
+            Ok(v) => v,
+            Err(e) => return Outcome::denied(e.code, e.message),
+        };
+        let core_req = Request { method: req.method, path: req.path, body: req.body, source_ip: req.source_ip };
+        let d = evaluate(&self.policy, &verified.principal, &core_req, now);
+        let mut out = self.outcome(&d, &verified.principal);
+        out.token_cached = self.tokens.stats().hits > hits;
+        out
+    }
+
+    /// Judges already-verified claims (the JS package's `claims` input and the CLI's `--claims`).
+    pub fn authorize_principal(&self, who: &Principal, req: &HttpRequest<'_>, now: u64) -> Outcome {
+        let core_req = Request { method: req.method, path: req.path, body: req.body, source_ip: req.source_ip };
+        let d = evaluate(&self.policy, who, &core_req, now);
+        self.outcome(&d, who)
+    }
+
+    fn outcome(&self, d: &Decision<'_>, who: &Principal) -> Outcome {
+        let permissions: Vec<String> = self.policy.names(&d.permissions).map(str::to_owned).collect();
+        let sensitive = permissions.iter().any(|p| is_sensitive(p));
+        Outcome {
+            effect: d.effect,
+            allow: d.is_allowed(),
+            status: d.status(),
+            code: d.code.as_str(),
+            required: d.required.map(str::to_owned),
+            role: d.role.map(str::to_owned),
+            route: d.route.map(str::to_owned),
+            canonical_path: d.canonical_path.as_deref().map(str::to_owned),
+            forward_path: d.forward_path(),
+            resource_id: d.resource_id().map(str::to_owned),
+            permissions,
+            subject: who.subject.clone(),
+            email: who.email.clone(),
+            message: d.message(),
+            reasons: d.reasons(&self.policy),
+            sensitive,
+            token_cached: false,
+        }
+    }
+}
