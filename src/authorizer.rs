@@ -40,7 +40,8 @@ use crate::token::{www_authenticate, TokenConfig, TokenVerifier};
 
 /// The whole configuration: the same JSON for the filter, the JS package, the component and
 /// the CLI. Front-ends ignore the parts that do not concern them (JS has no upstream).
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+/// [`Config::default`] is the configuration `{}`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The policy.
@@ -67,6 +68,21 @@ pub struct Config {
     /// The header whose value is echoed as `requestId` (default `x-request-id`).
     #[serde(default = "default_request_id")]
     pub request_id_header: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            policy: PolicyConfig::default(),
+            token: TokenConfig::default(),
+            mode: Mode::default(),
+            max_body_bytes: default_max_body(),
+            upstream: UpstreamConfig::default(),
+            audit: AuditMode::default(),
+            remote_jwks: None,
+            request_id_header: default_request_id(),
+        }
+    }
 }
 
 fn default_max_body() -> usize {
@@ -331,7 +347,7 @@ impl Authorizer {
             let inner = e.into_inner();
             let msg = inner.to_string();
             // serde_json appends " at line L column C": keep it, it helps find the spot.
-            if path == "." || path.is_empty() {
+            if path == "." || path == "?" || path.is_empty() {
                 ConfigError(format!("invalid configuration: {msg}"))
             } else {
                 ConfigError(format!("invalid configuration at `{path}`: {msg}"))
@@ -429,6 +445,39 @@ impl Authorizer {
             reasons: d.reasons(&self.policy),
             sensitive,
             token_cached: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_empty_object() {
+        let parsed: Config = serde_json::from_str("{}").unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn config_errors_are_one_line_naming_the_culprit() {
+        let cases = [
+            (r#"{"policy":{"roles":{"t":{"grnat":[]}}}}"#, "invalid configuration at `policy.roles.t.grnat`: unknown field `grnat`"),
+            (r#"{"mode":"shadow"}"#, "invalid configuration at `mode`: unknown variant `shadow`, expected `enforce` or `dry_run`"),
+            (r#"{"token":{"keys":[{"kid":"a","alg":"RS256","secret":"x"}]}}"#, "invalid token settings: key `a`: `RS256` needs a `pem` public key, not a secret"),
+            (r#"{"token":{"keys":[{"kid":"a","alg":"HS999","secret":"x"}]}}"#, "invalid token settings: unknown algorithm `HS999` in key `a`"),
+            (r#"{"token":{"keys":[{"kid":"a","alg":"RS256","pem":"nope"}]}}"#, "invalid token settings: the `pem` of key `a` is not a valid RS256 public key"),
+            (r#"{"token":{}}"#, "invalid token settings: `token` has no key"),
+            (r#"{"token":{"keys":[{"alg":"HS256","secret_env":"INTERCOM_AUTHZ_SURELY_UNSET"}]}}"#, "invalid token settings: environment variable `INTERCOM_AUTHZ_SURELY_UNSET` named by `token.keys[0]` is not set"),
+            (r#"{"policy":{"roles":{"t":{"extends":"agent","grant":["contacts:destroy"]}}},"token":{"trusted_payload_header":"x"}}"#,
+             "invalid policy: unknown permission `contacts:destroy` in role `t` (did you mean `contacts:delete`?)"),
+            (r#"{"upstream":{"role_header":"X Role"},"token":{"trusted_payload_header":"x"}}"#, "`upstream.role_header` `X Role` must be a lower-case header name"),
+            ("{", "invalid configuration: EOF while parsing an object"),
+        ];
+        for (json, want) in cases {
+            let got = Authorizer::from_json(json).err().map(|e| e.0).unwrap_or_default();
+            assert!(got.starts_with(want), "{json}\n got: {got}\nwant: {want}");
+            assert!(!got.contains('\n'), "{got}");
         }
     }
 }

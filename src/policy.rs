@@ -33,8 +33,9 @@ use crate::router::{InsertError, Method, Router};
 /// The built-in roles, in order of decreasing power.
 pub const BUILTIN_ROLES: [&str; 5] = ["owner", "admin", "restricted", "agent", "observer"];
 
-/// A policy as written (JSON). Every field is optional; `{}` is the shipped default.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+/// A policy as written (JSON). Every field is optional; `{}` is the shipped default (and so is
+/// [`PolicyConfig::default`]).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
     /// The workspace this policy guards; a token for another workspace is denied.
@@ -77,6 +78,27 @@ pub struct PolicyConfig {
 
 fn yes() -> bool {
     true
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        // INVARIANT: the same as deserializing `{}` (a derived Default would turn the catalog
+        // and token grants off).
+        PolicyConfig {
+            workspace: None,
+            roles: BTreeMap::new(),
+            permissions: BTreeMap::new(),
+            routes: Vec::new(),
+            catalog: true,
+            scopes: ScopeMode::default(),
+            mfa: MfaConfig::default(),
+            max_session_age: None,
+            ip_allowlist: Vec::new(),
+            paths: PathMode::default(),
+            token_grants: true,
+            default_role: None,
+        }
+    }
 }
 
 /// A role as written.
@@ -817,6 +839,12 @@ mod tests {
         assert!(t2.permissions.contains(id("reports:export")) && t2.permissions.contains(id("reports:custom")));
         assert!(t2.mfa && !t1.mfa);
         assert!(!t2.permissions.contains(id("conversations:assign")), "revocation is inherited");
+    }
+
+    #[test]
+    fn default_is_the_empty_object() {
+        let parsed: PolicyConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(parsed, PolicyConfig::default());
     }
 
     #[test]

@@ -73,18 +73,18 @@ pub struct TokenConfig {
 
 impl Default for TokenConfig {
     fn default() -> Self {
-        serde_json::from_str("{}").unwrap_or_else(|_| TokenConfig {
+        TokenConfig {
             header: default_header(),
             keys: Vec::new(),
             jwks: None,
             issuers: Vec::new(),
             audiences: Vec::new(),
-            leeway: 60,
-            max_token_bytes: 8192,
-            cache_size: 1024,
+            leeway: default_leeway(),
+            max_token_bytes: default_max_token(),
+            cache_size: default_cache(),
             claims: ClaimsConfig::default(),
             trusted_payload_header: None,
-        })
+        }
     }
 }
 
@@ -747,3 +747,108 @@ pub fn www_authenticate(code: Code, message: &str) -> String {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{encode, EncodingKey, Header};
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn verifier(cache_size: usize) -> TokenVerifier {
+        let cfg: TokenConfig = serde_json::from_value(serde_json::json!({
+            "keys": [{"kid": "k", "alg": "HS256", "secret": SECRET}],
+            "cache_size": cache_size
+        }))
+        .unwrap();
+        TokenVerifier::new(cfg, false).unwrap()
+    }
+
+    fn token(sub: &str, exp: u64) -> String {
+        let mut h = Header::new(Algorithm::HS256);
+        h.kid = Some("k".into());
+        let claims = serde_json::json!({"sub": sub, "role": "agent", "exp": exp, "iat": 1000});
+        format!("Bearer {}", encode(&h, &claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap())
+    }
+
+    #[test]
+    fn a_repeated_token_skips_verification() {
+        let v = verifier(8);
+        let t = token("a", 10_000);
+        let first = v.authenticate(Some(&t), 2000).unwrap();
+        let again = v.authenticate(Some(&t), 2001).unwrap();
+        assert_eq!(first, again);
+        assert_eq!(v.stats(), CacheStats { hits: 1, misses: 1 });
+    }
+
+    #[test]
+    fn cached_entries_expire_with_the_token() {
+        let v = verifier(8);
+        let t = token("a", 3000);
+        assert!(v.authenticate(Some(&t), 2000).is_ok());
+        let err = v.authenticate(Some(&t), 3000 + 61).unwrap_err();
+        assert_eq!(err.code, Code::TokenExpired);
+        assert_eq!(v.stats().hits, 0);
+    }
+
+    #[test]
+    fn failures_are_not_cached_and_the_cache_is_bounded() {
+        let v = verifier(2);
+        let bad = format!("{}x", token("a", 10_000));
+        for _ in 0..3 {
+            assert_eq!(v.authenticate(Some(&bad), 2000).unwrap_err().code, Code::InvalidSignature);
+        }
+        assert_eq!(v.stats(), CacheStats { hits: 0, misses: 3 });
+        for sub in ["a", "b", "c"] {
+            v.authenticate(Some(&token(sub, 10_000)), 2000).unwrap();
+        }
+        assert_eq!(v.cache.borrow().entries.len(), 2);
+        // The oldest ("a") was evicted: verifying it again is a miss.
+        let misses = v.stats().misses;
+        v.authenticate(Some(&token("a", 10_000)), 2000).unwrap();
+        assert_eq!(v.stats().misses, misses + 1);
+    }
+
+    #[test]
+    fn a_token_one_byte_longer_is_not_a_hit() {
+        let v = verifier(8);
+        let t = token("a", 10_000);
+        v.authenticate(Some(&t), 2000).unwrap();
+        let longer = format!("{t}A");
+        assert!(v.authenticate(Some(&longer), 2000).is_err());
+        assert_eq!(v.stats().hits, 0);
+    }
+
+    #[test]
+    fn new_remote_keys_empty_the_cache() {
+        let v = verifier(8);
+        let t = token("a", 10_000);
+        v.authenticate(Some(&t), 2000).unwrap();
+        v.set_remote_keys(Vec::new());
+        v.authenticate(Some(&t), 2000).unwrap();
+        assert_eq!(v.stats(), CacheStats { hits: 0, misses: 2 });
+    }
+
+    #[test]
+    fn claim_paths() {
+        let claims: serde_json::Map<String, Value> = serde_json::from_str(
+            r#"{"https://example.com/claims/role":"admin","realm_access":{"roles":["agent","owner"]},"scp":["a","b"]}"#,
+        )
+        .unwrap();
+        let mut cfg = ClaimsConfig { role: "https://example.com/claims/role".into(), ..ClaimsConfig::default() };
+        assert_eq!(map_claims(&cfg, &claims).unwrap().role.as_deref(), Some("admin"));
+        cfg.role = "realm_access.roles".into();
+        let p = map_claims(&cfg, &claims).unwrap();
+        assert_eq!(p.role.as_deref(), Some("owner"));
+        assert_eq!(p.scopes, ["a", "b"]);
+    }
+
+    #[test]
+    fn www_authenticate_follows_rfc6750() {
+        assert_eq!(www_authenticate(Code::MissingToken, "x"), "Bearer realm=\"intercom-authz\"");
+        assert_eq!(
+            www_authenticate(Code::TokenExpired, "the \"token\" has expired"),
+            "Bearer realm=\"intercom-authz\", error=\"invalid_token\", error_description=\"the token has expired\""
+        );
+    }
+}

@@ -4,7 +4,7 @@
 Development tool, not used at build or run time: it writes the compact lists in
 `tests/spec-routes/<version>.txt` that `tests/catalog.rs` checks the route catalog against.
 
-    python3 scripts/extract_spec_routes.py ../shared/intercom/openapi
+    python3 tests/spec-routes/extract.py ../shared/intercom/openapi
 """
 import pathlib
 import re
@@ -16,7 +16,7 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
 def main(root: str) -> None:
-    out = pathlib.Path(__file__).resolve().parent.parent / "tests" / "spec-routes"
+    out = pathlib.Path(__file__).resolve().parent
     out.mkdir(parents=True, exist_ok=True)
     for spec in sorted(pathlib.Path(root).glob("*/api.intercom.io.yaml")):
         version = spec.parent.name

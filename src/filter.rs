@@ -1,0 +1,430 @@
+//! The Proxy-Wasm filter for Envoy and Istio (feature `filter`, target `wasm32-wasip1`).
+//!
+//! A thin adapter: the root context parses and compiles the plugin configuration once into an
+//! [`Authorizer`] shared by every request behind `Rc`; each request context reads the method,
+//! `:path`, the credential header and `source.address`, asks the authorizer, buffers the body
+//! only when the route's decision needs it, and either denies with the JSON body or lets the
+//! request through with the canonical path and the configured upstream headers.
+//!
+//! CAUTION: a panic traps the VM. With `failure_policy: FAIL_OPEN` Envoy would then let
+//! requests through unchecked: ship `FAIL_CLOSED` (or `FAIL_RELOAD`). Nothing here unwraps.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::string::{String, ToString};
+use std::time::{Duration, UNIX_EPOCH};
+use std::vec::Vec;
+use std::{boxed::Box, format, vec};
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext, RootContext};
+use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
+
+use crate::authorizer::{AuditMode, Authorizer, HttpRequest, Mode, Outcome};
+use crate::eval::{Body, Code, Effect};
+use crate::token::parse_jwks;
+
+#[allow(unsafe_code, reason = "proxy-wasm's entry point macro exports `_initialize`")]
+mod entry {
+    proxy_wasm::main! {{
+        proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
+        std::panic::set_hook(std::boxed::Box::new(|info| {
+            // The VM is lost after this: say so loudly, the host's failure_policy decides next.
+            let _ = proxy_wasm::hostcalls::log(
+                proxy_wasm::types::LogLevel::Critical,
+                &std::format!("intercom-authz: panic, the VM is unusable: {info}"),
+            );
+        }));
+        proxy_wasm::set_root_context(|_| -> std::boxed::Box<dyn proxy_wasm::traits::RootContext> {
+            std::boxed::Box::new(super::Root::default())
+        });
+    }}
+}
+
+fn log(level: LogLevel, msg: &str) {
+    let _ = hostcalls::log(level, msg);
+}
+
+/// Envoy counters, defined once per configuration.
+#[derive(Default)]
+struct Metrics {
+    ids: BTreeMap<String, u32>,
+}
+
+impl Metrics {
+    fn define(names: &[String]) -> Metrics {
+        let mut ids = BTreeMap::new();
+        for n in names {
+            if let Ok(id) = hostcalls::define_metric(MetricType::Counter, n) {
+                ids.insert(n.clone(), id);
+            }
+        }
+        Metrics { ids }
+    }
+
+    fn inc(&self, name: &str, by: i64) {
+        if let Some(id) = self.ids.get(name) {
+            let _ = hostcalls::increment_metric(*id, by);
+        }
+    }
+}
+
+const PREFIX: &str = "intercom_authz";
+
+fn metric_names() -> Vec<String> {
+    let mut names = vec![
+        format!("{PREFIX}.allowed"),
+        format!("{PREFIX}.token_cache_hits"),
+        format!("{PREFIX}.token_cache_misses"),
+        format!("{PREFIX}.jwks_fetch_ok"),
+        format!("{PREFIX}.jwks_fetch_failed"),
+    ];
+    for c in Code::ALL {
+        if !matches!(c, Code::Allowed | Code::NeedBody) {
+            names.push(format!("{PREFIX}.denied.{}", c.as_str()));
+            names.push(format!("{PREFIX}.shadow_denied.{}", c.as_str()));
+        }
+    }
+    names
+}
+
+/// What every request context shares with the root.
+struct Shared {
+    authz: Authorizer,
+    metrics: Metrics,
+    intercom_token: Option<String>,
+}
+
+/// The root context: configuration, metrics, remote JWKS.
+#[derive(Default)]
+pub struct Root {
+    shared: Option<Rc<Shared>>,
+    jwks: RefCell<JwksState>,
+}
+
+#[derive(Default)]
+struct JwksState {
+    in_flight: Option<u32>,
+    next_fetch: u64,
+}
+
+impl Root {
+    fn now(&self) -> u64 {
+        self.get_current_time().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    }
+
+    fn fetch_jwks(&self) {
+        let Some(shared) = &self.shared else { return };
+        let Some(r) = &shared.authz.config().remote_jwks else { return };
+        let mut st = self.jwks.borrow_mut();
+        let now = self.now();
+        if st.in_flight.is_some() || now < st.next_fetch {
+            return;
+        }
+        let authority = r.authority.clone().unwrap_or_else(|| r.cluster.clone());
+        let headers = vec![(":method", "GET"), (":path", r.path.as_str()), (":authority", authority.as_str()), ("accept", "application/json")];
+        match self.dispatch_http_call(&r.cluster, headers, None, vec![], Duration::from_millis(r.timeout_ms)) {
+            Ok(token) => st.in_flight = Some(token),
+            Err(e) => {
+                st.next_fetch = now + r.retry_secs;
+                shared.metrics.inc(&format!("{PREFIX}.jwks_fetch_failed"), 1);
+                log(LogLevel::Warn, &format!("intercom-authz: cannot fetch the JWKS from cluster `{}`: {e:?}", r.cluster));
+            }
+        }
+    }
+}
+
+impl Context for Root {
+    fn on_http_call_response(&mut self, token_id: u32, _num_headers: usize, body_size: usize, _num_trailers: usize) {
+        let Some(shared) = self.shared.clone() else { return };
+        let Some(r) = shared.authz.config().remote_jwks.clone() else { return };
+        let now = self.now();
+        let mut st = self.jwks.borrow_mut();
+        if st.in_flight != Some(token_id) {
+            return;
+        }
+        st.in_flight = None;
+        let status = self.get_http_call_response_header(":status");
+        let result: Result<usize, String> = if status.as_deref() != Some("200") {
+            Err(format!("status {}", status.as_deref().unwrap_or("none (timeout or connection failure)")))
+        } else if body_size > r.max_bytes {
+            Err(format!("{body_size} bytes, more than `max_bytes` {}", r.max_bytes))
+        } else {
+            match self.get_http_call_response_body(0, body_size) {
+                None => Err("empty body".into()),
+                Some(body) => parse_jwks(&body).map(|(keys, skipped)| {
+                    for s in skipped {
+                        log(LogLevel::Warn, &format!("intercom-authz: JWKS key skipped: {s}"));
+                    }
+                    let n = keys.len();
+                    shared.authz.tokens().set_remote_keys(keys);
+                    n
+                }),
+            }
+        };
+        match result {
+            Ok(n) => {
+                st.next_fetch = now + r.refresh_secs;
+                shared.metrics.inc(&format!("{PREFIX}.jwks_fetch_ok"), 1);
+                log(LogLevel::Info, &format!("intercom-authz: loaded {n} key(s) from the JWKS at `{}`", r.path));
+            }
+            Err(e) => {
+                // Keep serving the keys we have (stale) and retry soon.
+                st.next_fetch = now + r.retry_secs;
+                shared.metrics.inc(&format!("{PREFIX}.jwks_fetch_failed"), 1);
+                log(LogLevel::Warn, &format!("intercom-authz: JWKS fetch from cluster `{}` failed: {e}", r.cluster));
+            }
+        }
+    }
+}
+
+impl RootContext for Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let Some(bytes) = self.get_plugin_configuration() else {
+            log(LogLevel::Error, "intercom-authz: refusing configuration: the plugin configuration is empty");
+            return false;
+        };
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) => t,
+            Err(_) => {
+                log(LogLevel::Error, "intercom-authz: refusing configuration: it is not UTF-8");
+                return false;
+            }
+        };
+        let authz = match Authorizer::from_json(text) {
+            Ok(a) => a,
+            Err(e) => {
+                log(LogLevel::Error, &format!("intercom-authz: refusing configuration: {e}"));
+                return false;
+            }
+        };
+        let up = &authz.config().upstream;
+        let intercom_token = match (&up.intercom_token, &up.intercom_token_env) {
+            (Some(t), _) => Some(t.clone()),
+            (None, Some(var)) => match std::env::var(var) {
+                Ok(t) if !t.is_empty() => Some(t),
+                _ => {
+                    log(LogLevel::Error, &format!("intercom-authz: refusing configuration: VM environment variable `{var}` (`upstream.intercom_token_env`) is not set"));
+                    return false;
+                }
+            },
+            (None, None) => None,
+        };
+        let remote = authz.config().remote_jwks.is_some();
+        let mode = authz.config().mode;
+        self.shared = Some(Rc::new(Shared { authz, metrics: Metrics::define(&metric_names()), intercom_token }));
+        *self.jwks.borrow_mut() = JwksState::default();
+        if remote {
+            self.set_tick_period(Duration::from_secs(1));
+            self.fetch_jwks();
+        }
+        log(
+            LogLevel::Info,
+            &format!("intercom-authz: configuration loaded ({})", if mode == Mode::DryRun { "dry_run: denials are logged, not enforced" } else { "enforce" }),
+        );
+        true
+    }
+
+    fn on_tick(&mut self) {
+        self.fetch_jwks();
+    }
+
+    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+        let shared = self.shared.clone()?;
+        Some(Box::new(Request { shared, body_wanted: false, request_id: None, method: String::new(), path: String::new(), credential: None, source: None }))
+    }
+
+    fn get_type(&self) -> Option<ContextType> {
+        Some(ContextType::HttpContext)
+    }
+}
+
+/// One request.
+struct Request {
+    shared: Rc<Shared>,
+    body_wanted: bool,
+    request_id: Option<String>,
+    method: String,
+    path: String,
+    credential: Option<String>,
+    source: Option<String>,
+}
+
+impl Context for Request {}
+
+impl Request {
+    fn now(&self) -> u64 {
+        self.get_current_time().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    }
+
+    fn decide(&self, body: Body<'_>) -> Outcome {
+        let before = self.shared.authz.tokens().stats();
+        let req = HttpRequest {
+            method: &self.method,
+            path: &self.path,
+            credential: self.credential.as_deref(),
+            body,
+            source_ip: self.source.as_deref().and_then(crate::net::parse_source),
+        };
+        let out = self.shared.authz.authorize(&req, self.now());
+        let after = self.shared.authz.tokens().stats();
+        let m = &self.shared.metrics;
+        if after.hits > before.hits {
+            m.inc(&format!("{PREFIX}.token_cache_hits"), 1);
+        }
+        if after.misses > before.misses {
+            m.inc(&format!("{PREFIX}.token_cache_misses"), 1);
+        }
+        out
+    }
+
+    /// Acts on a final outcome: continue or deny.
+    fn act(&mut self, out: &Outcome) -> Action {
+        let cfg = self.shared.authz.config();
+        let dry = cfg.mode == Mode::DryRun;
+        let m = &self.shared.metrics;
+        if out.allow {
+            m.inc(&format!("{PREFIX}.allowed"), 1);
+        } else if dry {
+            m.inc(&format!("{PREFIX}.shadow_denied.{}", out.code), 1);
+        } else {
+            m.inc(&format!("{PREFIX}.denied.{}", out.code), 1);
+        }
+        self.audit(out, dry);
+        let _ = self.set_property(vec!["intercom_authz.decision"], Some(out.code.as_bytes()));
+        if !out.allow && !dry {
+            let body = out.deny_body(self.request_id.as_deref());
+            let www = out.www_authenticate();
+            let mut headers = vec![("content-type", "application/json"), ("x-intercom-authz-code", out.code), ("cache-control", "no-store")];
+            if let Some(w) = &www {
+                headers.push(("www-authenticate", w.as_str()));
+            }
+            if let Err(e) = hostcalls::send_http_response(u32::from(out.status), headers, Some(body.as_bytes())) {
+                log(LogLevel::Error, &format!("intercom-authz: cannot send the denial: {e:?}; resetting the stream"));
+                let _ = hostcalls::reset_http_request();
+            }
+            return Action::Pause;
+        }
+        self.prepare_upstream(out);
+        Action::Continue
+    }
+
+    fn prepare_upstream(&self, out: &Outcome) {
+        let cfg = self.shared.authz.config();
+        if out.allow {
+            if let Some(p) = &out.forward_path {
+                self.set_http_request_header(":path", Some(p));
+            }
+        }
+        let up = &cfg.upstream;
+        for (name, value) in [(&up.role_header, &out.role), (&up.subject_header, &out.subject)] {
+            if let Some(h) = name {
+                // INVARIANT: a client-sent copy never survives, allowed or not.
+                self.set_http_request_header(h, None);
+                if let Some(v) = value {
+                    self.set_http_request_header(h, Some(v));
+                }
+            }
+        }
+        let cred = self.shared.authz.credential_header();
+        if !up.forward_caller_token && cred != "authorization" {
+            self.set_http_request_header(&cred, None);
+        }
+        match &self.shared.intercom_token {
+            Some(t) => self.set_http_request_header("authorization", Some(&format!("Bearer {t}"))),
+            None if !up.forward_caller_token && cred == "authorization" => self.set_http_request_header("authorization", None),
+            None => {}
+        }
+    }
+
+    fn audit(&self, out: &Outcome, dry: bool) {
+        let mode = self.shared.authz.config().audit;
+        if mode == AuditMode::None || (mode == AuditMode::Deny && out.allow) {
+            return;
+        }
+        let line = serde_json::json!({
+            "time": self.now(),
+            "adminId": out.subject,
+            "adminEmail": out.email,
+            "action": out.required.as_deref().or(out.permissions.first().map(String::as_str)),
+            "resource": out.route,
+            "resourceId": out.resource_id,
+            "success": out.allow,
+            "ipAddress": self.source.as_deref().and_then(crate::net::parse_source).map(|ip| ip.to_string()),
+            "code": out.code,
+            "status": out.status,
+            "role": out.role,
+            "method": self.method,
+            "path": out.canonical_path.as_deref().unwrap_or(&self.path),
+            "requestId": self.request_id,
+            "sensitive": out.sensitive,
+            "dryRun": dry,
+        });
+        log(LogLevel::Info, &format!("intercom-authz audit {line}"));
+    }
+}
+
+impl HttpContext for Request {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        let cfg = self.shared.authz.config();
+        self.method = self.get_http_request_header(":method").unwrap_or_default();
+        self.path = self.get_http_request_header(":path").unwrap_or_default();
+        self.credential = self.get_http_request_header(&self.shared.authz.credential_header());
+        self.request_id = self.get_http_request_header(&cfg.request_id_header);
+        self.source = self.get_property(vec!["source", "address"]).and_then(|b| String::from_utf8(b).ok());
+        let out = self.decide(Body::NotRead);
+        if out.effect != Effect::NeedBody {
+            return self.act(&out);
+        }
+        if end_of_stream {
+            let out = self.decide(Body::Absent);
+            return self.act(&out);
+        }
+        let max = cfg.max_body_bytes;
+        let declared = self.get_http_request_header("content-length").and_then(|v| v.trim().parse::<usize>().ok());
+        if declared.is_some_and(|n| n > max) {
+            let out = Outcome::denied(Code::BodyTooLarge, format!("the body is larger than {max} bytes"));
+            return self.act(&out);
+        }
+        self.body_wanted = true;
+        Action::Pause
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if !self.body_wanted {
+            return Action::Continue;
+        }
+        let max = self.shared.authz.config().max_body_bytes;
+        if body_size > max {
+            self.body_wanted = false;
+            let out = Outcome::denied(Code::BodyTooLarge, format!("the body is larger than {max} bytes"));
+            return self.act(&out);
+        }
+        if !end_of_stream {
+            // Envoy buffers the body until the end of the stream.
+            return Action::Pause;
+        }
+        self.body_wanted = false;
+        let bytes = self.get_http_request_body(0, body_size).unwrap_or_default();
+        let body = if bytes.is_empty() { Body::Absent } else { Body::Bytes(&bytes) };
+        let out = self.decide(body);
+        self.act(&out)
+    }
+
+    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        if !self.body_wanted {
+            return Action::Continue;
+        }
+        // The body ended with trailers: judge what was buffered.
+        self.body_wanted = false;
+        let bytes = self.get_http_request_body(0, self.shared.authz.config().max_body_bytes + 1).unwrap_or_default();
+        let out = if bytes.len() > self.shared.authz.config().max_body_bytes {
+            Outcome::denied(Code::BodyTooLarge, String::from("the body is larger than the limit"))
+        } else {
+            self.decide(if bytes.is_empty() { Body::Absent } else { Body::Bytes(&bytes) })
+        };
+        self.act(&out)
+    }
+}
+
