@@ -288,12 +288,18 @@ impl Outcome {
             route: self.route.as_deref(),
             request_id,
         };
-        serde_json::to_string(&body).unwrap_or_else(|_| String::from(r#"{"error":"Forbidden","code":"internal"}"#))
+        serde_json::to_string(&body)
+            .unwrap_or_else(|_| String::from(r#"{"error":"Forbidden","code":"internal"}"#))
     }
 
     /// The `WWW-Authenticate` header of a 401.
     pub fn www_authenticate(&self) -> Option<String> {
-        (self.status == 401).then(|| www_authenticate(Code::parse(self.code).unwrap_or(Code::MalformedToken), &self.message))
+        (self.status == 401).then(|| {
+            www_authenticate(
+                Code::parse(self.code).unwrap_or(Code::MalformedToken),
+                &self.message,
+            )
+        })
     }
 
     /// A denial made outside the policy (token, body size).
@@ -358,28 +364,46 @@ impl Authorizer {
 
     /// Compiles a configuration.
     pub fn new(config: Config) -> Result<Authorizer, ConfigError> {
-        let policy = Policy::compile(&config.policy).map_err(|e| ConfigError(format!("invalid policy: {e}")))?;
+        let policy = Policy::compile(&config.policy)
+            .map_err(|e| ConfigError(format!("invalid policy: {e}")))?;
         if config.max_body_bytes == 0 {
             return Err(ConfigError("`max_body_bytes` must be more than 0".into()));
         }
         if let Some(r) = &config.remote_jwks {
             if r.cluster.is_empty() || !r.path.starts_with('/') {
-                return Err(ConfigError("`remote_jwks` needs a `cluster` and a `path` starting with `/`".into()));
+                return Err(ConfigError(
+                    "`remote_jwks` needs a `cluster` and a `path` starting with `/`".into(),
+                ));
             }
             if r.refresh_secs == 0 {
-                return Err(ConfigError("`remote_jwks.refresh_secs` must be more than 0".into()));
+                return Err(ConfigError(
+                    "`remote_jwks.refresh_secs` must be more than 0".into(),
+                ));
             }
         }
-        for (name, h) in [("role_header", &config.upstream.role_header), ("subject_header", &config.upstream.subject_header)] {
+        for (name, h) in [
+            ("role_header", &config.upstream.role_header),
+            ("subject_header", &config.upstream.subject_header),
+        ] {
             if let Some(h) = h {
-                if h.is_empty() || !h.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-                    return Err(ConfigError(format!("`upstream.{name}` `{h}` must be a lower-case header name")));
+                if h.is_empty()
+                    || !h
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                {
+                    return Err(ConfigError(format!(
+                        "`upstream.{name}` `{h}` must be a lower-case header name"
+                    )));
                 }
             }
         }
         let tokens = TokenVerifier::new(config.token.clone(), config.remote_jwks.is_some())
             .map_err(|e| ConfigError(format!("invalid token settings: {e}")))?;
-        Ok(Authorizer { config, policy, tokens })
+        Ok(Authorizer {
+            config,
+            policy,
+            tokens,
+        })
     }
 
     /// The configuration.
@@ -400,7 +424,12 @@ impl Authorizer {
     /// The request header a front-end must read and pass as [`HttpRequest::credential`]
     /// (lower case).
     pub fn credential_header(&self) -> String {
-        self.config.token.trusted_payload_header.as_deref().unwrap_or(&self.config.token.header).to_ascii_lowercase()
+        self.config
+            .token
+            .trusted_payload_header
+            .as_deref()
+            .unwrap_or(&self.config.token.header)
+            .to_ascii_lowercase()
     }
 
     /// Judges a request at `now` (seconds since the epoch).
@@ -410,7 +439,12 @@ impl Authorizer {
             Ok(v) => v,
             Err(e) => return Outcome::denied(e.code, e.message),
         };
-        let core_req = Request { method: req.method, path: req.path, body: req.body, source_ip: req.source_ip };
+        let core_req = Request {
+            method: req.method,
+            path: req.path,
+            body: req.body,
+            source_ip: req.source_ip,
+        };
         let d = evaluate(&self.policy, &verified.principal, &core_req, now);
         let mut out = self.outcome(&d, &verified.principal);
         out.token_cached = self.tokens.stats().hits > hits;
@@ -419,13 +453,22 @@ impl Authorizer {
 
     /// Judges already-verified claims (the JS package's `claims` input and the CLI's `--claims`).
     pub fn authorize_principal(&self, who: &Principal, req: &HttpRequest<'_>, now: u64) -> Outcome {
-        let core_req = Request { method: req.method, path: req.path, body: req.body, source_ip: req.source_ip };
+        let core_req = Request {
+            method: req.method,
+            path: req.path,
+            body: req.body,
+            source_ip: req.source_ip,
+        };
         let d = evaluate(&self.policy, who, &core_req, now);
         self.outcome(&d, who)
     }
 
     fn outcome(&self, d: &Decision<'_>, who: &Principal) -> Outcome {
-        let permissions: Vec<String> = self.policy.names(&d.permissions).map(str::to_owned).collect();
+        let permissions: Vec<String> = self
+            .policy
+            .names(&d.permissions)
+            .map(str::to_owned)
+            .collect();
         let sensitive = permissions.iter().any(|p| is_sensitive(p));
         Outcome {
             effect: d.effect,
@@ -475,7 +518,10 @@ mod tests {
             ("{", "invalid configuration: EOF while parsing an object"),
         ];
         for (json, want) in cases {
-            let got = Authorizer::from_json(json).err().map(|e| e.0).unwrap_or_default();
+            let got = Authorizer::from_json(json)
+                .err()
+                .map(|e| e.0)
+                .unwrap_or_default();
             assert!(got.starts_with(want), "{json}\n got: {got}\nwant: {want}");
             assert!(!got.contains('\n'), "{got}");
         }

@@ -152,7 +152,9 @@ impl BodyRule {
                 out
             }
             BodyRule::Tags => {
-                let targets = ["users", "companies"].iter().any(|k| obj.get(*k).is_some_and(|v| !v.is_null()));
+                let targets = ["users", "companies"]
+                    .iter()
+                    .any(|k| obj.get(*k).is_some_and(|v| !v.is_null()));
                 alloc::vec![if targets { "tags:apply" } else { "tags:manage" }]
             }
             BodyRule::ContentBulkActions => {
@@ -178,7 +180,15 @@ impl BodyRule {
     }
 }
 
-const TICKET_FIELDS: &[&str] = &["open", "state", "ticket_state_id", "assignee_id", "admin_id", "assignment", "snoozed_until"];
+const TICKET_FIELDS: &[&str] = &[
+    "open",
+    "state",
+    "ticket_state_id",
+    "assignee_id",
+    "admin_id",
+    "assignment",
+    "snoozed_until",
+];
 
 /// Why a body could not be judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,8 +214,13 @@ impl fmt::Display for BodyError {
             BodyError::NotAnObject => f.write_str("the body is not a JSON object"),
             BodyError::Missing(k) => write!(f, "the body has no `{k}`"),
             BodyError::WrongType(k) => write!(f, "the body's `{k}` has the wrong type"),
-            BodyError::UnknownValue(k) => write!(f, "the body's `{k}` has a value this route does not accept"),
-            BodyError::InQuery(k) => write!(f, "`{k}` decides this route and must not be in the query string"),
+            BodyError::UnknownValue(k) => {
+                write!(f, "the body's `{k}` has a value this route does not accept")
+            }
+            BodyError::InQuery(k) => write!(
+                f,
+                "`{k}` decides this route and must not be in the query string"
+            ),
         }
     }
 }
@@ -316,7 +331,10 @@ impl QueryRule {
     /// Extra `(permission, scope)` the query asks for, if any.
     pub fn extra(self, query: &str) -> Option<(&'static str, &'static str)> {
         let deletes = crate::path::query_values(query, "retain_metrics").any(|v| v != "true");
-        deletes.then_some(("conversations:delete_metrics", "delete_conversations_and_metrics"))
+        deletes.then_some((
+            "conversations:delete_metrics",
+            "delete_conversations_and_metrics",
+        ))
     }
 }
 
@@ -329,11 +347,20 @@ mod tests {
     #[test]
     fn strict_parse() {
         assert!(parse_strict(br#"{"a":1,"b":{"c":[1,2]}}"#).is_ok());
-        assert_eq!(parse_strict(br#"{"a":1,"a":2}"#), Err(BodyError::Unparsable));
-        assert_eq!(parse_strict(br#"{"x":{"a":1,"a":2}}"#), Err(BodyError::Unparsable));
+        assert_eq!(
+            parse_strict(br#"{"a":1,"a":2}"#),
+            Err(BodyError::Unparsable)
+        );
+        assert_eq!(
+            parse_strict(br#"{"x":{"a":1,"a":2}}"#),
+            Err(BodyError::Unparsable)
+        );
         assert_eq!(parse_strict(b"{"), Err(BodyError::Unparsable));
         assert_eq!(parse_strict(b"{} x"), Err(BodyError::Unparsable));
-        assert_eq!(parse_strict(b"message_type=close"), Err(BodyError::Unparsable));
+        assert_eq!(
+            parse_strict(b"message_type=close"),
+            Err(BodyError::Unparsable)
+        );
         let deep = alloc::format!("{}{}", "[".repeat(100), "]".repeat(100));
         assert_eq!(parse_strict(deep.as_bytes()), Err(BodyError::Unparsable));
     }
@@ -342,27 +369,92 @@ mod tests {
     fn rules() {
         use BodyRule::*;
         let cases: &[(BodyRule, Value, Result<&[&str], BodyError>)] = &[
-            (ConversationParts, json!({"message_type":"close","type":"admin","admin_id":"1"}), Ok(&["conversations:close"])),
-            (ConversationParts, json!({"message_type":"assignment"}), Ok(&["conversations:assign"])),
-            (ConversationParts, json!({"message_type":"comment"}), Err(BodyError::UnknownValue("message_type"))),
-            (ConversationParts, json!({"message_type":["close"]}), Err(BodyError::WrongType("message_type"))),
-            (ConversationParts, json!({}), Err(BodyError::Missing("message_type"))),
+            (
+                ConversationParts,
+                json!({"message_type":"close","type":"admin","admin_id":"1"}),
+                Ok(&["conversations:close"]),
+            ),
+            (
+                ConversationParts,
+                json!({"message_type":"assignment"}),
+                Ok(&["conversations:assign"]),
+            ),
+            (
+                ConversationParts,
+                json!({"message_type":"comment"}),
+                Err(BodyError::UnknownValue("message_type")),
+            ),
+            (
+                ConversationParts,
+                json!({"message_type":["close"]}),
+                Err(BodyError::WrongType("message_type")),
+            ),
+            (
+                ConversationParts,
+                json!({}),
+                Err(BodyError::Missing("message_type")),
+            ),
             (ConversationParts, json!([]), Err(BodyError::NotAnObject)),
-            (ConversationReply, json!({"message_type":"note","type":"admin"}), Ok(&["conversations:note"])),
-            (ConversationReply, json!({"message_type":"close","type":"admin"}), Ok(&["conversations:close"])),
-            (TicketUpdate, json!({"open":false,"assignee_id":"5"}), Ok(&["tickets:assign", "tickets:close"])),
-            (TicketUpdate, json!({"ticket_attributes":{}}), Ok(&["tickets:update"])),
+            (
+                ConversationReply,
+                json!({"message_type":"note","type":"admin"}),
+                Ok(&["conversations:note"]),
+            ),
+            (
+                ConversationReply,
+                json!({"message_type":"close","type":"admin"}),
+                Ok(&["conversations:close"]),
+            ),
+            (
+                TicketUpdate,
+                json!({"open":false,"assignee_id":"5"}),
+                Ok(&["tickets:assign", "tickets:close"]),
+            ),
+            (
+                TicketUpdate,
+                json!({"ticket_attributes":{}}),
+                Ok(&["tickets:update"]),
+            ),
             (Tags, json!({"name":"vip"}), Ok(&["tags:manage"])),
-            (Tags, json!({"name":"vip","companies":[{"id":"1","untag":true}]}), Ok(&["tags:apply"])),
-            (ContentBulkActions, json!({"action":"delete","content_ids":[1]}), Ok(&["content:delete"])),
-            (ContentBulkActions, json!({"action":"nuke"}), Err(BodyError::UnknownValue("action"))),
-            (Messages, json!({"to":{"type":"user","id":"1"}}), Ok(&["messages:send"])),
-            (Messages, json!({"to":[{"id":"1"},{"id":"2"}]}), Ok(&["messages:bulk_send"])),
-            (NewsItem, json!({"state":"live"}), Ok(&["news:write", "news:publish"])),
+            (
+                Tags,
+                json!({"name":"vip","companies":[{"id":"1","untag":true}]}),
+                Ok(&["tags:apply"]),
+            ),
+            (
+                ContentBulkActions,
+                json!({"action":"delete","content_ids":[1]}),
+                Ok(&["content:delete"]),
+            ),
+            (
+                ContentBulkActions,
+                json!({"action":"nuke"}),
+                Err(BodyError::UnknownValue("action")),
+            ),
+            (
+                Messages,
+                json!({"to":{"type":"user","id":"1"}}),
+                Ok(&["messages:send"]),
+            ),
+            (
+                Messages,
+                json!({"to":[{"id":"1"},{"id":"2"}]}),
+                Ok(&["messages:bulk_send"]),
+            ),
+            (
+                NewsItem,
+                json!({"state":"live"}),
+                Ok(&["news:write", "news:publish"]),
+            ),
         ];
         for (rule, body, want) in cases {
             let got = rule.required(body);
-            assert_eq!(got.as_deref().map_err(Clone::clone), want.clone(), "{} {body}", rule.name());
+            assert_eq!(
+                got.as_deref().map_err(Clone::clone),
+                want.clone(),
+                "{} {body}",
+                rule.name()
+            );
         }
         for r in BodyRule::ALL {
             assert_eq!(BodyRule::parse(r.name()), Some(r));
@@ -377,6 +469,8 @@ mod tests {
         assert!(r.extra("retain_metrics=false").is_some());
         assert!(r.extra("retain_metrics=FALSE").is_some());
         assert!(r.extra("retain%5fmetrics=false").is_some());
-        assert!(r.extra("retain_metrics=true&retain_metrics=false").is_some());
+        assert!(r
+            .extra("retain_metrics=true&retain_metrics=false")
+            .is_some());
     }
 }

@@ -50,7 +50,10 @@ pub fn parse(text: &str) -> Result<Vec<CatalogRow<'_>>, String> {
         }
         let cols: Vec<&str> = line.split('\t').collect();
         let [method, template, perms, scope, scope_source, rule, versions] = cols.as_slice() else {
-            return Err(alloc::format!("catalog line {}: expected 7 tab-separated columns", n + 1));
+            return Err(alloc::format!(
+                "catalog line {}: expected 7 tab-separated columns",
+                n + 1
+            ));
         };
         let dash = |s: &'_ str| -> bool { s == "-" || s.is_empty() };
         rows.push(CatalogRow {
@@ -101,8 +104,15 @@ mod tests {
         let rows = parse(CATALOG_TSV).unwrap();
         assert!(rows.len() >= 231, "{}", rows.len());
         for r in &rows {
-            assert!(crate::router::Method::parse(r.method).is_some(), "{}", r.method);
-            assert!(matches!(r.scope_source, "spec" | "docs217" | "inferred" | "-"), "{r:?}");
+            assert!(
+                crate::router::Method::parse(r.method).is_some(),
+                "{}",
+                r.method
+            );
+            assert!(
+                matches!(r.scope_source, "spec" | "docs217" | "inferred" | "-"),
+                "{r:?}"
+            );
             assert_eq!(r.scope.is_none(), r.scope_source == "-", "{r:?}");
         }
     }

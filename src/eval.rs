@@ -21,9 +21,9 @@
 //! [`Decision`] with [`Effect::Deny`].
 
 use alloc::borrow::Cow;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use alloc::format;
 use core::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -252,11 +252,19 @@ impl<'a> Decision<'a> {
             (Code::MissingPermission, _) => format!("Missing permission: {req}"),
             (Code::MissingScope, _) => format!("Missing OAuth scope: {req}"),
             (Code::MfaRequired, _) => format!("Multi-factor authentication is required for {req}"),
-            (Code::UnknownRoute, Detail::Method(m)) => format!("No route allows {m} on this path; unknown routes are denied"),
-            (Code::UnknownRoute, _) => String::from("No route matches this request; unknown routes are denied"),
+            (Code::UnknownRoute, Detail::Method(m)) => {
+                format!("No route allows {m} on this path; unknown routes are denied")
+            }
+            (Code::UnknownRoute, _) => {
+                String::from("No route matches this request; unknown routes are denied")
+            }
             (Code::UnknownRole, Detail::Role(r)) => format!("Unknown role: {r}"),
-            (Code::NonCanonicalPath, Detail::Path(e)) => format!("Non-canonical path: {}", e.message()),
-            (Code::NonCanonicalPath, _) => String::from("Non-canonical path: send the canonical form"),
+            (Code::NonCanonicalPath, Detail::Path(e)) => {
+                format!("Non-canonical path: {}", e.message())
+            }
+            (Code::NonCanonicalPath, _) => {
+                String::from("Non-canonical path: send the canonical form")
+            }
             (Code::BodyRequired, _) => String::from("This route's decision needs a JSON body"),
             (Code::InvalidBody, Detail::Body(e)) => format!("Invalid body: {e}"),
             (_, Detail::Note(n)) => n.clone(),
@@ -320,7 +328,8 @@ impl<'a> Decision<'a> {
             route: self.route,
             request_id,
         };
-        serde_json::to_string(&body).unwrap_or_else(|_| String::from(r#"{"error":"Forbidden","code":"internal"}"#))
+        serde_json::to_string(&body)
+            .unwrap_or_else(|_| String::from(r#"{"error":"Forbidden","code":"internal"}"#))
     }
 
     /// What to forward upstream as `:path` (canonical path plus the query), when it changed.
@@ -329,7 +338,11 @@ impl<'a> Decision<'a> {
         if !self.path_changed {
             return None;
         }
-        Some(if self.query.is_empty() { String::from(&**p) } else { format!("{p}?{}", self.query) })
+        Some(if self.query.is_empty() {
+            String::from(&**p)
+        } else {
+            format!("{p}?{}", self.query)
+        })
     }
 }
 
@@ -359,7 +372,12 @@ fn describe(code: Code) -> &'static str {
 }
 
 /// Judges `req` made by `who` at `now` (seconds since the epoch). See the module docs.
-pub fn evaluate<'a>(policy: &'a Policy, who: &'a Principal, req: &Request<'a>, now: u64) -> Decision<'a> {
+pub fn evaluate<'a>(
+    policy: &'a Policy,
+    who: &'a Principal,
+    req: &Request<'a>,
+    now: u64,
+) -> Decision<'a> {
     // 1. Method and path.
     let Some(method) = Method::parse(req.method) else {
         let mut d = Decision::deny(Code::UnknownRoute);
@@ -397,7 +415,9 @@ pub fn evaluate<'a>(policy: &'a Policy, who: &'a Principal, req: &Request<'a>, n
     };
     d.route = Some(&route.display);
     let params = m.params();
-    let resource_is_self = params.first().is_some_and(|p| Some(*p) == who.subject.as_deref());
+    let resource_is_self = params
+        .first()
+        .is_some_and(|p| Some(*p) == who.subject.as_deref());
     // Parameters are slices of the canonical path: remember the last one as a range.
     d.resource_range = params.last().map(|p| {
         let start = (p.as_ptr() as usize).saturating_sub(path.as_ptr() as usize);
@@ -431,7 +451,11 @@ pub fn evaluate<'a>(policy: &'a Policy, who: &'a Principal, req: &Request<'a>, n
 
     // 5. Source address.
     for list in [&policy.ip_allowlist, &role.ip_allowlist] {
-        if !list.is_empty() && !req.source_ip.is_some_and(|ip| list.iter().any(|c| c.contains(ip))) {
+        if !list.is_empty()
+            && !req
+                .source_ip
+                .is_some_and(|ip| list.iter().any(|c| c.contains(ip)))
+        {
             d.code = Code::IpNotAllowed;
             return d;
         }
@@ -439,7 +463,9 @@ pub fn evaluate<'a>(policy: &'a Policy, who: &'a Principal, req: &Request<'a>, n
 
     // 6. Session age.
     if let Some(max) = role.max_session_age {
-        let fresh = who.issued_at.is_some_and(|iat| now.saturating_sub(iat) <= max);
+        let fresh = who
+            .issued_at
+            .is_some_and(|iat| now.saturating_sub(iat) <= max);
         if !fresh {
             d.code = Code::SessionTooOld;
             return d;
@@ -459,7 +485,8 @@ pub fn evaluate<'a>(policy: &'a Policy, who: &'a Principal, req: &Request<'a>, n
     }
 
     // 8. Query and body rules.
-    let mut scope: Option<(&'a str, bool)> = route.scope.as_deref().map(|s| (s, route.scope_documented));
+    let mut scope: Option<(&'a str, bool)> =
+        route.scope.as_deref().map(|s| (s, route.scope_documented));
     if let Some(q) = route.query {
         if let Some((perm, sc)) = q.extra(canon.query) {
             if let Some(id) = policy.permission_id(perm) {
@@ -469,7 +496,11 @@ pub fn evaluate<'a>(policy: &'a Policy, who: &'a Principal, req: &Request<'a>, n
         }
     }
     if let Some(rule) = route.body {
-        if let Some(field) = rule.fields().iter().find(|f| path::query_values(canon.query, f).next().is_some()) {
+        if let Some(field) = rule
+            .fields()
+            .iter()
+            .find(|f| path::query_values(canon.query, f).next().is_some())
+        {
             d.code = Code::InvalidBody;
             d.detail = Detail::Body(BodyError::InQuery(field));
             return d;
@@ -531,8 +562,16 @@ pub fn evaluate<'a>(policy: &'a Policy, who: &'a Principal, req: &Request<'a>, n
     d.required = required.first().map(|id| policy.permission_name(id));
 
     // 10. MFA.
-    let needs_mfa = role.mfa || !required.difference(&required.difference(&policy.mfa_permissions)).is_empty();
-    if needs_mfa && !who.amr.iter().any(|a| policy.mfa_methods.iter().any(|m| m == a)) {
+    let needs_mfa = role.mfa
+        || !required
+            .difference(&required.difference(&policy.mfa_permissions))
+            .is_empty();
+    if needs_mfa
+        && !who
+            .amr
+            .iter()
+            .any(|a| policy.mfa_methods.iter().any(|m| m == a))
+    {
         d.code = Code::MfaRequired;
         return d;
     }
@@ -564,4 +603,3 @@ pub fn route_permissions(policy: &Policy) -> Vec<(&str, Vec<&str>)> {
         .map(|r| (r.display.as_str(), policy.names(&r.required).collect()))
         .collect()
 }
-

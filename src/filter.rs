@@ -25,7 +25,10 @@ use crate::authorizer::{AuditMode, Authorizer, HttpRequest, Mode, Outcome};
 use crate::eval::{Body, Code, Effect};
 use crate::token::parse_jwks;
 
-#[allow(unsafe_code, reason = "proxy-wasm's entry point macro exports `_initialize`")]
+#[allow(
+    unsafe_code,
+    reason = "proxy-wasm's entry point macro exports `_initialize`"
+)]
 mod entry {
     proxy_wasm::main! {{
         proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
@@ -111,34 +114,67 @@ struct JwksState {
 
 impl Root {
     fn now(&self) -> u64 {
-        self.get_current_time().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+        self.get_current_time()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
     }
 
     fn fetch_jwks(&self) {
         let Some(shared) = &self.shared else { return };
-        let Some(r) = &shared.authz.config().remote_jwks else { return };
+        let Some(r) = &shared.authz.config().remote_jwks else {
+            return;
+        };
         let mut st = self.jwks.borrow_mut();
         let now = self.now();
         if st.in_flight.is_some() || now < st.next_fetch {
             return;
         }
         let authority = r.authority.clone().unwrap_or_else(|| r.cluster.clone());
-        let headers = vec![(":method", "GET"), (":path", r.path.as_str()), (":authority", authority.as_str()), ("accept", "application/json")];
-        match self.dispatch_http_call(&r.cluster, headers, None, vec![], Duration::from_millis(r.timeout_ms)) {
+        let headers = vec![
+            (":method", "GET"),
+            (":path", r.path.as_str()),
+            (":authority", authority.as_str()),
+            ("accept", "application/json"),
+        ];
+        match self.dispatch_http_call(
+            &r.cluster,
+            headers,
+            None,
+            vec![],
+            Duration::from_millis(r.timeout_ms),
+        ) {
             Ok(token) => st.in_flight = Some(token),
             Err(e) => {
                 st.next_fetch = now + r.retry_secs;
-                shared.metrics.inc(&format!("{PREFIX}.jwks_fetch_failed"), 1);
-                log(LogLevel::Warn, &format!("intercom-authz: cannot fetch the JWKS from cluster `{}`: {e:?}", r.cluster));
+                shared
+                    .metrics
+                    .inc(&format!("{PREFIX}.jwks_fetch_failed"), 1);
+                log(
+                    LogLevel::Warn,
+                    &format!(
+                        "intercom-authz: cannot fetch the JWKS from cluster `{}`: {e:?}",
+                        r.cluster
+                    ),
+                );
             }
         }
     }
 }
 
 impl Context for Root {
-    fn on_http_call_response(&mut self, token_id: u32, _num_headers: usize, body_size: usize, _num_trailers: usize) {
-        let Some(shared) = self.shared.clone() else { return };
-        let Some(r) = shared.authz.config().remote_jwks.clone() else { return };
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        _num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
+        let Some(r) = shared.authz.config().remote_jwks.clone() else {
+            return;
+        };
         let now = self.now();
         let mut st = self.jwks.borrow_mut();
         if st.in_flight != Some(token_id) {
@@ -147,15 +183,26 @@ impl Context for Root {
         st.in_flight = None;
         let status = self.get_http_call_response_header(":status");
         let result: Result<usize, String> = if status.as_deref() != Some("200") {
-            Err(format!("status {}", status.as_deref().unwrap_or("none (timeout or connection failure)")))
+            Err(format!(
+                "status {}",
+                status
+                    .as_deref()
+                    .unwrap_or("none (timeout or connection failure)")
+            ))
         } else if body_size > r.max_bytes {
-            Err(format!("{body_size} bytes, more than `max_bytes` {}", r.max_bytes))
+            Err(format!(
+                "{body_size} bytes, more than `max_bytes` {}",
+                r.max_bytes
+            ))
         } else {
             match self.get_http_call_response_body(0, body_size) {
                 None => Err("empty body".into()),
                 Some(body) => parse_jwks(&body).map(|(keys, skipped)| {
                     for s in skipped {
-                        log(LogLevel::Warn, &format!("intercom-authz: JWKS key skipped: {s}"));
+                        log(
+                            LogLevel::Warn,
+                            &format!("intercom-authz: JWKS key skipped: {s}"),
+                        );
                     }
                     let n = keys.len();
                     shared.authz.tokens().set_remote_keys(keys);
@@ -167,13 +214,27 @@ impl Context for Root {
             Ok(n) => {
                 st.next_fetch = now + r.refresh_secs;
                 shared.metrics.inc(&format!("{PREFIX}.jwks_fetch_ok"), 1);
-                log(LogLevel::Info, &format!("intercom-authz: loaded {n} key(s) from the JWKS at `{}`", r.path));
+                log(
+                    LogLevel::Info,
+                    &format!(
+                        "intercom-authz: loaded {n} key(s) from the JWKS at `{}`",
+                        r.path
+                    ),
+                );
             }
             Err(e) => {
                 // Keep serving the keys we have (stale) and retry soon.
                 st.next_fetch = now + r.retry_secs;
-                shared.metrics.inc(&format!("{PREFIX}.jwks_fetch_failed"), 1);
-                log(LogLevel::Warn, &format!("intercom-authz: JWKS fetch from cluster `{}` failed: {e}", r.cluster));
+                shared
+                    .metrics
+                    .inc(&format!("{PREFIX}.jwks_fetch_failed"), 1);
+                log(
+                    LogLevel::Warn,
+                    &format!(
+                        "intercom-authz: JWKS fetch from cluster `{}` failed: {e}",
+                        r.cluster
+                    ),
+                );
             }
         }
     }
@@ -182,20 +243,29 @@ impl Context for Root {
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let Some(bytes) = self.get_plugin_configuration() else {
-            log(LogLevel::Error, "intercom-authz: refusing configuration: the plugin configuration is empty");
+            log(
+                LogLevel::Error,
+                "intercom-authz: refusing configuration: the plugin configuration is empty",
+            );
             return false;
         };
         let text = match std::str::from_utf8(&bytes) {
             Ok(t) => t,
             Err(_) => {
-                log(LogLevel::Error, "intercom-authz: refusing configuration: it is not UTF-8");
+                log(
+                    LogLevel::Error,
+                    "intercom-authz: refusing configuration: it is not UTF-8",
+                );
                 return false;
             }
         };
         let authz = match Authorizer::from_json(text) {
             Ok(a) => a,
             Err(e) => {
-                log(LogLevel::Error, &format!("intercom-authz: refusing configuration: {e}"));
+                log(
+                    LogLevel::Error,
+                    &format!("intercom-authz: refusing configuration: {e}"),
+                );
                 return false;
             }
         };
@@ -213,7 +283,11 @@ impl RootContext for Root {
         };
         let remote = authz.config().remote_jwks.is_some();
         let mode = authz.config().mode;
-        self.shared = Some(Rc::new(Shared { authz, metrics: Metrics::define(&metric_names()), intercom_token }));
+        self.shared = Some(Rc::new(Shared {
+            authz,
+            metrics: Metrics::define(&metric_names()),
+            intercom_token,
+        }));
         *self.jwks.borrow_mut() = JwksState::default();
         if remote {
             self.set_tick_period(Duration::from_secs(1));
@@ -221,7 +295,14 @@ impl RootContext for Root {
         }
         log(
             LogLevel::Info,
-            &format!("intercom-authz: configuration loaded ({})", if mode == Mode::DryRun { "dry_run: denials are logged, not enforced" } else { "enforce" }),
+            &format!(
+                "intercom-authz: configuration loaded ({})",
+                if mode == Mode::DryRun {
+                    "dry_run: denials are logged, not enforced"
+                } else {
+                    "enforce"
+                }
+            ),
         );
         true
     }
@@ -232,7 +313,16 @@ impl RootContext for Root {
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         let shared = self.shared.clone()?;
-        Some(Box::new(Request { shared, body_wanted: false, request_id: None, method: String::new(), path: String::new(), credential: None, source: None }))
+        Some(Box::new(Request {
+            shared,
+            body_wanted: false,
+            headers_sent: false,
+            request_id: None,
+            method: String::new(),
+            path: String::new(),
+            credential: None,
+            source: None,
+        }))
     }
 
     fn get_type(&self) -> Option<ContextType> {
@@ -244,6 +334,8 @@ impl RootContext for Root {
 struct Request {
     shared: Rc<Shared>,
     body_wanted: bool,
+    /// The headers went on (rewritten) before the body was judged.
+    headers_sent: bool,
     request_id: Option<String>,
     method: String,
     path: String,
@@ -255,7 +347,9 @@ impl Context for Request {}
 
 impl Request {
     fn now(&self) -> u64 {
-        self.get_current_time().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+        self.get_current_time()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
     }
 
     fn decide(&self, body: Body<'_>) -> Outcome {
@@ -296,29 +390,45 @@ impl Request {
         if !out.allow && !dry {
             let body = out.deny_body(self.request_id.as_deref());
             let www = out.www_authenticate();
-            let mut headers = vec![("content-type", "application/json"), ("x-intercom-authz-code", out.code), ("cache-control", "no-store")];
+            let mut headers = vec![
+                ("content-type", "application/json"),
+                ("x-intercom-authz-code", out.code),
+                ("cache-control", "no-store"),
+            ];
             if let Some(w) = &www {
                 headers.push(("www-authenticate", w.as_str()));
             }
-            if let Err(e) = hostcalls::send_http_response(u32::from(out.status), headers, Some(body.as_bytes())) {
-                log(LogLevel::Error, &format!("intercom-authz: cannot send the denial: {e:?}; resetting the stream"));
+            if let Err(e) =
+                hostcalls::send_http_response(u32::from(out.status), headers, Some(body.as_bytes()))
+            {
+                log(
+                    LogLevel::Error,
+                    &format!("intercom-authz: cannot send the denial: {e:?}; resetting the stream"),
+                );
                 let _ = hostcalls::reset_http_request();
             }
             return Action::Pause;
         }
-        self.prepare_upstream(out);
+        if !self.headers_sent {
+            self.prepare_upstream(out);
+        }
         Action::Continue
     }
 
+    /// Rewrites the request for the upstream: canonical `:path` (when the request is, or may
+    /// be, allowed), role and subject headers, the caller's token out, Intercom's token in.
     fn prepare_upstream(&self, out: &Outcome) {
         let cfg = self.shared.authz.config();
-        if out.allow {
+        if out.allow || out.effect == Effect::NeedBody {
             if let Some(p) = &out.forward_path {
                 self.set_http_request_header(":path", Some(p));
             }
         }
         let up = &cfg.upstream;
-        for (name, value) in [(&up.role_header, &out.role), (&up.subject_header, &out.subject)] {
+        for (name, value) in [
+            (&up.role_header, &out.role),
+            (&up.subject_header, &out.subject),
+        ] {
             if let Some(h) = name {
                 // INVARIANT: a client-sent copy never survives, allowed or not.
                 self.set_http_request_header(h, None);
@@ -333,7 +443,9 @@ impl Request {
         }
         match &self.shared.intercom_token {
             Some(t) => self.set_http_request_header("authorization", Some(&format!("Bearer {t}"))),
-            None if !up.forward_caller_token && cred == "authorization" => self.set_http_request_header("authorization", None),
+            None if !up.forward_caller_token && cred == "authorization" => {
+                self.set_http_request_header("authorization", None)
+            }
             None => {}
         }
     }
@@ -372,7 +484,9 @@ impl HttpContext for Request {
         self.path = self.get_http_request_header(":path").unwrap_or_default();
         self.credential = self.get_http_request_header(&self.shared.authz.credential_header());
         self.request_id = self.get_http_request_header(&cfg.request_id_header);
-        self.source = self.get_property(vec!["source", "address"]).and_then(|b| String::from_utf8(b).ok());
+        self.source = self
+            .get_property(vec!["source", "address"])
+            .and_then(|b| String::from_utf8(b).ok());
         let out = self.decide(Body::NotRead);
         if out.effect != Effect::NeedBody {
             return self.act(&out);
@@ -382,13 +496,25 @@ impl HttpContext for Request {
             return self.act(&out);
         }
         let max = cfg.max_body_bytes;
-        let declared = self.get_http_request_header("content-length").and_then(|v| v.trim().parse::<usize>().ok());
+        let declared = self
+            .get_http_request_header("content-length")
+            .and_then(|v| v.trim().parse::<usize>().ok());
         if declared.is_some_and(|n| n > max) {
-            let out = Outcome::denied(Code::BodyTooLarge, format!("the body is larger than {max} bytes"));
+            let out = Outcome::denied(
+                Code::BodyTooLarge,
+                format!("the body is larger than {max} bytes"),
+            );
             return self.act(&out);
         }
+        // CAUTION: Proxy-Wasm cannot hold the headers while it reads the body (a paused header
+        // callback never sees the body: proxy-wasm-cpp-host#143). So the headers continue, already
+        // rewritten for the upstream, and the body is held here until the decision. The shipped
+        // Envoy configs put `envoy.filters.http.buffer` right after this filter: it keeps the
+        // headers from reaching the router until the whole body has passed (or been denied) here.
+        self.prepare_upstream(&out);
+        self.headers_sent = true;
         self.body_wanted = true;
-        Action::Pause
+        Action::Continue
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
@@ -398,7 +524,10 @@ impl HttpContext for Request {
         let max = self.shared.authz.config().max_body_bytes;
         if body_size > max {
             self.body_wanted = false;
-            let out = Outcome::denied(Code::BodyTooLarge, format!("the body is larger than {max} bytes"));
+            let out = Outcome::denied(
+                Code::BodyTooLarge,
+                format!("the body is larger than {max} bytes"),
+            );
             return self.act(&out);
         }
         if !end_of_stream {
@@ -407,7 +536,11 @@ impl HttpContext for Request {
         }
         self.body_wanted = false;
         let bytes = self.get_http_request_body(0, body_size).unwrap_or_default();
-        let body = if bytes.is_empty() { Body::Absent } else { Body::Bytes(&bytes) };
+        let body = if bytes.is_empty() {
+            Body::Absent
+        } else {
+            Body::Bytes(&bytes)
+        };
         let out = self.decide(body);
         self.act(&out)
     }
@@ -418,13 +551,21 @@ impl HttpContext for Request {
         }
         // The body ended with trailers: judge what was buffered.
         self.body_wanted = false;
-        let bytes = self.get_http_request_body(0, self.shared.authz.config().max_body_bytes + 1).unwrap_or_default();
+        let bytes = self
+            .get_http_request_body(0, self.shared.authz.config().max_body_bytes + 1)
+            .unwrap_or_default();
         let out = if bytes.len() > self.shared.authz.config().max_body_bytes {
-            Outcome::denied(Code::BodyTooLarge, String::from("the body is larger than the limit"))
+            Outcome::denied(
+                Code::BodyTooLarge,
+                String::from("the body is larger than the limit"),
+            )
         } else {
-            self.decide(if bytes.is_empty() { Body::Absent } else { Body::Bytes(&bytes) })
+            self.decide(if bytes.is_empty() {
+                Body::Absent
+            } else {
+                Body::Bytes(&bytes)
+            })
         };
         self.act(&out)
     }
 }
-

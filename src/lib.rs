@@ -44,6 +44,5 @@ pub mod token;
 #[cfg(feature = "filter")]
 pub mod filter;
 
-
 pub use eval::{evaluate, Body, Code, Decision, Effect, Principal, Request};
 pub use policy::{Policy, PolicyConfig, PolicyError};

@@ -31,11 +31,15 @@ impl Cidr {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, normalize(ip)) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(ip) & mask
             }
             _ => false,
@@ -55,7 +59,9 @@ impl FromStr for Cidr {
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
             None => max,
-            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse::<u8>().map_err(|_| CidrError)?,
+            Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
+                p.parse::<u8>().map_err(|_| CidrError)?
+            }
             Some(_) => return Err(CidrError),
         };
         if prefix > max {
@@ -102,7 +108,14 @@ mod tests {
             let cidr: Cidr = c.parse().unwrap();
             assert_eq!(cidr.contains(ip.parse().unwrap()), want, "{c} {ip}");
         }
-        for bad in ["10.0.0.0/33", "10.0.0/8", "x", "::/129", "10.0.0.0/", "10.0.0.0/+8"] {
+        for bad in [
+            "10.0.0.0/33",
+            "10.0.0/8",
+            "x",
+            "::/129",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+        ] {
             assert!(bad.parse::<Cidr>().is_err(), "{bad}");
         }
     }

@@ -72,7 +72,9 @@ impl PathError {
             PathError::TooLong => "the path is too long",
             PathError::EncodedSlash => "the path contains an encoded `/` (%2F)",
             PathError::Backslash => "the path contains a `\\` or its encoding (%5C)",
-            PathError::ForbiddenByte => "the path contains NUL, a control character or a non-ASCII byte",
+            PathError::ForbiddenByte => {
+                "the path contains NUL, a control character or a non-ASCII byte"
+            }
             PathError::BadEscape => "the path contains a malformed percent escape",
             PathError::Semicolon => "the path contains a `;` parameter",
         }
@@ -98,8 +100,16 @@ fn decode_segment(seg: &[u8], out: &mut Vec<u8>) -> Result<(), PathError> {
     while let Some(&b) = seg.get(i) {
         match b {
             b'%' => {
-                let hi = seg.get(i + 1).copied().and_then(hex).ok_or(PathError::BadEscape)?;
-                let lo = seg.get(i + 2).copied().and_then(hex).ok_or(PathError::BadEscape)?;
+                let hi = seg
+                    .get(i + 1)
+                    .copied()
+                    .and_then(hex)
+                    .ok_or(PathError::BadEscape)?;
+                let lo = seg
+                    .get(i + 2)
+                    .copied()
+                    .and_then(hex)
+                    .ok_or(PathError::BadEscape)?;
                 let v = hi * 16 + lo;
                 match v {
                     b'/' => return Err(PathError::EncodedSlash),
@@ -144,11 +154,36 @@ pub fn canonicalize(raw: &str) -> Result<Canonical<'_>, PathError> {
     // Fast path: a path of plain segments is already canonical and borrows.
     let plain = path.len() == 1
         || (!path.ends_with('/')
-            && path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'~' | b'.' | b':' | b'@' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'='))
+            && path.bytes().all(|b| {
+                b.is_ascii_alphanumeric()
+                    || matches!(
+                        b,
+                        b'/' | b'-'
+                            | b'_'
+                            | b'~'
+                            | b'.'
+                            | b':'
+                            | b'@'
+                            | b'!'
+                            | b'$'
+                            | b'&'
+                            | b'\''
+                            | b'('
+                            | b')'
+                            | b'*'
+                            | b'+'
+                            | b','
+                            | b'='
+                    )
+            })
             && !path.contains("//")
             && path.split('/').all(|s| s != "." && s != ".."));
     if plain {
-        return Ok(Canonical { path: Cow::Borrowed(path), query, changed: had_fragment });
+        return Ok(Canonical {
+            path: Cow::Borrowed(path),
+            query,
+            changed: had_fragment,
+        });
     }
     let mut out: Vec<u8> = Vec::with_capacity(path.len());
     // Start offsets in `out` of each kept segment's leading `/`.
@@ -177,7 +212,11 @@ pub fn canonicalize(raw: &str) -> Result<Canonical<'_>, PathError> {
     // INVARIANT: `out` holds only ASCII (decode_segment refuses every other byte).
     let canon = String::from_utf8(out).map_err(|_| PathError::ForbiddenByte)?;
     let changed = had_fragment || canon != path;
-    Ok(Canonical { path: Cow::Owned(canon), query, changed })
+    Ok(Canonical {
+        path: Cow::Owned(canon),
+        query,
+        changed,
+    })
 }
 
 /// Iterates the segments of a canonical path.
@@ -199,7 +238,10 @@ fn key_matches(raw: &str, key: &str) -> bool {
     let mut i = 0;
     while let Some(&b) = raw.get(i) {
         let (c, step) = match b {
-            b'%' => match (raw.get(i + 1).copied().and_then(hex), raw.get(i + 2).copied().and_then(hex)) {
+            b'%' => match (
+                raw.get(i + 1).copied().and_then(hex),
+                raw.get(i + 2).copied().and_then(hex),
+            ) {
                 (Some(h), Some(l)) => (h * 16 + l, 3),
                 _ => (b, 1),
             },

@@ -9,15 +9,27 @@
 /// INVARIANT: names are unique and `resource:action` shaped (a test checks both); the order is
 /// free, but ids are not stable across versions, so never persist an index.
 pub const PERMISSIONS: &[(&str, &str)] = &[
-    ("admins:read", "list and view teammates, teams' members and away-status reasons"),
+    (
+        "admins:read",
+        "list and view teammates, teams' members and away-status reasons",
+    ),
     ("admins:update_away", "set any teammate's away status"),
     ("admins:update_own_away", "set one's own away status"),
     ("admins:activity_logs", "read teammate activity logs"),
     ("teams:read", "list and view teams"),
-    ("contacts:read", "list, search and view contacts (users and leads) and visitors"),
-    ("contacts:write", "create and update contacts, archive them, convert visitors"),
+    (
+        "contacts:read",
+        "list, search and view contacts (users and leads) and visitors",
+    ),
+    (
+        "contacts:write",
+        "create and update contacts, archive them, convert visitors",
+    ),
     ("contacts:delete", "delete a contact"),
-    ("contacts:merge", "merge a lead into a user (the lead is deleted)"),
+    (
+        "contacts:merge",
+        "merge a lead into a user (the lead is deleted)",
+    ),
     ("contacts:block", "block a contact"),
     ("companies:read", "list, search and view companies"),
     ("companies:write", "create and update companies"),
@@ -25,100 +37,268 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("notes:read", "read notes on contacts and companies"),
     ("notes:write", "add notes to contacts and companies"),
     ("segments:read", "list and view segments"),
-    ("subscriptions:read", "list subscription types and a contact's subscriptions"),
+    (
+        "subscriptions:read",
+        "list subscription types and a contact's subscriptions",
+    ),
     ("subscriptions:write", "subscribe or unsubscribe a contact"),
     ("tags:read", "list and view tags"),
-    ("tags:apply", "tag and untag contacts, companies, conversations, tickets and content"),
+    (
+        "tags:apply",
+        "tag and untag contacts, companies, conversations, tickets and content",
+    ),
     ("tags:manage", "create, rename and delete tags"),
-    ("conversations:read", "list, search and view conversations, macros and their events"),
+    (
+        "conversations:read",
+        "list, search and view conversations, macros and their events",
+    ),
     ("conversations:create", "start a conversation"),
-    ("conversations:reply", "reply to a conversation (customer-visible)"),
-    ("conversations:note", "add an internal note to a conversation"),
-    ("conversations:assign", "assign or unassign a conversation, run assignment rules"),
+    (
+        "conversations:reply",
+        "reply to a conversation (customer-visible)",
+    ),
+    (
+        "conversations:note",
+        "add an internal note to a conversation",
+    ),
+    (
+        "conversations:assign",
+        "assign or unassign a conversation, run assignment rules",
+    ),
     ("conversations:close", "close a conversation"),
     ("conversations:snooze", "snooze a conversation"),
     ("conversations:open", "reopen a conversation"),
-    ("conversations:update", "mark read, rename, set attributes, attach and detach contacts"),
+    (
+        "conversations:update",
+        "mark read, rename, set attributes, attach and detach contacts",
+    ),
     ("conversations:merge", "merge two conversations"),
-    ("conversations:redact", "redact a conversation part or source, for good"),
+    (
+        "conversations:redact",
+        "redact a conversation part or source, for good",
+    ),
     ("conversations:delete", "delete a conversation"),
-    ("conversations:delete_metrics", "delete a conversation together with its metrics"),
-    ("tickets:read", "list, search and view tickets and ticket states"),
-    ("tickets:create", "create a ticket, or convert a conversation into one"),
+    (
+        "conversations:delete_metrics",
+        "delete a conversation together with its metrics",
+    ),
+    (
+        "tickets:read",
+        "list, search and view tickets and ticket states",
+    ),
+    (
+        "tickets:create",
+        "create a ticket, or convert a conversation into one",
+    ),
     ("tickets:reply", "reply to a ticket (customer-visible)"),
     ("tickets:note", "add an internal note to a ticket"),
-    ("tickets:update", "edit a ticket's attributes, type and linked conversations"),
+    (
+        "tickets:update",
+        "edit a ticket's attributes, type and linked conversations",
+    ),
     ("tickets:assign", "assign or unassign a ticket"),
     ("tickets:close", "close a ticket or change its state"),
     ("tickets:snooze", "snooze a ticket"),
     ("tickets:delete", "delete a ticket"),
     ("ticket_types:read", "list and view ticket types"),
-    ("ticket_types:manage", "create and update ticket types and their attributes"),
+    (
+        "ticket_types:manage",
+        "create and update ticket types and their attributes",
+    ),
     ("messages:read", "read the delivery status of messages"),
     ("messages:send", "send a message to one contact"),
-    ("messages:bulk_send", "send a message to more than one person at a time"),
-    ("articles:read", "list, search and view articles, internal articles, drafts and versions"),
-    ("articles:write", "create and update draft articles and internal articles"),
+    (
+        "messages:bulk_send",
+        "send a message to more than one person at a time",
+    ),
+    (
+        "articles:read",
+        "list, search and view articles, internal articles, drafts and versions",
+    ),
+    (
+        "articles:write",
+        "create and update draft articles and internal articles",
+    ),
     ("articles:publish", "publish articles"),
     ("articles:delete", "delete articles and internal articles"),
-    ("help_center:read", "view help centers, collections, sections and redirects"),
-    ("help_center:manage", "manage help center collections, sections and redirects"),
+    (
+        "help_center:read",
+        "view help centers, collections, sections and redirects",
+    ),
+    (
+        "help_center:manage",
+        "manage help center collections, sections and redirects",
+    ),
     ("news:read", "list and view news items and newsfeeds"),
     ("news:write", "create and update news items as drafts"),
     ("news:publish", "set news items live"),
     ("news:delete", "delete news items"),
     ("content:read", "search content and read content snippets"),
-    ("content:write", "create and update content snippets, bulk content edits"),
+    (
+        "content:write",
+        "create and update content snippets, bulk content edits",
+    ),
     ("content:publish", "publish or unpublish content in bulk"),
     ("content:delete", "delete content and content snippets"),
-    ("content:export", "export message and content engagement data"),
-    ("ai_content:read", "view AI content sources and external pages"),
-    ("ai_content:write", "create, update and delete AI content sources and external pages"),
-    ("data_attributes:read", "list data attributes and conversation attributes"),
-    ("data_attributes:manage", "create and update data attributes and conversation attributes"),
+    (
+        "content:export",
+        "export message and content engagement data",
+    ),
+    (
+        "ai_content:read",
+        "view AI content sources and external pages",
+    ),
+    (
+        "ai_content:write",
+        "create, update and delete AI content sources and external pages",
+    ),
+    (
+        "data_attributes:read",
+        "list data attributes and conversation attributes",
+    ),
+    (
+        "data_attributes:manage",
+        "create and update data attributes and conversation attributes",
+    ),
     ("events:read", "list a contact's data events"),
     ("events:write", "submit data events and event summaries"),
     ("custom_objects:read", "read custom object instances"),
-    ("custom_objects:write", "create and update custom object instances"),
+    (
+        "custom_objects:write",
+        "create and update custom object instances",
+    ),
     ("custom_objects:delete", "delete custom object instances"),
-    ("data_connectors:read", "view data connectors and their execution results"),
-    ("data_connectors:manage", "create, update and delete data connectors"),
-    ("reports:read", "read team metrics and the list of reporting datasets"),
+    (
+        "data_connectors:read",
+        "view data connectors and their execution results",
+    ),
+    (
+        "data_connectors:manage",
+        "create, update and delete data connectors",
+    ),
+    (
+        "reports:read",
+        "read team metrics and the list of reporting datasets",
+    ),
     ("reports:export", "export and download reporting data"),
     ("workflows:export", "export a workflow"),
-    ("settings:read", "read workspace settings: brands, sender emails, office hours, IP allowlist"),
-    ("settings:manage", "change workspace settings such as office hours"),
-    ("security:manage", "change security settings such as the IP allowlist"),
-    ("calls:read", "list and view calls, recordings, transcripts and Fin Voice calls"),
-    ("calls:write", "create phone call redirects and register Fin Voice calls"),
+    (
+        "settings:read",
+        "read workspace settings: brands, sender emails, office hours, IP allowlist",
+    ),
+    (
+        "settings:manage",
+        "change workspace settings such as office hours",
+    ),
+    (
+        "security:manage",
+        "change security settings such as the IP allowlist",
+    ),
+    (
+        "calls:read",
+        "list and view calls, recordings, transcripts and Fin Voice calls",
+    ),
+    (
+        "calls:write",
+        "create phone call redirects and register Fin Voice calls",
+    ),
     ("fin:use", "talk to Fin through the Fin Agent API"),
     ("macros:read", "list and view macros"),
     ("audiences:read", "list and view audiences"),
     ("audiences:manage", "create, update and delete audiences"),
-    ("jobs:read", "read the status of jobs enqueued through the API"),
+    (
+        "jobs:read",
+        "read the status of jobs enqueued through the API",
+    ),
 ];
 
 /// Intercom's teammate permissions (seed `004`, Intercom's help center) that have an API
 /// counterpart: `(Intercom's label, snake_case id, permissions it stands for)`. A policy may name
 /// either the label or the id wherever it names a permission.
 pub const ALIASES: &[(&str, &str, &[&str])] = &[
-    ("Can access general and security settings", "can_access_general_and_security_settings", &["settings:read", "settings:manage", "security:manage"]),
-    ("Can manage teammates, seats and permissions", "can_manage_teammates_seats_and_permissions", &["admins:activity_logs"]),
-    ("Can change status", "can_change_status", &["admins:update_away"]),
-    ("Can manage workspace data", "can_manage_workspace_data", &["data_attributes:manage", "custom_objects:write", "custom_objects:delete", "data_connectors:manage", "ticket_types:manage"]),
-    ("Can access people, companies, and account lists", "can_access_people_companies_and_account_lists", &["contacts:read", "companies:read", "segments:read"]),
-    ("Can access lead and user profile pages", "can_access_lead_and_user_profile_pages", &["contacts:read"]),
-    ("Can export lead, user, company data", "can_export_lead_user_company_data", &["reports:export"]),
+    (
+        "Can access general and security settings",
+        "can_access_general_and_security_settings",
+        &["settings:read", "settings:manage", "security:manage"],
+    ),
+    (
+        "Can manage teammates, seats and permissions",
+        "can_manage_teammates_seats_and_permissions",
+        &["admins:activity_logs"],
+    ),
+    (
+        "Can change status",
+        "can_change_status",
+        &["admins:update_away"],
+    ),
+    (
+        "Can manage workspace data",
+        "can_manage_workspace_data",
+        &[
+            "data_attributes:manage",
+            "custom_objects:write",
+            "custom_objects:delete",
+            "data_connectors:manage",
+            "ticket_types:manage",
+        ],
+    ),
+    (
+        "Can access people, companies, and account lists",
+        "can_access_people_companies_and_account_lists",
+        &["contacts:read", "companies:read", "segments:read"],
+    ),
+    (
+        "Can access lead and user profile pages",
+        "can_access_lead_and_user_profile_pages",
+        &["contacts:read"],
+    ),
+    (
+        "Can export lead, user, company data",
+        "can_export_lead_user_company_data",
+        &["reports:export"],
+    ),
     ("Can manage tags", "can_manage_tags", &["tags:manage"]),
-    ("Can create and update draft Articles", "can_create_and_update_draft_articles", &["articles:write"]),
-    ("Can manage and publish Articles", "can_manage_and_publish_articles", &["articles:publish", "articles:delete", "help_center:manage"]),
-    ("Can manage Automation settings and inbound Workflows", "can_manage_automation_settings_and_inbound_workflows", &["workflows:export"]),
-    ("Can bulk message visitors, leads and users", "can_bulk_message_visitors_leads_and_users", &["messages:bulk_send", "content:publish"]),
+    (
+        "Can create and update draft Articles",
+        "can_create_and_update_draft_articles",
+        &["articles:write"],
+    ),
+    (
+        "Can manage and publish Articles",
+        "can_manage_and_publish_articles",
+        &["articles:publish", "articles:delete", "help_center:manage"],
+    ),
+    (
+        "Can manage Automation settings and inbound Workflows",
+        "can_manage_automation_settings_and_inbound_workflows",
+        &["workflows:export"],
+    ),
+    (
+        "Can bulk message visitors, leads and users",
+        "can_bulk_message_visitors_leads_and_users",
+        &["messages:bulk_send", "content:publish"],
+    ),
     ("Can publish News", "can_publish_news", &["news:publish"]),
-    ("Can export Proactive Support data", "can_export_proactive_support_data", &["content:export"]),
-    ("Can reassign conversations and edit lead or user ownership", "can_reassign_conversations_and_edit_lead_or_user_ownership", &["conversations:assign", "tickets:assign"]),
-    ("Can delete replies and notes from a conversation", "can_delete_replies_and_notes_from_a_conversation", &["conversations:redact"]),
-    ("Can access Reports", "can_access_reports", &["reports:read"]),
+    (
+        "Can export Proactive Support data",
+        "can_export_proactive_support_data",
+        &["content:export"],
+    ),
+    (
+        "Can reassign conversations and edit lead or user ownership",
+        "can_reassign_conversations_and_edit_lead_or_user_ownership",
+        &["conversations:assign", "tickets:assign"],
+    ),
+    (
+        "Can delete replies and notes from a conversation",
+        "can_delete_replies_and_notes_from_a_conversation",
+        &["conversations:redact"],
+    ),
+    (
+        "Can access Reports",
+        "can_access_reports",
+        &["reports:read"],
+    ),
     ("Can export CSV", "can_export_csv", &["reports:export"]),
 ];
 
@@ -154,7 +334,9 @@ impl PermSet {
 
     /// Whether permission `id` is in the set.
     pub fn contains(&self, id: u16) -> bool {
-        self.0.get(usize::from(id) / 64).is_some_and(|w| w & (1u64 << (id % 64)) != 0)
+        self.0
+            .get(usize::from(id) / 64)
+            .is_some_and(|w| w & (1u64 << (id % 64)) != 0)
     }
 
     /// Whether every permission of `other` is in the set.
@@ -209,7 +391,10 @@ impl core::fmt::Debug for PermSet {
 
 /// The id of a built-in permission, by name.
 pub fn builtin_id(name: &str) -> Option<u16> {
-    PERMISSIONS.iter().position(|(n, _)| *n == name).and_then(|i| u16::try_from(i).ok())
+    PERMISSIONS
+        .iter()
+        .position(|(n, _)| *n == name)
+        .and_then(|i| u16::try_from(i).ok())
 }
 
 /// The permissions an Intercom teammate-permission label or id stands for.
@@ -243,7 +428,10 @@ pub(crate) fn distance(a: &str, b: &str) -> usize {
 }
 
 /// The nearest of `candidates` to `name`, if it is near enough to be a plausible typo.
-pub(crate) fn nearest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (name.len() / 3).max(2);
     candidates
         .map(|c| (distance(name, c), c))
@@ -263,7 +451,10 @@ mod tests {
         for (name, desc) in PERMISSIONS {
             assert!(seen.insert(*name), "duplicate permission {name}");
             let (res, act) = name.split_once(':').expect("resource:action");
-            assert!(!res.is_empty() && !act.is_empty() && !act.contains(':'), "{name}");
+            assert!(
+                !res.is_empty() && !act.is_empty() && !act.contains(':'),
+                "{name}"
+            );
             assert!(!desc.is_empty());
         }
         assert!(PERMISSIONS.len() < PermSet::CAPACITY);
@@ -300,9 +491,18 @@ mod tests {
     #[test]
     fn did_you_mean() {
         let names = PERMISSIONS.iter().map(|(n, _)| *n);
-        assert_eq!(nearest("contacts:destroy", names.clone()), Some("contacts:delete"));
+        assert_eq!(
+            nearest("contacts:destroy", names.clone()),
+            Some("contacts:delete")
+        );
         assert_eq!(nearest("zzzz", names.clone()), None);
-        assert_eq!(nearest("contacts:delet", names.clone()), Some("contacts:delete"));
-        assert_eq!(nearest("conversation:reply", names), Some("conversations:reply"));
+        assert_eq!(
+            nearest("contacts:delet", names.clone()),
+            Some("contacts:delete")
+        );
+        assert_eq!(
+            nearest("conversation:reply", names),
+            Some("conversations:reply")
+        );
     }
 }

@@ -231,7 +231,9 @@ impl<'de> Deserialize<'de> for Seconds {
         match Raw::deserialize(d)? {
             Raw::N(n) => Ok(Seconds(n)),
             Raw::S(s) => parse_duration(&s).map(Seconds).ok_or_else(|| {
-                serde::de::Error::custom(format!("invalid duration `{s}` (use seconds or `30m`, `8h`, `1d`)"))
+                serde::de::Error::custom(format!(
+                    "invalid duration `{s}` (use seconds or `30m`, `8h`, `1d`)"
+                ))
             }),
         }
     }
@@ -270,7 +272,9 @@ fn err<T>(msg: String) -> Result<T, PolicyError> {
 }
 
 fn hint(name: &str, near: Option<&str>) -> String {
-    near.filter(|n| *n != name).map(|n| format!(" (did you mean `{n}`?)")).unwrap_or_default()
+    near.filter(|n| *n != name)
+        .map(|n| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default()
 }
 
 /// A compiled role.
@@ -348,7 +352,10 @@ pub struct Policy {
 
 fn parse_cidrs(list: &[String], owner: &str) -> Result<Vec<Cidr>, PolicyError> {
     list.iter()
-        .map(|c| c.parse::<Cidr>().map_err(|_| PolicyError(format!("invalid address block `{c}` in {owner}"))))
+        .map(|c| {
+            c.parse::<Cidr>()
+                .map_err(|_| PolicyError(format!("invalid address block `{c}` in {owner}")))
+        })
         .collect()
 }
 
@@ -356,27 +363,40 @@ impl Policy {
     /// Compiles a policy.
     pub fn compile(cfg: &PolicyConfig) -> Result<Policy, PolicyError> {
         // Permissions: built in, then custom.
-        let mut perm_names: Vec<Cow<'static, str>> = PERMISSIONS.iter().map(|(n, _)| Cow::Borrowed(*n)).collect();
+        let mut perm_names: Vec<Cow<'static, str>> =
+            PERMISSIONS.iter().map(|(n, _)| Cow::Borrowed(*n)).collect();
         let mut perm_descriptions: Vec<Cow<'static, str>> =
             PERMISSIONS.iter().map(|(_, d)| Cow::Borrowed(*d)).collect();
         for (name, desc) in &cfg.permissions {
             let well_formed = name.split_once(':').is_some_and(|(r, a)| {
-                !r.is_empty() && !a.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b':')
+                !r.is_empty()
+                    && !a.is_empty()
+                    && name.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b':'
+                    })
             }) && name.matches(':').count() == 1;
             if !well_formed {
-                return err(format!("invalid permission name `{name}` (use `resource:action`, lower case)"));
+                return err(format!(
+                    "invalid permission name `{name}` (use `resource:action`, lower case)"
+                ));
             }
             if perm_names.iter().any(|n| n == name) {
                 return err(format!("permission `{name}` is already defined"));
             }
             if perm_names.len() >= PermSet::CAPACITY {
-                return err(format!("too many permissions at `{name}` (at most {})", PermSet::CAPACITY));
+                return err(format!(
+                    "too many permissions at `{name}` (at most {})",
+                    PermSet::CAPACITY
+                ));
             }
             perm_names.push(Cow::Owned(name.clone()));
             perm_descriptions.push(Cow::Owned(desc.clone()));
         }
-        let mut perm_lookup: Vec<(Cow<'static, str>, u16)> =
-            perm_names.iter().enumerate().map(|(i, n)| (n.clone(), i as u16)).collect();
+        let mut perm_lookup: Vec<(Cow<'static, str>, u16)> = perm_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u16))
+            .collect();
         perm_lookup.sort();
 
         let mut policy = Policy {
@@ -390,11 +410,12 @@ impl Policy {
             workspace: cfg.workspace.clone(),
             scopes: cfg.scopes,
             mfa_permissions: PermSet::new(),
-            mfa_methods: cfg
-                .mfa
-                .methods
-                .clone()
-                .unwrap_or_else(|| ["mfa", "otp", "hwk", "sms"].iter().map(|s| s.to_string()).collect()),
+            mfa_methods: cfg.mfa.methods.clone().unwrap_or_else(|| {
+                ["mfa", "otp", "hwk", "sms"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            }),
             ip_allowlist: parse_cidrs(&cfg.ip_allowlist, "`ip_allowlist`")?,
             paths: cfg.paths,
             token_grants: cfg.token_grants,
@@ -428,12 +449,17 @@ impl Policy {
 
     /// The description of permission `id`.
     pub fn permission_description(&self, id: u16) -> &str {
-        self.perm_descriptions.get(usize::from(id)).map_or("", |n| n)
+        self.perm_descriptions
+            .get(usize::from(id))
+            .map_or("", |n| n)
     }
 
     /// Every permission: `(id, name)`.
     pub fn permissions(&self) -> impl Iterator<Item = (u16, &str)> {
-        self.perm_names.iter().enumerate().map(|(i, n)| (i as u16, &**n))
+        self.perm_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (i as u16, &**n))
     }
 
     /// Resolves a permission name, alias, `resource:*` or `*` into a set.
@@ -469,7 +495,10 @@ impl Policy {
             return Ok(set);
         }
         let near = perm::nearest(name, self.perm_names.iter().map(|n| &**n));
-        err(format!("unknown permission `{name}` in {owner}{}", hint(name, near)))
+        err(format!(
+            "unknown permission `{name}` in {owner}{}",
+            hint(name, near)
+        ))
     }
 
     fn resolve_all(&self, names: &[String], owner: &str) -> Result<PermSet, PolicyError> {
@@ -488,7 +517,9 @@ impl Policy {
         }
         for rc in &cfg.routes {
             let key = (rc.method.as_str(), normalize_template(&rc.path));
-            let existing = all.iter().position(|e| (e.method.as_str(), normalize_template(&e.path)) == key);
+            let existing = all
+                .iter()
+                .position(|e| (e.method.as_str(), normalize_template(&e.path)) == key);
             match (existing, rc.replace) {
                 (Some(i), true) => {
                     if let Some(slot) = all.get_mut(i) {
@@ -503,7 +534,10 @@ impl Policy {
                     ));
                 }
                 (None, true) => {
-                    return err(format!("route `{} {}` has `replace: true` but replaces nothing", rc.method, rc.path))
+                    return err(format!(
+                        "route `{} {}` has `replace: true` but replaces nothing",
+                        rc.method, rc.path
+                    ))
                 }
                 (None, false) => all.push(rc.clone()),
             }
@@ -521,32 +555,44 @@ impl Policy {
                 None => None,
                 Some(b) => Some(BodyRule::parse(b).ok_or_else(|| {
                     let near = perm::nearest(b, BodyRule::ALL.iter().map(|r| r.name()));
-                    PolicyError(format!("unknown body rule `{b}` in {owner}{}", hint(b, near)))
+                    PolicyError(format!(
+                        "unknown body rule `{b}` in {owner}{}",
+                        hint(b, near)
+                    ))
                 })?),
             };
-            let query = match &rc.query {
-                None => None,
-                Some(q) => Some(
-                    QueryRule::parse(q).ok_or_else(|| PolicyError(format!("unknown query rule `{q}` in {owner}")))?,
-                ),
-            };
+            let query =
+                match &rc.query {
+                    None => None,
+                    Some(q) => Some(QueryRule::parse(q).ok_or_else(|| {
+                        PolicyError(format!("unknown query rule `{q}` in {owner}"))
+                    })?),
+                };
             let self_permission = match &rc.self_permission {
                 None => None,
                 Some(p) => Some(self.permission_id(p).ok_or_else(|| {
                     let near = perm::nearest(p, self.perm_names.iter().map(|n| &**n));
-                    PolicyError(format!("unknown permission `{p}` in {owner}{}", hint(p, near)))
+                    PolicyError(format!(
+                        "unknown permission `{p}` in {owner}{}",
+                        hint(p, near)
+                    ))
                 })?),
             };
             if (self_permission.is_some() || rc.not_self) && !rc.path.contains('{') {
                 return err(format!("{owner} has a self rule but no path parameter"));
             }
             let idx = self.routes.len() as u32;
-            self.router.insert(method, &rc.path, idx).map_err(|e| match e {
-                InsertError::Malformed(why) => PolicyError(format!("invalid path template in {owner}: {why}")),
-                InsertError::Conflict { with } => {
-                    PolicyError(format!("{owner} conflicts with `{} {with}`", method.as_str()))
-                }
-            })?;
+            self.router
+                .insert(method, &rc.path, idx)
+                .map_err(|e| match e {
+                    InsertError::Malformed(why) => {
+                        PolicyError(format!("invalid path template in {owner}: {why}"))
+                    }
+                    InsertError::Conflict { with } => PolicyError(format!(
+                        "{owner} conflicts with `{} {with}`",
+                        method.as_str()
+                    )),
+                })?;
             self.routes.push(Route {
                 method,
                 display: format!("{} {}", method.as_str(), rc.path),
@@ -582,7 +628,10 @@ impl Policy {
             "owner" => all,
             "admin" => all.difference(&ids(ADMIN_LACKS)),
             "restricted" => all.difference(&ids(RESTRICTED_LACKS)),
-            "agent" => self.reads().difference(&ids(AGENT_READ_LACKS)).union(&ids(AGENT_WRITES)),
+            "agent" => self
+                .reads()
+                .difference(&ids(AGENT_READ_LACKS))
+                .union(&ids(AGENT_WRITES)),
             "observer" => self.reads().difference(&ids(OBSERVER_READ_LACKS)),
             _ => return None,
         })
@@ -601,8 +650,14 @@ impl Policy {
     fn compile_roles(&mut self, cfg: &PolicyConfig) -> Result<(), PolicyError> {
         let mut names: Vec<String> = BUILTIN_ROLES.iter().map(|s| s.to_string()).collect();
         for name in cfg.roles.keys() {
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')) {
-                return err(format!("invalid role name `{name}` (letters, digits and `_-.:`)"));
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+            {
+                return err(format!(
+                    "invalid role name `{name}` (letters, digits and `_-.:`)"
+                ));
             }
             if !names.contains(name) {
                 names.push(name.clone());
@@ -620,7 +675,11 @@ impl Policy {
                 roles.push(r);
             }
         }
-        self.role_lookup = roles.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect();
+        self.role_lookup = roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.name.clone(), i))
+            .collect();
         self.role_lookup.sort();
         self.roles = roles;
         Ok(())
@@ -639,17 +698,31 @@ impl Policy {
         if stack.iter().any(|s| s == name) {
             let mut cycle = stack.clone();
             cycle.push(name.to_string());
-            return err(format!("role `{name}` extends itself: {}", cycle.join(" -> ")));
+            return err(format!(
+                "role `{name}` extends itself: {}",
+                cycle.join(" -> ")
+            ));
         }
         let rc = cfg.roles.get(name);
         let builtin = self.builtin_permissions(name);
         let owner = format!("role `{name}`");
         let base = match (rc.and_then(|r| r.extends.as_deref()), builtin) {
-            (Some(_), Some(_)) => return err(format!("built-in role `{name}` cannot extend another role")),
+            (Some(_), Some(_)) => {
+                return err(format!("built-in role `{name}` cannot extend another role"))
+            }
             (Some(parent), None) => {
                 if !cfg.roles.contains_key(parent) && !BUILTIN_ROLES.contains(&parent) {
-                    let near = perm::nearest(parent, BUILTIN_ROLES.iter().copied().chain(cfg.roles.keys().map(|k| k.as_str())));
-                    return err(format!("unknown role `{parent}` extended by {owner}{}", hint(parent, near)));
+                    let near = perm::nearest(
+                        parent,
+                        BUILTIN_ROLES
+                            .iter()
+                            .copied()
+                            .chain(cfg.roles.keys().map(|k| k.as_str())),
+                    );
+                    return err(format!(
+                        "unknown role `{parent}` extended by {owner}{}",
+                        hint(parent, near)
+                    ));
                 }
                 stack.push(name.to_string());
                 let p = self.resolve_role(parent, cfg, done, stack)?;
@@ -665,11 +738,18 @@ impl Policy {
         let revoked = self.resolve_all(&rc.revoke, &owner)?;
         let both = granted.difference(&granted.difference(&revoked));
         if let Some(id) = both.first() {
-            return err(format!("{owner} both grants and revokes `{}`", self.permission_name(id)));
+            return err(format!(
+                "{owner} both grants and revokes `{}`",
+                self.permission_name(id)
+            ));
         }
         let permissions = base.union(&granted).difference(&revoked);
         let parent = rc.extends.as_ref().and_then(|p| done.get(p));
-        let ages = [self.max_session_age, rc.max_session_age.map(|s| s.0), parent.and_then(|p| p.max_session_age)];
+        let ages = [
+            self.max_session_age,
+            rc.max_session_age.map(|s| s.0),
+            parent.and_then(|p| p.max_session_age),
+        ];
         let mut ip_allowlist = parse_cidrs(&rc.ip_allowlist, &owner)?;
         if ip_allowlist.is_empty() {
             if let Some(p) = parent {
@@ -693,7 +773,10 @@ impl Policy {
 
     /// The compiled role named `name`.
     pub fn role(&self, name: &str) -> Option<&Role> {
-        let i = self.role_lookup.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok()?;
+        let i = self
+            .role_lookup
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()?;
         let (_, idx) = self.role_lookup.get(i)?;
         self.roles.get(*idx)
     }
@@ -720,11 +803,19 @@ impl Policy {
 }
 
 fn normalize_template(t: &str) -> String {
-    t.split('/').map(|s| if s.starts_with('{') { "{}" } else { s }).collect::<Vec<_>>().join("/")
+    t.split('/')
+        .map(|s| if s.starts_with('{') { "{}" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// What `admin` lacks: owner-only security and workspace settings, irreversible deletions.
-pub const ADMIN_LACKS: &[&str] = &["settings:manage", "security:manage", "contacts:delete", "conversations:delete_metrics"];
+pub const ADMIN_LACKS: &[&str] = &[
+    "settings:manage",
+    "security:manage",
+    "contacts:delete",
+    "conversations:delete_metrics",
+];
 
 /// What `restricted` lacks (seed 003): settings, teammates, billing, export, and messages to
 /// more than one person.
@@ -766,7 +857,12 @@ pub const AGENT_WRITES: &[&str] = &[
 ];
 
 /// The reads `agent` does not get.
-pub const AGENT_READ_LACKS: &[&str] = &["settings:read", "reports:read", "data_connectors:read", "ai_content:read"];
+pub const AGENT_READ_LACKS: &[&str] = &[
+    "settings:read",
+    "reports:read",
+    "data_connectors:read",
+    "ai_content:read",
+];
 
 /// The reads `observer` does not get.
 pub const OBSERVER_READ_LACKS: &[&str] = &["settings:read"];
@@ -791,9 +887,15 @@ mod tests {
         let admin = p.role("admin").unwrap().permissions;
         let agent = p.role("agent").unwrap().permissions;
         let observer = p.role("observer").unwrap().permissions;
-        assert!(owner.contains_all(&admin) && admin.contains_all(&agent) && admin.contains_all(&observer));
+        assert!(
+            owner.contains_all(&admin)
+                && admin.contains_all(&agent)
+                && admin.contains_all(&observer)
+        );
         assert!(!agent.contains(p.permission_id("contacts:delete").unwrap()));
-        assert!(observer.iter().all(|id| p.permission_name(id).ends_with(":read")));
+        assert!(observer
+            .iter()
+            .all(|id| p.permission_name(id).ends_with(":read")));
     }
 
     #[test]
@@ -819,7 +921,9 @@ mod tests {
         for (json, want) in cases {
             assert_eq!(compile(json).err().as_deref(), Some(want), "{json}");
         }
-        assert!(compile(r#"{"rolez":{}}"#).unwrap_err().contains("unknown field `rolez`"));
+        assert!(compile(r#"{"rolez":{}}"#)
+            .unwrap_err()
+            .contains("unknown field `rolez`"));
     }
 
     #[test]
@@ -836,9 +940,15 @@ mod tests {
         let id = |n| p.permission_id(n).unwrap();
         assert!(!t1.permissions.contains(id("conversations:assign")));
         assert!(t1.permissions.contains(id("tags:manage")));
-        assert!(t2.permissions.contains(id("reports:export")) && t2.permissions.contains(id("reports:custom")));
+        assert!(
+            t2.permissions.contains(id("reports:export"))
+                && t2.permissions.contains(id("reports:custom"))
+        );
         assert!(t2.mfa && !t1.mfa);
-        assert!(!t2.permissions.contains(id("conversations:assign")), "revocation is inherited");
+        assert!(
+            !t2.permissions.contains(id("conversations:assign")),
+            "revocation is inherited"
+        );
     }
 
     #[test]

@@ -48,7 +48,13 @@ pub enum Method {
 
 impl Method {
     /// Every method, in index order.
-    pub const ALL: [Method; 5] = [Method::Get, Method::Post, Method::Put, Method::Patch, Method::Delete];
+    pub const ALL: [Method; 5] = [
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ];
 
     /// Parses a method token (exact, upper case, as HTTP requires).
     pub fn parse(s: &str) -> Option<Method> {
@@ -128,7 +134,9 @@ pub struct Router {
 
 impl Default for Router {
     fn default() -> Self {
-        Router { nodes: alloc::vec![Node::default()] }
+        Router {
+            nodes: alloc::vec![Node::default()],
+        }
     }
 }
 
@@ -142,7 +150,9 @@ fn parse_segment(s: &str) -> Result<Seg<'_>, &'static str> {
         return Err("empty segment");
     }
     if let Some(inner) = s.strip_prefix('{') {
-        let name = inner.strip_suffix('}').ok_or("a parameter must span the whole segment, as `{id}`")?;
+        let name = inner
+            .strip_suffix('}')
+            .ok_or("a parameter must span the whole segment, as `{id}`")?;
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return Err("a parameter name is letters, digits and `_`");
         }
@@ -151,7 +161,12 @@ fn parse_segment(s: &str) -> Result<Seg<'_>, &'static str> {
     if s.contains(['{', '}']) {
         return Err("a parameter must span the whole segment, as `{id}`");
     }
-    if s == "." || s == ".." || !s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')) {
+    if s == "."
+        || s == ".."
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+    {
         return Err("a literal segment is letters, digits and `-_.~`");
     }
     Ok(Seg::Lit(s))
@@ -159,8 +174,15 @@ fn parse_segment(s: &str) -> Result<Seg<'_>, &'static str> {
 
 impl Router {
     /// Inserts `template` for `method` with `value`.
-    pub fn insert(&mut self, method: Method, template: &str, value: u32) -> Result<(), InsertError> {
-        let rest = template.strip_prefix('/').ok_or(InsertError::Malformed("a template starts with `/`"))?;
+    pub fn insert(
+        &mut self,
+        method: Method,
+        template: &str,
+        value: u32,
+    ) -> Result<(), InsertError> {
+        let rest = template
+            .strip_prefix('/')
+            .ok_or(InsertError::Malformed("a template starts with `/`"))?;
         let mut node = 0usize;
         if !rest.is_empty() {
             let segs: Vec<&str> = rest.split('/').collect();
@@ -176,10 +198,15 @@ impl Router {
                 node = self.child(node, seg);
             }
         }
-        let n = self.nodes.get_mut(node).ok_or(InsertError::Malformed("internal"))?;
+        let n = self
+            .nodes
+            .get_mut(node)
+            .ok_or(InsertError::Malformed("internal"))?;
         let i = method.index();
         if let Some(Some(existing)) = n.templates.get(i) {
-            return Err(InsertError::Conflict { with: String::from(&**existing) });
+            return Err(InsertError::Conflict {
+                with: String::from(&**existing),
+            });
         }
         if let (Some(v), Some(t)) = (n.values.get_mut(i), n.templates.get_mut(i)) {
             *v = Some(value);
@@ -190,7 +217,9 @@ impl Router {
 
     fn child(&mut self, node: usize, seg: Seg<'_>) -> usize {
         let fresh = self.nodes.len();
-        let Some(n) = self.nodes.get_mut(node) else { return 0 };
+        let Some(n) = self.nodes.get_mut(node) else {
+            return 0;
+        };
         let next = match seg {
             Seg::Param => match n.param {
                 Some(p) => return p as usize,
@@ -219,13 +248,23 @@ impl Router {
             *segs.get_mut(n)? = s;
             n += 1;
         }
-        let mut m = Match { value: 0, params: [""; MAX_PARAMS], n_params: 0 };
+        let mut m = Match {
+            value: 0,
+            params: [""; MAX_PARAMS],
+            n_params: 0,
+        };
         let v = self.walk(0, segs.get(..n)?, method.index(), &mut m)?;
         m.value = v;
         Some(m)
     }
 
-    fn walk<'p>(&self, node: usize, segs: &[&'p str], method: usize, m: &mut Match<'p>) -> Option<u32> {
+    fn walk<'p>(
+        &self,
+        node: usize,
+        segs: &[&'p str],
+        method: usize,
+        m: &mut Match<'p>,
+    ) -> Option<u32> {
         let n = self.nodes.get(node)?;
         let Some((first, rest)) = segs.split_first() else {
             return n.values.get(method).copied().flatten();
@@ -287,13 +326,21 @@ mod tests {
             (Get, "/admins", Some((0, &[]))),
             (Get, "/admins/7", Some((1, &["7"]))),
             (Get, "/admins/activity_logs", Some((2, &[]))),
-            (Put, "/admins/activity_logs/away", Some((3, &["activity_logs"]))),
+            (
+                Put,
+                "/admins/activity_logs/away",
+                Some((3, &["activity_logs"])),
+            ),
             (Put, "/admins/7/away", Some((3, &["7"]))),
             (Get, "/conversations/deleted", Some((5, &[]))),
             (Get, "/conversations/search", Some((4, &["search"]))),
             (Post, "/conversations/search", Some((6, &[]))),
             (Post, "/conversations/last/reply", Some((9, &["last"]))),
-            (Get, "/custom_object_instances/Order/9", Some((8, &["Order", "9"]))),
+            (
+                Get,
+                "/custom_object_instances/Order/9",
+                Some((8, &["Order", "9"])),
+            ),
             (Get, "/", Some((10, &[]))),
             (Delete, "/admins/7", None),
             (Get, "/admins/7/away", None),
@@ -312,11 +359,29 @@ mod tests {
         let mut r = router(&[(Method::Get, "/contacts/{id}")]);
         assert_eq!(
             r.insert(Method::Get, "/contacts/{contact_id}", 9),
-            Err(InsertError::Conflict { with: "/contacts/{id}".into() })
+            Err(InsertError::Conflict {
+                with: "/contacts/{id}".into()
+            })
         );
-        assert!(r.insert(Method::Delete, "/contacts/{contact_id}", 9).is_ok());
-        for bad in ["contacts", "/contacts//x", "/contacts/{", "/contacts/x{id}", "/contacts/{a-b}", "/a/../b", "/a b"] {
-            assert!(matches!(r.insert(Method::Get, bad, 0), Err(InsertError::Malformed(_))), "{bad}");
+        assert!(r
+            .insert(Method::Delete, "/contacts/{contact_id}", 9)
+            .is_ok());
+        for bad in [
+            "contacts",
+            "/contacts//x",
+            "/contacts/{",
+            "/contacts/x{id}",
+            "/contacts/{a-b}",
+            "/a/../b",
+            "/a b",
+        ] {
+            assert!(
+                matches!(
+                    r.insert(Method::Get, bad, 0),
+                    Err(InsertError::Malformed(_))
+                ),
+                "{bad}"
+            );
         }
     }
 

@@ -160,7 +160,10 @@ impl Default for ClaimsConfig {
     fn default() -> Self {
         ClaimsConfig {
             role: "role".into(),
-            role_order: crate::policy::BUILTIN_ROLES.iter().map(|s| s.to_string()).collect(),
+            role_order: crate::policy::BUILTIN_ROLES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             permissions: "permissions".into(),
             scopes: "scope".into(),
             subject: "sub".into(),
@@ -182,7 +185,10 @@ pub struct TokenError {
 }
 
 fn fail<T>(code: Code, message: impl Into<String>) -> Result<T, TokenError> {
-    Err(TokenError { code, message: message.into() })
+    Err(TokenError {
+        code,
+        message: message.into(),
+    })
 }
 
 /// A key ready to verify.
@@ -229,7 +235,8 @@ fn probe(key: &DecodingKey, alg: Algorithm) -> Result<(), String> {
     match jsonwebtoken::crypto::verify("AAAA", b"probe", key, alg) {
         Ok(_) => Ok(()),
         Err(e) => match e.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidSignature | jsonwebtoken::errors::ErrorKind::Base64(_) => Ok(()),
+            jsonwebtoken::errors::ErrorKind::InvalidSignature
+            | jsonwebtoken::errors::ErrorKind::Base64(_) => Ok(()),
             _ => Err(format!("the key does not fit `{alg:?}`")),
         },
     }
@@ -244,11 +251,22 @@ pub fn load_key(k: &KeyConfig, owner: &str) -> Result<VerifyKey, String> {
         }
         return Ok(key);
     }
-    let alg_name = k.alg.as_deref().ok_or_else(|| format!("{owner} needs `alg` (the algorithm is pinned per key)"))?;
-    let alg = parse_alg(alg_name).ok_or_else(|| format!("unknown algorithm `{alg_name}` in {owner}"))?;
-    let sources = [k.secret.is_some(), k.secret_env.is_some(), k.secret_base64.is_some(), k.pem.is_some()];
+    let alg_name = k
+        .alg
+        .as_deref()
+        .ok_or_else(|| format!("{owner} needs `alg` (the algorithm is pinned per key)"))?;
+    let alg =
+        parse_alg(alg_name).ok_or_else(|| format!("unknown algorithm `{alg_name}` in {owner}"))?;
+    let sources = [
+        k.secret.is_some(),
+        k.secret_env.is_some(),
+        k.secret_base64.is_some(),
+        k.pem.is_some(),
+    ];
     if sources.iter().filter(|s| **s).count() != 1 {
-        return Err(format!("{owner} needs exactly one of `secret`, `secret_env`, `secret_base64`, `pem`, `jwk`"));
+        return Err(format!(
+            "{owner} needs exactly one of `secret`, `secret_env`, `secret_base64`, `pem`, `jwk`"
+        ));
     }
     let key = if is_hmac(alg) {
         let secret: Vec<u8> = if let Some(s) = &k.secret {
@@ -258,16 +276,22 @@ pub fn load_key(k: &KeyConfig, owner: &str) -> Result<VerifyKey, String> {
                 .map_err(|_| format!("environment variable `{var}` named by {owner} is not set"))?
                 .into_bytes()
         } else if let Some(b) = &k.secret_base64 {
-            STANDARD.decode(b.trim()).map_err(|_| format!("`secret_base64` of {owner} is not base64"))?
+            STANDARD
+                .decode(b.trim())
+                .map_err(|_| format!("`secret_base64` of {owner} is not base64"))?
         } else {
-            return Err(format!("{owner}: `{alg_name}` needs a secret, not a PEM key"));
+            return Err(format!(
+                "{owner}: `{alg_name}` needs a secret, not a PEM key"
+            ));
         };
         if secret.is_empty() {
             return Err(format!("{owner} has an empty secret"));
         }
         DecodingKey::from_secret(&secret)
     } else {
-        let pem = k.pem.as_deref().ok_or_else(|| format!("{owner}: `{alg_name}` needs a `pem` public key, not a secret"))?;
+        let pem = k.pem.as_deref().ok_or_else(|| {
+            format!("{owner}: `{alg_name}` needs a `pem` public key, not a secret")
+        })?;
         let parsed = match alg {
             Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem.as_bytes()),
             Algorithm::EdDSA => DecodingKey::from_ed_pem(pem.as_bytes()),
@@ -276,7 +300,11 @@ pub fn load_key(k: &KeyConfig, owner: &str) -> Result<VerifyKey, String> {
         parsed.map_err(|_| format!("the `pem` of {owner} is not a valid {alg_name} public key"))?
     };
     probe(&key, alg).map_err(|e| format!("{owner}: {e}"))?;
-    Ok(VerifyKey { kid: k.kid.clone(), alg, key })
+    Ok(VerifyKey {
+        kid: k.kid.clone(),
+        alg,
+        key,
+    })
 }
 
 #[derive(Deserialize)]
@@ -297,11 +325,17 @@ struct RawJwk {
 /// Parses one JWK. The algorithm is the JWK's `alg`, or follows from `kty`/`crv` (RSA: RS256,
 /// EC P-256: ES256, EC P-384: ES384, OKP Ed25519: EdDSA, oct: HS256).
 pub fn parse_jwk(v: &Value, owner: &str) -> Result<VerifyKey, String> {
-    let raw: RawJwk = serde_json::from_value(v.clone()).map_err(|_| format!("{owner} is not a JWK object"))?;
+    let raw: RawJwk =
+        serde_json::from_value(v.clone()).map_err(|_| format!("{owner} is not a JWK object"))?;
     if raw.use_.as_deref().is_some_and(|u| u != "sig") {
-        return Err(format!("{owner} is not a signature key (`use` is not `sig`)"));
+        return Err(format!(
+            "{owner} is not a signature key (`use` is not `sig`)"
+        ));
     }
-    let kty = raw.kty.as_deref().ok_or_else(|| format!("{owner} has no `kty`"))?;
+    let kty = raw
+        .kty
+        .as_deref()
+        .ok_or_else(|| format!("{owner} has no `kty`"))?;
     let alg = match raw.alg.as_deref() {
         Some(a) => parse_alg(a).ok_or_else(|| format!("unsupported `alg` `{a}` in {owner}"))?,
         None => match (kty, raw.crv.as_deref()) {
@@ -310,18 +344,32 @@ pub fn parse_jwk(v: &Value, owner: &str) -> Result<VerifyKey, String> {
             ("EC", Some("P-384")) => Algorithm::ES384,
             ("OKP", Some("Ed25519")) => Algorithm::EdDSA,
             ("oct", _) => Algorithm::HS256,
-            _ => return Err(format!("{owner}: cannot tell the algorithm of a `{kty}` key")),
+            _ => {
+                return Err(format!(
+                    "{owner}: cannot tell the algorithm of a `{kty}` key"
+                ))
+            }
         },
     };
     let need = |f: &Option<String>, name: &str| -> Result<String, String> {
         f.clone().ok_or_else(|| format!("{owner} has no `{name}`"))
     };
     let key = match (kty, alg) {
-        ("RSA", Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512) => {
-            DecodingKey::from_rsa_components(&need(&raw.n, "n")?, &need(&raw.e, "e")?)
-        }
+        (
+            "RSA",
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512,
+        ) => DecodingKey::from_rsa_components(&need(&raw.n, "n")?, &need(&raw.e, "e")?),
         ("EC", Algorithm::ES256 | Algorithm::ES384) => {
-            let want = if alg == Algorithm::ES256 { "P-256" } else { "P-384" };
+            let want = if alg == Algorithm::ES256 {
+                "P-256"
+            } else {
+                "P-384"
+            };
             if raw.crv.as_deref() != Some(want) {
                 return Err(format!("{owner}: curve does not match `{alg:?}`"));
             }
@@ -329,14 +377,24 @@ pub fn parse_jwk(v: &Value, owner: &str) -> Result<VerifyKey, String> {
         }
         ("OKP", Algorithm::EdDSA) => DecodingKey::from_ed_components(&need(&raw.x, "x")?),
         ("oct", Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) => {
-            let k = URL_SAFE_NO_PAD.decode(need(&raw.k, "k")?).map_err(|_| format!("{owner}: `k` is not base64url"))?;
+            let k = URL_SAFE_NO_PAD
+                .decode(need(&raw.k, "k")?)
+                .map_err(|_| format!("{owner}: `k` is not base64url"))?;
             Ok(DecodingKey::from_secret(&k))
         }
-        _ => return Err(format!("{owner}: `alg` `{alg:?}` does not fit a `{kty}` key")),
+        _ => {
+            return Err(format!(
+                "{owner}: `alg` `{alg:?}` does not fit a `{kty}` key"
+            ))
+        }
     }
     .map_err(|_| format!("{owner} has invalid key material"))?;
     probe(&key, alg).map_err(|e| format!("{owner}: {e}"))?;
-    Ok(VerifyKey { kid: raw.kid, alg, key })
+    Ok(VerifyKey {
+        kid: raw.kid,
+        alg,
+        key,
+    })
 }
 
 /// Parses a JWKS document. Keys that cannot verify signatures (encryption keys, unsupported
@@ -344,7 +402,10 @@ pub fn parse_jwk(v: &Value, owner: &str) -> Result<VerifyKey, String> {
 /// error.
 pub fn parse_jwks(doc: &[u8]) -> Result<(Vec<VerifyKey>, Vec<String>), String> {
     let v: Value = serde_json::from_slice(doc).map_err(|_| String::from("the JWKS is not JSON"))?;
-    let keys = v.get("keys").and_then(Value::as_array).ok_or_else(|| String::from("the JWKS has no `keys` array"))?;
+    let keys = v
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or_else(|| String::from("the JWKS has no `keys` array"))?;
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     for (i, k) in keys.iter().enumerate() {
@@ -354,7 +415,10 @@ pub fn parse_jwks(doc: &[u8]) -> Result<(Vec<VerifyKey>, Vec<String>), String> {
         }
     }
     if out.is_empty() {
-        return Err(format!("the JWKS has no usable signature key ({})", skipped.join("; ")));
+        return Err(format!(
+            "the JWKS has no usable signature key ({})",
+            skipped.join("; ")
+        ));
     }
     Ok((out, skipped))
 }
@@ -409,7 +473,8 @@ impl TokenVerifier {
             keys.push(load_key(k, &owner)?);
         }
         if let Some(jwks) = &cfg.jwks {
-            let doc = serde_json::to_vec(jwks).map_err(|_| String::from("`token.jwks` is not JSON"))?;
+            let doc =
+                serde_json::to_vec(jwks).map_err(|_| String::from("`token.jwks` is not JSON"))?;
             let (ks, skipped) = parse_jwks(&doc).map_err(|e| format!("`token.jwks`: {e}"))?;
             if let Some(s) = skipped.first() {
                 return Err(format!("`token.jwks`: {s}"));
@@ -419,10 +484,16 @@ impl TokenVerifier {
         let mut kids: Vec<&str> = keys.iter().filter_map(|k| k.kid.as_deref()).collect();
         kids.sort_unstable();
         if let Some(w) = kids.windows(2).find(|w| w.first() == w.get(1)) {
-            return Err(format!("two keys have `kid` `{}`", w.first().copied().unwrap_or("")));
+            return Err(format!(
+                "two keys have `kid` `{}`",
+                w.first().copied().unwrap_or("")
+            ));
         }
         if keys.is_empty() && !expects_remote && cfg.trusted_payload_header.is_none() {
-            return Err("`token` has no key: set `keys`, `jwks`, `remote_jwks` or `trusted_payload_header`".into());
+            return Err(
+                "`token` has no key: set `keys`, `jwks`, `remote_jwks` or `trusted_payload_header`"
+                    .into(),
+            );
         }
         if cfg.max_token_bytes == 0 {
             return Err("`token.max_token_bytes` must be more than 0".into());
@@ -459,7 +530,11 @@ impl TokenVerifier {
     }
 
     /// Turns the configured header's value into a principal, at `now`.
-    pub fn authenticate(&self, header_value: Option<&str>, now: u64) -> Result<Rc<Verified>, TokenError> {
+    pub fn authenticate(
+        &self,
+        header_value: Option<&str>,
+        now: u64,
+    ) -> Result<Rc<Verified>, TokenError> {
         if self.cfg.trusted_payload_header.is_some() {
             let Some(v) = header_value else {
                 return fail(Code::MissingToken, "the verified-claims header is missing");
@@ -472,7 +547,12 @@ impl TokenVerifier {
         let token = if self.cfg.header.eq_ignore_ascii_case("authorization") {
             match raw.split_once(' ') {
                 Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
-                _ => return fail(Code::MissingToken, "the Authorization header is not `Bearer <token>`"),
+                _ => {
+                    return fail(
+                        Code::MissingToken,
+                        "the Authorization header is not `Bearer <token>`",
+                    )
+                }
             }
         } else {
             raw.trim().strip_prefix("Bearer ").unwrap_or(raw.trim())
@@ -481,7 +561,13 @@ impl TokenVerifier {
             return fail(Code::MissingToken, "the bearer token is empty");
         }
         if token.len() > self.cfg.max_token_bytes {
-            return fail(Code::TokenTooLarge, format!("the token is larger than {} bytes", self.cfg.max_token_bytes));
+            return fail(
+                Code::TokenTooLarge,
+                format!(
+                    "the token is larger than {} bytes",
+                    self.cfg.max_token_bytes
+                ),
+            );
         }
         if self.cfg.cache_size > 0 {
             let mut cache = self.cache.borrow_mut();
@@ -515,13 +601,17 @@ impl TokenVerifier {
                 }
             }
             while cache.entries.len() >= self.cfg.cache_size {
-                let Some((_, oldest)) = cache.order.pop_first() else { break };
+                let Some((_, oldest)) = cache.order.pop_first() else {
+                    break;
+                };
                 cache.entries.remove(&oldest);
             }
             cache.seq += 1;
             let seq = cache.seq;
             cache.order.insert(seq, token.to_string());
-            cache.entries.insert(token.to_string(), (verified.clone(), seq));
+            cache
+                .entries
+                .insert(token.to_string(), (verified.clone(), seq));
         }
         Ok(verified)
     }
@@ -529,8 +619,13 @@ impl TokenVerifier {
     /// Verifies a compact JWS (no cache). See the module docs for the steps.
     pub fn verify(&self, token: &str, now: u64) -> Result<Verified, TokenError> {
         let mut parts = token.split('.');
-        let (Some(h64), Some(p64), Some(s64), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-            return fail(Code::MalformedToken, "the token is not three dot-separated segments");
+        let (Some(h64), Some(p64), Some(s64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return fail(
+                Code::MalformedToken,
+                "the token is not three dot-separated segments",
+            );
         };
         let header = decode_json(h64, "header")?;
         let alg_name = match header.get("alg") {
@@ -538,10 +633,16 @@ impl TokenVerifier {
             _ => return fail(Code::MalformedToken, "the token header has no `alg`"),
         };
         if alg_name.eq_ignore_ascii_case("none") {
-            return fail(Code::DisallowedAlgorithm, "unsigned tokens (`alg: none`) are never accepted");
+            return fail(
+                Code::DisallowedAlgorithm,
+                "unsigned tokens (`alg: none`) are never accepted",
+            );
         }
         if header.get("crit").is_some() {
-            return fail(Code::MalformedToken, "the token header has a `crit` extension this verifier does not understand");
+            return fail(
+                Code::MalformedToken,
+                "the token header has a `crit` extension this verifier does not understand",
+            );
         }
         let kid = match header.get("kid") {
             None => None,
@@ -563,12 +664,18 @@ impl TokenVerifier {
         };
         let Some(key) = key else {
             if self.expects_remote && self.keys.is_empty() && remote.is_empty() {
-                return fail(Code::KeysUnavailable, "verification keys are not available yet");
+                return fail(
+                    Code::KeysUnavailable,
+                    "verification keys are not available yet",
+                );
             }
             return fail(Code::UnknownKey, "no configured key matches the token");
         };
         if parse_alg(alg_name) != Some(key.alg) {
-            return fail(Code::DisallowedAlgorithm, "the token's algorithm is not the one pinned for its key");
+            return fail(
+                Code::DisallowedAlgorithm,
+                "the token's algorithm is not the one pinned for its key",
+            );
         }
         if s64.is_empty() {
             return fail(Code::InvalidSignature, "the token's signature is empty");
@@ -577,17 +684,34 @@ impl TokenVerifier {
         let message = token.get(..signed_len).unwrap_or("");
         match jsonwebtoken::crypto::verify(s64, message.as_bytes(), &key.key, key.alg) {
             Ok(true) => {}
-            Ok(false) => return fail(Code::InvalidSignature, "the token's signature does not verify"),
-            Err(_) => return fail(Code::MalformedToken, "the token's signature is not base64url"),
+            Ok(false) => {
+                return fail(
+                    Code::InvalidSignature,
+                    "the token's signature does not verify",
+                )
+            }
+            Err(_) => {
+                return fail(
+                    Code::MalformedToken,
+                    "the token's signature is not base64url",
+                )
+            }
         }
         let claims = decode_json(p64, "payload")?;
         let expires_at = self.check_times(&claims, now)?;
         self.check_issuer_audience(&claims)?;
         let principal = map_claims(&self.cfg.claims, &claims)?;
-        Ok(Verified { principal, expires_at })
+        Ok(Verified {
+            principal,
+            expires_at,
+        })
     }
 
-    fn check_times(&self, claims: &serde_json::Map<String, Value>, now: u64) -> Result<u64, TokenError> {
+    fn check_times(
+        &self,
+        claims: &serde_json::Map<String, Value>,
+        now: u64,
+    ) -> Result<u64, TokenError> {
         let leeway = self.cfg.leeway as f64;
         let now_f = now as f64;
         let num = |name: &str| -> Result<Option<f64>, TokenError> {
@@ -597,10 +721,16 @@ impl TokenVerifier {
                     Some(f) if (0.0..1e13).contains(&f) => Ok(Some(f)),
                     _ => fail(Code::InvalidClaim, format!("`{name}` is not a valid time")),
                 },
-                Some(_) => fail(Code::InvalidClaim, format!("`{name}` must be a number (NumericDate)")),
+                Some(_) => fail(
+                    Code::InvalidClaim,
+                    format!("`{name}` must be a number (NumericDate)"),
+                ),
             }
         };
-        let exp = num("exp")?.ok_or(TokenError { code: Code::InvalidClaim, message: "the token has no `exp`".into() })?;
+        let exp = num("exp")?.ok_or(TokenError {
+            code: Code::InvalidClaim,
+            message: "the token has no `exp`".into(),
+        })?;
         let nbf = num("nbf")?;
         let iat = num("iat")?;
         if now_f > exp + leeway {
@@ -610,12 +740,18 @@ impl TokenVerifier {
             return fail(Code::TokenNotYetValid, "the token is not valid yet");
         }
         if iat.is_some_and(|iat| now_f + leeway < iat) {
-            return fail(Code::InvalidClaim, "the token was issued in the future (`iat`)");
+            return fail(
+                Code::InvalidClaim,
+                "the token was issued in the future (`iat`)",
+            );
         }
         Ok(exp as u64)
     }
 
-    fn check_issuer_audience(&self, claims: &serde_json::Map<String, Value>) -> Result<(), TokenError> {
+    fn check_issuer_audience(
+        &self,
+        claims: &serde_json::Map<String, Value>,
+    ) -> Result<(), TokenError> {
         if !self.cfg.issuers.is_empty() {
             match claims.get("iss") {
                 Some(Value::String(iss)) if self.cfg.issuers.iter().any(|i| i == iss) => {}
@@ -625,7 +761,10 @@ impl TokenVerifier {
         if !self.cfg.audiences.is_empty() {
             let ok = match claims.get("aud") {
                 Some(Value::String(a)) => self.cfg.audiences.iter().any(|x| x == a),
-                Some(Value::Array(list)) => list.iter().any(|a| a.as_str().is_some_and(|a| self.cfg.audiences.iter().any(|x| x == a))),
+                Some(Value::Array(list)) => list.iter().any(|a| {
+                    a.as_str()
+                        .is_some_and(|a| self.cfg.audiences.iter().any(|x| x == a))
+                }),
                 _ => false,
             };
             if !ok {
@@ -637,23 +776,36 @@ impl TokenVerifier {
 
     fn verify_trusted_payload(&self, value: &str, now: u64) -> Result<Verified, TokenError> {
         if value.len() > self.cfg.max_token_bytes {
-            return fail(Code::TokenTooLarge, "the verified-claims header is too large");
+            return fail(
+                Code::TokenTooLarge,
+                "the verified-claims header is too large",
+            );
         }
         let claims = decode_json(value.trim().trim_end_matches('='), "payload")?;
         let expires_at = self.check_times(&claims, now)?;
         self.check_issuer_audience(&claims)?;
-        Ok(Verified { principal: map_claims(&self.cfg.claims, &claims)?, expires_at })
+        Ok(Verified {
+            principal: map_claims(&self.cfg.claims, &claims)?,
+            expires_at,
+        })
     }
 }
 
 fn decode_json(seg: &str, what: &str) -> Result<serde_json::Map<String, Value>, TokenError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(seg)
-        .map_err(|_| TokenError { code: Code::MalformedToken, message: format!("the token {what} is not base64url") })?;
+    let bytes = URL_SAFE_NO_PAD.decode(seg).map_err(|_| TokenError {
+        code: Code::MalformedToken,
+        message: format!("the token {what} is not base64url"),
+    })?;
     match crate::body::parse_strict(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => fail(Code::MalformedToken, format!("the token {what} is not a JSON object")),
-        Err(_) => fail(Code::MalformedToken, format!("the token {what} is not valid JSON (or repeats a name)")),
+        Ok(_) => fail(
+            Code::MalformedToken,
+            format!("the token {what} is not a JSON object"),
+        ),
+        Err(_) => fail(
+            Code::MalformedToken,
+            format!("the token {what} is not valid JSON (or repeats a name)"),
+        ),
     }
 }
 
@@ -672,40 +824,64 @@ fn lookup<'v>(claims: &'v serde_json::Map<String, Value>, path: &str) -> Option<
     Some(cur)
 }
 
-fn string_claim(claims: &serde_json::Map<String, Value>, path: &str) -> Result<Option<String>, TokenError> {
+fn string_claim(
+    claims: &serde_json::Map<String, Value>,
+    path: &str,
+) -> Result<Option<String>, TokenError> {
     match lookup(claims, path) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => fail(Code::InvalidClaim, format!("claim `{path}` must be a string")),
+        Some(_) => fail(
+            Code::InvalidClaim,
+            format!("claim `{path}` must be a string"),
+        ),
     }
 }
 
-fn list_claim(claims: &serde_json::Map<String, Value>, path: &str, split: bool) -> Result<Vec<String>, TokenError> {
+fn list_claim(
+    claims: &serde_json::Map<String, Value>,
+    path: &str,
+    split: bool,
+) -> Result<Vec<String>, TokenError> {
     match lookup(claims, path) {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) if split => Ok(s.split_ascii_whitespace().map(str::to_string).collect()),
+        Some(Value::String(s)) if split => {
+            Ok(s.split_ascii_whitespace().map(str::to_string).collect())
+        }
         Some(Value::Array(a)) => a
             .iter()
             .map(|v| match v {
                 Value::String(s) => Ok(s.clone()),
                 Value::Number(n) => Ok(n.to_string()),
-                _ => fail(Code::InvalidClaim, format!("claim `{path}` must be a list of strings")),
+                _ => fail(
+                    Code::InvalidClaim,
+                    format!("claim `{path}` must be a list of strings"),
+                ),
             })
             .collect(),
-        Some(_) => fail(Code::InvalidClaim, format!("claim `{path}` must be a list of strings")),
+        Some(_) => fail(
+            Code::InvalidClaim,
+            format!("claim `{path}` must be a list of strings"),
+        ),
     }
 }
 
 /// Maps verified claims to a principal. A claim of the wrong type is an error, not absent.
-pub fn map_claims(cfg: &ClaimsConfig, claims: &serde_json::Map<String, Value>) -> Result<Principal, TokenError> {
+pub fn map_claims(
+    cfg: &ClaimsConfig,
+    claims: &serde_json::Map<String, Value>,
+) -> Result<Principal, TokenError> {
     let role = match lookup(claims, &cfg.role) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Array(list)) => {
             let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
             if names.len() != list.len() {
-                return fail(Code::InvalidClaim, format!("claim `{}` must be a string or a list of strings", cfg.role));
+                return fail(
+                    Code::InvalidClaim,
+                    format!("claim `{}` must be a string or a list of strings", cfg.role),
+                );
             }
             cfg.role_order
                 .iter()
@@ -713,7 +889,12 @@ pub fn map_claims(cfg: &ClaimsConfig, claims: &serde_json::Map<String, Value>) -
                 .cloned()
                 .or_else(|| names.first().map(|s| s.to_string()))
         }
-        Some(_) => return fail(Code::InvalidClaim, format!("claim `{}` must be a string or a list of strings", cfg.role)),
+        Some(_) => {
+            return fail(
+                Code::InvalidClaim,
+                format!("claim `{}` must be a string or a list of strings", cfg.role),
+            )
+        }
     };
     let scopes = if cfg.scopes == "scope" && lookup(claims, "scope").is_none() {
         list_claim(claims, "scp", true)?
@@ -721,7 +902,10 @@ pub fn map_claims(cfg: &ClaimsConfig, claims: &serde_json::Map<String, Value>) -
         list_claim(claims, &cfg.scopes, true)?
     };
     let issued_at = match claims.get("iat") {
-        Some(Value::Number(n)) => n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(|f| f as u64),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|f| f.is_finite() && *f >= 0.0)
+            .map(|f| f as u64),
         None => None,
         Some(_) => return fail(Code::InvalidClaim, "`iat` must be a number (NumericDate)"),
     };
@@ -740,13 +924,17 @@ pub fn map_claims(cfg: &ClaimsConfig, claims: &serde_json::Map<String, Value>) -
 
 /// The `WWW-Authenticate` value for a 401 (RFC 6750 §3).
 pub fn www_authenticate(code: Code, message: &str) -> String {
-    let esc: String = message.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect();
+    let esc: String = message
+        .chars()
+        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+        .collect();
     match code {
         Code::MissingToken => String::from("Bearer realm=\"intercom-authz\""),
-        _ => format!("Bearer realm=\"intercom-authz\", error=\"invalid_token\", error_description=\"{esc}\""),
+        _ => format!(
+            "Bearer realm=\"intercom-authz\", error=\"invalid_token\", error_description=\"{esc}\""
+        ),
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -768,7 +956,10 @@ mod tests {
         let mut h = Header::new(Algorithm::HS256);
         h.kid = Some("k".into());
         let claims = serde_json::json!({"sub": sub, "role": "agent", "exp": exp, "iat": 1000});
-        format!("Bearer {}", encode(&h, &claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap())
+        format!(
+            "Bearer {}",
+            encode(&h, &claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap()
+        )
     }
 
     #[test]
@@ -796,7 +987,10 @@ mod tests {
         let v = verifier(2);
         let bad = format!("{}x", token("a", 10_000));
         for _ in 0..3 {
-            assert_eq!(v.authenticate(Some(&bad), 2000).unwrap_err().code, Code::InvalidSignature);
+            assert_eq!(
+                v.authenticate(Some(&bad), 2000).unwrap_err().code,
+                Code::InvalidSignature
+            );
         }
         assert_eq!(v.stats(), CacheStats { hits: 0, misses: 3 });
         for sub in ["a", "b", "c"] {
@@ -835,8 +1029,14 @@ mod tests {
             r#"{"https://example.com/claims/role":"admin","realm_access":{"roles":["agent","owner"]},"scp":["a","b"]}"#,
         )
         .unwrap();
-        let mut cfg = ClaimsConfig { role: "https://example.com/claims/role".into(), ..ClaimsConfig::default() };
-        assert_eq!(map_claims(&cfg, &claims).unwrap().role.as_deref(), Some("admin"));
+        let mut cfg = ClaimsConfig {
+            role: "https://example.com/claims/role".into(),
+            ..ClaimsConfig::default()
+        };
+        assert_eq!(
+            map_claims(&cfg, &claims).unwrap().role.as_deref(),
+            Some("admin")
+        );
         cfg.role = "realm_access.roles".into();
         let p = map_claims(&cfg, &claims).unwrap();
         assert_eq!(p.role.as_deref(), Some("owner"));
@@ -845,7 +1045,10 @@ mod tests {
 
     #[test]
     fn www_authenticate_follows_rfc6750() {
-        assert_eq!(www_authenticate(Code::MissingToken, "x"), "Bearer realm=\"intercom-authz\"");
+        assert_eq!(
+            www_authenticate(Code::MissingToken, "x"),
+            "Bearer realm=\"intercom-authz\""
+        );
         assert_eq!(
             www_authenticate(Code::TokenExpired, "the \"token\" has expired"),
             "Bearer realm=\"intercom-authz\", error=\"invalid_token\", error_description=\"the token has expired\""

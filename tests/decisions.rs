@@ -117,7 +117,10 @@ fn corpus_against_the_core() {
         failures.join("\n")
     );
     // The front-end harnesses (Envoy, JS, component) replay exactly these requests.
-    corpus::write(&m, &std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("corpus.json"));
+    corpus::write(
+        &m,
+        &std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("corpus.json"),
+    );
     assert!(
         m.cases.len() >= 200,
         "the corpus has only {} cases",

@@ -1,0 +1,469 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the filter in a real Envoy, with a real upstream, over HTTP.
+
+Run by `make test-envoy` (part of `make test`), which first builds `dist/intercom_authz.wasm`
+and materializes the decision corpus into `target/tmp/corpus.json` (`cargo test --test
+decisions`). Nothing here is skipped: a missing Envoy, wasm or corpus is a failure.
+
+What is checked:
+- the whole corpus (core rules, paths, bodies, conditions, token attacks) through Envoy
+  listeners that have NO `normalize_path` / `merge_slashes`: same decisions as the core;
+- nothing the core denies reaches the upstream, and what does reach it is the canonical path;
+- every config in `envoy/` passes `envoy --mode validate`; broken plugin configs are refused
+  with our one-line message;
+- dry-run, body limits, upstream headers, the remote JWKS (and its server being down),
+  metrics on /stats/prometheus and the audit lines.
+"""
+import base64
+import re  # noqa: F401
+import http.client
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ENVOY = os.environ.get("ENVOY", str(ROOT / ".venv/bin/envoy"))
+WASM = ROOT / "dist/intercom_authz.wasm"
+CORPUS = ROOT / "target/tmp/corpus.json"
+HERE = pathlib.Path(__file__).resolve().parent
+
+# Cases where Envoy itself answers before the filter runs (its HTTP parser refuses the
+# request line). The filter never sees them, and the upstream gets nothing: still a denial.
+ENVOY_REFUSES = {
+    "a non-ASCII byte is refused",
+    "CVE-2021-32779: a fragment is stripped and refused",
+    "an asterisk-form target is refused",
+    "a lower-case method is denied",
+}
+# Cases Envoy rewrites before the filter runs: an absolute-form target becomes `:authority` +
+# origin-form `:path`. The filter judges (and the upstream receives) the rewritten path.
+ENVOY_REWRITES = {
+    "an absolute URI is refused": ("/contacts", "allow"),
+}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def raw_request(port, method, path, headers, body=None, timeout=10):
+    """Sends exactly this request line (no client-side path cleaning) and returns
+    (status, headers dict, body bytes)."""
+    data = body.encode() if isinstance(body, str) else body
+    lines = [f"{method} {path} HTTP/1.1", "Host: api.intercom.io", "Connection: close"]
+    for k, v in headers.items():
+        lines.append(f"{k}: {v}")
+    if data is not None:
+        lines.append(f"Content-Length: {len(data)}")
+    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + (data or b"")
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(raw)
+        resp = http.client.HTTPResponse(s, method=method)
+        resp.begin()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+
+
+def listener(name, port, plugin_config):
+    return {
+        "name": name,
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+        "filter_chains": [{"filters": [{
+            "name": "envoy.filters.network.http_connection_manager",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                "stat_prefix": name,
+                # Deliberately no normalize_path / merge_slashes: the filter must hold alone.
+                # The client address comes from X-Forwarded-For (tests send one per case).
+                "use_remote_address": False,
+                "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
+                    {"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]}]},
+                "http_filters": [
+                    {"name": "intercom_authz", "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                        "config": {
+                            "name": name, "root_id": "intercom_authz", "failure_policy": "FAIL_CLOSED",
+                            "vm_config": {"vm_id": name, "runtime": "envoy.wasm.runtime.v8",
+                                          "code": {"local": {"filename": str(WASM)}}},
+                            "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
+                                              "value": plugin_config if isinstance(plugin_config, str) else json.dumps(plugin_config)}}}},
+                    {"name": "envoy.filters.http.buffer", "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
+                        "max_request_bytes": 1048576}},
+                    {"name": "envoy.filters.http.router", "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
+                ]}}]}],
+    }
+
+
+def cluster(name, port):
+    return {"name": name, "type": "STATIC", "connect_timeout": "0.5s",
+            "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
+                {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]}}
+
+
+def bootstrap(admin_port, listeners, clusters):
+    return {"admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+            "static_resources": {"listeners": listeners, "clusters": clusters}}
+
+
+class Env:
+    """The processes of one test run, stopped by PID at the end."""
+    procs = []
+    tmp = None
+
+
+def start(cmd, log):
+    out = open(log, "w")
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    out.close()  # the child has its own copy
+    Env.procs.append(p)
+    return p
+
+
+def wait_http(url, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except Exception:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up in {timeout}s")
+
+
+def rsa_jwk(pub_pem, kid):
+    from cryptography.hazmat.primitives import serialization
+    n = serialization.load_pem_public_key(pub_pem).public_numbers()
+    b64 = lambda i: base64.urlsafe_b64encode(i.to_bytes((i.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+    return {"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": b64(n.n), "e": b64(n.e)}
+
+
+def mint(claims, key="hs", kid="hs1"):
+    import jwt  # PyJWT: tokens minted by an independent library
+    now = int(time.time())
+    base = {"iss": "https://sso.example.com", "aud": "intercom-authz", "sub": "admin-42",
+            "email": "teammate@example.com", "iat": now - 60, "exp": now + 3600}
+    base.update(claims)
+    if key == "hs":
+        return jwt.encode(base, (ROOT / "tests/keys/hs.secret").read_bytes(), algorithm="HS256", headers={"kid": kid})
+    return jwt.encode(base, (ROOT / "tests/keys/rsa.pem").read_bytes(), algorithm="RS256", headers={"kid": kid})
+
+
+def setUpModule():
+    for what, path in [("Envoy", ENVOY), ("the filter (make wasm)", WASM), ("the corpus (cargo test --test decisions)", CORPUS)]:
+        if not pathlib.Path(path).exists():
+            raise AssertionError(f"{what} is missing: {path}")
+    Env.tmp = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-envoy-"))
+    Env.corpus = json.loads(CORPUS.read_text())
+    age = time.time() - Env.corpus["now"]
+    if age > 600:
+        raise AssertionError(f"{CORPUS} was materialized {age:.0f} s ago: its tokens' times are stale; run `cargo test --test decisions` first (make test-envoy does)")
+    Env.record = Env.tmp / "upstream.jsonl"
+    Env.upstream_port, Env.jwks_port, Env.down_port = free_port(), free_port(), free_port()
+    jwks_file = Env.tmp / "jwks.json"
+    jwks_file.write_text(json.dumps({"keys": [
+        {"kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB"},  # skipped: not a signature key
+        rsa_jwk((ROOT / "tests/keys/rsa.pub.pem").read_bytes(), "remote-rs")]}))
+    start([sys.executable, str(ROOT / "tests/mock_intercom.py"), "--port", str(Env.upstream_port), "--record", str(Env.record)], Env.tmp / "upstream.log")
+    start([sys.executable, str(ROOT / "tests/mock_intercom.py"), "--port", str(Env.jwks_port), "--jwks", str(jwks_file)], Env.tmp / "jwks.log")
+
+    default = Env.corpus["configs"]["default"]
+    Env.ports = {}
+    listeners = []
+    def add(name, cfg):
+        Env.ports[name] = free_port()
+        listeners.append(listener(name, Env.ports[name], cfg))
+    for name, cfg in Env.corpus["configs"].items():
+        add("corpus_" + name, dict(cfg, audit="all"))
+    add("dryrun", dict(default, mode="dry_run"))
+    add("limits", dict(default, max_body_bytes=1024))
+    add("headers", dict(default, upstream={"role_header": "x-authz-role", "subject_header": "x-authz-subject", "intercom_token": "icm-workspace-token"}))
+    add("headers_custom", dict(default, token=dict(default["token"], header="x-employee-token")))
+    remote_token = {"issuers": ["https://sso.example.com"], "audiences": ["intercom-authz"]}
+    add("remote", {"token": remote_token, "remote_jwks": {"cluster": "jwks", "path": "/.well-known/jwks.json", "refresh_secs": 60}})
+    add("remote_down", {"token": remote_token, "remote_jwks": {"cluster": "jwks_down", "path": "/.well-known/jwks.json", "retry_secs": 1}})
+    Env.admin_port = free_port()
+    cfg = bootstrap(Env.admin_port, listeners, [cluster("upstream", Env.upstream_port), cluster("jwks", Env.jwks_port), cluster("jwks_down", Env.down_port)])
+    cfg_path = Env.tmp / "envoy.json"
+    cfg_path.write_text(json.dumps(cfg))
+    Env.envoy_log = Env.tmp / "envoy.log"
+    start([ENVOY, "-c", str(cfg_path), "--concurrency", "2", "--base-id", str(os.getpid() % 60000 + 1000),
+           "-l", "warning", "--component-log-level", "wasm:info"], Env.envoy_log)
+    wait_http(f"http://127.0.0.1:{Env.admin_port}/ready")
+    wait_http(f"http://127.0.0.1:{Env.upstream_port}/contacts")
+    # The remote JWKS is fetched on configure, then on a 1 s tick.
+    deadline = time.time() + 20
+    while "loaded 1 key(s) from the JWKS" not in Env.envoy_log.read_text() and time.time() < deadline:
+        time.sleep(0.2)
+
+
+def tearDownModule():
+    for p in Env.procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in Env.procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def upstream_records():
+    if not Env.record.exists():
+        return []
+    return [json.loads(l) for l in Env.record.read_text().splitlines() if l.strip()]
+
+
+def metrics():
+    with urllib.request.urlopen(f"http://127.0.0.1:{Env.admin_port}/stats/prometheus", timeout=5) as r:
+        out = {}
+        for line in r.read().decode().splitlines():
+            if line.startswith("intercom_authz"):
+                name, value = line.rsplit(" ", 1)
+                out[name.replace("{}", "")] = float(value)
+        return out
+
+
+class Corpus(unittest.TestCase):
+    """The whole decision corpus, through Envoy."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.results = []
+        for i, c in enumerate(Env.corpus["cases"]):
+            headers = dict(c["headers"])
+            headers["x-case-id"] = str(i)
+            headers["x-forwarded-for"] = c["source_ip"]
+            try:
+                status, h, body = raw_request(Env.ports["corpus_" + c["config"]], c["method"], c["path"], headers, c["body"])
+            except (OSError, http.client.HTTPException) as e:
+                status, h, body = 0, {}, f"no answer: {e!r}".encode()
+            cls.results.append((i, c, status, h, body))
+
+    def test_same_decisions_as_the_core(self):
+        failures = []
+        for i, c, status, h, body in self.results:
+            e = c["expect"]
+            where = f'{c["file"]} / {c["description"]}'
+            if c["description"] in ENVOY_REFUSES:
+                if status != 400 or "x-intercom-authz-code" in h:
+                    failures.append(f"{where}: expected Envoy's own 400, got {status} {h.get('x-intercom-authz-code')}")
+                continue
+            if c["description"] in ENVOY_REWRITES:
+                if status != 200:
+                    failures.append(f"{where}: Envoy rewrites this to {ENVOY_REWRITES[c['description']][0]}, which is allowed; got {status}")
+                continue
+            if e["decision"] == "allow":
+                if status != 200:
+                    failures.append(f"{where}: want allow, got {status} {body[:200]!r}")
+                continue
+            try:
+                got = json.loads(body)
+            except ValueError:
+                failures.append(f"{where}: want {e['status']} {e['code']}, got {status} {body[:200]!r}")
+                continue
+            if status != e["status"] or got.get("code") != e["code"] or h.get("x-intercom-authz-code") != e["code"]:
+                failures.append(f"{where}: want {e['status']} {e['code']}, got {status} {got.get('code')}")
+            for k, field in [("required", "required"), ("route", "route"), ("role", "currentRole")]:
+                if e.get(k) and got.get(field) != e[k]:
+                    failures.append(f"{where}: {field} {got.get(field)!r}, want {e[k]!r}")
+            if status == 401 and not h.get("www-authenticate", "").startswith("Bearer realm="):
+                failures.append(f"{where}: 401 without WWW-Authenticate")
+            if h.get("content-type") != "application/json":
+                failures.append(f"{where}: content-type {h.get('content-type')}")
+        self.assertEqual(failures, [], "\n".join(failures))
+        self.assertGreaterEqual(len(self.results), 500)
+
+    def test_nothing_denied_reaches_the_upstream(self):
+        seen = {}
+        for r in upstream_records():
+            cid = r["headers"].get("x-case-id")
+            if cid is not None:
+                seen.setdefault(int(cid), []).append(r)
+        leaks, wrong = [], []
+        for i, c, status, h, body in self.results:
+            got = seen.get(i, [])
+            if c["description"] in ENVOY_REWRITES:
+                want = ENVOY_REWRITES[c["description"]][0]
+                if [g["path"] for g in got] != [want]:
+                    wrong.append(f'{c["description"]}: upstream received {[g["path"] for g in got]}, judged {want}')
+                continue
+            if c["expect"]["decision"] == "deny" or c["description"] in ENVOY_REFUSES:
+                if got:
+                    leaks.append(f'{c["file"]} / {c["description"]}: upstream received {got[0]["method"]} {got[0]["path"]}')
+                continue
+            if len(got) != 1:
+                wrong.append(f'{c["description"]}: upstream received {len(got)} requests')
+                continue
+            # The upstream got the canonical path that was judged, and never the caller's JWT.
+            canon = c["expect"].get("canonical_path")
+            upath = got[0]["path"].split("?")[0]
+            if canon and upath != canon:
+                wrong.append(f'{c["description"]}: upstream path {upath}, judged {canon}')
+            if got[0]["headers"].get("authorization", "").startswith("Bearer ey"):
+                wrong.append(f'{c["description"]}: the caller\'s JWT reached the upstream')
+            if c["config"] == "trusted" and "x-jwt-payload" in got[0]["headers"]:
+                wrong.append(f'{c["description"]}: the trusted payload header reached the upstream')
+        self.assertEqual(leaks, [], "\n".join(leaks))
+        self.assertEqual(wrong, [], "\n".join(wrong))
+
+    def test_bypass_paths_do_not_reach_the_upstream(self):
+        # The path cases specifically (they are part of the corpus above, but name them).
+        paths = [r for r in self.results if r[1]["file"] == "paths.json" and r[1]["expect"]["decision"] == "deny"
+                 and r[1]["description"] not in ENVOY_REWRITES]
+        self.assertGreaterEqual(len(paths), 25)
+        received = {r["headers"].get("x-case-id") for r in upstream_records()}
+        for i, c, *_ in paths:
+            self.assertNotIn(str(i), received, c["description"])
+
+
+class Behaviour(unittest.TestCase):
+    def send(self, listener, method, path, token=None, body=None, headers=None):
+        h = dict(headers or {})
+        if token:
+            h["authorization"] = f"Bearer {token}"
+        return raw_request(Env.ports[listener], method, path, h, body)
+
+    def test_dry_run_lets_denials_through_and_counts_them(self):
+        before = metrics().get("intercom_authz_shadow_denied_missing_permission", 0)
+        status, _, body = self.send("dryrun", "DELETE", "/contacts/9", mint({"role": "agent"}))
+        self.assertEqual(status, 200, body)
+        self.assertTrue(json.loads(body)["deleted"])
+        self.assertEqual(metrics().get("intercom_authz_shadow_denied_missing_permission", 0), before + 1)
+        self.assertIn('"dryRun":true', Env.envoy_log.read_text())
+
+    def test_body_conditioned_route_close_vs_comment(self):
+        tok = mint({"role": "observer"})
+        close = json.dumps({"message_type": "close", "type": "admin", "admin_id": "1"})
+        status, _, body = self.send("corpus_default", "POST", "/conversations/5/parts", tok, close)
+        self.assertEqual((status, json.loads(body)["required"]), (403, "conversations:close"))
+        status, _, body = self.send("corpus_default", "POST", "/conversations/5/reply", mint({"role": "agent"}),
+                                    json.dumps({"message_type": "comment", "type": "admin", "admin_id": "1", "body": "hi"}))
+        self.assertEqual(status, 200, body)
+        # The upstream received the body intact.
+        rec = [r for r in upstream_records() if r["path"] == "/conversations/5/reply"]
+        self.assertEqual(json.loads(rec[-1]["body"])["body"], "hi")
+
+    def test_oversized_body_is_413(self):
+        tok = mint({"role": "agent"})
+        big = json.dumps({"message_type": "close", "pad": "x" * 2000})
+        status, h, body = self.send("limits", "POST", "/conversations/5/parts", tok, big)
+        self.assertEqual(status, 413, body)
+        self.assertEqual(json.loads(body)["code"], "body_too_large")
+        # A body that is not needed is never buffered, whatever its size.
+        status, _, body = self.send("limits", "PUT", "/contacts/5", mint({"role": "admin"}), json.dumps({"pad": "y" * 5000}))
+        self.assertEqual(status, 200, body)
+
+    def test_chunked_oversized_body_is_413(self):
+        tok = mint({"role": "agent"})
+        chunk = ("{" + '"a":"' + "x" * 800 + '",').encode()
+        with socket.create_connection(("127.0.0.1", Env.ports["limits"]), timeout=10) as s:
+            s.sendall((f"POST /conversations/5/parts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {tok}\r\n"
+                       "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode())
+            for _ in range(3):
+                s.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            s.sendall(b"0\r\n\r\n")
+            resp = http.client.HTTPResponse(s)
+            resp.begin()
+            self.assertEqual(resp.status, 413)
+
+    def test_upstream_headers(self):
+        tok = mint({"role": "agent", "sub": "admin-7"})
+        status, _, body = self.send("headers", "GET", "/contacts/77", tok,
+                                    headers={"x-authz-role": "owner", "x-authz-subject": "admin-1", "x-case": "hdr"})
+        self.assertEqual(status, 200, body)
+        rec = [r for r in upstream_records() if r["headers"].get("x-case") == "hdr"][-1]
+        self.assertEqual(rec["headers"]["x-authz-role"], "agent")  # the client's copy was replaced
+        self.assertEqual(rec["headers"]["x-authz-subject"], "admin-7")
+        self.assertEqual(rec["headers"]["authorization"], "Bearer icm-workspace-token")
+
+    def test_custom_token_header_leaves_authorization_alone(self):
+        tok = mint({"role": "agent"})
+        status, _, body = self.send("headers_custom", "GET", "/contacts/78", None,
+                                    headers={"x-employee-token": f"Bearer {tok}", "authorization": "Bearer intercom-app-token", "x-case": "custom"})
+        self.assertEqual(status, 200, body)
+        rec = [r for r in upstream_records() if r["headers"].get("x-case") == "custom"][-1]
+        self.assertEqual(rec["headers"]["authorization"], "Bearer intercom-app-token")
+        self.assertNotIn("x-employee-token", rec["headers"])
+
+    def test_client_copies_of_role_headers_are_removed_even_when_denied_upstream_never_sees(self):
+        status, _, _ = self.send("headers", "DELETE", "/contacts/1", mint({"role": "agent"}), headers={"x-authz-role": "owner"})
+        self.assertEqual(status, 403)
+
+    def test_remote_jwks(self):
+        tok = mint({"role": "agent"}, key="rs", kid="remote-rs")
+        status, _, body = self.send("remote", "GET", "/contacts", tok)
+        self.assertEqual(status, 200, body)
+        status, _, body = self.send("remote", "GET", "/contacts", mint({"role": "agent"}, key="rs", kid="other"))
+        self.assertEqual((status, json.loads(body)["code"]), (401, "unknown_key"))
+        self.assertIn("JWKS key skipped", Env.envoy_log.read_text())
+        self.assertGreaterEqual(metrics().get("intercom_authz_jwks_fetch_ok", 0), 1)
+
+    def test_remote_jwks_down_fails_closed(self):
+        status, h, body = self.send("remote_down", "GET", "/contacts", mint({"role": "owner"}, key="rs", kid="remote-rs"))
+        self.assertEqual((status, json.loads(body)["code"]), (401, "keys_unavailable"))
+        self.assertIn("www-authenticate", h)
+        self.assertGreaterEqual(metrics().get("intercom_authz_jwks_fetch_failed", 0), 1)
+
+    def test_metrics_and_audit(self):
+        tok = mint({"role": "agent"})
+        self.send("corpus_default", "GET", "/contacts", tok)
+        self.send("corpus_default", "GET", "/contacts", tok)  # same token: a cache hit
+        self.send("corpus_default", "GET", "/contacts", tok[:-3] + ("AAA" if not tok.endswith("AAA") else "BBB"))
+        self.send("corpus_default", "GET", "//contacts", tok)
+        self.send("corpus_default", "DELETE", "/contacts/3", tok, headers={"x-request-id": "audit-probe-1"})
+        m = metrics()
+        for name in ["intercom_authz_allowed", "intercom_authz_denied_missing_permission", "intercom_authz_token_cache_hits",
+                     "intercom_authz_token_cache_misses", "intercom_authz_denied_invalid_signature", "intercom_authz_denied_non_canonical_path"]:
+            self.assertGreater(m.get(name, 0), 0, name)
+        line = next(l for l in Env.envoy_log.read_text().splitlines() if "audit-probe-1" in l and "intercom-authz audit" in l)
+        audit = json.loads(line.split("intercom-authz audit ", 1)[1])
+        self.assertEqual({k: audit[k] for k in ["adminId", "adminEmail", "action", "resource", "resourceId", "success", "ipAddress", "code", "sensitive"]},
+                         {"adminId": "admin-42", "adminEmail": "teammate@example.com", "action": "contacts:delete", "resource": "DELETE /contacts/{id}",
+                          "resourceId": "3", "success": False, "ipAddress": "127.0.0.1", "code": "missing_permission", "sensitive": True})
+        self.assertIsInstance(audit["time"], int)
+
+
+class Configs(unittest.TestCase):
+    def validate(self, path):
+        return subprocess.run([ENVOY, "--mode", "validate", "-c", str(path), "-l", "warning",
+                               "--component-log-level", "wasm:info", "--base-id", str(os.getpid() % 60000 + 61000)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+
+    def test_every_shipped_config_validates(self):
+        configs = sorted(ROOT.glob("envoy/**/*.yaml"))
+        self.assertGreaterEqual(len(configs), 1)
+        for c in configs:
+            r = self.validate(c)
+            self.assertEqual(r.returncode, 0, f"{c}: {r.stdout[-2000:]}{r.stderr[-2000:]}")
+            self.assertNotRegex(c.read_text(), r"failure_policy:\s*FAIL_OPEN", c)
+
+    def test_broken_configs_are_refused_with_our_message(self):
+        cases = json.loads((HERE / "broken-configs.json").read_text())
+        self.assertGreaterEqual(len(cases), 5)
+        for case in cases:
+            cfg = bootstrap(free_port(), [listener("broken", free_port(), case["config"])], [cluster("upstream", 1)])
+            path = Env.tmp / "broken.json"
+            path.write_text(json.dumps(cfg))
+            r = self.validate(path)
+            out = r.stdout + r.stderr
+            self.assertNotEqual(r.returncode, 0, case["description"])
+            want = "intercom-authz: refusing configuration: " + case["message"]
+            self.assertIn(want, out, f'{case["description"]}: {out[-3000:]}')
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
