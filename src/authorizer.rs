@@ -304,6 +304,11 @@ impl Outcome {
 
     /// A denial made outside the policy (token, body size).
     pub fn denied(code: Code, message: String) -> Outcome {
+        let mut message = message;
+        if let Some(first) = message.get(..1) {
+            let up = first.to_ascii_uppercase();
+            message.replace_range(..1, &up);
+        }
         Outcome {
             effect: Effect::Deny,
             allow: false,

@@ -19,7 +19,7 @@ use std::{boxed::Box, format, vec};
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, ContextType, LogLevel, MetricType};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
 
 use crate::authorizer::{AuditMode, Authorizer, HttpRequest, Mode, Outcome};
 use crate::eval::{Body, Code, Effect};
@@ -47,6 +47,36 @@ mod entry {
 
 fn log(level: LogLevel, msg: &str) {
     let _ = hostcalls::log(level, msg);
+}
+
+// INVARIANT: the Proxy-Wasm SDK's trait helpers (`self.get_http_request_header` …) unwrap the
+// host's answer and would panic (trapping the VM) on a host error. This module calls the
+// fallible `hostcalls` directly, through these helpers, and treats an error as "absent".
+
+fn now_secs() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
+fn request_header(name: &str) -> Option<String> {
+    hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
+        .ok()
+        .flatten()
+}
+
+fn set_request_header(name: &str, value: Option<&str>) {
+    if let Err(e) = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, value) {
+        log(
+            LogLevel::Warn,
+            &format!("intercom-authz: cannot set request header `{name}`: {e:?}"),
+        );
+    }
+}
+
+fn buffer(kind: BufferType, start: usize, size: usize) -> Option<Vec<u8>> {
+    hostcalls::get_buffer(kind, start, size).ok().flatten()
 }
 
 /// Envoy counters, defined once per configuration.
@@ -114,9 +144,7 @@ struct JwksState {
 
 impl Root {
     fn now(&self) -> u64 {
-        self.get_current_time()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+        now_secs()
     }
 
     fn fetch_jwks(&self) {
@@ -136,7 +164,7 @@ impl Root {
             (":authority", authority.as_str()),
             ("accept", "application/json"),
         ];
-        match self.dispatch_http_call(
+        match hostcalls::dispatch_http_call(
             &r.cluster,
             headers,
             None,
@@ -181,7 +209,9 @@ impl Context for Root {
             return;
         }
         st.in_flight = None;
-        let status = self.get_http_call_response_header(":status");
+        let status = hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+            .ok()
+            .flatten();
         let result: Result<usize, String> = if status.as_deref() != Some("200") {
             Err(format!(
                 "status {}",
@@ -195,7 +225,7 @@ impl Context for Root {
                 r.max_bytes
             ))
         } else {
-            match self.get_http_call_response_body(0, body_size) {
+            match buffer(BufferType::HttpCallResponseBody, 0, body_size) {
                 None => Err("empty body".into()),
                 Some(body) => parse_jwks(&body).map(|(keys, skipped)| {
                     for s in skipped {
@@ -242,7 +272,7 @@ impl Context for Root {
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
-        let Some(bytes) = self.get_plugin_configuration() else {
+        let Some(bytes) = buffer(BufferType::PluginConfiguration, 0, usize::MAX) else {
             log(
                 LogLevel::Error,
                 "intercom-authz: refusing configuration: the plugin configuration is empty",
@@ -290,7 +320,12 @@ impl RootContext for Root {
         }));
         *self.jwks.borrow_mut() = JwksState::default();
         if remote {
-            self.set_tick_period(Duration::from_secs(1));
+            if let Err(e) = hostcalls::set_tick_period(Duration::from_secs(1)) {
+                log(
+                    LogLevel::Error,
+                    &format!("intercom-authz: cannot start the JWKS refresh timer: {e:?}"),
+                );
+            }
             self.fetch_jwks();
         }
         log(
@@ -347,9 +382,7 @@ impl Context for Request {}
 
 impl Request {
     fn now(&self) -> u64 {
-        self.get_current_time()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
+        now_secs()
     }
 
     fn decide(&self, body: Body<'_>) -> Outcome {
@@ -386,7 +419,8 @@ impl Request {
             m.inc(&format!("{PREFIX}.denied.{}", out.code), 1);
         }
         self.audit(out, dry);
-        let _ = self.set_property(vec!["intercom_authz.decision"], Some(out.code.as_bytes()));
+        // Reachable from access logs as %FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%.
+        let _ = hostcalls::set_property(vec!["intercom_authz.decision"], Some(out.code.as_bytes()));
         if !out.allow && !dry {
             let body = out.deny_body(self.request_id.as_deref());
             let www = out.www_authenticate();
@@ -421,7 +455,7 @@ impl Request {
         let cfg = self.shared.authz.config();
         if out.allow || out.effect == Effect::NeedBody {
             if let Some(p) = &out.forward_path {
-                self.set_http_request_header(":path", Some(p));
+                set_request_header(":path", Some(p));
             }
         }
         let up = &cfg.upstream;
@@ -431,20 +465,20 @@ impl Request {
         ] {
             if let Some(h) = name {
                 // INVARIANT: a client-sent copy never survives, allowed or not.
-                self.set_http_request_header(h, None);
+                set_request_header(h, None);
                 if let Some(v) = value {
-                    self.set_http_request_header(h, Some(v));
+                    set_request_header(h, Some(v));
                 }
             }
         }
         let cred = self.shared.authz.credential_header();
         if !up.forward_caller_token && cred != "authorization" {
-            self.set_http_request_header(&cred, None);
+            set_request_header(&cred, None);
         }
         match &self.shared.intercom_token {
-            Some(t) => self.set_http_request_header("authorization", Some(&format!("Bearer {t}"))),
+            Some(t) => set_request_header("authorization", Some(&format!("Bearer {t}"))),
             None if !up.forward_caller_token && cred == "authorization" => {
-                self.set_http_request_header("authorization", None)
+                set_request_header("authorization", None)
             }
             None => {}
         }
@@ -480,10 +514,10 @@ impl Request {
 impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let cfg = self.shared.authz.config();
-        self.method = self.get_http_request_header(":method").unwrap_or_default();
-        self.path = self.get_http_request_header(":path").unwrap_or_default();
-        self.credential = self.get_http_request_header(&self.shared.authz.credential_header());
-        self.request_id = self.get_http_request_header(&cfg.request_id_header);
+        self.method = request_header(":method").unwrap_or_default();
+        self.path = request_header(":path").unwrap_or_default();
+        self.credential = request_header(&self.shared.authz.credential_header());
+        self.request_id = request_header(&cfg.request_id_header);
         self.source = self
             .get_property(vec!["source", "address"])
             .and_then(|b| String::from_utf8(b).ok());
@@ -535,7 +569,7 @@ impl HttpContext for Request {
             return Action::Pause;
         }
         self.body_wanted = false;
-        let bytes = self.get_http_request_body(0, body_size).unwrap_or_default();
+        let bytes = buffer(BufferType::HttpRequestBody, 0, body_size).unwrap_or_default();
         let body = if bytes.is_empty() {
             Body::Absent
         } else {
