@@ -138,46 +138,80 @@ fn decode_segment(seg: &[u8], out: &mut Vec<u8>) -> Result<(), PathError> {
     Ok(())
 }
 
+/// Bytes that may appear in a canonical segment as they are: unreserved characters and the
+/// sub-delimiters, `:` and `@` (RFC 3986 `pchar`), but not `;`.
+#[expect(clippy::indexing_slicing, reason = "const evaluation: an out-of-range index fails the build, not a request")]
+const PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'_'
+                    | b'~'
+                    | b'.'
+                    | b':'
+                    | b'@'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b'='
+            );
+        b += 1;
+    }
+    t
+};
+
 /// Canonicalizes a request target (`:path`, query included). See the module docs.
 pub fn canonicalize(raw: &str) -> Result<Canonical<'_>, PathError> {
     if raw.len() > MAX_PATH_LEN {
         return Err(PathError::TooLong);
     }
-    let (target, had_fragment) = match raw.split_once('#') {
-        Some((t, _)) => (t, true),
-        None => (raw, false),
+    // One pass: find the end of the path, and whether it is already canonical.
+    let bytes = raw.as_bytes();
+    let mut end = bytes.len();
+    let mut plain = true;
+    let mut prev = 0u8;
+    let mut seg_start = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'?' || b == b'#' {
+            end = i;
+            break;
+        }
+        match b {
+            b'/' => {
+                let seg = bytes.get(seg_start..i).unwrap_or(&[]);
+                if i > 0 && (prev == b'/' || seg == b"." || seg == b"..") {
+                    plain = false;
+                }
+                seg_start = i + 1;
+            }
+            b => plain &= PLAIN.get(usize::from(b)).copied().unwrap_or(false),
+        }
+        prev = b;
+    }
+    let path = raw.get(..end).unwrap_or("");
+    let rest = raw.get(end..).unwrap_or("");
+    let had_fragment = rest.contains('#');
+    let query = match rest.strip_prefix('?') {
+        Some(q) => q.split('#').next().unwrap_or(""),
+        None => "",
     };
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
     if !path.starts_with('/') {
         return Err(PathError::NotOriginForm);
     }
-    // Fast path: a path of plain segments is already canonical and borrows.
-    let plain = path.len() == 1
-        || (!path.ends_with('/')
-            && path.bytes().all(|b| {
-                b.is_ascii_alphanumeric()
-                    || matches!(
-                        b,
-                        b'/' | b'-'
-                            | b'_'
-                            | b'~'
-                            | b'.'
-                            | b':'
-                            | b'@'
-                            | b'!'
-                            | b'$'
-                            | b'&'
-                            | b'\''
-                            | b'('
-                            | b')'
-                            | b'*'
-                            | b'+'
-                            | b','
-                            | b'='
-                    )
-            })
-            && !path.contains("//")
-            && path.split('/').all(|s| s != "." && s != ".."));
+    let last = bytes.get(seg_start..end).unwrap_or(&[]);
+    if path.len() > 1 && (prev == b'/' || last == b"." || last == b"..") {
+        plain = false;
+    }
     if plain {
         return Ok(Canonical {
             path: Cow::Borrowed(path),
@@ -327,5 +361,64 @@ mod tests {
         let v: Vec<&str> = query_values(q, "retain_metrics").collect();
         assert_eq!(v, ["false", "true"]);
         assert_eq!(query_values("x=1", "retain_metrics").count(), 0);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+
+    /// A small deterministic generator: the property test needs no extra crate.
+    struct XorShift(u64);
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    const PIECES: &[&str] = &[
+        "/", "//", ".", "..", "a", "contacts", "%2e", "%2E%2e", "%63", "%2f", "%5c", "%00", ";",
+        "?", "#", "%", "%4", "%zz", "~", "-", "_", "%20", "\\", "é", "A", "1",
+    ];
+
+    #[test]
+    fn canonical_forms_are_fixed_points_without_ambiguity() {
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..200_000 {
+            let n = 1 + (rng.next() % 8) as usize;
+            let mut raw = String::from("/");
+            for _ in 0..n {
+                raw.push_str(PIECES[(rng.next() % PIECES.len() as u64) as usize]);
+            }
+            let Ok(c) = canonicalize(&raw) else { continue };
+            let p: &str = &c.path;
+            assert!(p.starts_with('/'), "{raw:?} -> {p:?}");
+            assert!(
+                !p.contains("//") && (p == "/" || !p.ends_with('/')),
+                "{raw:?} -> {p:?}"
+            );
+            assert!(
+                segments(p).all(|s| s != "." && s != ".."),
+                "{raw:?} -> {p:?}"
+            );
+            assert!(!p.contains(['?', '#', ';', '\\']), "{raw:?} -> {p:?}");
+            let again = canonicalize(p).unwrap_or_else(|e| panic!("{raw:?} -> {p:?} -> {e:?}"));
+            assert_eq!(&*again.path, p, "not a fixed point: {raw:?}");
+            assert!(!again.changed, "{raw:?} -> {p:?}");
+            // No percent-encoded unreserved character survives (it would be a second spelling).
+            let bytes = p.as_bytes();
+            for (i, b) in bytes.iter().enumerate() {
+                if *b == b'%' {
+                    let v = u8::from_str_radix(&p[i + 1..i + 3], 16).unwrap();
+                    assert!(!unreserved(v), "{raw:?} -> {p:?}");
+                }
+            }
+            // `changed` is exactly "the path part differs" (or a fragment was dropped).
+            let path_part = raw.split(['?', '#']).next().unwrap();
+            assert_eq!(c.changed, p != path_part || raw.contains('#'), "{raw:?}");
+        }
     }
 }

@@ -337,8 +337,8 @@ pub struct Policy {
     pub(crate) routes: Vec<Route>,
     pub(crate) router: Router,
     pub(crate) roles: Vec<Role>,
-    /// (name, index), sorted by name.
-    role_lookup: Vec<(String, usize)>,
+    /// (name, index), sorted by key.
+    role_lookup: Vec<(crate::router::Key, usize)>,
     pub(crate) workspace: Option<String>,
     pub(crate) scopes: ScopeMode,
     pub(crate) mfa_permissions: PermSet,
@@ -515,12 +515,15 @@ impl Policy {
             let rows = catalog::parse(catalog::CATALOG_TSV).map_err(PolicyError)?;
             all.extend(rows.iter().map(|r| r.to_config()));
         }
+        // (method, template shape) -> index in `all`: one lookup per configured route.
+        let mut index: BTreeMap<(String, String), usize> = all
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ((e.method.clone(), normalize_template(&e.path)), i))
+            .collect();
         for rc in &cfg.routes {
-            let key = (rc.method.as_str(), normalize_template(&rc.path));
-            let existing = all
-                .iter()
-                .position(|e| (e.method.as_str(), normalize_template(&e.path)) == key);
-            match (existing, rc.replace) {
+            let key = (rc.method.clone(), normalize_template(&rc.path));
+            match (index.get(&key).copied(), rc.replace) {
                 (Some(i), true) => {
                     if let Some(slot) = all.get_mut(i) {
                         *slot = rc.clone();
@@ -539,7 +542,10 @@ impl Policy {
                         rc.method, rc.path
                     ))
                 }
-                (None, false) => all.push(rc.clone()),
+                (None, false) => {
+                    index.insert(key, all.len());
+                    all.push(rc.clone());
+                }
             }
         }
         for rc in all {
@@ -678,9 +684,10 @@ impl Policy {
         self.role_lookup = roles
             .iter()
             .enumerate()
-            .map(|(i, r)| (r.name.clone(), i))
+            .map(|(i, r)| (crate::router::Key::new(&r.name), i))
             .collect();
-        self.role_lookup.sort();
+        self.role_lookup
+            .sort_by(|(a, _), (b, _)| a.cmp_str(b.as_str()));
         self.roles = roles;
         Ok(())
     }
@@ -773,9 +780,10 @@ impl Policy {
 
     /// The compiled role named `name`.
     pub fn role(&self, name: &str) -> Option<&Role> {
+        let probe = crate::router::prefix8(name);
         let i = self
             .role_lookup
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .binary_search_by(|(k, _)| k.cmp_probe(probe, name))
             .ok()?;
         let (_, idx) = self.role_lookup.get(i)?;
         self.roles.get(*idx)

@@ -96,10 +96,55 @@ pub enum InsertError {
     },
 }
 
+/// A literal segment with its first 8 bytes as an integer: most comparisons during a lookup
+/// are decided by one integer compare, without a call to `memcmp`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Key {
+    prefix: u64,
+    text: Box<str>,
+}
+
+pub(crate) fn prefix8(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let n = b.len().min(8);
+    let mut buf = [0u8; 8];
+    if let (Some(d), Some(src)) = (buf.get_mut(..n), b.get(..n)) {
+        d.copy_from_slice(src);
+    }
+    u64::from_be_bytes(buf)
+}
+
+impl Key {
+    pub(crate) fn new(s: &str) -> Key {
+        Key {
+            prefix: prefix8(s),
+            text: Box::from(s),
+        }
+    }
+
+    /// Orders like `(prefix8, len, text)`: consistent for sorting and searching.
+    pub(crate) fn cmp_str(&self, s: &str) -> core::cmp::Ordering {
+        self.cmp_probe(prefix8(s), s)
+    }
+
+    /// [`Key::cmp_str`] with the probe's prefix computed once per search. Orders by prefix,
+    /// then length, then text: the byte comparison runs only when both already agree.
+    pub(crate) fn cmp_probe(&self, prefix: u64, s: &str) -> core::cmp::Ordering {
+        self.prefix
+            .cmp(&prefix)
+            .then_with(|| self.text.len().cmp(&s.len()))
+            .then_with(|| (*self.text).cmp(s))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
 #[derive(Default, Debug)]
 struct Node {
-    /// Literal children, sorted by segment for binary search.
-    literals: Vec<(Box<str>, u32)>,
+    /// Literal children, sorted by [`Key`] for binary search.
+    literals: Vec<(Key, u32)>,
     param: Option<u32>,
     values: [Option<u32>; 5],
     templates: [Option<Box<str>>; 5],
@@ -228,10 +273,10 @@ impl Router {
                     fresh
                 }
             },
-            Seg::Lit(s) => match n.literals.binary_search_by(|(k, _)| (**k).cmp(s)) {
+            Seg::Lit(s) => match n.literals.binary_search_by(|(k, _)| k.cmp_str(s)) {
                 Ok(i) => return n.literals.get(i).map_or(0, |(_, c)| *c as usize),
                 Err(i) => {
-                    n.literals.insert(i, (Box::from(s), fresh as u32));
+                    n.literals.insert(i, (Key::new(s), fresh as u32));
                     fresh
                 }
             },
@@ -244,9 +289,17 @@ impl Router {
     pub fn find<'p>(&self, method: Method, path: &'p str) -> Option<Match<'p>> {
         let mut segs = [""; MAX_SEGMENTS];
         let mut n = 0;
-        for s in crate::path::segments(path) {
-            *segs.get_mut(n)? = s;
-            n += 1;
+        // A byte loop, not `split`: this is the hot path.
+        let bytes = path.as_bytes();
+        let mut start = 0;
+        for i in 0..=bytes.len() {
+            if i == bytes.len() || bytes.get(i) == Some(&b'/') {
+                if i > start {
+                    *segs.get_mut(n)? = path.get(start..i)?;
+                    n += 1;
+                }
+                start = i + 1;
+            }
         }
         let mut m = Match {
             value: 0,
@@ -269,7 +322,11 @@ impl Router {
         let Some((first, rest)) = segs.split_first() else {
             return n.values.get(method).copied().flatten();
         };
-        if let Ok(i) = n.literals.binary_search_by(|(k, _)| (**k).cmp(first)) {
+        let probe = prefix8(first);
+        if let Ok(i) = n
+            .literals
+            .binary_search_by(|(k, _)| k.cmp_probe(probe, first))
+        {
             if let Some((_, c)) = n.literals.get(i) {
                 if let Some(v) = self.walk(*c as usize, rest, method, m) {
                     return Some(v);
@@ -295,6 +352,7 @@ impl Router {
 }
 
 #[cfg(test)]
+#[allow(clippy::type_complexity)]
 mod tests {
     use super::*;
 

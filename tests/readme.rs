@@ -1,6 +1,11 @@
 //! The README's generated tables (built-in roles, decision codes) match the code, so the
 //! documentation cannot drift. `UPDATE_README=1 cargo test --test readme` rewrites them.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use intercom_authz::policy::{Policy, PolicyConfig, BUILTIN_ROLES};
 use intercom_authz::Code;
@@ -26,7 +31,10 @@ fn roles_table() -> String {
     }
     out.push_str("| **total** | |");
     for r in BUILTIN_ROLES {
-        out.push_str(&format!(" {} |", p.role(r).unwrap().permissions.iter().count()));
+        out.push_str(&format!(
+            " {} |",
+            p.role(r).unwrap().permissions.iter().count()
+        ));
     }
     out.push('\n');
     out
@@ -48,15 +56,23 @@ fn code_doc(c: Code) -> String {
     // The meaning is the code's doc comment, kept in one place (src/eval.rs).
     let src = include_str!("../src/eval.rs");
     let needle = format!("{:?} => (\"{}\", {}, \"", c, c.as_str(), c.status());
-    let start = src.find(&needle).unwrap_or_else(|| panic!("no entry for {c:?}")) + needle.len();
+    let start = src
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no entry for {c:?}"))
+        + needle.len();
     src[start..].split('"').next().unwrap().to_string()
 }
 
 fn splice(readme: &str, name: &str, body: &str) -> String {
     let begin = format!("<!-- {name}:begin -->\n");
     let end = format!("<!-- {name}:end -->");
-    let a = readme.find(&begin).unwrap_or_else(|| panic!("README.md has no `{begin}`")) + begin.len();
-    let b = readme.find(&end).unwrap_or_else(|| panic!("README.md has no `{end}`"));
+    let a = readme
+        .find(&begin)
+        .unwrap_or_else(|| panic!("README.md has no `{begin}`"))
+        + begin.len();
+    let b = readme
+        .find(&end)
+        .unwrap_or_else(|| panic!("README.md has no `{end}`"));
     format!("{}{}{}", &readme[..a], body, &readme[b..])
 }
 
@@ -64,10 +80,17 @@ fn splice(readme: &str, name: &str, body: &str) -> String {
 fn readme_tables_match_the_code() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
-    let want = splice(&splice(&readme, "roles", &roles_table()), "codes", &codes_table());
+    let want = splice(
+        &splice(&readme, "roles", &roles_table()),
+        "codes",
+        &codes_table(),
+    );
     if std::env::var_os("UPDATE_README").is_some() {
         std::fs::write(&path, &want).unwrap();
         return;
     }
-    assert!(readme == want, "README.md tables are out of date: run `UPDATE_README=1 cargo test --test readme`");
+    assert!(
+        readme == want,
+        "README.md tables are out of date: run `UPDATE_README=1 cargo test --test readme`"
+    );
 }
