@@ -140,7 +140,10 @@ fn decode_segment(seg: &[u8], out: &mut Vec<u8>) -> Result<(), PathError> {
 
 /// Bytes that may appear in a canonical segment as they are: unreserved characters and the
 /// sub-delimiters, `:` and `@` (RFC 3986 `pchar`), but not `;`.
-#[expect(clippy::indexing_slicing, reason = "const evaluation: an out-of-range index fails the build, not a request")]
+#[expect(
+    clippy::indexing_slicing,
+    reason = "const evaluation: an out-of-range index fails the build, not a request"
+)]
 const PLAIN: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
