@@ -53,11 +53,11 @@ test: test-lint test-nostd test-rust test-envoy
 	@echo "make test: all passed"
 
 test-rust:
-	cargo test
+	cargo test --features cli
 
 test-lint:
 	cargo fmt --check
-	cargo clippy --all-targets --features filter -- -D warnings
+	cargo clippy --all-targets --features filter,cli -- -D warnings
 
 test-nostd: .deps-rust
 	cargo build --no-default-features --lib --target x86_64-unknown-none

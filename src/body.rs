@@ -87,6 +87,38 @@ impl BodyRule {
         }
     }
 
+    /// Every permission a body could ask for under this rule (for access matrices).
+    pub fn possible(self) -> &'static [&'static str] {
+        const STATE: [&str; 4] = [
+            "conversations:close",
+            "conversations:assign",
+            "conversations:snooze",
+            "conversations:open",
+        ];
+        match self {
+            BodyRule::ConversationParts => &STATE,
+            BodyRule::ConversationReply => &[
+                "conversations:reply",
+                "conversations:note",
+                "conversations:close",
+                "conversations:assign",
+                "conversations:snooze",
+                "conversations:open",
+            ],
+            BodyRule::TicketReply => &["tickets:reply", "tickets:note"],
+            BodyRule::TicketUpdate => &[
+                "tickets:update",
+                "tickets:close",
+                "tickets:assign",
+                "tickets:snooze",
+            ],
+            BodyRule::Tags => &["tags:apply", "tags:manage"],
+            BodyRule::ContentBulkActions => &["content:write", "content:publish", "content:delete"],
+            BodyRule::Messages => &["messages:send", "messages:bulk_send"],
+            BodyRule::NewsItem => &["news:write", "news:publish"],
+        }
+    }
+
     /// The permissions a body asks for, by name, or why the body cannot be judged.
     pub fn required(self, body: &Value) -> Result<Vec<&'static str>, BodyError> {
         let obj = body.as_object().ok_or(BodyError::NotAnObject)?;
@@ -458,6 +490,14 @@ mod tests {
         }
         for r in BodyRule::ALL {
             assert_eq!(BodyRule::parse(r.name()), Some(r));
+        }
+        // Every permission a case above produced is among the rule's possible ones.
+        for (rule, body, want) in cases {
+            if let Ok(perms) = want {
+                for p in *perms {
+                    assert!(rule.possible().contains(p), "{} {body}: {p}", rule.name());
+                }
+            }
         }
     }
 

@@ -804,6 +804,11 @@ impl Policy {
         set.iter().map(move |id| self.permission_name(id))
     }
 
+    /// The permissions that need MFA whoever asks (`mfa.permissions`, resolved).
+    pub fn mfa_permissions(&self) -> PermSet {
+        self.mfa_permissions
+    }
+
     /// The name nearest to an unknown role, for messages.
     pub fn nearest_role(&self, name: &str) -> Option<&str> {
         perm::nearest(name, self.roles.iter().map(|r| r.name.as_str()))

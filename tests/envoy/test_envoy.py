@@ -149,12 +149,24 @@ def rsa_jwk(pub_pem, kid):
     return {"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig", "n": b64(n.n), "e": b64(n.e)}
 
 
-def mint(claims, key="hs", kid="hs1"):
-    import jwt  # PyJWT: tokens minted by an independent library
+PYJWT_KEYS = {  # algorithm -> (kid in tests/configs/default.json, signing key file)
+    "HS256": ("hs1", "hs.secret"), "HS384": ("hs384", "hs.secret"), "HS512": ("hs512", "hs.secret"),
+    "RS256": ("rs1", "rsa.pem"), "RS384": ("rs384", "rsa.pem"), "RS512": ("rs512", "rsa.pem"),
+    "PS256": ("ps1", "rsa.pem"), "PS384": ("ps384", "rsa.pem"), "PS512": ("ps512", "rsa.pem"),
+    "ES256": ("es1", "ec.pem"), "ES384": ("es384", "ec384.pem"), "EdDSA": ("ed1", "ed.pem"),
+}
+
+
+def mint(claims, key="hs", kid="hs1", alg=None):
+    """A token minted by PyJWT, an independent implementation."""
+    import jwt
     now = int(time.time())
     base = {"iss": "https://sso.example.com", "aud": "intercom-authz", "sub": "admin-42",
             "email": "teammate@example.com", "iat": now - 60, "exp": now + 3600}
     base.update(claims)
+    if alg is not None:
+        kid, keyfile = PYJWT_KEYS[alg]
+        return jwt.encode(base, (ROOT / "tests/keys" / keyfile).read_bytes(), algorithm=alg, headers={"kid": kid})
     if key == "hs":
         return jwt.encode(base, (ROOT / "tests/keys/hs.secret").read_bytes(), algorithm="HS256", headers={"kid": kid})
     return jwt.encode(base, (ROOT / "tests/keys/rsa.pem").read_bytes(), algorithm="RS256", headers={"kid": kid})
@@ -337,6 +349,20 @@ class Behaviour(unittest.TestCase):
             h["authorization"] = f"Bearer {token}"
         return raw_request(Env.ports[listener], method, path, h, body)
 
+    def test_pyjwt_tokens_for_every_algorithm(self):
+        # Round trip with an independent library: every algorithm verifies, and a token signed
+        # for one algorithm but labelled with another key's kid does not.
+        for alg in PYJWT_KEYS:
+            status, _, body = self.send("corpus_default", "GET", "/contacts", mint({"role": "agent"}, alg=alg))
+            self.assertEqual(status, 200, f"{alg}: {body[:200]!r}")
+            status, _, body = self.send("corpus_default", "DELETE", "/contacts/1", mint({"role": "agent"}, alg=alg))
+            self.assertEqual((status, json.loads(body)["code"]), (403, "missing_permission"), alg)
+        import jwt
+        forged = jwt.encode({"role": "owner", "exp": int(time.time()) + 60}, (ROOT / "tests/keys/hs.secret").read_bytes(),
+                            algorithm="HS512", headers={"kid": "hs1"})
+        status, _, body = self.send("corpus_default", "GET", "/contacts", forged)
+        self.assertEqual((status, json.loads(body)["code"]), (401, "disallowed_algorithm"))
+
     def test_dry_run_lets_denials_through_and_counts_them(self):
         before = metrics().get("intercom_authz_shadow_denied_missing_permission", 0)
         status, _, body = self.send("dryrun", "DELETE", "/contacts/9", mint({"role": "agent"}))
@@ -437,6 +463,19 @@ class Behaviour(unittest.TestCase):
         self.assertIsInstance(audit["time"], int)
 
 
+def _plugin_configs(node):
+    """The intercom-authz plugin configurations (JSON strings) inside an Envoy config."""
+    if isinstance(node, dict):
+        cfg = node.get("config")
+        if isinstance(cfg, dict) and cfg.get("root_id") == "intercom_authz":
+            yield cfg["configuration"]["value"]
+        for v in node.values():
+            yield from _plugin_configs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _plugin_configs(v)
+
+
 class Configs(unittest.TestCase):
     def validate(self, path):
         return subprocess.run([ENVOY, "--mode", "validate", "-c", str(path), "-l", "warning",
@@ -450,6 +489,26 @@ class Configs(unittest.TestCase):
             r = self.validate(c)
             self.assertEqual(r.returncode, 0, f"{c}: {r.stdout[-2000:]}{r.stderr[-2000:]}")
             self.assertNotRegex(c.read_text(), r"failure_policy:\s*FAIL_OPEN", c)
+
+    def test_example_configs_match_the_json_schema(self):
+        import jsonschema
+        import yaml
+        schema = json.loads((ROOT / "envoy/config.schema.json").read_text())
+        jsonschema.Draft202012Validator.check_schema(schema)
+        validator = jsonschema.Draft202012Validator(schema)
+        examples = {str(p): json.loads(p.read_text()) for p in sorted((ROOT / "tests/configs").glob("*.json"))}
+        for y in sorted(ROOT.glob("envoy/**/*.yaml")):
+            for doc in yaml.safe_load_all(y.read_text()):
+                for found in _plugin_configs(doc):
+                    examples[str(y)] = json.loads(found)
+        self.assertGreaterEqual(len(examples), 5)
+        for where, cfg in examples.items():
+            errors = [e.message for e in validator.iter_errors(cfg)]
+            self.assertEqual(errors, [], where)
+        # And the schema is not vacuous: structural mistakes fail it.
+        for bad in [{"polcy": {}}, {"mode": "shadow"}, {"token": {"keys": [{"alg": "HS256"}]}},
+                    {"policy": {"routes": [{"method": "FETCH", "path": "/x", "permission": "a:b"}]}}]:
+            self.assertTrue(list(validator.iter_errors(bad)), bad)
 
     def test_broken_configs_are_refused_with_our_message(self):
         cases = json.loads((HERE / "broken-configs.json").read_text())

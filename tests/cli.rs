@@ -1,0 +1,279 @@
+//! The `intercom-authz` binary, end to end, against golden outputs in `tests/cli/golden/`
+//! (`UPDATE_GOLDEN=1 cargo test --features cli --test cli` rewrites them). Bad inputs must give
+//! one clear line and a non-zero exit, never a panic or a debug dump.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::Path;
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_intercom-authz"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn golden(name: &str, args: &[&str], want_code: i32) {
+    let (code, stdout, stderr) = run(args);
+    let got = format!(
+        "$ intercom-authz {}\nexit {code}\n--- stdout\n{stdout}--- stderr\n{stderr}",
+        args.join(" ")
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{got}"
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/cli/golden")
+        .join(format!("{name}.txt"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no golden file {}: run with UPDATE_GOLDEN=1",
+            path.display()
+        )
+    });
+    assert_eq!(got, want, "{name}");
+    assert_eq!(code, want_code, "{name}");
+}
+
+#[test]
+fn check() {
+    golden("check-ok", &["check", "tests/configs/strict.json"], 0);
+    golden(
+        "check-policy-only",
+        &["check", "tests/cli/small-new.json"],
+        0,
+    );
+    golden(
+        "check-json",
+        &["check", "--format", "json", "tests/configs/default.json"],
+        0,
+    );
+    golden(
+        "check-missing-file",
+        &["check", "tests/cli/missing.json"],
+        1,
+    );
+    golden("check-bad-json", &["check", "tests/cli/bad.json"], 1);
+    golden("check-typo", &["check", "tests/cli/typo-policy.json"], 1);
+    golden(
+        "check-typo-json",
+        &["check", "--format", "json", "tests/cli/typo-policy.json"],
+        1,
+    );
+}
+
+#[test]
+fn explain() {
+    golden(
+        "explain-allow",
+        &[
+            "explain",
+            "tests/configs/default.json",
+            "GET",
+            "/contacts/1",
+            "--role",
+            "agent",
+            "--now",
+            "1800000000",
+        ],
+        0,
+    );
+    golden(
+        "explain-deny",
+        &[
+            "explain",
+            "tests/cli/small-old.json",
+            "DELETE",
+            "/contacts/1",
+            "--role",
+            "tier1",
+            "--now",
+            "1800000000",
+        ],
+        3,
+    );
+    golden(
+        "explain-body",
+        &[
+            "explain",
+            "tests/cli/small-old.json",
+            "POST",
+            "/conversations/9/parts",
+            "--role",
+            "tier1",
+            "--body",
+            r#"{"message_type":"assignment"}"#,
+            "--now",
+            "1800000000",
+        ],
+        3,
+    );
+    golden(
+        "explain-claims",
+        &[
+            "explain",
+            "tests/configs/strict.json",
+            "DELETE",
+            "/contacts/1",
+            "--claims",
+            r#"{"role":"admin","workspace_id":"ws_acme","iat":1800000000,"scope":"write_users_companies","amr":["otp"]}"#,
+            "--ip",
+            "10.1.1.1",
+            "--now",
+            "1800000000",
+        ],
+        3,
+    );
+    golden(
+        "explain-unknown-role",
+        &[
+            "explain",
+            "tests/configs/default.json",
+            "GET",
+            "/contacts",
+            "--role",
+            "superuser",
+            "--now",
+            "1800000000",
+        ],
+        3,
+    );
+    golden(
+        "explain-no-principal",
+        &["explain", "tests/configs/default.json", "GET", "/contacts"],
+        1,
+    );
+    golden(
+        "explain-bad-claims",
+        &[
+            "explain",
+            "tests/configs/default.json",
+            "GET",
+            "/contacts",
+            "--claims",
+            "{role",
+        ],
+        1,
+    );
+}
+
+#[test]
+fn matrix() {
+    golden("matrix-md", &["matrix", "tests/cli/small-old.json"], 0);
+    golden(
+        "matrix-csv-permission",
+        &[
+            "matrix",
+            "tests/cli/small-new.json",
+            "--format",
+            "csv",
+            "--by",
+            "permission",
+        ],
+        0,
+    );
+    golden(
+        "matrix-json",
+        &["matrix", "tests/cli/small-new.json", "--format", "json"],
+        0,
+    );
+    golden(
+        "matrix-diff",
+        &[
+            "matrix",
+            "--diff",
+            "tests/cli/small-old.json",
+            "tests/cli/small-new.json",
+        ],
+        0,
+    );
+}
+
+#[test]
+fn lint() {
+    golden("lint-lax", &["lint", "tests/cli/lax.json"], 4);
+    golden("lint-strict", &["lint", "tests/configs/strict.json"], 4);
+    golden("lint-fail-open", &["lint", "tests/cli/fail-open.yaml"], 4);
+    golden("lint-demo-envoy", &["lint", "envoy/envoy.yaml"], 0);
+}
+
+#[test]
+fn routes() {
+    golden(
+        "routes-new-api",
+        &[
+            "routes",
+            "tests/configs/default.json",
+            "--openapi",
+            "tests/cli/new-api.yaml",
+        ],
+        4,
+    );
+    golden(
+        "routes-bad-spec",
+        &[
+            "routes",
+            "tests/configs/default.json",
+            "--openapi",
+            "tests/cli/bad.json",
+        ],
+        1,
+    );
+}
+
+#[test]
+fn token_is_a_valid_hs256_token() {
+    let (code, stdout, _) = run(&[
+        "token",
+        "--secret",
+        "0123456789abcdef0123456789abcdef",
+        "--role",
+        "agent",
+        "--kid",
+        "k",
+        "--ttl",
+        "30m",
+        "--claims",
+        r#"{"email":"a@example.com"}"#,
+    ]);
+    assert_eq!(code, 0);
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    v.validate_aud = false;
+    let data = jsonwebtoken::decode::<serde_json::Value>(
+        stdout.trim(),
+        &jsonwebtoken::DecodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+        &v,
+    )
+    .unwrap();
+    assert_eq!(data.header.kid.as_deref(), Some("k"));
+    assert_eq!(data.claims["role"], "agent");
+    assert_eq!(data.claims["email"], "a@example.com");
+    let ttl = data.claims["exp"].as_u64().unwrap() - data.claims["iat"].as_u64().unwrap();
+    assert_eq!(ttl, 1800);
+    let (code, _, stderr) = run(&[
+        "token", "--secret", "s", "--role", "agent", "--ttl", "forever",
+    ]);
+    assert_eq!(
+        (code, stderr.trim()),
+        (
+            1,
+            "error: `--ttl forever` is not a duration (use `3600`, `30m`, `1h`)"
+        )
+    );
+}
