@@ -211,6 +211,9 @@ pub struct Outcome {
     pub status: u16,
     /// The stable code.
     pub code: &'static str,
+    /// The same code, typed.
+    #[serde(skip)]
+    pub code_id: Code,
     /// The permission or scope lacked (or, allowed, the main permission used).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required: Option<String>,
@@ -239,7 +242,8 @@ pub struct Outcome {
     pub email: Option<String>,
     /// One sentence.
     pub message: String,
-    /// The reasons, in check order.
+    /// The reasons, in check order (only when the authorizer explains, see
+    /// [`Authorizer::set_explain`]; empty otherwise, to keep the request path lean).
     pub reasons: Vec<String>,
     /// Whether the action is sensitive (delete, settings, export): the audit flag.
     pub sensitive: bool,
@@ -314,6 +318,7 @@ impl Outcome {
             allow: false,
             status: code.status(),
             code: code.as_str(),
+            code_id: code,
             required: None,
             role: None,
             route: None,
@@ -338,6 +343,7 @@ pub struct Authorizer {
     config: Config,
     policy: Policy,
     tokens: TokenVerifier,
+    explain: bool,
 }
 
 fn is_sensitive(perm: &str) -> bool {
@@ -408,7 +414,14 @@ impl Authorizer {
             config,
             policy,
             tokens,
+            explain: false,
         })
+    }
+
+    /// Whether outcomes carry their reasons and a message when allowed (the CLI and the JS
+    /// package want them; the filter does not pay for them).
+    pub fn set_explain(&mut self, explain: bool) {
+        self.explain = explain;
     }
 
     /// The configuration.
@@ -480,6 +493,7 @@ impl Authorizer {
             allow: d.is_allowed(),
             status: d.status(),
             code: d.code.as_str(),
+            code_id: d.code,
             required: d.required.map(str::to_owned),
             role: d.role.map(str::to_owned),
             route: d.route.map(str::to_owned),
@@ -489,8 +503,16 @@ impl Authorizer {
             permissions,
             subject: who.subject.clone(),
             email: who.email.clone(),
-            message: d.message(),
-            reasons: d.reasons(&self.policy),
+            message: if d.is_allowed() && !self.explain {
+                String::new()
+            } else {
+                d.message()
+            },
+            reasons: if self.explain {
+                d.reasons(&self.policy)
+            } else {
+                Vec::new()
+            },
             sensitive,
             token_cached: false,
         }

@@ -10,7 +10,6 @@
 //! requests through unchecked: ship `FAIL_CLOSED` (or `FAIL_RELOAD`). Nothing here unwraps.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::string::{String, ToString};
 use std::time::{Duration, UNIX_EPOCH};
@@ -79,47 +78,62 @@ fn buffer(kind: BufferType, start: usize, size: usize) -> Option<Vec<u8>> {
     hostcalls::get_buffer(kind, start, size).ok().flatten()
 }
 
-/// Envoy counters, defined once per configuration.
+/// Envoy counters, defined once per configuration; ids are looked up by position, so counting
+/// costs one host call and no allocation.
 #[derive(Default)]
 struct Metrics {
-    ids: BTreeMap<String, u32>,
-}
-
-impl Metrics {
-    fn define(names: &[String]) -> Metrics {
-        let mut ids = BTreeMap::new();
-        for n in names {
-            if let Ok(id) = hostcalls::define_metric(MetricType::Counter, n) {
-                ids.insert(n.clone(), id);
-            }
-        }
-        Metrics { ids }
-    }
-
-    fn inc(&self, name: &str, by: i64) {
-        if let Some(id) = self.ids.get(name) {
-            let _ = hostcalls::increment_metric(*id, by);
-        }
-    }
+    allowed: Option<u32>,
+    cache_hits: Option<u32>,
+    cache_misses: Option<u32>,
+    jwks_ok: Option<u32>,
+    jwks_failed: Option<u32>,
+    /// Indexed by `Code as usize`.
+    denied: Vec<Option<u32>>,
+    shadow_denied: Vec<Option<u32>>,
 }
 
 const PREFIX: &str = "intercom_authz";
 
-fn metric_names() -> Vec<String> {
-    let mut names = vec![
-        format!("{PREFIX}.allowed"),
-        format!("{PREFIX}.token_cache_hits"),
-        format!("{PREFIX}.token_cache_misses"),
-        format!("{PREFIX}.jwks_fetch_ok"),
-        format!("{PREFIX}.jwks_fetch_failed"),
-    ];
-    for c in Code::ALL {
-        if !matches!(c, Code::Allowed | Code::NeedBody) {
-            names.push(format!("{PREFIX}.denied.{}", c.as_str()));
-            names.push(format!("{PREFIX}.shadow_denied.{}", c.as_str()));
+fn define(name: &str) -> Option<u32> {
+    hostcalls::define_metric(MetricType::Counter, &format!("{PREFIX}.{name}")).ok()
+}
+
+fn bump(id: Option<u32>) {
+    if let Some(id) = id {
+        let _ = hostcalls::increment_metric(id, 1);
+    }
+}
+
+impl Metrics {
+    fn define_all() -> Metrics {
+        let per_code = |kind: &str| -> Vec<Option<u32>> {
+            Code::ALL
+                .iter()
+                .map(|c| match c {
+                    Code::Allowed | Code::NeedBody => None,
+                    c => define(&format!("{kind}.{}", c.as_str())),
+                })
+                .collect()
+        };
+        Metrics {
+            allowed: define("allowed"),
+            cache_hits: define("token_cache_hits"),
+            cache_misses: define("token_cache_misses"),
+            jwks_ok: define("jwks_fetch_ok"),
+            jwks_failed: define("jwks_fetch_failed"),
+            denied: per_code("denied"),
+            shadow_denied: per_code("shadow_denied"),
         }
     }
-    names
+
+    fn denial(&self, code: Code, dry_run: bool) {
+        let table = if dry_run {
+            &self.shadow_denied
+        } else {
+            &self.denied
+        };
+        bump(table.get(code as usize).copied().flatten());
+    }
 }
 
 /// What every request context shares with the root.
@@ -174,9 +188,7 @@ impl Root {
             Ok(token) => st.in_flight = Some(token),
             Err(e) => {
                 st.next_fetch = now + r.retry_secs;
-                shared
-                    .metrics
-                    .inc(&format!("{PREFIX}.jwks_fetch_failed"), 1);
+                bump(shared.metrics.jwks_failed);
                 log(
                     LogLevel::Warn,
                     &format!(
@@ -243,7 +255,7 @@ impl Context for Root {
         match result {
             Ok(n) => {
                 st.next_fetch = now + r.refresh_secs;
-                shared.metrics.inc(&format!("{PREFIX}.jwks_fetch_ok"), 1);
+                bump(shared.metrics.jwks_ok);
                 log(
                     LogLevel::Info,
                     &format!(
@@ -255,9 +267,7 @@ impl Context for Root {
             Err(e) => {
                 // Keep serving the keys we have (stale) and retry soon.
                 st.next_fetch = now + r.retry_secs;
-                shared
-                    .metrics
-                    .inc(&format!("{PREFIX}.jwks_fetch_failed"), 1);
+                bump(shared.metrics.jwks_failed);
                 log(
                     LogLevel::Warn,
                     &format!(
@@ -315,7 +325,7 @@ impl RootContext for Root {
         let mode = authz.config().mode;
         self.shared = Some(Rc::new(Shared {
             authz,
-            metrics: Metrics::define(&metric_names()),
+            metrics: Metrics::define_all(),
             intercom_token,
         }));
         *self.jwks.borrow_mut() = JwksState::default();
@@ -398,10 +408,10 @@ impl Request {
         let after = self.shared.authz.tokens().stats();
         let m = &self.shared.metrics;
         if after.hits > before.hits {
-            m.inc(&format!("{PREFIX}.token_cache_hits"), 1);
+            bump(m.cache_hits);
         }
         if after.misses > before.misses {
-            m.inc(&format!("{PREFIX}.token_cache_misses"), 1);
+            bump(m.cache_misses);
         }
         out
     }
@@ -412,13 +422,23 @@ impl Request {
         let dry = cfg.mode == Mode::DryRun;
         let m = &self.shared.metrics;
         if out.allow {
-            m.inc(&format!("{PREFIX}.allowed"), 1);
+            bump(m.allowed);
         } else if dry {
-            m.inc(&format!("{PREFIX}.shadow_denied.{}", out.code), 1);
+            m.denial(out.code_id, true);
         } else {
-            m.inc(&format!("{PREFIX}.denied.{}", out.code), 1);
+            m.denial(out.code_id, false);
         }
-        self.audit(out, dry);
+        let audited = match self.shared.authz.config().audit {
+            AuditMode::All => true,
+            AuditMode::Deny => !out.allow,
+            AuditMode::None => false,
+        };
+        if (audited || !out.allow) && self.request_id.is_none() {
+            self.request_id = request_header(&self.shared.authz.config().request_id_header);
+        }
+        if audited {
+            self.audit(out, dry);
+        }
         // Reachable from access logs as %FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%.
         let _ = hostcalls::set_property(vec!["intercom_authz.decision"], Some(out.code.as_bytes()));
         if !out.allow && !dry {
@@ -485,10 +505,6 @@ impl Request {
     }
 
     fn audit(&self, out: &Outcome, dry: bool) {
-        let mode = self.shared.authz.config().audit;
-        if mode == AuditMode::None || (mode == AuditMode::Deny && out.allow) {
-            return;
-        }
         let line = serde_json::json!({
             "time": self.now(),
             "adminId": out.subject,
@@ -517,7 +533,6 @@ impl HttpContext for Request {
         self.method = request_header(":method").unwrap_or_default();
         self.path = request_header(":path").unwrap_or_default();
         self.credential = request_header(&self.shared.authz.credential_header());
-        self.request_id = request_header(&cfg.request_id_header);
         self.source = self
             .get_property(vec!["source", "address"])
             .and_then(|b| String::from_utf8(b).ok());
@@ -545,6 +560,8 @@ impl HttpContext for Request {
         // rewritten for the upstream, and the body is held here until the decision. The shipped
         // Envoy configs put `envoy.filters.http.buffer` right after this filter: it keeps the
         // headers from reaching the router until the whole body has passed (or been denied) here.
+        // The headers are not readable once they have gone on: read the request id now.
+        self.request_id = request_header(&cfg.request_id_header);
         self.prepare_upstream(&out);
         self.headers_sent = true;
         self.body_wanted = true;

@@ -120,7 +120,7 @@ def wrk(port, token_value=None, script=None):
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
-    lat = dict(re.findall(r"\s+(50|99)\.000%\s+([\d.]+\w+)", out))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return rps, total, lat.get("50"), lat.get("99"), int(non2xx.group(1)) if non2xx else 0
 

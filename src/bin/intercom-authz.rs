@@ -186,7 +186,9 @@ fn authorizer(path: &str, cfg: &Config) -> Result<Authorizer> {
     {
         cfg.token.trusted_payload_header = Some("x-intercom-authz-cli".into());
     }
-    Authorizer::new(cfg).map_err(|e| format!("`{path}`: {e}"))
+    let mut a = Authorizer::new(cfg).map_err(|e| format!("`{path}`: {e}"))?;
+    a.set_explain(true);
+    Ok(a)
 }
 
 fn now() -> u64 {
