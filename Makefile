@@ -14,8 +14,11 @@ WASM := dist/intercom_authz.wasm
 WASM_OPT_FLAGS := -O3 --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
 CARGO_WASM := target/wasm32-wasip1/release/intercom_authz.wasm
+JS_WASM := target/wasm32-unknown-unknown/release/intercom_authz.wasm
+# The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
+WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test test-rust test-lint test-nostd test-envoy wasm demo bench bench-envoy deps clean
+.PHONY: all build test test-rust test-lint test-nostd test-envoy test-js wasm js demo bench bench-envoy deps clean
 
 all: build
 
@@ -26,7 +29,12 @@ build:
 deps: .deps-rust $(VENV)/.ok $(NODE_TOOLS)/.ok
 
 .deps-rust:
-	rustup target add wasm32-wasip1 x86_64-unknown-none
+	rustup target add wasm32-wasip1 wasm32-unknown-unknown x86_64-unknown-none
+	@touch $@
+
+.deps-wasm-bindgen: Cargo.lock
+	@if wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WBG_VERSION)"; then echo "wasm-bindgen $(WBG_VERSION) present"; \
+	else cargo install wasm-bindgen-cli --version $(WBG_VERSION) --no-default-features; fi
 	@touch $@
 
 $(VENV)/.ok: tests/requirements.txt
@@ -36,7 +44,9 @@ $(VENV)/.ok: tests/requirements.txt
 	@touch $@
 
 $(NODE_TOOLS)/.ok: tests/node/package.json tests/node/package-lock.json
-	cd tests/node && npm ci --no-audit --no-fund
+	# `npm ci` trips over the lock file's optional per-platform workerd packages (npm 11); `npm install`
+	# installs the locked versions all the same (every version is pinned exactly in package.json).
+	cd tests/node && npm install --no-audit --no-fund
 	@touch $@
 
 # ---- the filter ----------------------------------------------------------------------------
@@ -48,16 +58,30 @@ $(WASM): .deps-rust $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock $(wildcard src/*.rs 
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(CARGO_WASM) -o $@
 	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped), before wasm-opt $$(stat -c %s $(CARGO_WASM))"
 
+# ---- the npm package -----------------------------------------------------------------------
+js: dist/js/package.json
+
+dist/js/package.json: .deps-rust .deps-wasm-bindgen $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock $(wildcard src/*.rs src/*.tsv src/js-package/*)
+	cargo rustc --lib --release --target wasm32-unknown-unknown --features js --crate-type cdylib
+	rm -rf dist/js && mkdir -p dist/js
+	wasm-bindgen --target nodejs --out-dir dist/js/node $(JS_WASM)
+	wasm-bindgen --target web --out-dir dist/js/web $(JS_WASM)
+	for d in node web; do $(WASM_OPT) $(WASM_OPT_FLAGS) dist/js/$$d/intercom_authz_bg.wasm -o dist/js/$$d/intercom_authz_bg.wasm; done
+	cp src/js-package/package.json src/js-package/express.js src/js-package/express.d.ts src/js-package/README.md dist/js/
+	@echo "dist/js: $$(stat -c %s dist/js/web/intercom_authz_bg.wasm) bytes of wasm ($$(gzip -9c dist/js/web/intercom_authz_bg.wasm | wc -c) gzipped)"
+	cd dist/js && npm pack --dry-run --json > /dev/null
+
 # ---- tests ---------------------------------------------------------------------------------
-test: test-lint test-nostd test-rust test-envoy
+test: test-lint test-nostd test-rust test-envoy test-js
 	@echo "make test: all passed"
 
 test-rust:
 	cargo test --features cli
 
-test-lint:
+test-lint: .deps-rust
 	cargo fmt --check
 	cargo clippy --all-targets --features filter,cli -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --features js -- -D warnings
 
 test-nostd: .deps-rust
 	cargo build --no-default-features --lib --target x86_64-unknown-none
@@ -66,6 +90,12 @@ test-nostd: .deps-rust
 test-envoy: $(WASM) $(VENV)/.ok
 	cargo test --test decisions
 	$(PY) -m unittest -v tests/envoy/test_envoy.py
+
+# The npm package: the corpus, Express, workerd, and its TypeScript types.
+test-js: js $(NODE_TOOLS)/.ok
+	cargo test --test decisions
+	node --test tests/js/
+	$(NODE_TOOLS)/.bin/tsc -p tests/js/tsconfig.json
 
 # ---- demo and benchmarks -------------------------------------------------------------------
 demo: $(WASM) $(VENV)/.ok
@@ -79,4 +109,4 @@ bench-envoy: $(WASM) $(VENV)/.ok
 
 clean:
 	cargo clean
-	rm -rf dist .deps-rust
+	rm -rf dist .deps-rust .deps-wasm-bindgen

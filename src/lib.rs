@@ -44,5 +44,8 @@ pub mod token;
 #[cfg(feature = "filter")]
 pub mod filter;
 
+#[cfg(feature = "js")]
+pub mod js;
+
 pub use eval::{evaluate, Body, Code, Decision, Effect, Principal, Request};
 pub use policy::{Policy, PolicyConfig, PolicyError};

@@ -1,0 +1,291 @@
+//! The JavaScript front-end (feature `js`, `wasm32-unknown-unknown`, wasm-bindgen): an
+//! `Authorizer` class with the filter's exact decisions, for Node, browsers and edge workers.
+//! `make js` builds the npm package in `dist/js/`.
+
+use std::format;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use crate::authorizer::{Authorizer as Core, HttpRequest, Outcome};
+use crate::eval::{Body, Effect};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+/** The configuration: the same JSON as the Envoy filter's (see envoy/config.schema.json). */
+export interface AuthzConfig {
+  policy?: Record<string, unknown>;
+  token?: Record<string, unknown>;
+  mode?: "enforce" | "dry_run";
+  max_body_bytes?: number;
+  upstream?: Record<string, unknown>;
+  audit?: "all" | "deny" | "none";
+  remote_jwks?: Record<string, unknown>;
+  request_id_header?: string;
+}
+
+/** A request to judge. Who is asking comes from `claims` (already verified), from `token`,
+ *  or from the configured credential header in `headers`. */
+export interface AuthorizeRequest {
+  method: string;
+  /** The request target, query included: `/contacts/12?per_page=5`. */
+  path: string;
+  /** Request headers; names are matched case-insensitively. */
+  headers?: Record<string, string | string[] | undefined>;
+  /** The body: a string, bytes, or a JSON value (serialized). Read only when the route needs it. */
+  body?: string | Uint8Array | object | null;
+  /** A bearer token (with or without the `Bearer ` prefix). */
+  token?: string;
+  /** Claims already verified by the caller (mapped like a token's claims). */
+  claims?: Record<string, unknown>;
+  /** The client address. */
+  sourceIp?: string;
+  /** Seconds since the epoch (default: now). */
+  now?: number;
+  /** Echoed as `requestId` in the deny body. */
+  requestId?: string;
+}
+
+/** The JSON body of a denial (seed 000's shape, extended). */
+export interface DenyBody {
+  error: "Forbidden" | "Unauthorized" | "Bad Request" | "Payload Too Large";
+  message: string;
+  required?: string;
+  currentRole?: string;
+  code: string;
+  route?: string;
+  requestId?: string;
+}
+
+/** The decision: the same fields everywhere (filter, component, CLI). */
+export interface Decision {
+  allow: boolean;
+  /** 200 when allowed; 400, 401, 403 or 413 otherwise. */
+  status: number;
+  /** A stable code: `allowed`, `missing_permission`, `unknown_route`, `invalid_signature`, … */
+  code: string;
+  required?: string;
+  role?: string;
+  route?: string;
+  canonicalPath?: string;
+  /** When set, forward this `:path` (canonical path + query) instead of the original. */
+  forwardPath?: string;
+  resourceId?: string;
+  permissions: string[];
+  subject?: string;
+  email?: string;
+  message: string;
+  reasons: string[];
+  /** A delete, settings or export action. */
+  sensitive: boolean;
+  tokenCached: boolean;
+  /** The response to send when denied. */
+  denyBody?: DenyBody;
+  /** Headers of that response: `content-type`, and `www-authenticate` on a 401. */
+  denyHeaders?: Record<string, string>;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `AuthzConfig | string` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AuthzConfig | string")]
+    pub type ConfigInput;
+    /// `AuthorizeRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AuthorizeRequest")]
+    pub type RequestInput;
+    /// `Decision` in TypeScript.
+    #[wasm_bindgen(typescript_type = "Decision")]
+    pub type DecisionOutput;
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Req {
+    method: String,
+    path: String,
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    body: Option<serde_json::Value>,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    claims: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    source_ip: Option<String>,
+    #[serde(default)]
+    now: Option<f64>,
+    #[serde(default)]
+    request_id: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Out {
+    allow: bool,
+    status: u16,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    required: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    route: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canonical_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forward_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_id: Option<String>,
+    permissions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    message: String,
+    reasons: Vec<String>,
+    sensitive: bool,
+    token_cached: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deny_body: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deny_headers: Option<std::collections::BTreeMap<&'static str, String>>,
+}
+
+fn err(msg: impl core::fmt::Display) -> JsError {
+    JsError::new(&msg.to_string())
+}
+
+/// Judges requests against one configuration. Construct once, reuse: the policy is compiled
+/// and verified tokens are cached.
+#[wasm_bindgen]
+pub struct Authorizer {
+    core: Core,
+}
+
+#[wasm_bindgen]
+impl Authorizer {
+    /// Compiles a configuration (an object or a JSON string). Throws an `Error` whose message
+    /// names the culprit.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: ConfigInput) -> Result<Authorizer, JsError> {
+        let value: JsValue = config.into();
+        let json = match value.as_string() {
+            Some(s) => s,
+            None => {
+                let v: serde_json::Value = serde_wasm_bindgen::from_value(value)
+                    .map_err(|e| err(format!("invalid configuration: {e}")))?;
+                v.to_string()
+            }
+        };
+        let mut core = Core::from_json(&json).map_err(err)?;
+        core.set_explain(true);
+        Ok(Authorizer { core })
+    }
+
+    /// The request header that carries the credential (lower case).
+    #[wasm_bindgen(js_name = credentialHeader)]
+    pub fn credential_header(&self) -> String {
+        self.core.credential_header()
+    }
+
+    /// Judges one request. Throws only on a malformed request object (a missing `method`).
+    pub fn authorize(&self, request: RequestInput) -> Result<DecisionOutput, JsError> {
+        let r: Req = serde_wasm_bindgen::from_value(request.into())
+            .map_err(|e| err(format!("invalid request: {e}")))?;
+        let now = r
+            .now
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .unwrap_or_else(|| js_sys::Date::now() / 1000.0) as u64;
+        let wanted = self.core.credential_header();
+        let header = r
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&wanted))
+            .and_then(|(_, v)| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Array(a) => {
+                    a.first().and_then(|x| x.as_str()).map(str::to_string)
+                }
+                _ => None,
+            });
+        let credential = match (&r.token, header) {
+            (Some(t), _) if wanted == "authorization" && !t.starts_with("Bearer ") => {
+                Some(format!("Bearer {t}"))
+            }
+            (Some(t), _) => Some(t.clone()),
+            (None, h) => h,
+        };
+        let body_bytes: Option<Vec<u8>> = match &r.body {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s.as_bytes().to_vec()),
+            Some(v) => Some(v.to_string().into_bytes()),
+        };
+        let source_ip = r.source_ip.as_deref().and_then(crate::net::parse_source);
+        let mut req = HttpRequest {
+            method: &r.method,
+            path: &r.path,
+            credential: credential.as_deref(),
+            body: Body::NotRead,
+            source_ip,
+        };
+        let principal = r
+            .claims
+            .as_ref()
+            .map(|c| crate::token::map_claims(&self.core.config().token.claims, c));
+        let judge = |req: &HttpRequest<'_>| -> Outcome {
+            match &principal {
+                Some(Ok(p)) => self.core.authorize_principal(p, req, now),
+                Some(Err(e)) => Outcome::denied(e.code, e.message.clone()),
+                None => self.core.authorize(req, now),
+            }
+        };
+        let mut out = judge(&req);
+        if out.effect == Effect::NeedBody {
+            req.body = match &body_bytes {
+                Some(b) => Body::Bytes(b),
+                None => Body::Absent,
+            };
+            out = judge(&req);
+        }
+        let (deny_body, deny_headers) = if out.allow {
+            (None, None)
+        } else {
+            let body: serde_json::Value =
+                serde_json::from_str(&out.deny_body(r.request_id.as_deref())).unwrap_or_default();
+            let mut h = std::collections::BTreeMap::new();
+            h.insert("content-type", String::from("application/json"));
+            if let Some(w) = out.www_authenticate() {
+                h.insert("www-authenticate", w);
+            }
+            (Some(body), Some(h))
+        };
+        let o = Out {
+            allow: out.allow,
+            status: out.status,
+            code: out.code,
+            required: out.required,
+            role: out.role,
+            route: out.route,
+            canonical_path: out.canonical_path,
+            forward_path: out.forward_path,
+            resource_id: out.resource_id,
+            permissions: out.permissions,
+            subject: out.subject,
+            email: out.email,
+            message: out.message,
+            reasons: out.reasons,
+            sensitive: out.sensitive,
+            token_cached: out.token_cached,
+            deny_body,
+            deny_headers,
+        };
+        let ser = serde_wasm_bindgen::Serializer::json_compatible();
+        o.serialize(&ser)
+            .map(JsValue::unchecked_into)
+            .map_err(|e| err(format!("cannot build the decision: {e}")))
+    }
+}

@@ -1,0 +1,67 @@
+// The whole decision corpus through the npm package (Node build): identical decisions to the
+// core. The corpus is materialized by `cargo test --test decisions` (make test-js runs it).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import fs from "node:fs";
+
+const require = createRequire(import.meta.url);
+const ROOT = new URL("../../", import.meta.url).pathname;
+const { Authorizer } = require(ROOT + "dist/js/node/intercom_authz.js");
+const corpus = JSON.parse(fs.readFileSync(ROOT + "target/tmp/corpus.json", "utf8"));
+
+test("the whole corpus: the same decisions as the core", () => {
+  const authz = Object.fromEntries(Object.entries(corpus.configs).map(([k, v]) => [k, new Authorizer(v)]));
+  const failures = [];
+  for (const c of corpus.cases) {
+    const d = authz[c.config].authorize({
+      method: c.method, path: c.path, headers: c.headers, body: c.body, sourceIp: c.source_ip, now: corpus.now,
+    });
+    const e = c.expect;
+    const diffs = [];
+    if ((d.allow ? "allow" : "deny") !== e.decision) diffs.push(`decision ${d.allow ? "allow" : "deny"}`);
+    if (d.status !== e.status) diffs.push(`status ${d.status}`);
+    if (d.code !== e.code) diffs.push(`code ${d.code}`);
+    for (const [k, js] of [["required", "required"], ["route", "route"], ["canonical_path", "canonicalPath"], ["role", "role"]]) {
+      if (e[k] !== undefined && d[js] !== e[k]) diffs.push(`${js} ${d[js]}`);
+    }
+    if (!d.allow) {
+      if (d.denyBody.code !== d.code) diffs.push("deny body code");
+      if ((d.status === 401) !== ("www-authenticate" in d.denyHeaders)) diffs.push("www-authenticate");
+    }
+    if (diffs.length) failures.push(`${c.file} / ${c.description}: ${diffs.join(", ")} (want ${e.status} ${e.code})`);
+  }
+  assert.deepEqual(failures, []);
+  assert.ok(corpus.cases.length >= 500, `${corpus.cases.length} cases`);
+});
+
+test("a bad configuration throws an Error naming the culprit", () => {
+  assert.throws(
+    () => new Authorizer({ policy: { roles: { tier1: { extends: "agent", grant: ["contacts:destroy"] } } }, token: { trusted_payload_header: "x" } }),
+    (e) => e instanceof Error && e.message === "invalid policy: unknown permission `contacts:destroy` in role `tier1` (did you mean `contacts:delete`?)",
+  );
+  assert.throws(() => new Authorizer("{not json"), /invalid configuration/);
+  assert.throws(() => new Authorizer({ polcy: {} }), /unknown field `polcy`/);
+});
+
+test("claims, tokens, bodies and the deny body", () => {
+  const a = new Authorizer({ policy: {}, token: { trusted_payload_header: "x-jwt-payload" } });
+  const exp = Math.floor(Date.now() / 1000) + 600;
+  const d = a.authorize({ method: "DELETE", path: "/contacts/7", claims: { role: "agent", sub: "42", exp }, requestId: "r-1" });
+  assert.equal(d.allow, false);
+  assert.deepEqual(d.denyBody, {
+    error: "Forbidden", message: "Missing permission: contacts:delete", required: "contacts:delete",
+    currentRole: "agent", code: "missing_permission", route: "DELETE /contacts/{id}", requestId: "r-1",
+  });
+  assert.deepEqual(d.denyHeaders, { "content-type": "application/json" });
+  const close = a.authorize({ method: "POST", path: "/conversations/7/parts", claims: { role: "agent", exp }, body: { message_type: "close" } });
+  assert.equal(close.allow, true);
+  assert.equal(close.required, "conversations:close");
+  assert.ok(close.reasons.length > 0);
+  const noBody = a.authorize({ method: "POST", path: "/conversations/7/parts", claims: { role: "agent", exp } });
+  assert.equal(noBody.code, "body_required");
+  const missing = a.authorize({ method: "GET", path: "/contacts" });
+  assert.equal(missing.status, 401);
+  assert.match(missing.denyHeaders["www-authenticate"], /^Bearer realm="intercom-authz"/);
+  assert.throws(() => a.authorize({ path: "/x" }), /invalid request/);
+});
