@@ -15,10 +15,12 @@ WASM_OPT_FLAGS := -O3 --strip-debug --strip-producers --enable-bulk-memory --ena
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
 CARGO_WASM := target/wasm32-wasip1/release/intercom_authz.wasm
 JS_WASM := target/wasm32-unknown-unknown/release/intercom_authz.wasm
+COMPONENT := dist/intercom_authz.component.wasm
+JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test test-rust test-lint test-nostd test-envoy test-js wasm js demo bench bench-envoy deps clean
+.PHONY: all build test test-rust test-lint test-nostd test-envoy test-js test-component wasm js component demo bench bench-envoy deps clean
 
 all: build
 
@@ -29,7 +31,7 @@ build:
 deps: .deps-rust $(VENV)/.ok $(NODE_TOOLS)/.ok
 
 .deps-rust:
-	rustup target add wasm32-wasip1 wasm32-unknown-unknown x86_64-unknown-none
+	rustup target add wasm32-wasip1 wasm32-wasip2 wasm32-unknown-unknown x86_64-unknown-none
 	@touch $@
 
 .deps-wasm-bindgen: Cargo.lock
@@ -71,8 +73,19 @@ dist/js/package.json: .deps-rust .deps-wasm-bindgen $(NODE_TOOLS)/.ok Cargo.toml
 	@echo "dist/js: $$(stat -c %s dist/js/web/intercom_authz_bg.wasm) bytes of wasm ($$(gzip -9c dist/js/web/intercom_authz_bg.wasm | wc -c) gzipped)"
 	cd dist/js && npm pack --dry-run --json > /dev/null
 
+# ---- the WebAssembly component -------------------------------------------------------------
+# wit-bindgen with --target wasm32-wasip2 writes a component directly. (wasm-opt does not read
+# components, so this one is not run through it.)
+component: $(COMPONENT)
+
+$(COMPONENT): .deps-rust Cargo.toml Cargo.lock $(wildcard src/*.rs src/*.tsv wit/*.wit)
+	cargo rustc --lib --release --target wasm32-wasip2 --features component --crate-type cdylib
+	@mkdir -p dist
+	cp target/wasm32-wasip2/release/intercom_authz.wasm $@
+	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped)"
+
 # ---- tests ---------------------------------------------------------------------------------
-test: test-lint test-nostd test-rust test-envoy test-js
+test: test-lint test-nostd test-rust test-envoy test-js test-component
 	@echo "make test: all passed"
 
 test-rust:
@@ -82,6 +95,7 @@ test-lint: .deps-rust
 	cargo fmt --check
 	cargo clippy --all-targets --features filter,cli -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features js -- -D warnings
+	cargo clippy --lib --target wasm32-wasip2 --features component -- -D warnings
 
 test-nostd: .deps-rust
 	cargo build --no-default-features --lib --target x86_64-unknown-none
@@ -96,6 +110,13 @@ test-js: js $(NODE_TOOLS)/.ok
 	cargo test --test decisions
 	node --test tests/js/
 	$(NODE_TOOLS)/.bin/tsc -p tests/js/tsconfig.json
+
+# The component: the whole corpus in wasmtime (PyPI), a sample through jco (npm) in Node.
+test-component: $(COMPONENT) $(VENV)/.ok $(NODE_TOOLS)/.ok
+	cargo test --test decisions
+	$(PY) -m unittest -v tests/component/test_component.py
+	$(NODE_TOOLS)/.bin/jco transpile $(COMPONENT) -o $(JCO_OUT) --name intercom_authz --quiet
+	node --test tests/component/
 
 # ---- demo and benchmarks -------------------------------------------------------------------
 demo: $(WASM) $(VENV)/.ok

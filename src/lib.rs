@@ -47,5 +47,8 @@ pub mod filter;
 #[cfg(feature = "js")]
 pub mod js;
 
+#[cfg(feature = "component")]
+pub mod component;
+
 pub use eval::{evaluate, Body, Code, Decision, Effect, Principal, Request};
 pub use policy::{Policy, PolicyConfig, PolicyError};

@@ -1,0 +1,135 @@
+//! The WebAssembly component front-end (feature `component`, `wasm32-wasip2`, wit-bindgen):
+//! the world of `wit/intercom-authz.wit`. `make component` writes
+//! `dist/intercom_authz.component.wasm`.
+
+use std::string::{String, ToString};
+
+use crate::authorizer::{Authorizer as Core, HttpRequest, Outcome};
+use crate::eval::{Body, Code, Effect};
+
+#[allow(
+    missing_docs,
+    unsafe_code,
+    clippy::all,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+mod bindings {
+    wit_bindgen::generate!({ path: "wit", world: "intercom-authz" });
+}
+
+use bindings::exports::intercom::authz::authz::{
+    ConfigError, Decision, Guest, GuestAuthorizer, Request,
+};
+
+struct Component;
+
+/// The `authorizer` resource.
+pub struct AuthorizerResource {
+    core: Core,
+}
+
+impl Guest for Component {
+    type Authorizer = AuthorizerResource;
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl GuestAuthorizer for AuthorizerResource {
+    fn create(
+        config_json: String,
+    ) -> Result<bindings::exports::intercom::authz::authz::Authorizer, ConfigError> {
+        let mut core =
+            Core::from_json(&config_json).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        core.set_explain(true);
+        Ok(bindings::exports::intercom::authz::authz::Authorizer::new(
+            AuthorizerResource { core },
+        ))
+    }
+
+    fn credential_header(&self) -> String {
+        self.core.credential_header()
+    }
+
+    fn authorize(&self, req: Request) -> Decision {
+        let wanted = self.core.credential_header();
+        let header = req
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(&wanted))
+            .map(|h| h.value.clone());
+        let credential = match (&req.token, header) {
+            (Some(t), _) if wanted == "authorization" && !t.starts_with("Bearer ") => {
+                Some(std::format!("Bearer {t}"))
+            }
+            (Some(t), _) => Some(t.clone()),
+            (None, h) => h,
+        };
+        let at = req.now.unwrap_or_else(now);
+        let source_ip = req.source_ip.as_deref().and_then(crate::net::parse_source);
+        let mut http = HttpRequest {
+            method: &req.method,
+            path: &req.path,
+            credential: credential.as_deref(),
+            body: Body::NotRead,
+            source_ip,
+        };
+        let principal = req.claims_json.as_deref().map(|c| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(c)
+                .map_err(|_| crate::token::TokenError {
+                    code: Code::MalformedToken,
+                    message: "the claims are not a JSON object".into(),
+                })
+                .and_then(|m| crate::token::map_claims(&self.core.config().token.claims, &m))
+        });
+        let judge = |r: &HttpRequest<'_>| -> Outcome {
+            match &principal {
+                Some(Ok(p)) => self.core.authorize_principal(p, r, at),
+                Some(Err(e)) => Outcome::denied(e.code, e.message.clone()),
+                None => self.core.authorize(r, at),
+            }
+        };
+        let mut out = judge(&http);
+        if out.effect == Effect::NeedBody {
+            http.body = match &req.body {
+                Some(b) => Body::Bytes(b),
+                None => Body::Absent,
+            };
+            out = judge(&http);
+        }
+        let deny_body = (!out.allow).then(|| out.deny_body(req.request_id.as_deref()));
+        let www_authenticate = out.www_authenticate();
+        Decision {
+            allow: out.allow,
+            status: out.status,
+            code: out.code.to_string(),
+            required: out.required,
+            role: out.role,
+            route: out.route,
+            canonical_path: out.canonical_path,
+            forward_path: out.forward_path,
+            resource_id: out.resource_id,
+            permissions: out.permissions,
+            message: out.message,
+            reasons: out.reasons,
+            sensitive: out.sensitive,
+            deny_body,
+            www_authenticate,
+        }
+    }
+}
+
+#[allow(
+    unsafe_code,
+    reason = "wit-bindgen's export macro defines the component's entry points"
+)]
+mod export {
+    use super::{bindings, Component};
+    bindings::export!(Component with_types_in bindings);
+}

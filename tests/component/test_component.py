@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""The WebAssembly component (`dist/intercom_authz.component.wasm`, world `wit/intercom-authz.wit`)
+in PyPI `wasmtime`: the whole decision corpus, identical decisions to the core; a bad
+configuration is the `config-error` variant, not a trap. Run by `make test-component`."""
+import json
+import pathlib
+import time
+import unittest
+
+from wasmtime import Engine, Store, WasiConfig
+from wasmtime.component import Component, Linker, Record, ResourceAny
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+COMPONENT = ROOT / "dist/intercom_authz.component.wasm"
+CORPUS = ROOT / "target/tmp/corpus.json"
+
+
+class Host:
+    def __init__(self):
+        for what, p in [("the component (make component)", COMPONENT), ("the corpus (cargo test --test decisions)", CORPUS)]:
+            if not p.exists():
+                raise AssertionError(f"{what} is missing: {p}")
+        self.engine = Engine()
+        self.component = Component.from_file(self.engine, str(COMPONENT))
+        linker = Linker(self.engine)
+        linker.add_wasip2()
+        self.store = Store(self.engine)
+        self.store.set_wasi(WasiConfig())
+        self.instance = linker.instantiate(self.store, self.component)
+        iface = self.instance.get_export_index(self.store, "intercom:authz/authz@0.1.0")
+        get = lambda name: self.instance.get_func(self.store, self.instance.get_export_index(self.store, name, iface))
+        self._create = get("[static]authorizer.create")
+        self._authorize = get("[method]authorizer.authorize")
+        self._header = get("[method]authorizer.credential-header")
+
+    def call(self, f, *args):
+        out = f(self.store, *args)
+        f.post_return(self.store)
+        return out
+
+    def create(self, config_json):
+        return self.call(self._create, config_json)
+
+    def authorize(self, authz, **fields):
+        req = Record()
+        defaults = {"method": "GET", "path": "/", "headers": [], "body": None, "token": None, "claims-json": None,
+                    "source-ip": None, "now": None, "request-id": None}
+        defaults.update(fields)
+        for k, v in defaults.items():
+            setattr(req, k, v)
+        return self.call(self._authorize, authz, req).__dict__
+
+
+def header(name, value):
+    h = Record()
+    h.name, h.value = name, value
+    return h
+
+
+class Component_(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.host = Host()
+
+    def test_the_whole_corpus(self):
+        corpus = json.loads(CORPUS.read_text())
+        authz = {}
+        for name, cfg in corpus["configs"].items():
+            a = self.host.create(json.dumps(cfg))
+            self.assertIsInstance(a, ResourceAny, f"{name}: {a}")
+            authz[name] = a
+        failures = []
+        for c in corpus["cases"]:
+            d = self.host.authorize(
+                authz[c["config"]], method=c["method"], path=c["path"],
+                headers=[header(k, v) for k, v in c["headers"].items()],
+                body=c["body"].encode() if c["body"] is not None else None,
+                **{"source-ip": c["source_ip"], "now": corpus["now"]})
+            e = c["expect"]
+            diffs = []
+            if ("allow" if d["allow"] else "deny") != e["decision"]:
+                diffs.append(f"decision {d['allow']}")
+            if d["status"] != e["status"] or d["code"] != e["code"]:
+                diffs.append(f"{d['status']} {d['code']}")
+            for k, w in [("required", "required"), ("route", "route"), ("canonical_path", "canonical-path"), ("role", "role")]:
+                if e.get(k) is not None and d[w] != e[k]:
+                    diffs.append(f"{w} {d[w]!r}")
+            if not d["allow"] and json.loads(d["deny-body"])["code"] != d["code"]:
+                diffs.append("deny body")
+            if (d["status"] == 401) != (d["www-authenticate"] is not None):
+                diffs.append("www-authenticate")
+            if diffs:
+                failures.append(f"{c['file']} / {c['description']}: {', '.join(diffs)} (want {e['status']} {e['code']})")
+        self.assertEqual(failures, [], "\n".join(failures))
+        self.assertGreaterEqual(len(corpus["cases"]), 500)
+
+    def test_a_bad_configuration_is_the_error_variant(self):
+        for cfg, want in [
+            ('{"polcy": {}}', "invalid configuration at `polcy`: unknown field `polcy`"),
+            ("{not json", "invalid configuration: key must be a string"),
+            ('{"policy": {"roles": {"t": {"extends": "agnet"}}}, "token": {"trusted_payload_header": "x"}}',
+             "invalid policy: unknown role `agnet` extended by role `t` (did you mean `agent`?)"),
+        ]:
+            got = self.host.create(cfg)
+            self.assertNotIsInstance(got, ResourceAny)
+            self.assertTrue(str(got).startswith(want), got)
+        # The instance still works after errors: no trap happened.
+        a = self.host.create('{"token": {"trusted_payload_header": "x"}}')
+        d = self.host.authorize(a, method="GET", path="/contacts", **{"claims-json": '{"role":"agent","exp":4102444800}'})
+        self.assertTrue(d["allow"])
+        d = self.host.authorize(a, method="GET", path="/contacts", **{"claims-json": "[not an object"})
+        self.assertEqual((d["status"], d["code"]), (401, "malformed_token"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
