@@ -34,7 +34,9 @@ use core::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::eval::{evaluate, Body, Code, Decision, Effect, Principal, Request};
+use crate::eval::{
+    error_title, evaluate, Body, Code, Decision, DenyBody, Effect, Principal, Request,
+};
 use crate::policy::{Policy, PolicyConfig};
 use crate::token::{www_authenticate, TokenConfig, TokenVerifier};
 
@@ -199,6 +201,26 @@ pub struct HttpRequest<'a> {
     pub source_ip: Option<IpAddr>,
 }
 
+/// A whole request at once, for front-ends that have it all in hand (the JS package, the
+/// component, the CLI); see [`Authorizer::authorize_whole`].
+#[derive(Debug, Clone, Copy)]
+pub struct WholeRequest<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// The request target, query included.
+    pub path: &'a str,
+    /// The value of [`Authorizer::credential_header`], if the request has it.
+    pub credential: Option<&'a str>,
+    /// A token given on its own (`Bearer ` is added for the `authorization` header).
+    pub token: Option<&'a str>,
+    /// Claims the caller already verified, instead of a token.
+    pub claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// The body, if any; used only when the route's decision needs it.
+    pub body: Option<&'a [u8]>,
+    /// The client address.
+    pub source_ip: Option<IpAddr>,
+}
+
 /// A decision, owned, with everything a front-end needs to answer and to log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Outcome {
@@ -262,38 +284,16 @@ fn ser_effect<S: serde::Serializer>(e: &Effect, s: S) -> Result<S::Ok, S::Error>
 impl Outcome {
     /// The JSON body of a denial.
     pub fn deny_body(&self, request_id: Option<&str>) -> String {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct DenyBody<'b> {
-            error: &'b str,
-            message: &'b str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            required: Option<&'b str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            current_role: Option<&'b str>,
-            code: &'b str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            route: Option<&'b str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            request_id: Option<&'b str>,
-        }
-        let error = match self.status {
-            401 => "Unauthorized",
-            400 => "Bad Request",
-            413 => "Payload Too Large",
-            _ => "Forbidden",
-        };
-        let body = DenyBody {
-            error,
+        DenyBody {
+            error: error_title(self.status),
             message: &self.message,
             required: self.required.as_deref(),
             current_role: self.role.as_deref(),
             code: self.code,
             route: self.route.as_deref(),
             request_id,
-        };
-        serde_json::to_string(&body)
-            .unwrap_or_else(|_| String::from(r#"{"error":"Forbidden","code":"internal"}"#))
+        }
+        .to_json()
     }
 
     /// The `WWW-Authenticate` header of a 401.
@@ -467,6 +467,46 @@ impl Authorizer {
         let mut out = self.outcome(&d, &verified.principal);
         out.token_cached = self.tokens.stats().hits > hits;
         out
+    }
+
+    /// Judges a whole request: the credential (or claims), then the body when the route needs
+    /// it. The JS package, the component and the CLI all come through here.
+    pub fn authorize_whole(&self, r: &WholeRequest<'_>, now: u64) -> Outcome {
+        let bearer;
+        let credential = match r.token {
+            Some(t) if self.credential_header() == "authorization" && !t.starts_with("Bearer ") => {
+                bearer = format!("Bearer {t}");
+                Some(bearer.as_str())
+            }
+            Some(t) => Some(t),
+            None => r.credential,
+        };
+        let principal = r
+            .claims
+            .map(|c| crate::token::map_claims(&self.config.token.claims, c));
+        let judge = |req: &HttpRequest<'_>| -> Outcome {
+            match &principal {
+                Some(Ok(p)) => self.authorize_principal(p, req, now),
+                Some(Err(e)) => Outcome::denied(e.code, e.message.clone()),
+                None => self.authorize(req, now),
+            }
+        };
+        let mut req = HttpRequest {
+            method: r.method,
+            path: r.path,
+            credential,
+            body: Body::NotRead,
+            source_ip: r.source_ip,
+        };
+        let out = judge(&req);
+        if out.effect != Effect::NeedBody {
+            return out;
+        }
+        req.body = match r.body {
+            Some(b) => Body::Bytes(b),
+            None => Body::Absent,
+        };
+        judge(&req)
     }
 
     /// Judges already-verified claims (the JS package's `claims` input and the CLI's `--claims`).

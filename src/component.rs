@@ -4,8 +4,8 @@
 
 use std::string::{String, ToString};
 
-use crate::authorizer::{Authorizer as Core, HttpRequest, Outcome};
-use crate::eval::{Body, Code, Effect};
+use crate::authorizer::{Authorizer as Core, Outcome, WholeRequest};
+use crate::eval::Code;
 
 #[allow(
     missing_docs,
@@ -63,65 +63,60 @@ impl GuestAuthorizer for AuthorizerResource {
             .headers
             .iter()
             .find(|h| h.name.eq_ignore_ascii_case(&wanted))
-            .map(|h| h.value.clone());
-        let credential = match (&req.token, header) {
-            (Some(t), _) if wanted == "authorization" && !t.starts_with("Bearer ") => {
-                Some(std::format!("Bearer {t}"))
+            .map(|h| h.value.as_str());
+        let claims = match req
+            .claims_json
+            .as_deref()
+            .map(serde_json::from_str::<serde_json::Map<String, serde_json::Value>>)
+        {
+            Some(Err(_)) => {
+                return decision(
+                    Outcome::denied(
+                        Code::MalformedToken,
+                        "the claims are not a JSON object".into(),
+                    ),
+                    None,
+                );
             }
-            (Some(t), _) => Some(t.clone()),
-            (None, h) => h,
+            Some(Ok(m)) => Some(m),
+            None => None,
         };
-        let at = req.now.unwrap_or_else(now);
-        let source_ip = req.source_ip.as_deref().and_then(crate::net::parse_source);
-        let mut http = HttpRequest {
-            method: &req.method,
-            path: &req.path,
-            credential: credential.as_deref(),
-            body: Body::NotRead,
-            source_ip,
-        };
-        let principal = req.claims_json.as_deref().map(|c| {
-            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(c)
-                .map_err(|_| crate::token::TokenError {
-                    code: Code::MalformedToken,
-                    message: "the claims are not a JSON object".into(),
-                })
-                .and_then(|m| crate::token::map_claims(&self.core.config().token.claims, &m))
-        });
-        let judge = |r: &HttpRequest<'_>| -> Outcome {
-            match &principal {
-                Some(Ok(p)) => self.core.authorize_principal(p, r, at),
-                Some(Err(e)) => Outcome::denied(e.code, e.message.clone()),
-                None => self.core.authorize(r, at),
-            }
-        };
-        let mut out = judge(&http);
-        if out.effect == Effect::NeedBody {
-            http.body = match &req.body {
-                Some(b) => Body::Bytes(b),
-                None => Body::Absent,
-            };
-            out = judge(&http);
-        }
-        let deny_body = (!out.allow).then(|| out.deny_body(req.request_id.as_deref()));
-        let www_authenticate = out.www_authenticate();
-        Decision {
-            allow: out.allow,
-            status: out.status,
-            code: out.code.to_string(),
-            required: out.required,
-            role: out.role,
-            route: out.route,
-            canonical_path: out.canonical_path,
-            forward_path: out.forward_path,
-            resource_id: out.resource_id,
-            permissions: out.permissions,
-            message: out.message,
-            reasons: out.reasons,
-            sensitive: out.sensitive,
-            deny_body,
-            www_authenticate,
-        }
+        let out = self.core.authorize_whole(
+            &WholeRequest {
+                method: &req.method,
+                path: &req.path,
+                credential: header,
+                token: req.token.as_deref(),
+                claims: claims.as_ref(),
+                body: req.body.as_deref(),
+                source_ip: req.source_ip.as_deref().and_then(crate::net::parse_source),
+            },
+            req.now.unwrap_or_else(now),
+        );
+        decision(out, req.request_id.as_deref())
+    }
+}
+
+/// The WIT record of an outcome.
+fn decision(out: Outcome, request_id: Option<&str>) -> Decision {
+    let deny_body = (!out.allow).then(|| out.deny_body(request_id));
+    let www_authenticate = out.www_authenticate();
+    Decision {
+        allow: out.allow,
+        status: out.status,
+        code: out.code.to_string(),
+        required: out.required,
+        role: out.role,
+        route: out.route,
+        canonical_path: out.canonical_path,
+        forward_path: out.forward_path,
+        resource_id: out.resource_id,
+        permissions: out.permissions,
+        message: out.message,
+        reasons: out.reasons,
+        sensitive: out.sensitive,
+        deny_body,
+        www_authenticate,
     }
 }
 

@@ -235,13 +235,7 @@ impl<'a> Decision<'a> {
 
     /// The `error` field of the deny body.
     pub fn error_title(&self) -> &'static str {
-        match self.status() {
-            401 => "Unauthorized",
-            400 => "Bad Request",
-            413 => "Payload Too Large",
-            200 => "OK",
-            _ => "Forbidden",
-        }
+        error_title(self.status())
     }
 
     /// One sentence for people.
@@ -304,32 +298,16 @@ impl<'a> Decision<'a> {
     /// The JSON deny body (seed 000's shape, extended):
     /// `{"error","message","required","currentRole","code","route","requestId"}`.
     pub fn deny_body(&self, request_id: Option<&str>) -> String {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct DenyBody<'b> {
-            error: &'b str,
-            message: String,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            required: Option<&'b str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            current_role: Option<&'b str>,
-            code: &'b str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            route: Option<&'b str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            request_id: Option<&'b str>,
-        }
-        let body = DenyBody {
-            error: self.error_title(),
-            message: self.message(),
+        DenyBody {
+            error: error_title(self.status()),
+            message: &self.message(),
             required: self.required,
             current_role: self.role,
             code: self.code.as_str(),
             route: self.route,
             request_id,
-        };
-        serde_json::to_string(&body)
-            .unwrap_or_else(|_| String::from(r#"{"error":"Forbidden","code":"internal"}"#))
+        }
+        .to_json()
     }
 
     /// What to forward upstream as `:path` (canonical path plus the query), when it changed.
@@ -343,6 +321,50 @@ impl<'a> Decision<'a> {
         } else {
             format!("{p}?{}", self.query)
         })
+    }
+}
+
+/// The `error` field of a deny body for `status`.
+pub fn error_title(status: u16) -> &'static str {
+    match status {
+        401 => "Unauthorized",
+        400 => "Bad Request",
+        413 => "Payload Too Large",
+        200 => "OK",
+        _ => "Forbidden",
+    }
+}
+
+/// The JSON body of a denial: seed 000's shape (`error`, `message`, `required`,
+/// `currentRole`), extended with `code`, `route` and `requestId`. Every front-end sends this.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DenyBody<'b> {
+    /// `Forbidden`, `Unauthorized`, `Bad Request` or `Payload Too Large`.
+    pub error: &'b str,
+    /// One sentence.
+    pub message: &'b str,
+    /// The permission or scope lacked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<&'b str>,
+    /// The role judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_role: Option<&'b str>,
+    /// The stable code.
+    pub code: &'b str,
+    /// The matched route.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<&'b str>,
+    /// The request id, echoed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<&'b str>,
+}
+
+impl DenyBody<'_> {
+    /// The body as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| String::from(r#"{"error":"Forbidden","code":"internal"}"#))
     }
 }
 

@@ -9,8 +9,7 @@ use std::vec::Vec;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
-use crate::authorizer::{Authorizer as Core, HttpRequest, Outcome};
-use crate::eval::{Body, Effect};
+use crate::authorizer::{Authorizer as Core, WholeRequest};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
@@ -212,45 +211,23 @@ impl Authorizer {
                 }
                 _ => None,
             });
-        let credential = match (&r.token, header) {
-            (Some(t), _) if wanted == "authorization" && !t.starts_with("Bearer ") => {
-                Some(format!("Bearer {t}"))
-            }
-            (Some(t), _) => Some(t.clone()),
-            (None, h) => h,
-        };
         let body_bytes: Option<Vec<u8>> = match &r.body {
             None | Some(serde_json::Value::Null) => None,
             Some(serde_json::Value::String(s)) => Some(s.as_bytes().to_vec()),
             Some(v) => Some(v.to_string().into_bytes()),
         };
-        let source_ip = r.source_ip.as_deref().and_then(crate::net::parse_source);
-        let mut req = HttpRequest {
-            method: &r.method,
-            path: &r.path,
-            credential: credential.as_deref(),
-            body: Body::NotRead,
-            source_ip,
-        };
-        let principal = r
-            .claims
-            .as_ref()
-            .map(|c| crate::token::map_claims(&self.core.config().token.claims, c));
-        let judge = |req: &HttpRequest<'_>| -> Outcome {
-            match &principal {
-                Some(Ok(p)) => self.core.authorize_principal(p, req, now),
-                Some(Err(e)) => Outcome::denied(e.code, e.message.clone()),
-                None => self.core.authorize(req, now),
-            }
-        };
-        let mut out = judge(&req);
-        if out.effect == Effect::NeedBody {
-            req.body = match &body_bytes {
-                Some(b) => Body::Bytes(b),
-                None => Body::Absent,
-            };
-            out = judge(&req);
-        }
+        let out = self.core.authorize_whole(
+            &WholeRequest {
+                method: &r.method,
+                path: &r.path,
+                credential: header.as_deref(),
+                token: r.token.as_deref(),
+                claims: r.claims.as_ref(),
+                body: body_bytes.as_deref(),
+                source_ip: r.source_ip.as_deref().and_then(crate::net::parse_source),
+            },
+            now,
+        );
         let (deny_body, deny_headers) = if out.allow {
             (None, None)
         } else {
