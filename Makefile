@@ -20,7 +20,7 @@ JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test test-rust test-lint test-nostd test-envoy test-js test-component wasm js component demo bench bench-envoy deps clean
+.PHONY: all build test test-rust test-lint test-nostd test-envoy test-js test-component wasm js component demo bench bench-wasm bench-envoy deps clean
 
 all: build
 
@@ -124,6 +124,12 @@ demo: $(WASM) $(VENV)/.ok
 
 bench:
 	cargo bench --bench decide
+
+# Token verification per algorithm in wasm under V8 (Node's WASI, --no-liftoff as in Envoy), then natively.
+bench-wasm: .deps-rust
+	cargo build --release --example verify_bench --target wasm32-wasip1
+	node --no-liftoff --no-warnings benches/wasm-verify.mjs target/wasm32-wasip1/release/examples/verify_bench.wasm
+	cargo run --release --example verify_bench
 
 bench-envoy: $(WASM) $(VENV)/.ok
 	$(PY) envoy/bench/run.py

@@ -1,0 +1,8 @@
+// Runs examples/verify_bench.rs built for wasm32-wasip1 under Node's WASI.
+// Use `node --no-liftoff` (V8's optimizing compiler only, as in Envoy).
+import { WASI } from "node:wasi";
+import fs from "node:fs";
+const wasi = new WASI({ version: "preview1", args: ["verify_bench"], env: {} });
+const module = await WebAssembly.compile(fs.readFileSync(process.argv[2]));
+const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+wasi.start(instance);
