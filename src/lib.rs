@@ -41,6 +41,9 @@ pub mod authorizer;
 #[cfg(feature = "std")]
 pub mod token;
 
+#[cfg(feature = "fast-rsa")]
+pub mod fast_rsa;
+
 #[cfg(feature = "filter")]
 pub mod filter;
 

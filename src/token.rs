@@ -464,6 +464,8 @@ impl TokenVerifier {
     /// Loads the keys; an error names the culprit. `expects_remote` says keys will also come
     /// from a remote JWKS (so no local key is not an error).
     pub fn new(cfg: TokenConfig, expects_remote: bool) -> Result<TokenVerifier, String> {
+        #[cfg(feature = "fast-rsa")]
+        crate::fast_rsa::install();
         let mut keys = Vec::new();
         for (i, k) in cfg.keys.iter().enumerate() {
             let owner = match &k.kid {
