@@ -156,6 +156,27 @@ struct JwksState {
     next_fetch: u64,
 }
 
+impl JwksState {
+    /// A fetch failed: keep serving the keys we have (stale), count, log, retry soon.
+    fn failed(
+        &mut self,
+        metrics: &Metrics,
+        now: u64,
+        r: &crate::authorizer::RemoteJwksConfig,
+        why: &str,
+    ) {
+        self.next_fetch = now + r.retry_secs;
+        bump(metrics.jwks_failed);
+        log(
+            LogLevel::Warn,
+            &format!(
+                "intercom-authz: JWKS fetch from cluster `{}` failed: {why}",
+                r.cluster
+            ),
+        );
+    }
+}
+
 impl Root {
     fn now(&self) -> u64 {
         now_secs()
@@ -186,17 +207,7 @@ impl Root {
             Duration::from_millis(r.timeout_ms),
         ) {
             Ok(token) => st.in_flight = Some(token),
-            Err(e) => {
-                st.next_fetch = now + r.retry_secs;
-                bump(shared.metrics.jwks_failed);
-                log(
-                    LogLevel::Warn,
-                    &format!(
-                        "intercom-authz: cannot fetch the JWKS from cluster `{}`: {e:?}",
-                        r.cluster
-                    ),
-                );
-            }
+            Err(e) => st.failed(&shared.metrics, now, r, &format!("{e:?}")),
         }
     }
 }
@@ -264,18 +275,7 @@ impl Context for Root {
                     ),
                 );
             }
-            Err(e) => {
-                // Keep serving the keys we have (stale) and retry soon.
-                st.next_fetch = now + r.retry_secs;
-                bump(shared.metrics.jwks_failed);
-                log(
-                    LogLevel::Warn,
-                    &format!(
-                        "intercom-authz: JWKS fetch from cluster `{}` failed: {e}",
-                        r.cluster
-                    ),
-                );
-            }
+            Err(e) => st.failed(&shared.metrics, now, &r, &e),
         }
     }
 }
