@@ -22,7 +22,7 @@ JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test test-rust test-lint test-nostd test-envoy test-js test-component wasm js component demo bench bench-wasm bench-envoy deps clean
+.PHONY: all build test test-rust test-lint test-nostd test-envoy test-js test-component wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
 
 all: build
 
@@ -61,16 +61,22 @@ $(NODE_TOOLS)/.ok: tests/node/package.json tests/node/package-lock.json
 # ---- the filter ----------------------------------------------------------------------------
 wasm: $(WASM)
 
-$(WASM): .deps-rust .deps-clang $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock $(wildcard src/*.rs src/*.tsv)
+$(WASM): .deps-rust .deps-clang $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*.tsv)
 	$(WASM_CC) cargo rustc --lib --release --target wasm32-wasip1 --features filter --crate-type cdylib
 	@mkdir -p dist
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(CARGO_WASM) -o $@
 	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped), before wasm-opt $$(stat -c %s $(CARGO_WASM))"
 
+# Tests only: the same filter with a trap on request (feature test-trap), to watch failure policies.
+TRAP_WASM := dist/intercom_authz.test-trap.wasm
+$(TRAP_WASM): $(WASM)
+	$(WASM_CC) cargo rustc --lib --release --target wasm32-wasip1 --features filter,test-trap --crate-type cdylib
+	$(WASM_OPT) $(WASM_OPT_FLAGS) $(CARGO_WASM) -o $@
+
 # ---- the npm package -----------------------------------------------------------------------
 js: dist/js/package.json
 
-dist/js/package.json: .deps-rust .deps-wasm-bindgen $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock $(wildcard src/*.rs src/*.tsv src/js-package/*)
+dist/js/package.json: .deps-rust .deps-wasm-bindgen $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*.tsv src/js-package/*)
 	cargo rustc --lib --release --target wasm32-unknown-unknown --features js --crate-type cdylib
 	rm -rf dist/js && mkdir -p dist/js
 	wasm-bindgen --target nodejs --out-dir dist/js/node $(JS_WASM)
@@ -85,7 +91,7 @@ dist/js/package.json: .deps-rust .deps-wasm-bindgen $(NODE_TOOLS)/.ok Cargo.toml
 # components, so this one is not run through it.)
 component: $(COMPONENT)
 
-$(COMPONENT): .deps-rust Cargo.toml Cargo.lock $(wildcard src/*.rs src/*.tsv wit/*.wit)
+$(COMPONENT): .deps-rust Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*.tsv wit/*.wit)
 	cargo rustc --lib --release --target wasm32-wasip2 --features component --crate-type cdylib
 	@mkdir -p dist
 	cp target/wasm32-wasip2/release/intercom_authz.wasm $@
@@ -108,7 +114,7 @@ test-nostd: .deps-rust
 	cargo build --no-default-features --lib --target x86_64-unknown-none
 
 # The Envoy harness replays the corpus materialized (tokens minted now) by the decisions test.
-test-envoy: $(WASM) $(VENV)/.ok
+test-envoy: $(WASM) $(TRAP_WASM) $(VENV)/.ok
 	cargo test --test decisions
 	$(PY) -m unittest -v tests/envoy/test_envoy.py
 
@@ -145,6 +151,10 @@ bench-wasm: .deps-rust .deps-clang
 
 bench-envoy: $(WASM) $(VENV)/.ok
 	$(PY) envoy/bench/run.py
+
+# What one VM trap costs under FAIL_RELOAD (the test-only trap build).
+bench-reload: $(TRAP_WASM) $(VENV)/.ok
+	$(PY) envoy/bench/reload.py
 
 clean:
 	cargo clean

@@ -13,7 +13,7 @@
 //! // Claims as Envoy's jwt_authn forwards them: base64url JSON.
 //! let claims = r#"{"sub":"42","role":"agent","exp":4102444800}"#;
 //! let header = base64_url(claims);
-//! let req = HttpRequest { method: "DELETE", path: "/contacts/7", credential: Some(&header),
+//! let req = HttpRequest { method: b"DELETE", path: b"/contacts/7", credential: Some(header.as_bytes()),
 //!                         body: Body::NotRead, source_ip: None };
 //! let out = authz.authorize(&req, 1_800_000_000);
 //! assert_eq!(out.status, 403);
@@ -186,15 +186,17 @@ impl core::fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// What a front-end passes in.
+/// What a front-end passes in: the bytes it received, which need not be UTF-8 (Envoy passes
+/// bytes 0x80–0xFF in header values and in an HTTP/2 `:path`). A credential that is not UTF-8
+/// is `malformed_token` (401); a method or path that is not is `non_canonical_path` (400).
 #[derive(Debug, Clone, Copy)]
 pub struct HttpRequest<'a> {
     /// The method.
-    pub method: &'a str,
+    pub method: &'a [u8],
     /// The request target (`:path`), query included.
-    pub path: &'a str,
+    pub path: &'a [u8],
     /// The value of [`Authorizer::credential_header`], if present.
-    pub credential: Option<&'a str>,
+    pub credential: Option<&'a [u8]>,
     /// The body.
     pub body: Body<'a>,
     /// The client address.
@@ -453,15 +455,23 @@ impl Authorizer {
     /// Judges a request at `now` (seconds since the epoch).
     pub fn authorize(&self, req: &HttpRequest<'_>, now: u64) -> Outcome {
         let hits = self.tokens.stats().hits;
-        let verified = match self.tokens.authenticate(req.credential, now) {
+        let credential = match req.credential.map(core::str::from_utf8) {
+            Some(Err(_)) => {
+                return Outcome::denied(
+                    Code::MalformedToken,
+                    "the credential header is not UTF-8".into(),
+                )
+            }
+            Some(Ok(c)) => Some(c),
+            None => None,
+        };
+        let verified = match self.tokens.authenticate(credential, now) {
             Ok(v) => v,
             Err(e) => return Outcome::denied(e.code, e.message),
         };
-        let core_req = Request {
-            method: req.method,
-            path: req.path,
-            body: req.body,
-            source_ip: req.source_ip,
+        let core_req = match core_request(req) {
+            Ok(r) => r,
+            Err(out) => return out,
         };
         let d = evaluate(&self.policy, &verified.principal, &core_req, now);
         let mut out = self.outcome(&d, &verified.principal);
@@ -492,9 +502,9 @@ impl Authorizer {
             }
         };
         let mut req = HttpRequest {
-            method: r.method,
-            path: r.path,
-            credential,
+            method: r.method.as_bytes(),
+            path: r.path.as_bytes(),
+            credential: credential.map(str::as_bytes),
             body: Body::NotRead,
             source_ip: r.source_ip,
         };
@@ -511,11 +521,9 @@ impl Authorizer {
 
     /// Judges already-verified claims (the JS package's `claims` input and the CLI's `--claims`).
     pub fn authorize_principal(&self, who: &Principal, req: &HttpRequest<'_>, now: u64) -> Outcome {
-        let core_req = Request {
-            method: req.method,
-            path: req.path,
-            body: req.body,
-            source_ip: req.source_ip,
+        let core_req = match core_request(req) {
+            Ok(r) => r,
+            Err(out) => return out,
         };
         let d = evaluate(&self.policy, who, &core_req, now);
         self.outcome(&d, who)
@@ -557,6 +565,22 @@ impl Authorizer {
             token_cached: false,
         }
     }
+}
+
+/// The core's view of a request: method and path must be UTF-8 (the canonicalizer then
+/// refuses everything outside its strict alphabet).
+fn core_request<'a>(req: &HttpRequest<'a>) -> Result<Request<'a>, Outcome> {
+    let text = |b: &'a [u8], what: &str| {
+        core::str::from_utf8(b).map_err(|_| {
+            Outcome::denied(Code::NonCanonicalPath, format!("the {what} is not UTF-8"))
+        })
+    };
+    Ok(Request {
+        method: text(req.method, "method")?,
+        path: text(req.path, "request target")?,
+        body: req.body,
+        source_ip: req.source_ip,
+    })
 }
 
 #[cfg(test)]

@@ -401,6 +401,11 @@ pub fn evaluate<'a>(
     now: u64,
 ) -> Decision<'a> {
     // 1. Method and path.
+    if !req.method.bytes().all(path::is_tchar) {
+        let mut d = Decision::deny(Code::NonCanonicalPath);
+        d.detail = Detail::Path(path::PathError::MethodNotToken);
+        return d;
+    }
     let Some(method) = Method::parse(req.method) else {
         let mut d = Decision::deny(Code::UnknownRoute);
         d.detail = Detail::Method(req.method);

@@ -12,13 +12,15 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::string::{String, ToString};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 use std::vec::Vec;
 use std::{boxed::Box, format, vec};
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
+use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
+
+mod host;
 
 use crate::authorizer::{AuditMode, Authorizer, HttpRequest, Mode, Outcome};
 use crate::eval::{Body, Code, Effect};
@@ -32,11 +34,15 @@ mod entry {
     proxy_wasm::main! {{
         proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
         std::panic::set_hook(std::boxed::Box::new(|info| {
-            // The VM is lost after this: say so loudly, the host's failure_policy decides next.
-            let _ = proxy_wasm::hostcalls::log(
+            // The VM is lost after this: say so loudly and count it (alert on
+            // `intercom_authz.vm_panics`); the host's failure_policy decides next.
+            super::host::log(
                 proxy_wasm::types::LogLevel::Critical,
                 &std::format!("intercom-authz: panic, the VM is unusable: {info}"),
             );
+            if let Ok(id) = super::host::define_counter("intercom_authz.vm_panics") {
+                let _ = super::host::increment(id);
+            }
         }));
         proxy_wasm::set_root_context(|_| -> std::boxed::Box<dyn proxy_wasm::traits::RootContext> {
             std::boxed::Box::new(super::Root::default())
@@ -44,29 +50,29 @@ mod entry {
     }}
 }
 
-fn log(level: LogLevel, msg: &str) {
-    let _ = hostcalls::log(level, msg);
-}
+use host::{buffer, log};
 
-// INVARIANT: the Proxy-Wasm SDK's trait helpers (`self.get_http_request_header` …) unwrap the
-// host's answer and would panic (trapping the VM) on a host error. This module calls the
-// fallible `hostcalls` directly, through these helpers, and treats an error as "absent".
+// INVARIANT: no SDK helper that can panic is called. The SDK's trait helpers
+// (`self.get_http_request_header` …) unwrap the host's answer, and its `hostcalls` convert
+// header values to `String` with `unwrap` and panic on unexpected statuses: one 0xFF byte in a
+// header would trap the VM. Every host call goes through `host` (bytes in, bytes out, every
+// status an error); `host`'s documentation lists each call and why it cannot panic. The one SDK
+// call left is `dispatch_http_call` (JWKS), explained there.
 
 fn now_secs() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs())
+    host::now_nanos().map_or(0, |n| n / 1_000_000_000)
 }
 
-fn request_header(name: &str) -> Option<String> {
-    hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
-        .ok()
-        .flatten()
+fn request_header(name: &str) -> Option<Vec<u8>> {
+    host::header(MapType::HttpRequestHeaders, name)
 }
 
 fn set_request_header(name: &str, value: Option<&str>) {
-    if let Err(e) = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, value) {
+    let r = match value {
+        Some(v) => host::set_header(MapType::HttpRequestHeaders, name, v.as_bytes()),
+        None => host::remove_header(MapType::HttpRequestHeaders, name),
+    };
+    if let Err(e) = r {
         log(
             LogLevel::Warn,
             &format!("intercom-authz: cannot set request header `{name}`: {e:?}"),
@@ -74,8 +80,15 @@ fn set_request_header(name: &str, value: Option<&str>) {
     }
 }
 
-fn buffer(kind: BufferType, start: usize, size: usize) -> Option<Vec<u8>> {
-    hostcalls::get_buffer(kind, start, size).ok().flatten()
+/// A request id for a request whose own one is not UTF-8 (or absent where one is needed).
+fn generated_request_id() -> String {
+    use core::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "intercom-authz-{:x}-{n:x}",
+        host::now_nanos().unwrap_or_default()
+    )
 }
 
 /// Envoy counters, defined once per configuration; ids are looked up by position, so counting
@@ -95,12 +108,12 @@ struct Metrics {
 const PREFIX: &str = "intercom_authz";
 
 fn define(name: &str) -> Option<u32> {
-    hostcalls::define_metric(MetricType::Counter, &format!("{PREFIX}.{name}")).ok()
+    host::define_counter(&format!("{PREFIX}.{name}")).ok()
 }
 
 fn bump(id: Option<u32>) {
     if let Some(id) = id {
-        let _ = hostcalls::increment_metric(id, 1);
+        let _ = host::increment(id);
     }
 }
 
@@ -232,9 +245,8 @@ impl Context for Root {
             return;
         }
         st.in_flight = None;
-        let status = hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
-            .ok()
-            .flatten();
+        let status = host::header(MapType::HttpCallResponseHeaders, ":status")
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
         let result: Result<usize, String> = if status.as_deref() != Some("200") {
             Err(format!(
                 "status {}",
@@ -330,7 +342,7 @@ impl RootContext for Root {
         }));
         *self.jwks.borrow_mut() = JwksState::default();
         if remote {
-            if let Err(e) = hostcalls::set_tick_period(Duration::from_secs(1)) {
+            if let Err(e) = host::set_tick_period(1000) {
                 log(
                     LogLevel::Error,
                     &format!("intercom-authz: cannot start the JWKS refresh timer: {e:?}"),
@@ -363,8 +375,8 @@ impl RootContext for Root {
             body_wanted: false,
             headers_sent: false,
             request_id: None,
-            method: String::new(),
-            path: String::new(),
+            method: Vec::new(),
+            path: Vec::new(),
             credential: None,
             source: None,
         }))
@@ -375,6 +387,16 @@ impl RootContext for Root {
     }
 }
 
+/// The test-only trap (feature `test-trap`, never in a shipped module): a real panic, so the
+/// panic hook, its counter and the host's failure_policy are all exercised.
+#[cfg(feature = "test-trap")]
+#[allow(clippy::panic, reason = "the point of this test-only build")]
+fn test_trap() {
+    if request_header("x-intercom-authz-test-trap").is_some() {
+        panic!("test trap requested (feature test-trap)");
+    }
+}
+
 /// One request.
 struct Request {
     shared: Rc<Shared>,
@@ -382,9 +404,10 @@ struct Request {
     /// The headers went on (rewritten) before the body was judged.
     headers_sent: bool,
     request_id: Option<String>,
-    method: String,
-    path: String,
-    credential: Option<String>,
+    /// As Envoy holds them: bytes, possibly not UTF-8 (the authorizer decides what that means).
+    method: Vec<u8>,
+    path: Vec<u8>,
+    credential: Option<Vec<u8>>,
     source: Option<String>,
 }
 
@@ -434,13 +457,13 @@ impl Request {
             AuditMode::None => false,
         };
         if (audited || !out.allow) && self.request_id.is_none() {
-            self.request_id = request_header(&self.shared.authz.config().request_id_header);
+            self.read_request_id();
         }
         if audited {
             self.audit(out, dry);
         }
         // Reachable from access logs as %FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%.
-        let _ = hostcalls::set_property(vec!["intercom_authz.decision"], Some(out.code.as_bytes()));
+        let _ = host::set_property(&["intercom_authz.decision"], out.code.as_bytes());
         if !out.allow && !dry {
             let body = out.deny_body(self.request_id.as_deref());
             let www = out.www_authenticate();
@@ -452,14 +475,14 @@ impl Request {
             if let Some(w) = &www {
                 headers.push(("www-authenticate", w.as_str()));
             }
-            if let Err(e) =
-                hostcalls::send_http_response(u32::from(out.status), headers, Some(body.as_bytes()))
-            {
+            // %RESPONSE_CODE_DETAILS% says who denied and why, as Envoy's rbac filter does.
+            let details = format!("intercom_authz_denied.{}", out.code);
+            if let Err(e) = host::send_response(out.status, &details, &headers, body.as_bytes()) {
                 log(
                     LogLevel::Error,
                     &format!("intercom-authz: cannot send the denial: {e:?}; resetting the stream"),
                 );
-                let _ = hostcalls::reset_http_request();
+                host::reset_request();
             }
             return Action::Pause;
         }
@@ -504,6 +527,17 @@ impl Request {
         }
     }
 
+    /// The request id, echoed in deny bodies and audit lines. A value that is not UTF-8 is
+    /// replaced by a generated id (it is still a request that needs correlating); an absent one
+    /// stays absent.
+    fn read_request_id(&mut self) {
+        let name = &self.shared.authz.config().request_id_header;
+        self.request_id = match request_header(name) {
+            None => None,
+            Some(b) => Some(String::from_utf8(b).unwrap_or_else(|_| generated_request_id())),
+        };
+    }
+
     fn audit(&self, out: &Outcome, dry: bool) {
         let line = serde_json::json!({
             "time": self.now(),
@@ -517,8 +551,8 @@ impl Request {
             "code": out.code,
             "status": out.status,
             "role": out.role,
-            "method": self.method,
-            "path": out.canonical_path.as_deref().unwrap_or(&self.path),
+            "method": String::from_utf8_lossy(&self.method),
+            "path": out.canonical_path.clone().unwrap_or_else(|| String::from_utf8_lossy(&self.path).into_owned()),
             "requestId": self.request_id,
             "sensitive": out.sensitive,
             "dryRun": dry,
@@ -529,13 +563,14 @@ impl Request {
 
 impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        #[cfg(feature = "test-trap")]
+        test_trap();
         let cfg = self.shared.authz.config();
         self.method = request_header(":method").unwrap_or_default();
         self.path = request_header(":path").unwrap_or_default();
         self.credential = request_header(&self.shared.authz.credential_header());
-        self.source = self
-            .get_property(vec!["source", "address"])
-            .and_then(|b| String::from_utf8(b).ok());
+        self.source =
+            host::property(&["source", "address"]).and_then(|b| String::from_utf8(b).ok());
         let out = self.decide(Body::NotRead);
         if out.effect != Effect::NeedBody {
             return self.act(&out);
@@ -545,9 +580,8 @@ impl HttpContext for Request {
             return self.act(&out);
         }
         let max = cfg.max_body_bytes;
-        let declared = self
-            .get_http_request_header("content-length")
-            .and_then(|v| v.trim().parse::<usize>().ok());
+        let declared = request_header("content-length")
+            .and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<usize>().ok());
         if declared.is_some_and(|n| n > max) {
             let out = Outcome::denied(
                 Code::BodyTooLarge,
@@ -561,7 +595,7 @@ impl HttpContext for Request {
         // Envoy configs put `envoy.filters.http.buffer` right after this filter: it keeps the
         // headers from reaching the router until the whole body has passed (or been denied) here.
         // The headers are not readable once they have gone on: read the request id now.
-        self.request_id = request_header(&cfg.request_id_header);
+        self.read_request_id();
         self.prepare_upstream(&out);
         self.headers_sent = true;
         self.body_wanted = true;
@@ -602,10 +636,10 @@ impl HttpContext for Request {
         }
         // The body ended with trailers: judge what was buffered.
         self.body_wanted = false;
-        let bytes = self
-            .get_http_request_body(0, self.shared.authz.config().max_body_bytes + 1)
-            .unwrap_or_default();
-        let out = if bytes.len() > self.shared.authz.config().max_body_bytes {
+        let max = self.shared.authz.config().max_body_bytes;
+        let bytes =
+            buffer(BufferType::HttpRequestBody, 0, max.saturating_add(1)).unwrap_or_default();
+        let out = if bytes.len() > max {
             Outcome::denied(
                 Code::BodyTooLarge,
                 String::from("the body is larger than the limit"),

@@ -107,8 +107,7 @@ struct Req {
     path: String,
     #[serde(default)]
     headers: std::collections::BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    body: Option<serde_json::Value>,
+    // `body` is read from the object directly (see `body_bytes`): bytes do not go through serde.
     #[serde(default)]
     token: Option<String>,
     #[serde(default)]
@@ -193,7 +192,9 @@ impl Authorizer {
 
     /// Judges one request. Throws only on a malformed request object (a missing `method`).
     pub fn authorize(&self, request: RequestInput) -> Result<DecisionOutput, JsError> {
-        let r: Req = serde_wasm_bindgen::from_value(request.into())
+        let request: JsValue = request.into();
+        let body_bytes = body_bytes(&request)?;
+        let r: Req = serde_wasm_bindgen::from_value(request)
             .map_err(|e| err(format!("invalid request: {e}")))?;
         let now = r
             .now
@@ -211,11 +212,6 @@ impl Authorizer {
                 }
                 _ => None,
             });
-        let body_bytes: Option<Vec<u8>> = match &r.body {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) => Some(s.as_bytes().to_vec()),
-            Some(v) => Some(v.to_string().into_bytes()),
-        };
         let out = self.core.authorize_whole(
             &WholeRequest {
                 method: &r.method,
@@ -265,4 +261,23 @@ impl Authorizer {
             .map(JsValue::unchecked_into)
             .map_err(|e| err(format!("cannot build the decision: {e}")))
     }
+}
+
+/// The request's `body`: absent or `null` → none; a string → its UTF-8 bytes; a `Uint8Array`
+/// (a Node `Buffer` is one) or an `ArrayBuffer` → those bytes; any other value → its JSON text.
+fn body_bytes(request: &JsValue) -> Result<Option<Vec<u8>>, JsError> {
+    let b = js_sys::Reflect::get(request, &JsValue::from_str("body"))
+        .map_err(|_| err("invalid request: expected an object"))?;
+    if b.is_undefined() || b.is_null() {
+        return Ok(None);
+    }
+    if let Some(s) = b.as_string() {
+        return Ok(Some(s.into_bytes()));
+    }
+    if b.is_instance_of::<js_sys::Uint8Array>() || b.is_instance_of::<js_sys::ArrayBuffer>() {
+        return Ok(Some(js_sys::Uint8Array::new(&b).to_vec()));
+    }
+    let v: serde_json::Value = serde_wasm_bindgen::from_value(b)
+        .map_err(|e| err(format!("invalid request: `body`: {e}")))?;
+    Ok(Some(v.to_string().into_bytes()))
 }

@@ -7,7 +7,7 @@
 //!
 //! | input | result |
 //! |---|---|
-//! | `?query` | split off, kept verbatim in [`Canonical::query`] |
+//! | `?query` | split off, kept verbatim in [`Canonical::query`] (a control or non-ASCII byte in it is **refused**) |
 //! | `#fragment` | dropped (never sent by a well-behaved client) |
 //! | `%41` … percent-encoded unreserved character (`A-Z a-z 0-9 - . _ ~`) | decoded |
 //! | other `%XX` | kept, hex digits upper-cased |
@@ -62,6 +62,8 @@ pub enum PathError {
     BadEscape,
     /// `;`: a path parameter (`..;/`, `;jsessionid=`), which some servers strip.
     Semicolon,
+    /// The method is not an HTTP token (RFC 9110 `tchar`s): a non-ASCII byte, a space…
+    MethodNotToken,
 }
 
 impl PathError {
@@ -73,10 +75,11 @@ impl PathError {
             PathError::EncodedSlash => "the path contains an encoded `/` (%2F)",
             PathError::Backslash => "the path contains a `\\` or its encoding (%5C)",
             PathError::ForbiddenByte => {
-                "the path contains NUL, a control character or a non-ASCII byte"
+                "the request target contains NUL, a control character or a non-ASCII byte"
             }
             PathError::BadEscape => "the path contains a malformed percent escape",
             PathError::Semicolon => "the path contains a `;` parameter",
+            PathError::MethodNotToken => "the method is not an HTTP token",
         }
     }
 }
@@ -173,6 +176,11 @@ const PLAIN: [bool; 256] = {
     t
 };
 
+/// An RFC 9110 `tchar`, the bytes a method (a token) is made of.
+pub fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
 /// Canonicalizes a request target (`:path`, query included). See the module docs.
 pub fn canonicalize(raw: &str) -> Result<Canonical<'_>, PathError> {
     if raw.len() > MAX_PATH_LEN {
@@ -203,6 +211,11 @@ pub fn canonicalize(raw: &str) -> Result<Canonical<'_>, PathError> {
     }
     let path = raw.get(..end).unwrap_or("");
     let rest = raw.get(end..).unwrap_or("");
+    // The query and fragment are passed on verbatim: they must be what every parser reads the
+    // same way, printable ASCII (RFC 3986: anything else is percent-encoded).
+    if !rest.bytes().all(|b| (0x21..0x7f).contains(&b)) {
+        return Err(PathError::ForbiddenByte);
+    }
     let had_fragment = rest.contains('#');
     let query = match rest.strip_prefix('?') {
         Some(q) => q.split('#').next().unwrap_or(""),

@@ -537,6 +537,14 @@ impl TokenVerifier {
         header_value: Option<&str>,
         now: u64,
     ) -> Result<Rc<Verified>, TokenError> {
+        // A credential is ASCII (base64url, `Bearer`): anything else is malformed, however it
+        // reached us (bytes from Envoy, Latin-1 characters from Node's HTTP parser).
+        if header_value.is_some_and(|v| !v.is_ascii()) {
+            return fail(
+                Code::MalformedToken,
+                "the credential header has a byte outside ASCII",
+            );
+        }
         if self.cfg.trusted_payload_header.is_some() {
             let Some(v) = header_value else {
                 return fail(Code::MissingToken, "the verified-claims header is missing");

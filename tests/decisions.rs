@@ -17,12 +17,14 @@ use intercom_authz::{Body, Effect};
 /// Runs one case the way a front-end does: without the body first, then with it if asked.
 pub fn run(authz: &Authorizer, c: &corpus::Concrete, now: u64) -> Outcome {
     let header = authz.credential_header();
-    let credential = c.headers.get(&header).map(String::as_str);
+    let credential = c.headers.get(&header).map(|h| c.bytes(h));
     let source_ip = c.source_ip.parse().ok();
+    let (method, path) = (c.bytes(&c.method), c.bytes(&c.path));
+    let body = c.body.as_deref().map(|b| c.bytes(b));
     let mut req = HttpRequest {
-        method: &c.method,
-        path: &c.path,
-        credential,
+        method: &method,
+        path: &path,
+        credential: credential.as_deref(),
         body: Body::NotRead,
         source_ip,
     };
@@ -30,8 +32,8 @@ pub fn run(authz: &Authorizer, c: &corpus::Concrete, now: u64) -> Outcome {
     if out.effect != Effect::NeedBody {
         return out;
     }
-    req.body = match &c.body {
-        Some(b) => Body::Bytes(b.as_bytes()),
+    req.body = match &body {
+        Some(b) => Body::Bytes(b),
         None => Body::Absent,
     };
     authz.authorize(&req, now)

@@ -175,9 +175,9 @@ fn random_tokens_never_panic_and_never_authenticate() {
             t.push_str(rng.pick(PIECES));
         }
         let req = HttpRequest {
-            method: "GET",
-            path: "/contacts",
-            credential: Some(&t),
+            method: b"GET",
+            path: b"/contacts",
+            credential: Some(t.as_bytes()),
             body: Body::NotRead,
             source_ip: None,
         };

@@ -60,7 +60,7 @@ def authz_filters(name, config):
     return [
         {"name": "intercom_authz", "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-            "config": {"name": name, "root_id": "intercom_authz", "failure_policy": "FAIL_CLOSED",
+            "config": {"name": name, "root_id": "intercom_authz", "failure_policy": "FAIL_RELOAD",
                        "vm_config": {"vm_id": name, "runtime": "envoy.wasm.runtime.v8",
                                      "code": {"local": {"filename": str(ROOT / "dist/intercom_authz.wasm")}}},
                        "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": json.dumps(config)}}}},

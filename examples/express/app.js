@@ -18,8 +18,9 @@ const config = {
 
 const app = express();
 app.use(express.json());
-// Every /api/* request is judged as the Intercom API request after /api.
-app.use(authorize(config, { prefix: "/api" }));
+// Every request Express routes under /api (any case, doubled slashes, trailing slash) is judged
+// as the Intercom API request after /api: mounting lets Express itself decide what is under it.
+app.use("/api", authorize(config));
 
 app.delete("/api/contacts/:id", (req, res) => res.json({ deleted: req.params.id, by: req.authz.subject }));
 app.get("/api/contacts/:id", (req, res) => res.json({ id: req.params.id, role: req.authz.role }));

@@ -352,8 +352,8 @@ fn explain(
         None => None,
     };
     let mut req = HttpRequest {
-        method,
-        path: target,
+        method: method.as_bytes(),
+        path: target.as_bytes(),
         credential: None,
         body: Body::NotRead,
         source_ip,
@@ -386,7 +386,7 @@ fn explain(
             Some(p) => authz.authorize_principal(p, req, at),
             None => authz.authorize(
                 &HttpRequest {
-                    credential: bearer.as_deref(),
+                    credential: bearer.as_deref().map(str::as_bytes),
                     ..*req
                 },
                 at,
@@ -619,21 +619,45 @@ fn is_sensitive(perm: &str) -> bool {
         || perm.starts_with("security:")
 }
 
+/// An Envoy configuration: the failure policy is what matters here. FAIL_OPEN is a bypass
+/// (L009); FAIL_CLOSED, written or left as Envoy's default, turns one trap into an outage of
+/// that worker until Envoy restarts (L011).
+fn lint_envoy_yaml(path: &str, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut wasm_filters = 0;
+    let mut policies = 0;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        if t.contains("envoy.extensions.filters.http.wasm.v3.Wasm") {
+            wasm_filters += 1;
+        }
+        if !t.starts_with("failure_policy:") {
+            continue;
+        }
+        policies += 1;
+        if t.contains("FAIL_OPEN") {
+            out.push(format!("L009 fail-open: {path}:{}: `failure_policy: FAIL_OPEN` lets requests skip the filter when its VM fails: an authorization bypass (use FAIL_RELOAD)", i + 1));
+        } else if t.contains("FAIL_CLOSED") {
+            out.push(format!("L011 trap-outage: {path}:{}: `failure_policy: FAIL_CLOSED` answers 503 to every request of a worker whose VM trapped, until Envoy restarts: one bad request becomes an outage (use FAIL_RELOAD: the failing request is denied, a new VM serves the next)", i + 1));
+        }
+    }
+    if wasm_filters > policies {
+        out.push(format!("L011 trap-outage: {path}: a Wasm filter without `failure_policy` gets Envoy's default, FAIL_CLOSED: one trap becomes an outage until Envoy restarts (set `failure_policy: FAIL_RELOAD`)"));
+    }
+    out
+}
+
 fn lint(path: &str) -> Result<ExitCode> {
     let text = read(path)?;
     if path.ends_with(".yaml") || path.ends_with(".yml") {
-        // An Envoy configuration: the failure policy is what matters here.
-        let mut n = 0;
-        for (i, line) in text.lines().enumerate() {
-            if line.trim_start().starts_with("failure_policy:") && line.contains("FAIL_OPEN") {
-                println!("L009 fail-open: {path}:{}: `failure_policy: FAIL_OPEN` lets requests skip the filter when its VM fails: an authorization bypass (use FAIL_CLOSED or FAIL_RELOAD)", i + 1);
-                n += 1;
-            }
+        let warnings = lint_envoy_yaml(path, &text);
+        for w in &warnings {
+            println!("{w}");
         }
-        if n == 0 {
+        if warnings.is_empty() {
             println!("no warnings");
         }
-        return Ok(if n == 0 {
+        return Ok(if warnings.is_empty() {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(4)

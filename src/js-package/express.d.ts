@@ -1,11 +1,18 @@
 import type { AuthzConfig, Authorizer, Decision } from "./node/intercom_authz";
 
 export interface AuthorizeOptions {
-  /** Judge only requests under this prefix, as the Intercom path that follows it (`/api`). */
+  /**
+   * Judge only requests Express could route under this prefix (`/api`), as the Intercom path
+   * that follows it. Matched as Express matches: case-insensitively, percent-decoded, doubled
+   * slashes skipped. Prefer mounting instead: `app.use("/api", authorize(config))`.
+   */
   prefix?: string;
-  /** Derive the Intercom path from the request yourself. */
-  path?: (req: { method: string; originalUrl: string }) => string;
+  /** Derive the Intercom path (query included) from the request yourself. */
+  path?: (req: { method: string; url: string; originalUrl: string }) => string;
 }
+
+/** The Intercom target of `url` under the prefix's (lower-case) segments, or `null`. */
+export function underPrefix(url: string, segments: string[]): string | null;
 
 /** A request after the middleware: the decision is on `req.authz`. */
 export interface AuthorizedRequest {

@@ -2,7 +2,57 @@
 // Express middleware: the filter's decisions, in an Express app (replaces a hand-written
 // `requirePermission`). Denials get the same status, JSON body and headers as from Envoy; the
 // decision is on `req.authz` either way.
+//
+// Two ways to wire it, both judged the way Express routes:
+//   app.use("/api", authorize(config))            // mounted: Express strips "/api", we judge req.url
+//   app.use(authorize(config, { prefix: "/api" })) // global: we find the prefix ourselves
+// With `prefix`, a request is judged whenever Express could route it to a handler under the
+// prefix: the prefix's segments are compared case-insensitively (Express's default), after
+// percent-decoding, skipping empty segments (doubled slashes), with or without a trailing
+// slash. When in doubt, the request is judged, never skipped.
 const { Authorizer } = require("./node/intercom_authz.js");
+
+/** The prefix's segments, lower-cased: "/API/v1/" -> ["api", "v1"]. */
+function prefixSegments(prefix) {
+  return String(prefix).split("/").filter((s) => s !== "").map((s) => s.toLowerCase());
+}
+
+function decodeSegment(s) {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * The Intercom request target of `url` under the prefix, or null when Express could not route
+ * `url` under it. The query string is kept; the part after the prefix is left as sent (the
+ * authorizer judges, and refuses, any odd spelling in it).
+ */
+function underPrefix(url, segments) {
+  if (segments.length === 0) return url;
+  const q = url.indexOf("?");
+  const pathname = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? "" : url.slice(q);
+  const parts = pathname.split("/");
+  let i = 1;
+  for (const want of segments) {
+    while (i < parts.length && parts[i] === "") i++; // a doubled slash
+    if (i >= parts.length || decodeSegment(parts[i]).toLowerCase() !== want) return null;
+    i++;
+  }
+  return "/" + parts.slice(i).join("/") + query;
+}
+
+function bodyOf(req) {
+  const body = req.body;
+  if (body === undefined || body === null) return null;
+  if (Buffer.isBuffer(body) || body instanceof Uint8Array) return body;
+  // express.json() leaves `{}` when there was no body at all.
+  if (typeof body === "object" && Object.keys(body).length === 0 && !req.headers["content-length"] && !req.headers["transfer-encoding"]) return null;
+  return body;
+}
 
 /**
  * @param {import("./node/intercom_authz").AuthzConfig | string | Authorizer} config
@@ -10,25 +60,17 @@ const { Authorizer } = require("./node/intercom_authz.js");
  */
 function authorize(config, options = {}) {
   const authz = config instanceof Authorizer ? config : new Authorizer(config);
-  const prefix = options.prefix ? options.prefix.replace(/\/+$/, "") : "";
+  const segments = options.prefix ? prefixSegments(options.prefix) : [];
   return function intercomAuthz(req, res, next) {
-    let path = options.path ? options.path(req) : req.originalUrl;
-    if (prefix) {
-      // Only requests under the prefix are judged (as the Intercom path after it).
-      if (path !== prefix && !path.startsWith(prefix + "/") && !path.startsWith(prefix + "?")) return next();
-      path = path.slice(prefix.length) || "/";
-    }
-    let body = req.body;
-    if (body === undefined || (typeof body === "object" && body !== null && !Buffer.isBuffer(body) && Object.keys(body).length === 0 && !req.headers["content-length"])) {
-      body = null;
-    } else if (Buffer.isBuffer(body)) {
-      body = new Uint8Array(body);
-    }
+    // req.url is relative to where the middleware is mounted (Express strips the mount path).
+    const url = options.path ? options.path(req) : req.url;
+    const path = underPrefix(url, segments);
+    if (path === null) return next();
     const decision = authz.authorize({
       method: req.method,
       path,
       headers: req.headers,
-      body,
+      body: bodyOf(req),
       sourceIp: req.ip || (req.socket && req.socket.remoteAddress) || undefined,
       requestId: req.get ? req.get("x-request-id") : undefined,
     });
@@ -41,4 +83,4 @@ function authorize(config, options = {}) {
   };
 }
 
-module.exports = { authorize, Authorizer };
+module.exports = { authorize, Authorizer, underPrefix };

@@ -74,7 +74,7 @@ class Component_(unittest.TestCase):
             d = self.host.authorize(
                 authz[c["config"]], method=c["method"], path=c["path"],
                 headers=[header(k, v) for k, v in c["headers"].items()],
-                body=c["body"].encode() if c["body"] is not None else None,
+                body=c["body"].encode("latin-1" if c.get("latin1") else "utf-8") if c["body"] is not None else None,
                 **{"source-ip": c["source_ip"], "now": corpus["now"]})
             e = c["expect"]
             diffs = []

@@ -73,6 +73,16 @@ pub struct RequestSpec {
     /// Send no credential at all.
     #[serde(default)]
     pub no_credential: bool,
+    /// Appended to the credential header's value (after minting): a valid token with a stray
+    /// byte after it.
+    #[serde(default)]
+    pub credential_suffix: Option<String>,
+    /// The path, header values and `raw_body` are bytes written as Latin-1: each character
+    /// U+0000..=U+00FF stands for one byte (`"\u00ff"` is the byte 0xFF). Front-ends that see
+    /// bytes (the core's HTTP view, Envoy) get those bytes; those that see strings (Node, a
+    /// component) get the Latin-1 reading, which is what Node's HTTP parser hands them.
+    #[serde(default)]
+    pub latin1: bool,
 }
 
 fn localhost() -> String {
@@ -107,7 +117,28 @@ pub struct Concrete {
     pub headers: BTreeMap<String, String>,
     pub body: Option<String>,
     pub source_ip: String,
+    /// See [`RequestSpec::latin1`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub latin1: bool,
     pub expect: Expect,
+}
+
+/// The bytes a Latin-1 string stands for (see [`RequestSpec::latin1`]).
+pub fn latin1_bytes(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| u8::try_from(u32::from(c)).expect("a Latin-1 case has a character above U+00FF"))
+        .collect()
+}
+
+impl Concrete {
+    /// A string of the case as the bytes a front-end receives.
+    pub fn bytes(&self, s: &str) -> Vec<u8> {
+        if self.latin1 {
+            latin1_bytes(s)
+        } else {
+            s.as_bytes().to_vec()
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -321,6 +352,18 @@ fn mint(spec: &Map<String, Value>, claims: &Map<String, Value>, now: u64) -> Str
 }
 
 fn credential_for(spec: &RequestSpec, trusted: Option<&str>, now: u64) -> Option<(String, String)> {
+    let (name, mut value) = credential_value(spec, trusted, now)?;
+    if let Some(suffix) = &spec.credential_suffix {
+        value.push_str(suffix);
+    }
+    Some((name, value))
+}
+
+fn credential_value(
+    spec: &RequestSpec,
+    trusted: Option<&str>,
+    now: u64,
+) -> Option<(String, String)> {
     if spec.no_credential {
         return None;
     }
@@ -429,6 +472,7 @@ pub fn materialize(now: u64) -> Materialized {
                 headers,
                 body,
                 source_ip: c.request.source_ip,
+                latin1: c.request.latin1,
                 expect: c.expect,
             });
         }

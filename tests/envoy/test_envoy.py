@@ -32,6 +32,8 @@ import urllib.request
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ENVOY = os.environ.get("ENVOY", str(ROOT / ".venv/bin/envoy"))
 WASM = ROOT / "dist/intercom_authz.wasm"
+# Tests only: the filter built with feature test-trap (a request header makes it panic).
+TRAP_WASM = ROOT / "dist/intercom_authz.test-trap.wasm"
 CORPUS = ROOT / "target/tmp/corpus.json"
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -42,6 +44,14 @@ ENVOY_REFUSES = {
     "CVE-2021-32779: a fragment is stripped and refused",
     "an asterisk-form target is refused",
     "a lower-case method is denied",
+    # Raw bytes 0x80-0xFF in an HTTP/1 request line: Envoy's parser refuses them (the same
+    # bytes in an HTTP/2 `:path` do reach the filter: NonUtf8Bytes.test_path_bytes_http2).
+    "a byte 0xFF in the path is non_canonical_path",
+    "a byte 0x80 in a path segment is non_canonical_path",
+    "an overlong UTF-8 slash (C0 AF) in the path is non_canonical_path",
+    "a byte 0xFF in the query is non_canonical_path",
+    "a Latin-1 byte in a query key is non_canonical_path",
+    "a byte 0xFF in the method is refused",
 }
 # Cases Envoy rewrites before the filter runs: an absolute-form target becomes `:authority` +
 # origin-form `:path`. The filter judges (and the upstream receives) the rewritten path.
@@ -50,22 +60,33 @@ ENVOY_REWRITES = {
 }
 
 
+_given_ports = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port, never one this run already handed out (the kernel may offer a
+    just-closed port again)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
 
 
-def raw_request(port, method, path, headers, body=None, timeout=10):
+def raw_request(port, method, path, headers, body=None, timeout=10, latin1=False):
     """Sends exactly this request line (no client-side path cleaning) and returns
-    (status, headers dict, body bytes)."""
-    data = body.encode() if isinstance(body, str) else body
+    (status, headers dict, body bytes). With `latin1`, every string stands for the bytes of its
+    Latin-1 encoding ("\u00ff" is the byte 0xFF: tests/corpus/mod.rs)."""
+    enc = "latin-1" if latin1 else "utf-8"
+    data = body.encode(enc) if isinstance(body, str) else body
     lines = [f"{method} {path} HTTP/1.1", "Host: api.intercom.io", "Connection: close"]
     for k, v in headers.items():
         lines.append(f"{k}: {v}")
     if data is not None:
         lines.append(f"Content-Length: {len(data)}")
-    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + (data or b"")
+    raw = ("\r\n".join(lines) + "\r\n\r\n").encode(enc) + (data or b"")
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(raw)
         resp = http.client.HTTPResponse(s, method=method)
@@ -73,7 +94,54 @@ def raw_request(port, method, path, headers, body=None, timeout=10):
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
 
 
-def listener(name, port, plugin_config):
+def h2_request(port, headers, body=None, timeout=10):
+    """One HTTP/2 request (h2c, prior knowledge) with exactly these header bytes: no client-side
+    validation or normalization. Returns (status, headers dict, body bytes); status 0 when the
+    stream or connection was reset."""
+    import h2.config
+    import h2.connection
+    import h2.events
+    cfg = h2.config.H2Configuration(client_side=True, header_encoding=None, validate_outbound_headers=False,
+                                    normalize_outbound_headers=False, validate_inbound_headers=False)
+    conn = h2.connection.H2Connection(config=cfg)
+    conn.initiate_connection()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, headers, end_stream=body is None)
+        if body is not None:
+            conn.send_data(sid, body, end_stream=True)
+        s.sendall(conn.data_to_send())
+        status, rh, data = 0, {}, b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return status, rh, data
+            for ev in conn.receive_data(chunk):
+                if isinstance(ev, h2.events.ResponseReceived) and ev.stream_id == sid:
+                    rh = {k.decode().lower(): v.decode("latin-1") for k, v in ev.headers}
+                    status = int(rh[":status"])
+                elif isinstance(ev, h2.events.DataReceived) and ev.stream_id == sid:
+                    data += ev.data
+                    conn.acknowledge_received_data(ev.flow_controlled_length, sid)
+                elif isinstance(ev, h2.events.StreamEnded) and ev.stream_id == sid:
+                    return status, rh, data
+                elif isinstance(ev, (h2.events.StreamReset, h2.events.ConnectionTerminated)):
+                    return 0, {}, repr(ev).encode()
+            s.sendall(conn.data_to_send())
+
+
+def h2_headers(method, path, extra=()):
+    b = lambda v: v if isinstance(v, bytes) else v.encode()
+    return [(b":method", b(method)), (b":scheme", b"http"), (b":authority", b"api.intercom.io"), (b":path", b(path))] + \
+        [(b(k), b(v)) for k, v in extra]
+
+
+# The shipped reload backoff (envoy/envoy.yaml): a new VM for the very next request, at most
+# one reload a second per worker when something keeps trapping it.
+RELOAD_CONFIG = {"backoff": {"base_interval": "0.01s", "max_interval": "1s"}}
+
+
+def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD"):
     return {
         "name": name,
         "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
@@ -85,15 +153,18 @@ def listener(name, port, plugin_config):
                 # Deliberately no normalize_path / merge_slashes: the filter must hold alone.
                 # The client address comes from X-Forwarded-For (tests send one per case).
                 "use_remote_address": False,
+                # HTTP/1 and h2c (prior knowledge) on one port, as a mesh listener speaks both.
+                "codec_type": "AUTO",
                 "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
                     {"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]}]},
                 "http_filters": [
                     {"name": "intercom_authz", "typed_config": {
                         "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
                         "config": {
-                            "name": name, "root_id": "intercom_authz", "failure_policy": "FAIL_CLOSED",
+                            "name": name, "root_id": "intercom_authz", "failure_policy": failure_policy,
+                            **({"reload_config": RELOAD_CONFIG} if failure_policy == "FAIL_RELOAD" else {}),
                             "vm_config": {"vm_id": name, "runtime": "envoy.wasm.runtime.v8",
-                                          "code": {"local": {"filename": str(WASM)}}},
+                                          "code": {"local": {"filename": str(wasm)}}},
                             "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
                                               "value": plugin_config if isinstance(plugin_config, str) else json.dumps(plugin_config)}}}},
                     {"name": "envoy.filters.http.buffer", "typed_config": {
@@ -130,9 +201,12 @@ def start(cmd, log):
     return p
 
 
-def wait_http(url, timeout=60):
+def wait_http(url, timeout=60, proc=None, log=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = pathlib.Path(log).read_text()[-3000:] if log else ""
+            raise AssertionError(f"the process serving {url} exited with {proc.returncode}:\n{tail}")
         try:
             with urllib.request.urlopen(url, timeout=1) as r:
                 if r.status == 200:
@@ -173,6 +247,14 @@ def mint(claims, key="hs", kid="hs1", alg=None):
 
 
 def setUpModule():
+    try:
+        _set_up_module()
+    except BaseException:
+        tearDownModule()  # unittest does not call it when setUpModule fails
+        raise
+
+
+def _set_up_module():
     for what, path in [("Envoy", ENVOY), ("the filter (make wasm)", WASM), ("the corpus (cargo test --test decisions)", CORPUS)]:
         if not pathlib.Path(path).exists():
             raise AssertionError(f"{what} is missing: {path}")
@@ -210,9 +292,9 @@ def setUpModule():
     cfg_path = Env.tmp / "envoy.json"
     cfg_path.write_text(json.dumps(cfg))
     Env.envoy_log = Env.tmp / "envoy.log"
-    start([ENVOY, "-c", str(cfg_path), "--concurrency", "2", "--base-id", str(os.getpid() % 60000 + 1000),
-           "-l", "warning", "--component-log-level", "wasm:info"], Env.envoy_log)
-    wait_http(f"http://127.0.0.1:{Env.admin_port}/ready")
+    envoy = start([ENVOY, "-c", str(cfg_path), "--concurrency", "2", "--base-id", str(os.getpid() % 60000 + 1000),
+                   "-l", "warning", "--component-log-level", "wasm:info"], Env.envoy_log)
+    wait_http(f"http://127.0.0.1:{Env.admin_port}/ready", proc=envoy, log=Env.envoy_log)
     wait_http(f"http://127.0.0.1:{Env.upstream_port}/contacts")
     # The remote JWKS is fetched on configure, then on a 1 s tick.
     deadline = time.time() + 20
@@ -260,7 +342,8 @@ class Corpus(unittest.TestCase):
             headers["x-case-id"] = str(i)
             headers["x-forwarded-for"] = c["source_ip"]
             try:
-                status, h, body = raw_request(Env.ports["corpus_" + c["config"]], c["method"], c["path"], headers, c["body"])
+                status, h, body = raw_request(Env.ports["corpus_" + c["config"]], c["method"], c["path"], headers, c["body"],
+                                              latin1=c.get("latin1", False))
             except (OSError, http.client.HTTPException) as e:
                 status, h, body = 0, {}, f"no answer: {e!r}".encode()
             cls.results.append((i, c, status, h, body))
@@ -461,6 +544,142 @@ class Behaviour(unittest.TestCase):
                          {"adminId": "admin-42", "adminEmail": "teammate@example.com", "action": "contacts:delete", "resource": "DELETE /contacts/{id}",
                           "resourceId": "3", "success": False, "ipAddress": "127.0.0.1", "code": "missing_permission", "sensitive": True})
         self.assertIsInstance(audit["time"], int)
+
+
+class NonUtf8Bytes(unittest.TestCase):
+    """Issue 10: bytes 0x80-0xFF and invalid UTF-8 in every header the filter reads, the path,
+    the query and bodies, over HTTP/1 and HTTP/2. Each gets a clear denial, and after each the
+    same VM still serves a valid request (200) and still denies (403)."""
+
+    def still_serving(self, where):
+        tok = mint({"role": "agent"})
+        status, _, body = raw_request(Env.ports["corpus_default"], "GET", "/contacts", {"authorization": f"Bearer {tok}"})
+        self.assertEqual(status, 200, f"after {where}: {body[:200]!r}")
+        status, _, body = raw_request(Env.ports["corpus_default"], "DELETE", "/contacts/1", {"authorization": f"Bearer {tok}"})
+        self.assertEqual(status, 403, f"after {where}: {body[:200]!r}")
+        # The same over HTTP/2 (another connection, maybe another worker's VM).
+        status, _, body = h2_request(Env.ports["corpus_default"], h2_headers("GET", "/contacts", [("authorization", f"Bearer {tok}")]))
+        self.assertEqual(status, 200, f"after {where} (h2): {body[:200]!r}")
+
+    def expect(self, got, status, code, where):
+        st, h, body = got
+        self.assertEqual(st, status, f"{where}: {body[:300]!r}")
+        self.assertEqual(json.loads(body)["code"], code, where)
+        self.assertEqual(h.get("x-intercom-authz-code"), code, where)
+        self.still_serving(where)
+        return json.loads(body)
+
+    def http1(self, listener, method, path, headers, body=None):
+        return raw_request(Env.ports[listener], method, path, headers, body, latin1=True)
+
+    def test_credential_bytes_http1(self):
+        tok = mint({"role": "owner"})
+        for value in ["Bearer \u00ff", f"Bearer {tok}\u00e9", f"Bearer {tok}\u0080", "Bearer \u00c0\u00af", "Basic \u00ff\u00fe"]:
+            self.expect(self.http1("corpus_default", "GET", "/contacts", {"authorization": value}), 401, "malformed_token", repr(value))
+        # A custom credential header, and the trusted-payload header.
+        self.expect(self.http1("headers_custom", "GET", "/contacts", {"x-employee-token": "Bearer \u00ff"}), 401, "malformed_token", "x-employee-token")
+        self.expect(self.http1("corpus_trusted", "GET", "/contacts", {"x-jwt-payload": "\u00ffeyJ"}), 401, "malformed_token", "x-jwt-payload")
+
+    def test_credential_bytes_http2(self):
+        tok = mint({"role": "owner"})
+        for value in [b"Bearer \xff", f"Bearer {tok}".encode() + b"\xe9", b"Bearer \xc0\xaf"]:
+            got = h2_request(Env.ports["corpus_default"], h2_headers("GET", "/contacts", [("authorization", value)]))
+            self.expect(got, 401, "malformed_token", f"h2 {value[:20]!r}")
+
+    def test_request_id_bytes_get_a_generated_id(self):
+        tok = mint({"role": "agent"})
+        for send in ["h1", "h2"]:
+            if send == "h1":
+                got = self.http1("corpus_default", "DELETE", "/contacts/1", {"authorization": f"Bearer {tok}", "x-request-id": "\u00ff\u00fe"})
+            else:
+                got = h2_request(Env.ports["corpus_default"], h2_headers("DELETE", "/contacts/1", [("authorization", f"Bearer {tok}"), ("x-request-id", b"\xff\xfe")]))
+            deny = self.expect(got, 403, "missing_permission", f"{send} x-request-id")
+            self.assertRegex(deny["requestId"], r"^intercom-authz-[0-9a-f]+-[0-9a-f]+$", send)
+        # Allowed and audited (audit: all): the request goes on, the audit line has the generated id.
+        status, _, body = self.http1("corpus_default", "GET", "/contacts", {"authorization": f"Bearer {tok}", "x-request-id": "r\u00e9q"})
+        self.assertEqual(status, 200, body)
+        self.still_serving("an allowed request with a Latin-1 request id")
+
+    def test_path_bytes_http2(self):
+        tok = mint({"role": "owner"})
+        for path in [b"/contacts/\xff", b"/contacts/1\x80", b"/contacts/..\xc0\xafadmins", b"/contacts?email=\xff", b"/conversations/5?retain_metrics\xe9=false"]:
+            got = h2_request(Env.ports["corpus_default"], h2_headers("GET", path, [("authorization", f"Bearer {tok}")]))
+            self.expect(got, 400, "non_canonical_path", f"h2 :path {path!r}")
+
+    def test_body_bytes(self):
+        tok = mint({"role": "owner"})
+        for body in [b'{"message_type":"close\xff","type":"admin","admin_id":"1"}', b'\xff{"message_type":"close"}',
+                     b'{"message_type":"comment\xc0\xa2,"message_type":"close"}']:
+            got = raw_request(Env.ports["corpus_default"], "POST", "/conversations/5/parts", {"authorization": f"Bearer {tok}"}, body)
+            self.expect(got, 400, "invalid_body", f"h1 body {body[:30]!r}")
+            got = h2_request(Env.ports["corpus_default"], h2_headers("POST", "/conversations/5/parts", [("authorization", f"Bearer {tok}")]), body)
+            self.expect(got, 400, "invalid_body", f"h2 body {body[:30]!r}")
+
+    def test_zz_no_panic_was_logged_or_counted(self):
+        # Named to run last in this class (unittest sorts by name): after every vector above.
+        self.assertNotIn("panic", Env.envoy_log.read_text())
+        self.assertEqual(metrics().get("intercom_authz_vm_panics", 0), 0)
+
+
+class Traps(unittest.TestCase):
+    """A VM that traps (the test-trap build panics on request) under each failure_policy, in a
+    separate Envoy with one worker so that one trap hits the one VM. FAIL_CLOSED turns one trap
+    into an outage (every later request 503 until restart); FAIL_RELOAD denies the failing
+    request and serves the next one from a new VM. The shipped configs use FAIL_RELOAD."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not TRAP_WASM.exists():
+            raise AssertionError(f"the test-trap build is missing: {TRAP_WASM} (make test-envoy builds it)")
+        default = Env.corpus["configs"]["default"]
+        cls.ports = {"closed": free_port(), "reload": free_port()}
+        cls.admin = free_port()
+        listeners = [listener(f"trap_{k}", p, default, wasm=TRAP_WASM, failure_policy=k == "closed" and "FAIL_CLOSED" or "FAIL_RELOAD")
+                     for k, p in cls.ports.items()]
+        cfg = bootstrap(cls.admin, listeners, [cluster("upstream", Env.upstream_port)])
+        path = Env.tmp / "envoy-trap.json"
+        path.write_text(json.dumps(cfg))
+        cls.log = Env.tmp / "envoy-trap.log"
+        envoy = start([ENVOY, "-c", str(path), "--concurrency", "1", "--base-id", str(os.getpid() % 60000 + 2000),
+                       "-l", "warning", "--component-log-level", "wasm:info"], cls.log)
+        wait_http(f"http://127.0.0.1:{cls.admin}/ready", proc=envoy, log=cls.log)
+
+    def send(self, which, method, path, trap=False):
+        h = {"authorization": f"Bearer {mint({'role': 'agent'})}"}
+        if trap:
+            h["x-intercom-authz-test-trap"] = "1"
+        return raw_request(self.ports[which], method, path, h)
+
+    def stats(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin}/stats", timeout=5) as r:
+            return dict(l.rsplit(": ", 1) for l in r.read().decode().splitlines() if ": " in l)
+
+    def test_fail_closed_one_trap_is_an_outage(self):
+        self.assertEqual(self.send("closed", "GET", "/contacts")[0], 200)
+        status, _, _ = self.send("closed", "GET", "/contacts", trap=True)
+        self.assertGreaterEqual(status, 500)
+        for _ in range(3):  # every later request, even a valid one, fails: the VM is gone
+            self.assertEqual(self.send("closed", "GET", "/contacts")[0], 503)
+
+    def test_fail_reload_denies_the_bad_request_and_serves_the_next(self):
+        before = self.stats()
+        for round_ in range(3):
+            status, _, _ = self.send("reload", "GET", "/contacts", trap=True)
+            self.assertGreaterEqual(status, 500, f"round {round_}: the trapping request must not pass")
+            time.sleep(0.05)  # past the shipped 10 ms reload backoff
+            status, _, body = self.send("reload", "GET", "/contacts")
+            self.assertEqual(status, 200, f"round {round_}: {body[:200]!r}")
+            status, _, body = self.send("reload", "DELETE", "/contacts/1")
+            self.assertEqual((status, json.loads(body)["code"]), (403, "missing_permission"), f"round {round_}")
+        text = self.log.read_text()
+        self.assertIn("intercom-authz: panic, the VM is unusable", text)
+        after = self.stats()
+        # The counters to alert on (envoy/README.md): our panic counter and Envoy's reloads.
+        panics = lambda st: int(st.get("wasmcustom.intercom_authz.vm_panics", 0))
+        self.assertGreaterEqual(panics(after) - panics(before), 3, {k: v for k, v in after.items() if "wasm" in k or "intercom" in k})
+        reloads = {k: v for k, v in after.items() if "reload" in k}
+        self.assertTrue(reloads, "Envoy exposes no reload counter")
+        self.assertGreaterEqual(int(after.get("wasm.trap_reload.vm_reload_success", 0)) - int(before.get("wasm.trap_reload.vm_reload_success", 0)), 3, reloads)
 
 
 def _plugin_configs(node):

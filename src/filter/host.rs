@@ -1,0 +1,279 @@
+//! The Proxy-Wasm host calls the filter makes, none of which can panic.
+//!
+//! The SDK's `hostcalls` functions are not safe to call from a filter that must never trap:
+//! `get_map_value` converts header values with `String::from_utf8(..).unwrap()` (one 0xFF byte
+//! in a header traps the VM), and every one of them ends with `status => panic!(..)` for a
+//! status it did not expect. So the filter declares the ABI functions it uses itself and maps
+//! *every* status other than `Ok` (and `NotFound` where it means "absent") to an error,
+//! and reads every value as bytes. The ABI statuses are read as plain `u32`, never as a Rust
+//! enum (a value outside the enum would be undefined behaviour).
+//!
+//! Why each call cannot panic, one by one:
+//!
+//! | call | ABI function | why it cannot panic |
+//! |---|---|---|
+//! | [`log`] | `proxy_log` | status ignored; the message is a `&str` we built |
+//! | [`now_nanos`] | `proxy_get_current_time_nanoseconds` | any non-`Ok` status → `None` |
+//! | [`set_tick_period`] | `proxy_set_tick_period_milliseconds` | status → `Result`; `u32::try_from` saturates |
+//! | [`buffer`] | `proxy_get_buffer_bytes` | bytes, any status → `None`; the host allocated exactly `size` bytes through `proxy_on_memory_allocate` |
+//! | [`header`] | `proxy_get_header_map_value` | bytes (no UTF-8 conversion), any status → `None` |
+//! | [`set_header`] / [`remove_header`] | `proxy_replace_header_map_value` / `proxy_remove_header_map_value` | status → `Result` |
+//! | [`property`] | `proxy_get_property` | bytes, any status → `None` |
+//! | [`set_property`] | `proxy_set_property` | status → `Result` |
+//! | [`send_response`] | `proxy_send_local_response` | status → `Result`; headers serialized here, sizes from `u32::try_from` (a header over 4 GiB is skipped) |
+//! | [`reset_request`] | `proxy_close_stream` (the request stream) | status ignored |
+//! | [`define_counter`] / [`increment`] | `proxy_define_metric` / `proxy_increment_metric` | status → `Result` |
+//! | `proxy_wasm::hostcalls::dispatch_http_call` (JWKS, root context only) | `proxy_http_call` | kept from the SDK because its dispatcher must register the callout; it handles `Ok`, `BadArgument` and `InternalFailure`, the only statuses Envoy's `httpCall` returns |
+//!
+//! Memory the host hands back (`return_data`) was allocated by the SDK's exported
+//! `proxy_on_memory_allocate` as a boxed slice of exactly `return_size` bytes, so it is taken back
+//! as a `Vec` of that length and capacity, as the SDK itself does. Its size is bounded by what
+//! Envoy holds: header values (Envoy's header limits, 60 KiB by default), bodies (the filter asks
+//! for at most `max_body_bytes`), the plugin configuration and the JWKS (`remote_jwks.max_bytes`).
+#![allow(
+    unsafe_code,
+    reason = "the Proxy-Wasm ABI is a set of C functions; this module is the one place that calls them"
+)]
+
+use std::ptr::null_mut;
+use std::vec::Vec;
+
+use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType};
+
+const OK: u32 = 0;
+
+#[link(wasm_import_module = "env")]
+extern "C" {
+    fn proxy_log(level: u32, data: *const u8, size: usize) -> u32;
+    fn proxy_get_current_time_nanoseconds(ret: *mut u64) -> u32;
+    fn proxy_set_tick_period_milliseconds(period: u32) -> u32;
+    fn proxy_get_buffer_bytes(
+        kind: u32,
+        start: usize,
+        max: usize,
+        ret_data: *mut *mut u8,
+        ret_size: *mut usize,
+    ) -> u32;
+    fn proxy_get_header_map_value(
+        map: u32,
+        key: *const u8,
+        key_size: usize,
+        ret_data: *mut *mut u8,
+        ret_size: *mut usize,
+    ) -> u32;
+    fn proxy_replace_header_map_value(
+        map: u32,
+        key: *const u8,
+        key_size: usize,
+        value: *const u8,
+        value_size: usize,
+    ) -> u32;
+    fn proxy_remove_header_map_value(map: u32, key: *const u8, key_size: usize) -> u32;
+    fn proxy_get_property(
+        path: *const u8,
+        path_size: usize,
+        ret_data: *mut *mut u8,
+        ret_size: *mut usize,
+    ) -> u32;
+    fn proxy_set_property(
+        path: *const u8,
+        path_size: usize,
+        value: *const u8,
+        value_size: usize,
+    ) -> u32;
+    #[allow(clippy::too_many_arguments, reason = "the ABI's signature")]
+    fn proxy_send_local_response(
+        status: u32,
+        details: *const u8,
+        details_size: usize,
+        body: *const u8,
+        body_size: usize,
+        headers: *const u8,
+        headers_size: usize,
+        grpc_status: i32,
+    ) -> u32;
+    fn proxy_close_stream(stream_type: u32) -> u32;
+    fn proxy_define_metric(kind: u32, name: *const u8, name_size: usize, ret_id: *mut u32) -> u32;
+    fn proxy_increment_metric(id: u32, offset: i64) -> u32;
+}
+
+/// A host call answered with this (non-`Ok`) status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostError(pub u32);
+
+fn result(status: u32) -> Result<(), HostError> {
+    if status == OK {
+        Ok(())
+    } else {
+        Err(HostError(status))
+    }
+}
+
+/// Takes ownership of what the host returned (`Ok` with data), or `None`.
+///
+/// SAFETY (the caller's): `data`/`size` come from a host call that returned `Ok`, so `data` is
+/// null or a block of `size` bytes allocated by the SDK's `proxy_on_memory_allocate`.
+unsafe fn owned(status: u32, data: *mut u8, size: usize) -> Option<Vec<u8>> {
+    if status != OK {
+        return None;
+    }
+    if data.is_null() {
+        return Some(Vec::new());
+    }
+    Some(Vec::from_raw_parts(data, size, size))
+}
+
+/// Logs a line; a host that refuses is ignored (there is nowhere else to say it).
+pub fn log(level: LogLevel, msg: &str) {
+    unsafe {
+        proxy_log(level as u32, msg.as_ptr(), msg.len());
+    }
+}
+
+/// The host's clock, in nanoseconds since the Unix epoch.
+pub fn now_nanos() -> Option<u64> {
+    let mut t: u64 = 0;
+    let status = unsafe { proxy_get_current_time_nanoseconds(&mut t) };
+    (status == OK).then_some(t)
+}
+
+/// Calls `on_tick` every `ms` milliseconds.
+pub fn set_tick_period(ms: u64) -> Result<(), HostError> {
+    let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+    result(unsafe { proxy_set_tick_period_milliseconds(ms) })
+}
+
+/// Up to `max` bytes of a buffer from `start`; `None` when absent or refused.
+pub fn buffer(kind: BufferType, start: usize, max: usize) -> Option<Vec<u8>> {
+    let (mut data, mut size) = (null_mut(), 0usize);
+    unsafe {
+        let status = proxy_get_buffer_bytes(kind as u32, start, max, &mut data, &mut size);
+        owned(status, data, size)
+    }
+}
+
+/// A header's value, as the bytes Envoy holds.
+pub fn header(map: MapType, name: &str) -> Option<Vec<u8>> {
+    let (mut data, mut size) = (null_mut(), 0usize);
+    unsafe {
+        let status =
+            proxy_get_header_map_value(map as u32, name.as_ptr(), name.len(), &mut data, &mut size);
+        owned(status, data, size)
+    }
+}
+
+/// Sets (replaces) a header.
+pub fn set_header(map: MapType, name: &str, value: &[u8]) -> Result<(), HostError> {
+    result(unsafe {
+        proxy_replace_header_map_value(
+            map as u32,
+            name.as_ptr(),
+            name.len(),
+            value.as_ptr(),
+            value.len(),
+        )
+    })
+}
+
+/// Removes every value of a header.
+pub fn remove_header(map: MapType, name: &str) -> Result<(), HostError> {
+    result(unsafe { proxy_remove_header_map_value(map as u32, name.as_ptr(), name.len()) })
+}
+
+/// Property paths are NUL-separated segments.
+fn property_path(path: &[&str]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, seg) in path.iter().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(seg.as_bytes());
+    }
+    out
+}
+
+/// A host property (`source.address`, …), as bytes.
+pub fn property(path: &[&str]) -> Option<Vec<u8>> {
+    let p = property_path(path);
+    let (mut data, mut size) = (null_mut(), 0usize);
+    unsafe {
+        let status = proxy_get_property(p.as_ptr(), p.len(), &mut data, &mut size);
+        owned(status, data, size)
+    }
+}
+
+/// Sets a property (filter state), readable from access logs.
+pub fn set_property(path: &[&str], value: &[u8]) -> Result<(), HostError> {
+    let p = property_path(path);
+    result(unsafe { proxy_set_property(p.as_ptr(), p.len(), value.as_ptr(), value.len()) })
+}
+
+/// The Proxy-Wasm map encoding: count, then (key size, value size) pairs, then each key and
+/// value followed by a NUL. `None` if a size does not fit in `u32`.
+fn serialize_map(pairs: &[(&str, &str)]) -> Option<Vec<u8>> {
+    let len = |n: usize| u32::try_from(n).ok().map(u32::to_le_bytes);
+    let mut out = Vec::new();
+    out.extend_from_slice(&len(pairs.len())?);
+    for (k, v) in pairs {
+        out.extend_from_slice(&len(k.len())?);
+        out.extend_from_slice(&len(v.len())?);
+    }
+    for (k, v) in pairs {
+        out.extend_from_slice(k.as_bytes());
+        out.push(0);
+        out.extend_from_slice(v.as_bytes());
+        out.push(0);
+    }
+    Some(out)
+}
+
+/// Answers the request locally. `details` fills `%RESPONSE_CODE_DETAILS%` (no spaces).
+pub fn send_response(
+    status: u16,
+    details: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(), HostError> {
+    let Some(h) = serialize_map(headers) else {
+        return Err(HostError(u32::MAX));
+    };
+    result(unsafe {
+        proxy_send_local_response(
+            u32::from(status),
+            details.as_ptr(),
+            details.len(),
+            body.as_ptr(),
+            body.len(),
+            h.as_ptr(),
+            h.len(),
+            -1,
+        )
+    })
+}
+
+/// Resets the request stream (the last resort when a denial cannot be sent).
+pub fn reset_request() {
+    const HTTP_REQUEST: u32 = 0;
+    unsafe {
+        proxy_close_stream(HTTP_REQUEST);
+    }
+}
+
+/// Defines a counter; its id, or an error.
+pub fn define_counter(name: &str) -> Result<u32, HostError> {
+    let mut id = 0u32;
+    let status = unsafe {
+        proxy_define_metric(
+            MetricType::Counter as u32,
+            name.as_ptr(),
+            name.len(),
+            &mut id,
+        )
+    };
+    result(status).map(|()| id)
+}
+
+/// Adds one to a counter.
+pub fn increment(id: u32) -> Result<(), HostError> {
+    result(unsafe { proxy_increment_metric(id, 1) })
+}
