@@ -26,6 +26,7 @@
 //! ```
 
 use std::borrow::ToOwned;
+use std::boxed::Box;
 use std::format;
 use std::string::{String, ToString};
 use std::vec::Vec;
@@ -471,7 +472,7 @@ impl Authorizer {
         };
         let core_req = match core_request(req) {
             Ok(r) => r,
-            Err(out) => return out,
+            Err(out) => return *out,
         };
         let d = evaluate(&self.policy, &verified.principal, &core_req, now);
         let mut out = self.outcome(&d, &verified.principal);
@@ -523,7 +524,7 @@ impl Authorizer {
     pub fn authorize_principal(&self, who: &Principal, req: &HttpRequest<'_>, now: u64) -> Outcome {
         let core_req = match core_request(req) {
             Ok(r) => r,
-            Err(out) => return out,
+            Err(out) => return *out,
         };
         let d = evaluate(&self.policy, who, &core_req, now);
         self.outcome(&d, who)
@@ -568,11 +569,14 @@ impl Authorizer {
 }
 
 /// The core's view of a request: method and path must be UTF-8 (the canonicalizer then
-/// refuses everything outside its strict alphabet).
-fn core_request<'a>(req: &HttpRequest<'a>) -> Result<Request<'a>, Outcome> {
+/// refuses everything outside its strict alphabet). `Err` is the denial.
+fn core_request<'a>(req: &HttpRequest<'a>) -> Result<Request<'a>, Box<Outcome>> {
     let text = |b: &'a [u8], what: &str| {
         core::str::from_utf8(b).map_err(|_| {
-            Outcome::denied(Code::NonCanonicalPath, format!("the {what} is not UTF-8"))
+            Box::new(Outcome::denied(
+                Code::NonCanonicalPath,
+                format!("the {what} is not UTF-8"),
+            ))
         })
     };
     Ok(Request {

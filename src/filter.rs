@@ -532,10 +532,8 @@ impl Request {
     /// stays absent.
     fn read_request_id(&mut self) {
         let name = &self.shared.authz.config().request_id_header;
-        self.request_id = match request_header(name) {
-            None => None,
-            Some(b) => Some(String::from_utf8(b).unwrap_or_else(|_| generated_request_id())),
-        };
+        self.request_id = request_header(name)
+            .map(|b| String::from_utf8(b).unwrap_or_else(|_| generated_request_id()));
     }
 
     fn audit(&self, out: &Outcome, dry: bool) {

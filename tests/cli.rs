@@ -210,6 +210,11 @@ fn lint() {
     golden("lint-lax", &["lint", "tests/cli/lax.json"], 4);
     golden("lint-strict", &["lint", "tests/configs/strict.json"], 4);
     golden("lint-fail-open", &["lint", "tests/cli/fail-open.yaml"], 4);
+    golden(
+        "lint-fail-closed",
+        &["lint", "tests/cli/fail-closed.yaml"],
+        4,
+    );
     golden("lint-demo-envoy", &["lint", "envoy/envoy.yaml"], 0);
 }
 
