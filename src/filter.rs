@@ -7,7 +7,27 @@
 //! request through with the canonical path and the configured upstream headers.
 //!
 //! CAUTION: a panic traps the VM. With `failure_policy: FAIL_OPEN` Envoy would then let
-//! requests through unchecked: ship `FAIL_CLOSED` (or `FAIL_RELOAD`). Nothing here unwraps.
+//! requests through unchecked; with `FAIL_CLOSED` one trap is an outage of that worker until
+//! a restart. Ship `FAIL_RELOAD` (envoy/README.md). Nothing here may panic:
+//!
+//! - **Host calls** all go through [`host`], which declares the Proxy-Wasm ABI functions itself,
+//!   reads every header, property and buffer as bytes and maps every non-`Ok` status to an
+//!   error; its module documentation lists each call and why it cannot panic. The one SDK host
+//!   function still called is `hostcalls::dispatch_http_call` (the JWKS fetch, root context),
+//!   whose dispatcher must register the callout; it panics only on a status Envoy's `httpCall`
+//!   never returns.
+//! - **The SDK's dispatcher** (`proxy_on_*` entry points) panics on a host that breaks the ABI
+//!   (unknown context ids) and when `create_http_context` returns `None`: [`Root`] never does,
+//!   an unconfigured root answers every request 503 instead ([`Unconfigured`]).
+//! - **Values that are not UTF-8** are the authorizer's to judge ([`HttpRequest`] is bytes):
+//!   credential → `malformed_token`, method or path → `non_canonical_path`; a request id that is
+//!   not UTF-8 is replaced by a generated one; `content-length` and `source.address` that are
+//!   not are ignored; a JWKS response's `:status` is read lossily.
+//! - **Sizes and integers**: the body is read only up to `max_body_bytes` (`+ 1` saturating),
+//!   times are `u64` seconds with saturating additions, statuses `u16` widened to `u32`; the
+//!   memory the host hands back was allocated by the SDK's `proxy_on_memory_allocate` for exactly
+//!   that many bytes (header values are bounded by Envoy's header limits).
+//! - **The test-only `test-trap` feature** panics on purpose; it is never in a shipped module.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -178,7 +198,7 @@ impl JwksState {
         r: &crate::authorizer::RemoteJwksConfig,
         why: &str,
     ) {
-        self.next_fetch = now + r.retry_secs;
+        self.next_fetch = now.saturating_add(r.retry_secs);
         bump(metrics.jwks_failed);
         log(
             LogLevel::Warn,
@@ -277,7 +297,7 @@ impl Context for Root {
         };
         match result {
             Ok(n) => {
-                st.next_fetch = now + r.refresh_secs;
+                st.next_fetch = now.saturating_add(r.refresh_secs);
                 bump(shared.metrics.jwks_ok);
                 log(
                     LogLevel::Info,
@@ -369,7 +389,10 @@ impl RootContext for Root {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        let shared = self.shared.clone()?;
+        // INVARIANT: never `None` (the SDK's dispatcher panics on it).
+        let Some(shared) = self.shared.clone() else {
+            return Some(Box::new(Unconfigured));
+        };
         Some(Box::new(Request {
             shared,
             body_wanted: false,
@@ -394,6 +417,27 @@ impl RootContext for Root {
 fn test_trap() {
     if request_header("x-intercom-authz-test-trap").is_some() {
         panic!("test trap requested (feature test-trap)");
+    }
+}
+
+/// A request that reached a root with no configuration (Envoy normally refuses such a plugin
+/// before any request): answered 503, nothing goes upstream.
+pub struct Unconfigured;
+
+impl Context for Unconfigured {}
+
+impl HttpContext for Unconfigured {
+    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+        let body = br#"{"error":"Service Unavailable","message":"intercom-authz has no configuration","code":"not_configured"}"#;
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-intercom-authz-code", "not_configured"),
+            ("cache-control", "no-store"),
+        ];
+        if host::send_response(503, "intercom_authz_not_configured", &headers, body).is_err() {
+            host::reset_request();
+        }
+        Action::Pause
     }
 }
 
