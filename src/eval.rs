@@ -15,7 +15,9 @@
 //! 9. the role (plus the token's own permissions) has every required permission →
 //!    `missing_permission`
 //! 10. MFA (`amr`) where the role or a required permission asks for it → `mfa_required`
-//! 11. the token has the route's scope (per `scopes` mode) → `missing_scope`
+//! 11. the route's scope (per `scopes` mode) is granted: to the workspace's Intercom token
+//!     (`workspace_scopes`, when declared) or to the caller's token (`scope_source: token`)
+//!     → `missing_scope`
 //!
 //! Evaluation never panics and has no error path that could read as "allow": every failure is a
 //! [`Decision`] with [`Effect::Deny`].
@@ -31,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::body::{self, BodyError};
 use crate::path::{self, PathError};
 use crate::perm::PermSet;
-use crate::policy::{PathMode, Policy, ScopeMode};
+use crate::policy::{PathMode, Policy, ScopeMode, ScopeSource};
 use crate::router::Method;
 
 /// Who is asking: what the token layer extracted from the verified token.
@@ -124,7 +126,7 @@ codes! {
     Allowed => ("allowed", 200, "allowed"),
     NeedBody => ("need_body", 100, "the body must be read before deciding"),
     MissingPermission => ("missing_permission", 403, "the role lacks a permission the request needs"),
-    MissingScope => ("missing_scope", 403, "the token lacks the route's OAuth scope"),
+    MissingScope => ("missing_scope", 403, "the route's OAuth scope is not granted (workspace_scopes, or the caller's token)"),
     UnknownRoute => ("unknown_route", 403, "no route in the catalog matches; denied"),
     MissingRole => ("missing_role", 403, "the token names no role"),
     UnknownRole => ("unknown_role", 403, "the token names a role the policy does not define"),
@@ -610,7 +612,11 @@ pub fn evaluate<'a>(
             ScopeMode::Documented => documented,
             ScopeMode::All => true,
         };
-        if enforced && !who.scopes.iter().any(|s| s == sc) {
+        let granted: Option<&[String]> = match policy.scope_source {
+            ScopeSource::Token => Some(&who.scopes),
+            ScopeSource::Workspace => policy.workspace_scopes.as_deref(),
+        };
+        if enforced && granted.is_some_and(|g| !g.iter().any(|s| s == sc)) {
             d.code = Code::MissingScope;
             d.required = Some(sc);
             return d;

@@ -53,9 +53,18 @@ pub struct PolicyConfig {
     /// Whether the shipped Intercom catalog is loaded (default `true`).
     #[serde(default = "yes")]
     pub catalog: bool,
-    /// Which route scopes are enforced against the token's scopes.
+    /// Which route scopes are enforced (`off`, `documented`, `all`).
     #[serde(default)]
     pub scopes: ScopeMode,
+    /// Whose OAuth scopes are checked: the Intercom token the filter injects (`workspace`, the
+    /// default) or the caller's own token (`token`, for delegated OAuth tokens).
+    #[serde(default)]
+    pub scope_source: ScopeSource,
+    /// The scopes the workspace's Intercom token was granted. A route needing another one is
+    /// denied locally with `missing_scope` (Intercom would refuse it). Absent: not declared, no
+    /// scope is checked in `workspace` mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_scopes: Option<Vec<String>>,
     /// Multi-factor requirements.
     #[serde(default)]
     pub mfa: MfaConfig,
@@ -91,6 +100,8 @@ impl Default for PolicyConfig {
             routes: Vec::new(),
             catalog: true,
             scopes: ScopeMode::default(),
+            scope_source: ScopeSource::default(),
+            workspace_scopes: None,
             mfa: MfaConfig::default(),
             max_session_age: None,
             ip_allowlist: Vec::new(),
@@ -191,6 +202,22 @@ pub enum ScopeMode {
     Documented,
     /// Every route scope, documented or inferred.
     All,
+}
+
+/// Whose OAuth scopes a route's scope is checked against.
+///
+/// Intercom's scopes belong to the access token of the workspace's app, which the filter
+/// injects (`upstream.intercom_token`), not to an employee's SSO token: by default the policy
+/// declares them (`workspace_scopes`). A caller that holds a delegated Intercom OAuth token
+/// carries its own (`token`, read from the `scopes` claim).
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeSource {
+    /// `workspace_scopes` (when declared).
+    #[default]
+    Workspace,
+    /// The caller's token (`token.claims.scopes`).
+    Token,
 }
 
 /// What to do with a path that is not canonical (see [`crate::path`]).
@@ -341,6 +368,8 @@ pub struct Policy {
     role_lookup: Vec<(crate::router::Key, usize)>,
     pub(crate) workspace: Option<String>,
     pub(crate) scopes: ScopeMode,
+    pub(crate) scope_source: ScopeSource,
+    pub(crate) workspace_scopes: Option<Vec<String>>,
     pub(crate) mfa_permissions: PermSet,
     pub(crate) mfa_methods: Vec<String>,
     pub(crate) ip_allowlist: Vec<Cidr>,
@@ -409,6 +438,8 @@ impl Policy {
             role_lookup: Vec::new(),
             workspace: cfg.workspace.clone(),
             scopes: cfg.scopes,
+            scope_source: cfg.scope_source,
+            workspace_scopes: cfg.workspace_scopes.clone(),
             mfa_permissions: PermSet::new(),
             mfa_methods: cfg.mfa.methods.clone().unwrap_or_else(|| {
                 ["mfa", "otp", "hwk", "sms"]
@@ -424,6 +455,7 @@ impl Policy {
         };
         policy.mfa_permissions = policy.resolve_all(&cfg.mfa.permissions, "`mfa.permissions`")?;
         policy.compile_routes(cfg)?;
+        policy.check_workspace_scopes()?;
         policy.compile_roles(cfg)?;
         if let Some(r) = &cfg.default_role {
             if policy.role(r).is_none() {
@@ -431,6 +463,21 @@ impl Policy {
             }
         }
         Ok(policy)
+    }
+
+    /// Every name in `workspace_scopes` is a scope some route needs (a typo would deny).
+    fn check_workspace_scopes(&self) -> Result<(), PolicyError> {
+        let known = || self.routes.iter().filter_map(|r| r.scope.as_deref());
+        for s in self.workspace_scopes.iter().flatten() {
+            if !known().any(|k| k == s) {
+                let near = perm::nearest(s, known());
+                return err(format!(
+                    "unknown OAuth scope `{s}` in `workspace_scopes`{}",
+                    hint(s, near)
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The id of a permission name (not an alias).
