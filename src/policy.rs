@@ -677,15 +677,15 @@ impl Policy {
             }
             s
         };
+        // A chain, each step built on the next: observer ⊆ agent ⊆ restricted ⊆ admin ⊆ owner.
+        let admin = all.difference(&ids(ADMIN_LACKS));
+        let observer = self.reads().difference(&ids(OBSERVER_READ_LACKS));
         Some(match name {
             "owner" => all,
-            "admin" => all.difference(&ids(ADMIN_LACKS)),
-            "restricted" => all.difference(&ids(RESTRICTED_LACKS)),
-            "agent" => self
-                .reads()
-                .difference(&ids(AGENT_READ_LACKS))
-                .union(&ids(AGENT_WRITES)),
-            "observer" => self.reads().difference(&ids(OBSERVER_READ_LACKS)),
+            "admin" => admin,
+            "restricted" => admin.difference(&ids(RESTRICTED_LACKS)),
+            "agent" => observer.union(&ids(AGENT_WRITES)),
+            "observer" => observer,
             _ => return None,
         })
     }
@@ -869,6 +869,16 @@ fn normalize_template(t: &str) -> String {
         .join("/")
 }
 
+/// The built-in roles form a chain, each a subset of the one above. Each step: (role above,
+/// role below, why the one below has less, from the seeds). The README's chain table lists
+/// what each step takes away, generated from the compiled roles.
+pub const CHAIN: [(&str, &str, &str); 4] = [
+    ("owner", "admin", "the workspace's owner alone changes security and workspace settings and makes irreversible deletions (contacts, conversation metrics)"),
+    ("admin", "restricted", "seed 003: a restricted teammate loses app settings, teammates and billing; here also exports, publishing and messages to many"),
+    ("restricted", "agent", "seed 002: agents work conversations and tickets (reply, note, assign, close, tag, message one person) and read; they change nothing else"),
+    ("agent", "observer", "seed 002: observers read conversations, reports and articles, and take no action"),
+];
+
 /// What `admin` lacks: owner-only security and workspace settings, irreversible deletions.
 pub const ADMIN_LACKS: &[&str] = &[
     "settings:manage",
@@ -877,8 +887,8 @@ pub const ADMIN_LACKS: &[&str] = &[
     "conversations:delete_metrics",
 ];
 
-/// What `restricted` lacks (seed 003): settings, teammates, billing, export, and messages to
-/// more than one person.
+/// What `restricted` lacks beside what `admin` lacks (seed 003): settings, teammates, billing,
+/// export, and messages to more than one person.
 pub const RESTRICTED_LACKS: &[&str] = &[
     "settings:read",
     "settings:manage",
@@ -916,15 +926,7 @@ pub const AGENT_WRITES: &[&str] = &[
     "fin:use",
 ];
 
-/// The reads `agent` does not get.
-pub const AGENT_READ_LACKS: &[&str] = &[
-    "settings:read",
-    "reports:read",
-    "data_connectors:read",
-    "ai_content:read",
-];
-
-/// The reads `observer` does not get.
+/// The reads `observer` (and so every role above it but `admin`'s own) does not get: settings.
 pub const OBSERVER_READ_LACKS: &[&str] = &["settings:read"];
 
 #[cfg(test)]
@@ -947,11 +949,25 @@ mod tests {
         let admin = p.role("admin").unwrap().permissions;
         let agent = p.role("agent").unwrap().permissions;
         let observer = p.role("observer").unwrap().permissions;
-        assert!(
-            owner.contains_all(&admin)
-                && admin.contains_all(&agent)
-                && admin.contains_all(&observer)
-        );
+        let restricted = p.role("restricted").unwrap().permissions;
+        // The chain: every permission of a role is in the role above it, and each step adds.
+        let chain = [owner, admin, restricted, agent, observer];
+        for (i, pair) in chain.windows(2).enumerate() {
+            let (above, below) = (pair[0], pair[1]);
+            assert!(
+                above.contains_all(&below),
+                "{} ⊉ {}",
+                BUILTIN_ROLES[i],
+                BUILTIN_ROLES[i + 1]
+            );
+            assert_ne!(
+                above,
+                below,
+                "{} = {}",
+                BUILTIN_ROLES[i],
+                BUILTIN_ROLES[i + 1]
+            );
+        }
         assert!(!agent.contains(p.permission_id("contacts:delete").unwrap()));
         assert!(observer
             .iter()

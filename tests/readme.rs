@@ -7,7 +7,7 @@
     clippy::indexing_slicing
 )]
 
-use intercom_authz::policy::{Policy, PolicyConfig, BUILTIN_ROLES};
+use intercom_authz::policy::{Policy, PolicyConfig, BUILTIN_ROLES, CHAIN};
 use intercom_authz::Code;
 
 fn roles_table() -> String {
@@ -37,6 +37,26 @@ fn roles_table() -> String {
         ));
     }
     out.push('\n');
+    out
+}
+
+/// What each step of the chain takes away, and why.
+fn chain_table() -> String {
+    let p = Policy::compile(&PolicyConfig::default()).unwrap();
+    let mut out = String::from("| step | the role below lacks | why |\n|---|---|---|\n");
+    for (above, below, why) in CHAIN {
+        let up = p.role(above).unwrap().permissions;
+        let down = p.role(below).unwrap().permissions;
+        assert!(up.contains_all(&down), "{below} is not within {above}");
+        let lost: Vec<String> = p
+            .names(&up.difference(&down))
+            .map(|n| format!("`{n}`"))
+            .collect();
+        out.push_str(&format!(
+            "| {above} → {below} | {} | {why} |\n",
+            lost.join(", ")
+        ));
+    }
     out
 }
 
@@ -81,7 +101,11 @@ fn readme_tables_match_the_code() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let want = splice(
-        &splice(&readme, "roles", &roles_table()),
+        &splice(
+            &splice(&readme, "roles", &roles_table()),
+            "chain",
+            &chain_table(),
+        ),
         "codes",
         &codes_table(),
     );
