@@ -68,6 +68,7 @@ fn side_by_side(c: &mut Criterion) {
             method,
             path: "/contacts/123",
             body: Body::NotRead,
+            content_type: None,
             source_ip: None,
         };
         assert_eq!(evaluate(&policy, &who, &r, NOW).is_allowed(), allowed);

@@ -28,6 +28,7 @@ fn req<'a>(method: &'a str, path: &'a str, body: Body<'a>) -> Request<'a> {
         method,
         path,
         body,
+        content_type: Some("application/json"),
         source_ip: None,
     }
 }

@@ -362,7 +362,10 @@ impl QueryRule {
 
     /// Extra `(permission, scope)` the query asks for, if any.
     pub fn extra(self, query: &str) -> Option<(&'static str, &'static str)> {
-        let deletes = crate::path::query_values(query, "retain_metrics").any(|v| v != "true");
+        // Any value but a plainly spelled `true` may delete the metrics (a Rack spelling such as
+        // `retain_metrics[]=true` reaches Rails as an array: judged as its costlier reading).
+        let deletes =
+            crate::rack::values(query, "retain_metrics").any(|(plain, v)| !plain || v != "true");
         deletes.then_some((
             "conversations:delete_metrics",
             "delete_conversations_and_metrics",

@@ -59,11 +59,14 @@ impl GuestAuthorizer for AuthorizerResource {
 
     fn authorize(&self, req: Request) -> Decision {
         let wanted = self.core.credential_header();
-        let header = req
-            .headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(&wanted))
-            .map(|h| h.value.as_str());
+        let find = |name: &str| {
+            req.headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| h.value.as_str())
+        };
+        let header = find(&wanted);
+        let content_type = find("content-type");
         let claims = match req
             .claims_json
             .as_deref()
@@ -86,6 +89,7 @@ impl GuestAuthorizer for AuthorizerResource {
                 method: &req.method,
                 path: &req.path,
                 credential: header,
+                content_type,
                 token: req.token.as_deref(),
                 claims: claims.as_ref(),
                 body: req.body.as_deref(),

@@ -34,6 +34,7 @@ use crate::body::{self, BodyError};
 use crate::path::{self, PathError};
 use crate::perm::PermSet;
 use crate::policy::{PathMode, Policy, ScopeMode, ScopeSource};
+use crate::rack;
 use crate::router::Method;
 
 /// Who is asking: what the token layer extracted from the verified token.
@@ -89,6 +90,8 @@ pub struct Request<'a> {
     pub path: &'a str,
     /// The body.
     pub body: Body<'a>,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<&'a str>,
     /// The client's address.
     pub source_ip: Option<IpAddr>,
 }
@@ -151,6 +154,8 @@ codes! {
     TokenTooLarge => ("token_too_large", 401, "the token is larger than the configured limit"),
     InvalidClaim => ("invalid_claim", 401, "a claim is missing or has the wrong type"),
     KeysUnavailable => ("keys_unavailable", 401, "no verification keys are available yet"),
+    UnsupportedMediaType => ("unsupported_media_type", 415, "a form body (any route), or a body-dependent route's body that is not JSON"),
+    AmbiguousRequest => ("ambiguous_request", 400, "Intercom's Rails upstream could read it otherwise: `_method`, a format suffix naming another route, a body where only the query is judged"),
 }
 
 /// A decision, borrowing from the policy and the request. Cheap to build on the allow path.
@@ -195,6 +200,8 @@ pub enum Detail<'a> {
     Method(&'a str),
     /// A free-form note (token layer).
     Note(String),
+    /// What another parser could read differently.
+    Ambiguous(&'static str),
 }
 
 impl<'a> Decision<'a> {
@@ -257,6 +264,10 @@ impl<'a> Decision<'a> {
             (Code::UnknownRole, Detail::Role(r)) => format!("Unknown role: {r}"),
             (Code::NonCanonicalPath, Detail::Path(e)) => {
                 format!("Non-canonical path: {}", e.message())
+            }
+            (Code::AmbiguousRequest, Detail::Ambiguous(why)) => format!("Ambiguous request: {why}"),
+            (Code::UnsupportedMediaType, Detail::Ambiguous(why)) => {
+                format!("Unsupported media type: {why}")
             }
             (Code::NonCanonicalPath, _) => {
                 String::from("Non-canonical path: send the canonical form")
@@ -430,6 +441,11 @@ pub fn evaluate<'a>(
         return d;
     }
     let path: &str = &canon.path;
+    if let Some((code, why)) = rack_request(req, canon.query) {
+        d.code = code;
+        d.detail = Detail::Ambiguous(why);
+        return d;
+    }
 
     // 2. Route.
     let Some(m) = policy.router.find(method, path) else {
@@ -443,6 +459,16 @@ pub fn evaluate<'a>(
         return d;
     };
     d.route = Some(&route.display);
+    if rack::format_stem(path)
+        .and_then(|stem| policy.router.find(method, stem))
+        .is_some_and(|other| other.value != m.value)
+    {
+        d.code = Code::AmbiguousRequest;
+        d.detail = Detail::Ambiguous(
+            "Rails reads the last segment's `.suffix` as a format, which names another route",
+        );
+        return d;
+    }
     let params = m.params();
     let resource_is_self = params
         .first()
@@ -524,11 +550,30 @@ pub fn evaluate<'a>(
             scope = Some((sc, true));
         }
     }
+    if route.query.is_some() && route.body.is_none() {
+        // Rails merges a JSON body into the params the query rule reads: only the query is
+        // judged, so a body is refused.
+        match req.body {
+            Body::NotRead => {
+                d.effect = Effect::NeedBody;
+                d.code = Code::NeedBody;
+                return d;
+            }
+            Body::Bytes(b) if !b.iter().all(u8::is_ascii_whitespace) => {
+                d.code = Code::AmbiguousRequest;
+                d.detail = Detail::Ambiguous(
+                    "this route is judged by its query; Rails would also read its body",
+                );
+                return d;
+            }
+            _ => {}
+        }
+    }
     if let Some(rule) = route.body {
         if let Some(field) = rule
             .fields()
             .iter()
-            .find(|f| path::query_values(canon.query, f).next().is_some())
+            .find(|f| rack::values(canon.query, f).next().is_some())
         {
             d.code = Code::InvalidBody;
             d.detail = Detail::Body(BodyError::InQuery(field));
@@ -550,6 +595,13 @@ pub fn evaluate<'a>(
             }
             Body::Bytes(b) => b,
         };
+        if !req.content_type.is_some_and(rack::is_json) {
+            d.code = Code::UnsupportedMediaType;
+            d.detail = Detail::Ambiguous(
+                "this route's decision reads a JSON body: send `Content-Type: application/json`",
+            );
+            return d;
+        }
         let names = match body::parse_strict(bytes).and_then(|v| rule.required(&v)) {
             Ok(n) => n,
             Err(e) => {
@@ -626,6 +678,23 @@ pub fn evaluate<'a>(
     d.effect = Effect::Allow;
     d.code = Code::Allowed;
     d
+}
+
+/// Step 1b: what Intercom's Rack/Rails upstream would read differently (see [`crate::rack`]).
+fn rack_request(req: &Request<'_>, query: &str) -> Option<(Code, &'static str)> {
+    if rack::values(query, "_method").next().is_some() {
+        return Some((
+            Code::AmbiguousRequest,
+            "`_method` in the query overrides the method in Rack",
+        ));
+    }
+    if req.content_type.is_some_and(rack::is_form) {
+        return Some((
+            Code::UnsupportedMediaType,
+            "a form body is parsed into params (and `_method`) by Rack; Intercom's API takes JSON",
+        ));
+    }
+    None
 }
 
 /// The permissions required by each route, for listings (`matrix`, README tables).

@@ -174,6 +174,41 @@ struct Shared {
     authz: Authorizer,
     metrics: Metrics,
     intercom_token: Option<String>,
+    /// Request headers removed before the upstream sees an allowed request (see [`stripped`]).
+    strip: Vec<String>,
+}
+
+/// Headers a Rack/Rails upstream would act on that the filter does not judge: method
+/// overrides (Rack::MethodOverride reads `X-HTTP-Method-Override` on a POST) and path rewrites
+/// (`X-Original-URL`, `X-Rewrite-URL`), and the underscore spellings of the identity headers
+/// the filter sets (CGI/Rack read `x_authz_role` as `x-authz-role`). Envoy's
+/// `headers_with_underscores_action: REJECT_REQUEST` (shipped) refuses underscores first; this
+/// holds where a host does not.
+const OVERRIDE_HEADERS: [&str; 5] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
+];
+
+fn stripped(authz: &Authorizer) -> Vec<String> {
+    let up = &authz.config().upstream;
+    let mut out: Vec<String> = OVERRIDE_HEADERS.iter().map(|h| h.to_string()).collect();
+    let cred = authz.credential_header();
+    for h in [
+        up.role_header.as_deref(),
+        up.subject_header.as_deref(),
+        Some(cred.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if h.contains('-') {
+            out.push(h.replace('-', "_"));
+        }
+    }
+    out
 }
 
 /// The root context: configuration, metrics, remote JWKS.
@@ -356,6 +391,7 @@ impl RootContext for Root {
         let remote = authz.config().remote_jwks.is_some();
         let mode = authz.config().mode;
         self.shared = Some(Rc::new(Shared {
+            strip: stripped(&authz),
             authz,
             metrics: Metrics::define_all(),
             intercom_token,
@@ -401,6 +437,7 @@ impl RootContext for Root {
             method: Vec::new(),
             path: Vec::new(),
             credential: None,
+            content_type: None,
             source: None,
         }))
     }
@@ -452,6 +489,7 @@ struct Request {
     method: Vec<u8>,
     path: Vec<u8>,
     credential: Option<Vec<u8>>,
+    content_type: Option<Vec<u8>>,
     source: Option<String>,
 }
 
@@ -468,6 +506,7 @@ impl Request {
             method: &self.method,
             path: &self.path,
             credential: self.credential.as_deref(),
+            content_type: self.content_type.as_deref(),
             body,
             source_ip: self.source.as_deref().and_then(crate::net::parse_source),
         };
@@ -545,6 +584,9 @@ impl Request {
                 set_request_header(":path", Some(p));
             }
         }
+        for h in &self.shared.strip {
+            set_request_header(h, None);
+        }
         let up = &cfg.upstream;
         for (name, value) in [
             (&up.role_header, &out.role),
@@ -611,6 +653,7 @@ impl HttpContext for Request {
         self.method = request_header(":method").unwrap_or_default();
         self.path = request_header(":path").unwrap_or_default();
         self.credential = request_header(&self.shared.authz.credential_header());
+        self.content_type = request_header("content-type");
         self.source =
             host::property(&["source", "address"]).and_then(|b| String::from_utf8(b).ok());
         let out = self.decide(Body::NotRead);

@@ -33,8 +33,8 @@ export interface AuthorizeRequest {
   path: string;
   /** Request headers; names are matched case-insensitively. */
   headers?: Record<string, string | string[] | undefined>;
-  /** The body: a string, bytes, or a JSON value (serialized). Read only when the route needs it. */
-  body?: string | Uint8Array | object | null;
+  /** The body: a string, bytes (`Uint8Array`, `Buffer`, `ArrayBuffer`), or a parsed JSON value. Read only when the route needs it; a body-dependent route needs `content-type: application/json` in `headers` (a parsed value goes as JSON without one). */
+  body?: string | Uint8Array | ArrayBuffer | object | null;
   /** A bearer token (with or without the `Bearer ` prefix). */
   token?: string;
   /** Claims already verified by the caller (mapped like a token's claims). */
@@ -193,30 +193,36 @@ impl Authorizer {
     /// Judges one request. Throws only on a malformed request object (a missing `method`).
     pub fn authorize(&self, request: RequestInput) -> Result<DecisionOutput, JsError> {
         let request: JsValue = request.into();
-        let body_bytes = body_bytes(&request)?;
+        let (body_bytes, body_is_value) = body_bytes(&request)?;
         let r: Req = serde_wasm_bindgen::from_value(request)
             .map_err(|e| err(format!("invalid request: {e}")))?;
         let now = r
             .now
             .filter(|n| n.is_finite() && *n >= 0.0)
             .unwrap_or_else(|| js_sys::Date::now() / 1000.0) as u64;
-        let wanted = self.core.credential_header();
-        let header = r
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&wanted))
-            .and_then(|(_, v)| match v {
-                serde_json::Value::String(s) => Some(s.clone()),
-                serde_json::Value::Array(a) => {
-                    a.first().and_then(|x| x.as_str()).map(str::to_string)
-                }
-                _ => None,
-            });
+        let find = |name: &str| {
+            r.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| match v {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Array(a) => {
+                        a.first().and_then(|x| x.as_str()).map(str::to_string)
+                    }
+                    _ => None,
+                })
+        };
+        let header = find(&self.core.credential_header());
+        // A body given as a value was parsed already (JSON by construction): absent a header,
+        // it goes as JSON. A string or bytes body keeps whatever the headers say.
+        let content_type = find("content-type")
+            .or_else(|| body_is_value.then(|| String::from("application/json")));
         let out = self.core.authorize_whole(
             &WholeRequest {
                 method: &r.method,
                 path: &r.path,
                 credential: header.as_deref(),
+                content_type: content_type.as_deref(),
                 token: r.token.as_deref(),
                 claims: r.claims.as_ref(),
                 body: body_bytes.as_deref(),
@@ -264,20 +270,21 @@ impl Authorizer {
 }
 
 /// The request's `body`: absent or `null` → none; a string → its UTF-8 bytes; a `Uint8Array`
-/// (a Node `Buffer` is one) or an `ArrayBuffer` → those bytes; any other value → its JSON text.
-fn body_bytes(request: &JsValue) -> Result<Option<Vec<u8>>, JsError> {
+/// (a Node `Buffer` is one) or an `ArrayBuffer` → those bytes; any other value → its JSON text
+/// (and `true`: it was a value).
+fn body_bytes(request: &JsValue) -> Result<(Option<Vec<u8>>, bool), JsError> {
     let b = js_sys::Reflect::get(request, &JsValue::from_str("body"))
         .map_err(|_| err("invalid request: expected an object"))?;
     if b.is_undefined() || b.is_null() {
-        return Ok(None);
+        return Ok((None, false));
     }
     if let Some(s) = b.as_string() {
-        return Ok(Some(s.into_bytes()));
+        return Ok((Some(s.into_bytes()), false));
     }
     if b.is_instance_of::<js_sys::Uint8Array>() || b.is_instance_of::<js_sys::ArrayBuffer>() {
-        return Ok(Some(js_sys::Uint8Array::new(&b).to_vec()));
+        return Ok((Some(js_sys::Uint8Array::new(&b).to_vec()), false));
     }
     let v: serde_json::Value = serde_wasm_bindgen::from_value(b)
         .map_err(|e| err(format!("invalid request: `body`: {e}")))?;
-    Ok(Some(v.to_string().into_bytes()))
+    Ok((Some(v.to_string().into_bytes()), true))
 }

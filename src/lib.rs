@@ -8,6 +8,7 @@
 //!            │ catalog  every Intercom API route → permission, scope, rule  │
 //!            │ router   segment-trie route index (literal beats {param})    │
 //!            │ path     canonicalization (the anti-bypass layer)            │
+//!            │ rack     how Intercom's Rails upstream reads a request        │
 //!            │ body     body/query-dependent routes, strict JSON            │
 //!            │ net      CIDR allowlists                                     │
 //!            │ policy   PolicyConfig (serde) → Policy (compiled)            │
@@ -34,6 +35,7 @@ pub mod net;
 pub mod path;
 pub mod perm;
 pub mod policy;
+pub mod rack;
 pub mod router;
 
 #[cfg(feature = "std")]

@@ -84,7 +84,7 @@ impl PathError {
     }
 }
 
-fn hex(b: u8) -> Option<u8> {
+pub(crate) fn hex(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
@@ -274,38 +274,6 @@ pub fn segments(canonical: &str) -> impl Iterator<Item = &str> {
     canonical.split('/').filter(|s| !s.is_empty())
 }
 
-/// The value of query parameter `key` (every occurrence), with `%XX` and `+` decoded in the key.
-pub(crate) fn query_values<'q>(query: &'q str, key: &'q str) -> impl Iterator<Item = &'q str> + 'q {
-    query.split('&').filter_map(move |pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        key_matches(k, key).then_some(v)
-    })
-}
-
-fn key_matches(raw: &str, key: &str) -> bool {
-    let mut want = key.bytes();
-    let raw = raw.as_bytes();
-    let mut i = 0;
-    while let Some(&b) = raw.get(i) {
-        let (c, step) = match b {
-            b'%' => match (
-                raw.get(i + 1).copied().and_then(hex),
-                raw.get(i + 2).copied().and_then(hex),
-            ) {
-                (Some(h), Some(l)) => (h * 16 + l, 3),
-                _ => (b, 1),
-            },
-            b'+' => (b' ', 1),
-            _ => (b, 1),
-        };
-        if want.next() != Some(c) {
-            return false;
-        }
-        i += step;
-    }
-    want.next().is_none()
-}
-
 #[cfg(test)]
 #[allow(clippy::type_complexity)]
 mod tests {
@@ -369,14 +337,6 @@ mod tests {
             assert_eq!(once, twice);
             assert!(!changed, "{raw}");
         }
-    }
-
-    #[test]
-    fn query_keys_are_decoded() {
-        let q = "retain%5Fmetrics=false&a=1&retain_metrics=true";
-        let v: Vec<&str> = query_values(q, "retain_metrics").collect();
-        assert_eq!(v, ["false", "true"]);
-        assert_eq!(query_values("x=1", "retain_metrics").count(), 0);
     }
 }
 

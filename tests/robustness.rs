@@ -113,6 +113,7 @@ fn random_requests_never_panic_and_unknown_routes_never_pass() {
             method: rng.pick(METHODS),
             path: &path,
             body,
+            content_type: Some("application/json"),
             source_ip: None,
         };
         let d = evaluate(&policy, &who, &req, 1_800_000_000);
@@ -177,6 +178,7 @@ fn random_tokens_never_panic_and_never_authenticate() {
         let req = HttpRequest {
             method: b"GET",
             path: b"/contacts",
+            content_type: None,
             credential: Some(t.as_bytes()),
             body: Body::NotRead,
             source_ip: None,

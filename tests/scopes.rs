@@ -32,6 +32,7 @@ fn codes(policy: &Policy) -> Vec<(String, Option<String>, Code)> {
                 method: r.method.as_str(),
                 path: &path,
                 body: Body::Bytes(b"{}"),
+                content_type: Some("application/json"),
                 source_ip: None,
             };
             let d = evaluate(policy, &who, &req, 1_800_000_000);

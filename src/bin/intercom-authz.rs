@@ -355,6 +355,8 @@ fn explain(
         method: method.as_bytes(),
         path: target.as_bytes(),
         credential: None,
+        // `explain --body` sends JSON, as Intercom's clients do.
+        content_type: body.is_some().then_some(b"application/json".as_slice()),
         body: Body::NotRead,
         source_ip,
     };
@@ -846,6 +848,7 @@ fn routes(path: &str, spec: &str) -> Result<ExitCode> {
                     method: m,
                     path: &sample,
                     body: Body::NotRead,
+                    content_type: None,
                     source_ip: None,
                 };
                 intercom_authz::evaluate(&p, &who, &req, 0).route.is_some()

@@ -73,6 +73,9 @@ pub struct RequestSpec {
     /// Send no credential at all.
     #[serde(default)]
     pub no_credential: bool,
+    /// Send a body without a `Content-Type` (by default a body goes as `application/json`).
+    #[serde(default)]
+    pub no_content_type: bool,
     /// Appended to the credential header's value (after minting): a valid token with a stray
     /// byte after it.
     #[serde(default)]
@@ -463,6 +466,12 @@ pub fn materialize(now: u64) -> Materialized {
                     panic!("{file}: {}: both `body` and `raw_body`", c.description)
                 }
             };
+            // A body goes as JSON, as Intercom's clients send it, unless the case says otherwise.
+            if body.is_some() && !c.request.no_content_type {
+                headers
+                    .entry("content-type".into())
+                    .or_insert_with(|| "application/json".into());
+            }
             cases.push(Concrete {
                 file: file.clone(),
                 description: c.description,

@@ -141,7 +141,7 @@ def h2_headers(method, path, extra=()):
 RELOAD_CONFIG = {"backoff": {"base_interval": "0.01s", "max_interval": "1s"}}
 
 
-def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD"):
+def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD", underscores="REJECT_REQUEST"):
     return {
         "name": name,
         "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
@@ -155,6 +155,8 @@ def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD")
                 "use_remote_address": False,
                 # HTTP/1 and h2c (prior knowledge) on one port, as a mesh listener speaks both.
                 "codec_type": "AUTO",
+                # As shipped (envoy/envoy.yaml); a test listener sets ALLOW to check the filter alone.
+                "common_http_protocol_options": {"headers_with_underscores_action": underscores},
                 "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
                     {"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]}]},
                 "http_filters": [
@@ -283,6 +285,10 @@ def _set_up_module():
     add("dryrun", dict(default, mode="dry_run"))
     add("limits", dict(default, max_body_bytes=1024))
     add("headers", dict(default, upstream={"role_header": "x-authz-role", "subject_header": "x-authz-subject", "intercom_token": "icm-workspace-token"}))
+    Env.ports["headers_underscores_allowed"] = free_port()
+    listeners.append(listener("headers_underscores_allowed", Env.ports["headers_underscores_allowed"],
+                              dict(default, upstream={"role_header": "x-authz-role", "subject_header": "x-authz-subject"}),
+                              underscores="ALLOW"))
     add("headers_custom", dict(default, token=dict(default["token"], header="x-employee-token")))
     remote_token = {"issuers": ["https://sso.example.com"], "audiences": ["intercom-authz"]}
     add("remote", {"token": remote_token, "remote_jwks": {"cluster": "jwks", "path": "/.well-known/jwks.json", "refresh_secs": 60}})
@@ -428,6 +434,8 @@ class Corpus(unittest.TestCase):
 class Behaviour(unittest.TestCase):
     def send(self, listener, method, path, token=None, body=None, headers=None):
         h = dict(headers or {})
+        if body is not None:  # as Intercom's clients send it
+            h.setdefault("content-type", "application/json")
         if token:
             h["authorization"] = f"Bearer {token}"
         return raw_request(Env.ports[listener], method, path, h, body)
@@ -511,6 +519,34 @@ class Behaviour(unittest.TestCase):
     def test_client_copies_of_role_headers_are_removed_even_when_denied_upstream_never_sees(self):
         status, _, _ = self.send("headers", "DELETE", "/contacts/1", mint({"role": "agent"}), headers={"x-authz-role": "owner"})
         self.assertEqual(status, 403)
+
+    def test_method_override_and_rewrite_headers_never_reach_the_upstream(self):
+        tok = mint({"role": "agent"})
+        spoof = {"x-http-method-override": "DELETE", "x-http-method": "DELETE", "x-method-override": "DELETE",
+                 "x-original-url": "/admins/1", "x-rewrite-url": "/admins/1", "x-case": "override"}
+        status, _, body = self.send("headers", "POST", "/conversations/5/parts", tok,
+                                    json.dumps({"message_type": "close", "type": "admin", "admin_id": "1"}),
+                                    headers=dict(spoof, **{"content-type": "application/json"}))
+        self.assertEqual(status, 200, body)
+        rec = [r for r in upstream_records() if r["headers"].get("x-case") == "override"][-1]
+        self.assertEqual(rec["method"], "POST")
+        for h in spoof:
+            if h != "x-case":
+                self.assertNotIn(h, rec["headers"], h)
+
+    def test_underscore_spellings_of_identity_headers(self):
+        tok = mint({"role": "agent", "sub": "admin-7"})
+        # As shipped: Envoy refuses a header name with an underscore.
+        status, _, _ = self.send("headers", "GET", "/contacts/77", tok, headers={"x_authz_role": "owner"})
+        self.assertEqual(status, 400)
+        # Where a host lets them through, the filter strips them.
+        status, _, body = self.send("headers_underscores_allowed", "GET", "/contacts/77", tok,
+                                    headers={"x_authz_role": "owner", "x_authz_subject": "admin-1", "x-case": "underscore"})
+        self.assertEqual(status, 200, body)
+        rec = [r for r in upstream_records() if r["headers"].get("x-case") == "underscore"][-1]
+        self.assertEqual(rec["headers"]["x-authz-role"], "agent")
+        self.assertNotIn("x_authz_role", rec["headers"])
+        self.assertNotIn("x_authz_subject", rec["headers"])
 
     def test_remote_jwks(self):
         tok = mint({"role": "agent"}, key="rs", kid="remote-rs")
@@ -610,9 +646,11 @@ class NonUtf8Bytes(unittest.TestCase):
         tok = mint({"role": "owner"})
         for body in [b'{"message_type":"close\xff","type":"admin","admin_id":"1"}', b'\xff{"message_type":"close"}',
                      b'{"message_type":"comment\xc0\xa2,"message_type":"close"}']:
-            got = raw_request(Env.ports["corpus_default"], "POST", "/conversations/5/parts", {"authorization": f"Bearer {tok}"}, body)
+            got = raw_request(Env.ports["corpus_default"], "POST", "/conversations/5/parts",
+                              {"authorization": f"Bearer {tok}", "content-type": "application/json"}, body)
             self.expect(got, 400, "invalid_body", f"h1 body {body[:30]!r}")
-            got = h2_request(Env.ports["corpus_default"], h2_headers("POST", "/conversations/5/parts", [("authorization", f"Bearer {tok}")]), body)
+            got = h2_request(Env.ports["corpus_default"], h2_headers("POST", "/conversations/5/parts", [
+                ("authorization", f"Bearer {tok}"), ("content-type", "application/json")]), body)
             self.expect(got, 400, "invalid_body", f"h2 body {body[:30]!r}")
 
     def test_zz_no_panic_was_logged_or_counted(self):

@@ -70,8 +70,13 @@ const worker :Workerd.Worker = (
   const no = await fetch(base + "/contacts/5", { method: "DELETE", headers: { "x-jwt-payload": claims("agent") } });
   assert.equal(no.status, 403);
   assert.equal((await no.json()).code, "missing_permission");
-  const parts = await fetch(base + "/conversations/1/parts", { method: "POST", headers: { "x-jwt-payload": claims("observer") }, body: '{"message_type":"snoozed"}' });
+  const json = { "x-jwt-payload": claims("observer"), "content-type": "application/json" };
+  const parts = await fetch(base + "/conversations/1/parts", { method: "POST", headers: json, body: '{"message_type":"snoozed"}' });
   assert.equal((await parts.json()).required, "conversations:snooze");
+  // A body-dependent route's body must say it is JSON (a form parser would read it otherwise).
+  const text = await fetch(base + "/conversations/1/parts", { method: "POST", headers: { "x-jwt-payload": claims("observer") }, body: '{"message_type":"snoozed"}' });
+  assert.equal(text.status, 415);
+  assert.equal((await text.json()).code, "unsupported_media_type");
   const anon = await fetch(base + "/contacts");
   assert.equal(anon.status, 401);
 });

@@ -1,0 +1,147 @@
+//! How Intercom's upstream reads a request, so that the filter judges exactly that.
+//!
+//! Intercom's API is served by a Rails (Rack) application. Wherever Rack or Rails would read a
+//! request differently from a plain reading, the filter either reads it Rack's way or refuses
+//! it (`ambiguous_request`, `unsupported_media_type`):
+//!
+//! | Rack / Rails reads | here |
+//! |---|---|
+//! | query keys `k`, `k[]`, `k[x]`, `[k]`, `k]`, `%6B`, `+k`, separated by `&` **or `;`** | [`query_pairs`] + [`base_key`]: every spelling is the key `k` |
+//! | `_method` (Rack::MethodOverride) turns a POST into another method | refused in any spelling |
+//! | a form body (`application/x-www-form-urlencoded`, `multipart/form-data`) is parsed into params, `_method` included | refused on every route: Intercom's API speaks JSON only (no operation of 2.7–2.16 takes a form) |
+//! | a body-dependent route's body read as JSON only with a JSON `Content-Type` | [`is_json`] required, else refused |
+//! | `/admins/activity_logs.json` routed as `/admins/activity_logs` with format `json` (`:id` never holds a `.`) | [`format_stem`]: refused when the stem is another route |
+//! | query values override JSON body values in `params` | a body rule's field in the query, in any spelling, is refused |
+
+/// The query's `(raw key, raw value)` pairs, split on `&` and `;` (Rack 2 splits on both).
+pub fn query_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
+    query
+        .split(['&', ';'])
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split_once('=').unwrap_or((p, "")))
+}
+
+/// Whether the raw query key `raw` names `key` the way Rack's nested-params parser reads it
+/// (percent-decoded, `+` a space, surrounding whitespace and brackets dropped, the name up to
+/// the first bracket): `Some(true)` for the plain spelling `key`, `Some(false)` for any other
+/// spelling of it (`key[]`, `key[x]`, `%6Bey`, …), `None` for another key.
+pub fn base_key(raw: &str, key: &str) -> Option<bool> {
+    if raw == key {
+        return Some(true);
+    }
+    let mut decoded = alloc::vec::Vec::with_capacity(raw.len());
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let (c, step) = match (b, bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) => match (crate::path::hex(h), crate::path::hex(l)) {
+                (Some(h), Some(l)) => (h * 16 + l, 3),
+                _ => (b, 1),
+            },
+            (b'+', _, _) => (b' ', 1),
+            _ => (b, 1),
+        };
+        decoded.push(c);
+        i += step;
+    }
+    let trimmed = decoded
+        .iter()
+        .position(|c| !matches!(c, b'[' | b']') && !c.is_ascii_whitespace())
+        .map_or(&[][..], |s| decoded.get(s..).unwrap_or(&[]));
+    let end = trimmed
+        .iter()
+        .position(|c| matches!(c, b'[' | b']'))
+        .unwrap_or(trimmed.len());
+    let name = trimmed.get(..end).unwrap_or(&[]);
+    let name = name.trim_ascii_end();
+    (name == key.as_bytes()).then_some(false)
+}
+
+/// Every value given to `key` in the query, in any spelling: `(plain spelling?, raw value)`.
+pub fn values<'q>(query: &'q str, key: &'q str) -> impl Iterator<Item = (bool, &'q str)> + 'q {
+    query_pairs(query).filter_map(move |(k, v)| base_key(k, key).map(|plain| (plain, v)))
+}
+
+/// The media type of a `Content-Type` value, lower-cased, without parameters.
+fn media_type(content_type: &str) -> alloc::string::String {
+    let t = content_type.split(';').next().unwrap_or("");
+    t.trim().to_ascii_lowercase()
+}
+
+/// `application/json` or `application/<anything>+json`, with any parameters.
+pub fn is_json(content_type: &str) -> bool {
+    let t = media_type(content_type);
+    t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
+}
+
+/// A media type Rack parses into params (and reads `_method` from).
+pub fn is_form(content_type: &str) -> bool {
+    let t = media_type(content_type);
+    t == "application/x-www-form-urlencoded" || t == "multipart/form-data"
+}
+
+/// The path Rails routes when the last segment has a format suffix: `/a/b.json` → `/a/b`
+/// (a dynamic segment never holds a `.`, and `(.:format)` takes the rest). `None` when the last
+/// segment has no `.`.
+pub fn format_stem(path: &str) -> Option<&str> {
+    let last = path.rfind('/')?;
+    let dot = path.get(last..)?.find('.')?;
+    path.get(..last + dot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rack_spellings_of_a_key() {
+        for raw in [
+            "message_type[]",
+            "message_type[x]",
+            "[message_type]",
+            "message_type]",
+            "%6Dessage_type",
+            "+message_type",
+            "message_type%5B%5D",
+            "message_type ",
+        ] {
+            assert_eq!(base_key(raw, "message_type"), Some(false), "{raw}");
+        }
+        assert_eq!(base_key("message_type", "message_type"), Some(true));
+        for raw in [
+            "message_types",
+            "xmessage_type",
+            "message",
+            "message_type_x",
+        ] {
+            assert_eq!(base_key(raw, "message_type"), None, "{raw}");
+        }
+        let q = "a=1;retain_metrics[]=false&b=2";
+        let v: alloc::vec::Vec<_> = values(q, "retain_metrics").collect();
+        assert_eq!(v, [(false, "false")]);
+    }
+
+    #[test]
+    fn media_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/vnd.intercom+json"));
+        assert!(!is_json("text/json"));
+        assert!(!is_json("application/x-www-form-urlencoded"));
+        assert!(!is_json(""));
+        assert!(is_form("application/x-www-form-urlencoded; charset=utf-8"));
+        assert!(is_form("Multipart/Form-Data; boundary=x"));
+        assert!(!is_form("application/json"));
+    }
+
+    #[test]
+    fn format_suffixes() {
+        assert_eq!(
+            format_stem("/admins/activity_logs.json"),
+            Some("/admins/activity_logs")
+        );
+        assert_eq!(format_stem("/contacts/1.5.json"), Some("/contacts/1"));
+        assert_eq!(format_stem("/contacts/1"), None);
+        assert_eq!(format_stem("/a.b/c"), None);
+    }
+}
