@@ -82,7 +82,7 @@ impl BodyRule {
             BodyRule::TicketUpdate => TICKET_FIELDS,
             BodyRule::Tags => &["id", "users", "companies", "name"],
             BodyRule::ContentBulkActions => &["action"],
-            BodyRule::Messages => &["to", "message_type"],
+            BodyRule::Messages => &["to", "cc", "bcc", "from", "message_type"],
             BodyRule::NewsItem => &["state"],
         }
     }
@@ -114,7 +114,11 @@ impl BodyRule {
             ],
             BodyRule::Tags => &["tags:apply", "tags:manage"],
             BodyRule::ContentBulkActions => &["content:write", "content:publish", "content:delete"],
-            BodyRule::Messages => &["messages:send", "messages:bulk_send"],
+            BodyRule::Messages => &[
+                "messages:send",
+                "messages:bulk_send",
+                "conversations:create",
+            ],
             BodyRule::NewsItem => &["news:write", "news:publish"],
         }
     }
@@ -183,12 +187,7 @@ impl BodyRule {
                 }
                 out
             }
-            BodyRule::Tags => {
-                let targets = ["users", "companies"]
-                    .iter()
-                    .any(|k| obj.get(*k).is_some_and(|v| !v.is_null()));
-                alloc::vec![if targets { "tags:apply" } else { "tags:manage" }]
-            }
+            BodyRule::Tags => tags(obj)?,
             BodyRule::ContentBulkActions => {
                 let action = str_field("action")?.ok_or(BodyError::Missing("action"))?;
                 alloc::vec![match action {
@@ -198,18 +197,114 @@ impl BodyRule {
                     _ => return Err(BodyError::UnknownValue("action")),
                 }]
             }
-            BodyRule::Messages => match obj.get("to") {
-                Some(Value::Array(a)) if a.len() > 1 => alloc::vec!["messages:bulk_send"],
-                Some(Value::Array(_) | Value::Object(_)) => alloc::vec!["messages:send"],
-                None | Some(Value::Null) => return Err(BodyError::Missing("to")),
-                Some(_) => return Err(BodyError::WrongType("to")),
-            },
+            BodyRule::Messages => messages(obj)?,
             BodyRule::NewsItem => match str_field("state")? {
                 Some("live") => alloc::vec!["news:write", "news:publish"],
                 _ => alloc::vec!["news:write"],
             },
         })
     }
+}
+
+/// The fields of `POST /messages` that name recipients (2.16 added `cc` and `bcc`).
+pub const RECIPIENT_FIELDS: [&str; 3] = ["to", "cc", "bcc"];
+
+/// `POST /messages`: an admin's message to contacts (`to`, `cc`, `bcc`: more than one
+/// recipient in all is a bulk send), or a contact's message (`from` a user or lead, no
+/// recipients: it opens a conversation as that contact). A body that is both needs both.
+fn messages(
+    obj: &serde_json::Map<alloc::string::String, Value>,
+) -> Result<Vec<&'static str>, BodyError> {
+    let mut recipients = 0usize;
+    let mut named = false;
+    for f in RECIPIENT_FIELDS {
+        match obj.get(f) {
+            None | Some(Value::Null) => {}
+            Some(v) => {
+                named = true;
+                let n = count_recipients(v).ok_or(BodyError::WrongType(f))?;
+                if n == 0 {
+                    return Err(BodyError::Empty(f));
+                }
+                recipients += n;
+            }
+        }
+    }
+    let from_contact = match obj.get("from") {
+        None | Some(Value::Null) => false,
+        Some(Value::Object(from)) => match from.get("type") {
+            Some(Value::String(t)) => t != "admin",
+            None | Some(Value::Null) => false,
+            Some(_) => return Err(BodyError::WrongType("from")),
+        },
+        Some(_) => return Err(BodyError::WrongType("from")),
+    };
+    let mut out = Vec::new();
+    if from_contact {
+        out.push("conversations:create");
+    }
+    if named {
+        out.push(if recipients > 1 {
+            "messages:bulk_send"
+        } else {
+            "messages:send"
+        });
+    }
+    if out.is_empty() {
+        return Err(BodyError::Missing("to"));
+    }
+    Ok(out)
+}
+
+/// How many recipients a recipient field names, counting lists hidden anywhere: an array
+/// (each element counted), a recipient object whose `id`/`email`/`user_id` is itself a list,
+/// or a string listing several (`"a@x.io, b@y.io"`). `None`: not a recipient shape.
+fn count_recipients(v: &Value) -> Option<usize> {
+    match v {
+        Value::Array(a) => a.iter().map(count_recipients).sum(),
+        Value::String(s) => Some(list_len(s)),
+        Value::Number(_) => Some(1),
+        Value::Object(o) => {
+            let mut n = 1usize;
+            for k in ["id", "email", "user_id", "intercom_user_id", "external_id"] {
+                match o.get(k) {
+                    Some(Value::Array(a)) => n = n.max(a.len()),
+                    Some(Value::String(s)) => n = n.max(list_len(s)),
+                    _ => {}
+                }
+            }
+            Some(n)
+        }
+        Value::Null | Value::Bool(_) => None,
+    }
+}
+
+/// The items of a list written in a string (`,` `;` or whitespace separated).
+fn list_len(s: &str) -> usize {
+    s.split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .count()
+}
+
+/// `POST /tags`: create or rename (`name`, `id`: manage tags) and/or tag or untag (`users`,
+/// `companies`: apply tags). A body that is both needs both; an empty target list is refused.
+fn tags(
+    obj: &serde_json::Map<alloc::string::String, Value>,
+) -> Result<Vec<&'static str>, BodyError> {
+    let mut targets = false;
+    for k in ["users", "companies"] {
+        match obj.get(k) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(a)) if a.is_empty() => return Err(BodyError::Empty(k)),
+            Some(_) => targets = true,
+        }
+    }
+    let renames = obj.get("id").is_some_and(|v| !v.is_null());
+    Ok(match (targets, renames) {
+        (true, true) => alloc::vec!["tags:apply", "tags:manage"],
+        (true, false) => alloc::vec!["tags:apply"],
+        (false, _) => alloc::vec!["tags:manage"],
+    })
 }
 
 const TICKET_FIELDS: &[&str] = &[
@@ -237,6 +332,9 @@ pub enum BodyError {
     UnknownValue(&'static str),
     /// A deciding field also appears in the query string.
     InQuery(&'static str),
+    /// A selector is present but empty (no recipients, no targets): refused, never judged by
+    /// its cheapest reading.
+    Empty(&'static str),
 }
 
 impl fmt::Display for BodyError {
@@ -249,6 +347,7 @@ impl fmt::Display for BodyError {
             BodyError::UnknownValue(k) => {
                 write!(f, "the body's `{k}` has a value this route does not accept")
             }
+            BodyError::Empty(k) => write!(f, "the body's `{k}` is present but empty"),
             BodyError::InQuery(k) => write!(
                 f,
                 "`{k}` decides this route and must not be in the query string"

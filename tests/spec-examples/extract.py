@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Extract every request-body example of Intercom's OpenAPI descriptions (2.7-2.16).
+
+Development tool, not used at build or run time: it writes `tests/spec-examples/examples.json`,
+which `tests/spec_examples.rs` replays through the core: every documented body must be decided
+without `invalid_body` / `body_required` (a legitimate shape is never refused).
+
+    .venv/bin/python tests/spec-examples/extract.py ../shared/intercom/openapi
+"""
+import json
+import pathlib
+import re
+import sys
+
+import yaml
+
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def resolve(doc, node):
+    """Follows local `$ref`s (components/examples, components/requestBodies)."""
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        if not ref.startswith("#/"):
+            return None
+        for part in ref[2:].split("/"):
+            node = node[part]
+    return node
+
+
+def main(root: str) -> None:
+    seen = {}
+    for spec in sorted(pathlib.Path(root).glob("*/api.intercom.io.yaml"), key=lambda p: [int(x) for x in p.parent.name.split(".")] if re.fullmatch(r"\d+\.\d+", p.parent.name) else [0]):
+        version = spec.parent.name
+        if not re.fullmatch(r"\d+\.\d+", version):
+            continue
+        doc = yaml.safe_load(spec.read_text())
+        for path, item in (doc.get("paths") or {}).items():
+            for method in METHODS:
+                op = item.get(method)
+                if not op or "requestBody" not in op:
+                    continue
+                body = resolve(doc, op["requestBody"]) or {}
+                media = (body.get("content") or {}).get("application/json") or {}
+                examples = {}
+                for name, ex in (media.get("examples") or {}).items():
+                    ex = resolve(doc, ex) or {}
+                    if "value" in ex:
+                        examples[name] = ex["value"]
+                if "example" in media:
+                    examples["example"] = media["example"]
+                for name, value in examples.items():
+                    key = (method.upper(), path, json.dumps(value, sort_keys=True))
+                    entry = seen.setdefault(key, {"method": method.upper(), "path": path, "name": name,
+                                                  "body": value, "versions": []})
+                    entry["versions"].append(version)
+    out = pathlib.Path(__file__).resolve().parent / "examples.json"
+    rows = sorted(seen.values(), key=lambda e: (e["path"], e["method"], e["name"]))
+    out.write_text(json.dumps(rows, indent=1, sort_keys=True) + "\n")
+    print(f"{len(rows)} distinct request-body examples in {len({(r['method'], r['path']) for r in rows})} operations")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/intercom/openapi")
