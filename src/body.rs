@@ -35,15 +35,21 @@ pub enum BodyRule {
     Tags,
     /// `POST /content/bulk_actions`: `action` `delete` | `publish`/`unpublish` | other (write).
     ContentBulkActions,
-    /// `POST /messages`: one recipient (send) or an array of more than one (bulk send).
+    /// `POST /messages`: recipients in `to`, `cc`, `bcc` (one: send; more: bulk send); `from`
+    /// a contact: a conversation opened as that contact.
     Messages,
     /// `POST /news/news_items`, `PUT /news/news_items/{id}`: `state` `live` also needs publish.
     NewsItem,
+    /// `POST /articles`, `PUT /articles/{id}` (and its draft): `state` `published`, a
+    /// scheduled (un)publish, or a published translation also need publish.
+    Article,
+    /// `POST /tickets`, `POST /tickets/enqueue`: an `assignment` also needs assign.
+    TicketCreate,
 }
 
 impl BodyRule {
     /// Every rule, for listings.
-    pub const ALL: [BodyRule; 8] = [
+    pub const ALL: [BodyRule; 10] = [
         BodyRule::ConversationParts,
         BodyRule::ConversationReply,
         BodyRule::TicketReply,
@@ -52,6 +58,8 @@ impl BodyRule {
         BodyRule::ContentBulkActions,
         BodyRule::Messages,
         BodyRule::NewsItem,
+        BodyRule::Article,
+        BodyRule::TicketCreate,
     ];
 
     /// The rule's name in catalogs and configurations.
@@ -65,6 +73,8 @@ impl BodyRule {
             BodyRule::ContentBulkActions => "content_bulk_actions",
             BodyRule::Messages => "messages",
             BodyRule::NewsItem => "news_item",
+            BodyRule::Article => "article",
+            BodyRule::TicketCreate => "ticket_create",
         }
     }
 
@@ -84,6 +94,8 @@ impl BodyRule {
             BodyRule::ContentBulkActions => &["action"],
             BodyRule::Messages => &["to", "cc", "bcc", "from", "message_type"],
             BodyRule::NewsItem => &["state"],
+            BodyRule::Article => ARTICLE_FIELDS,
+            BodyRule::TicketCreate => &["assignment"],
         }
     }
 
@@ -120,6 +132,8 @@ impl BodyRule {
                 "conversations:create",
             ],
             BodyRule::NewsItem => &["news:write", "news:publish"],
+            BodyRule::Article => &["articles:write", "articles:publish"],
+            BodyRule::TicketCreate => &["tickets:create", "tickets:assign"],
         }
     }
 
@@ -200,10 +214,60 @@ impl BodyRule {
             BodyRule::Messages => messages(obj)?,
             BodyRule::NewsItem => match str_field("state")? {
                 Some("live") => alloc::vec!["news:write", "news:publish"],
-                _ => alloc::vec!["news:write"],
+                None | Some("draft") => alloc::vec!["news:write"],
+                Some(_) => return Err(BodyError::UnknownValue("state")),
+            },
+            BodyRule::Article => {
+                if article_publishes(obj)? {
+                    alloc::vec!["articles:write", "articles:publish"]
+                } else {
+                    alloc::vec!["articles:write"]
+                }
+            }
+            BodyRule::TicketCreate => match obj.get("assignment") {
+                None | Some(Value::Null) => alloc::vec!["tickets:create"],
+                Some(Value::Object(_)) => alloc::vec!["tickets:create", "tickets:assign"],
+                Some(_) => return Err(BodyError::WrongType("assignment")),
             },
         })
     }
+}
+
+/// The fields of an article body that can publish it.
+const ARTICLE_FIELDS: &[&str] = &[
+    "state",
+    "scheduled_publish_at",
+    "scheduled_unpublish_at",
+    "translated_content",
+];
+
+/// Whether an article body publishes (or schedules publishing) the article or a translation.
+fn article_publishes(
+    obj: &serde_json::Map<alloc::string::String, Value>,
+) -> Result<bool, BodyError> {
+    let state = |v: Option<&Value>, field: &'static str| match v {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::String(s)) if s == "published" => Ok(true),
+        Some(Value::String(s)) if s == "draft" => Ok(false),
+        Some(Value::String(_)) => Err(BodyError::UnknownValue(field)),
+        Some(_) => Err(BodyError::WrongType(field)),
+    };
+    let mut publishes = state(obj.get("state"), "state")?;
+    for k in ["scheduled_publish_at", "scheduled_unpublish_at"] {
+        publishes |= obj.get(k).is_some_and(|v| !v.is_null());
+    }
+    match obj.get("translated_content") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(locales)) => {
+            for t in locales.values() {
+                if let Value::Object(t) = t {
+                    publishes |= state(t.get("state"), "translated_content")?;
+                }
+            }
+        }
+        Some(_) => return Err(BodyError::WrongType("translated_content")),
+    }
+    Ok(publishes)
 }
 
 /// The fields of `POST /messages` that name recipients (2.16 added `cc` and `bcc`).
@@ -579,6 +643,86 @@ mod tests {
                 NewsItem,
                 json!({"state":"live"}),
                 Ok(&["news:write", "news:publish"]),
+            ),
+            (NewsItem, json!({"state":"draft"}), Ok(&["news:write"])),
+            (NewsItem, json!({"title":"t"}), Ok(&["news:write"])),
+            (
+                NewsItem,
+                json!({"state":"Live"}),
+                Err(BodyError::UnknownValue("state")),
+            ),
+            (Article, json!({"title":"t"}), Ok(&["articles:write"])),
+            (Article, json!({"state":"draft"}), Ok(&["articles:write"])),
+            (
+                Article,
+                json!({"state":"published"}),
+                Ok(&["articles:write", "articles:publish"]),
+            ),
+            (
+                Article,
+                json!({"scheduled_publish_at": 1_800_000_000}),
+                Ok(&["articles:write", "articles:publish"]),
+            ),
+            (
+                Article,
+                json!({"state":"draft","translated_content":{"fr":{"title":"t","state":"published"}}}),
+                Ok(&["articles:write", "articles:publish"]),
+            ),
+            (
+                Article,
+                json!({"translated_content":{"fr":{"state":"live"}}}),
+                Err(BodyError::UnknownValue("translated_content")),
+            ),
+            (
+                Article,
+                json!({"state":1}),
+                Err(BodyError::WrongType("state")),
+            ),
+            (
+                TicketCreate,
+                json!({"ticket_type_id":"1"}),
+                Ok(&["tickets:create"]),
+            ),
+            (
+                TicketCreate,
+                json!({"assignment":{"admin_assignee_id":"1"}}),
+                Ok(&["tickets:create", "tickets:assign"]),
+            ),
+            (
+                Messages,
+                json!({"to":{"id":"1"},"bcc":[{"id":"2"}]}),
+                Ok(&["messages:bulk_send"]),
+            ),
+            (
+                Messages,
+                json!({"to":"a@x.io b@y.io"}),
+                Ok(&["messages:bulk_send"]),
+            ),
+            (Messages, json!({"to":[]}), Err(BodyError::Empty("to"))),
+            (
+                Messages,
+                json!({"to":{"id":"1"},"cc":[]}),
+                Err(BodyError::Empty("cc")),
+            ),
+            (
+                Messages,
+                json!({"from":{"type":"admin","id":"1"}}),
+                Err(BodyError::Missing("to")),
+            ),
+            (
+                Messages,
+                json!({"from":{"type":"lead","id":"1"}}),
+                Ok(&["conversations:create"]),
+            ),
+            (
+                Tags,
+                json!({"id":"1","name":"x","companies":[{"id":"1"}]}),
+                Ok(&["tags:apply", "tags:manage"]),
+            ),
+            (
+                Tags,
+                json!({"name":"x","users":[]}),
+                Err(BodyError::Empty("users")),
             ),
         ];
         for (rule, body, want) in cases {

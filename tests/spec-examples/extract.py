@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""Extract every request-body example of Intercom's OpenAPI descriptions (2.7-2.16).
+"""Extract the request bodies of Intercom's OpenAPI descriptions (2.7-2.16).
 
-Development tool, not used at build or run time: it writes `tests/spec-examples/examples.json`,
-which `tests/spec_examples.rs` replays through the core: every documented body must be decided
-without `invalid_body` / `body_required` (a legitimate shape is never refused).
+Development tool, not used at build or run time. It writes, for `tests/spec_examples.rs`:
+
+- `examples.json`: every request-body example; each must be decided without `invalid_body` /
+  `body_required` (a legitimate shape is never refused);
+- `fields.json`: every operation's top-level request-body fields (through `$ref`, `allOf`,
+  `anyOf`, `oneOf`), per version; every field that can change what Intercom does or to whom
+  must be read by a body rule or reviewed in `reviewed.tsv`.
 
     .venv/bin/python tests/spec-examples/extract.py ../shared/intercom/openapi
 """
@@ -23,13 +27,28 @@ def resolve(doc, node):
         ref = node["$ref"]
         if not ref.startswith("#/"):
             return None
+        node = doc
         for part in ref[2:].split("/"):
+            if not isinstance(node, dict) or part not in node:
+                return None  # a dangling reference in the spec
             node = node[part]
     return node
 
 
+def top_fields(doc, schema, acc, depth=0):
+    """The top-level property names of a request schema."""
+    schema = resolve(doc, schema)
+    if not isinstance(schema, dict) or depth > 4:
+        return
+    for comb in ("allOf", "anyOf", "oneOf"):
+        for sub in schema.get(comb) or []:
+            top_fields(doc, sub, acc, depth + 1)
+    acc.update((schema.get("properties") or {}).keys())
+
+
 def main(root: str) -> None:
     seen = {}
+    fields = {}
     for spec in sorted(pathlib.Path(root).glob("*/api.intercom.io.yaml"), key=lambda p: [int(x) for x in p.parent.name.split(".")] if re.fullmatch(r"\d+\.\d+", p.parent.name) else [0]):
         version = spec.parent.name
         if not re.fullmatch(r"\d+\.\d+", version):
@@ -42,6 +61,11 @@ def main(root: str) -> None:
                     continue
                 body = resolve(doc, op["requestBody"]) or {}
                 media = (body.get("content") or {}).get("application/json") or {}
+                names = set()
+                top_fields(doc, media.get("schema") or {}, names)
+                entry = fields.setdefault(f"{method.upper()} {path}", {})
+                for n in sorted(names):
+                    entry.setdefault(n, []).append(version)
                 examples = {}
                 for name, ex in (media.get("examples") or {}).items():
                     ex = resolve(doc, ex) or {}
@@ -58,6 +82,8 @@ def main(root: str) -> None:
     rows = sorted(seen.values(), key=lambda e: (e["path"], e["method"], e["name"]))
     out.write_text(json.dumps(rows, indent=1, sort_keys=True) + "\n")
     print(f"{len(rows)} distinct request-body examples in {len({(r['method'], r['path']) for r in rows})} operations")
+    (out.parent / "fields.json").write_text(json.dumps(fields, indent=1, sort_keys=True) + "\n")
+    print(f"{len(fields)} operations with a request body, {sum(len(f) for f in fields.values())} top-level fields")
 
 
 if __name__ == "__main__":
