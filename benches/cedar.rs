@@ -69,6 +69,7 @@ fn side_by_side(c: &mut Criterion) {
             path: "/contacts/123",
             body: Body::NotRead,
             content_type: None,
+            version: None,
             source_ip: None,
         };
         assert_eq!(evaluate(&policy, &who, &r, NOW).is_allowed(), allowed);

@@ -29,6 +29,7 @@ fn req<'a>(method: &'a str, path: &'a str, body: Body<'a>) -> Request<'a> {
         path,
         body,
         content_type: Some("application/json"),
+        version: None,
         source_ip: None,
     }
 }

@@ -14,7 +14,8 @@
 //! let claims = r#"{"sub":"42","role":"agent","exp":4102444800}"#;
 //! let header = base64_url(claims);
 //! let req = HttpRequest { method: b"DELETE", path: b"/contacts/7", credential: Some(header.as_bytes()),
-//!                         content_type: None, body: Body::NotRead, source_ip: None };
+//!                         content_type: None, version: None, body: Body::NotRead,
+//!                         source_ip: None };
 //! let out = authz.authorize(&req, 1_800_000_000);
 //! assert_eq!(out.status, 403);
 //! assert_eq!(out.code, "missing_permission");
@@ -200,6 +201,8 @@ pub struct HttpRequest<'a> {
     pub credential: Option<&'a [u8]>,
     /// The `Content-Type` header, if present.
     pub content_type: Option<&'a [u8]>,
+    /// The `Intercom-Version` header, if present.
+    pub version: Option<&'a [u8]>,
     /// The body.
     pub body: Body<'a>,
     /// The client address.
@@ -218,6 +221,8 @@ pub struct WholeRequest<'a> {
     pub credential: Option<&'a str>,
     /// The `Content-Type` header, if the request has it.
     pub content_type: Option<&'a str>,
+    /// The `Intercom-Version` header, if the request has it.
+    pub version: Option<&'a str>,
     /// A token given on its own (`Bearer ` is added for the `authorization` header).
     pub token: Option<&'a str>,
     /// Claims the caller already verified, instead of a token.
@@ -511,6 +516,7 @@ impl Authorizer {
             path: r.path.as_bytes(),
             credential: credential.map(str::as_bytes),
             content_type: r.content_type.map(str::as_bytes),
+            version: r.version.map(str::as_bytes),
             body: Body::NotRead,
             source_ip: r.source_ip,
         };
@@ -591,6 +597,10 @@ fn core_request<'a>(req: &HttpRequest<'a>) -> Result<Request<'a>, Box<Outcome>> 
         // A type that is not UTF-8 is no JSON type: what `rack::is_json` refuses.
         content_type: req
             .content_type
+            .map(|b| core::str::from_utf8(b).unwrap_or("\u{fffd}")),
+        // Likewise no version: `unknown_version` (or every version's routes, if allowed).
+        version: req
+            .version
             .map(|b| core::str::from_utf8(b).unwrap_or("\u{fffd}")),
         source_ip: req.source_ip,
     })

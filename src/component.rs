@@ -67,6 +67,7 @@ impl GuestAuthorizer for AuthorizerResource {
         };
         let header = find(&wanted);
         let content_type = find("content-type");
+        let version = find("intercom-version");
         let claims = match req
             .claims_json
             .as_deref()
@@ -90,6 +91,7 @@ impl GuestAuthorizer for AuthorizerResource {
                 path: &req.path,
                 credential: header,
                 content_type,
+                version,
                 token: req.token.as_deref(),
                 claims: claims.as_ref(),
                 body: req.body.as_deref(),

@@ -33,9 +33,10 @@ use serde::{Deserialize, Serialize};
 use crate::body::{self, BodyError};
 use crate::path::{self, PathError};
 use crate::perm::PermSet;
-use crate::policy::{PathMode, Policy, ScopeMode, ScopeSource};
+use crate::policy::{PathMode, Policy, ScopeMode, ScopeSource, UnknownVersions};
 use crate::rack;
 use crate::router::Method;
+use crate::version::ApiVersion;
 
 /// Who is asking: what the token layer extracted from the verified token.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +93,8 @@ pub struct Request<'a> {
     pub body: Body<'a>,
     /// The `Content-Type` header, if any.
     pub content_type: Option<&'a str>,
+    /// The `Intercom-Version` header, if any (see [`crate::version`]).
+    pub version: Option<&'a str>,
     /// The client's address.
     pub source_ip: Option<IpAddr>,
 }
@@ -155,6 +158,7 @@ codes! {
     InvalidClaim => ("invalid_claim", 401, "a claim is missing or has the wrong type"),
     KeysUnavailable => ("keys_unavailable", 401, "no verification keys are available yet"),
     UnsupportedMediaType => ("unsupported_media_type", 415, "a form body (any route), or a body-dependent route's body that is not JSON"),
+    UnknownVersion => ("unknown_version", 400, "the `Intercom-Version` names a version the catalog does not know"),
     AmbiguousRequest => ("ambiguous_request", 400, "Intercom's Rails upstream could read it otherwise: `_method`, a format suffix naming another route, a body where only the query is judged"),
 }
 
@@ -202,6 +206,8 @@ pub enum Detail<'a> {
     Note(String),
     /// What another parser could read differently.
     Ambiguous(&'static str),
+    /// The API version the route was looked up in.
+    Version(ApiVersion),
 }
 
 impl<'a> Decision<'a> {
@@ -258,6 +264,14 @@ impl<'a> Decision<'a> {
             (Code::UnknownRoute, Detail::Method(m)) => {
                 format!("No route allows {m} on this path; unknown routes are denied")
             }
+            (Code::UnknownRoute, Detail::Version(v)) => {
+                format!(
+                    "No route matches this request in API version {v}; unknown routes are denied"
+                )
+            }
+            (Code::UnknownVersion, _) => String::from(
+                "Unknown Intercom-Version: the policy knows only the catalog's versions",
+            ),
             (Code::UnknownRoute, _) => {
                 String::from("No route matches this request; unknown routes are denied")
             }
@@ -446,6 +460,13 @@ pub fn evaluate<'a>(
         d.detail = Detail::Ambiguous(why);
         return d;
     }
+    let version = match requested_version(policy, req.version) {
+        Ok(v) => v,
+        Err(code) => {
+            d.code = code;
+            return d;
+        }
+    };
 
     // 2. Route.
     let Some(m) = policy.router.find(method, path) else {
@@ -458,6 +479,13 @@ pub fn evaluate<'a>(
     let Some(route) = policy.routes.get(m.value as usize) else {
         return d;
     };
+    if let (Some(v), Some(range)) = (version, route.version_range) {
+        if !range.contains(v) {
+            d.detail = Detail::Version(v);
+            d.canonical_path = Some(canon.path);
+            return d;
+        }
+    }
     d.route = Some(&route.display);
     if rack::format_stem(path)
         .and_then(|stem| policy.router.find(method, stem))
@@ -678,6 +706,17 @@ pub fn evaluate<'a>(
     d.effect = Effect::Allow;
     d.code = Code::Allowed;
     d
+}
+
+/// Step 1c: the API version the routes are looked up in: `None` (every version's routes)
+/// without the header or, with `unknown_versions: allow`, for a version the catalog lacks.
+fn requested_version(policy: &Policy, header: Option<&str>) -> Result<Option<ApiVersion>, Code> {
+    let Some(h) = header else { return Ok(None) };
+    match ApiVersion::parse(h.trim()) {
+        Some(v) if policy.knows_version(v) => Ok(Some(v)),
+        _ if policy.unknown_versions == UnknownVersions::Allow => Ok(None),
+        _ => Err(Code::UnknownVersion),
+    }
 }
 
 /// Step 1b: what Intercom's Rack/Rails upstream would read differently (see [`crate::rack`]).

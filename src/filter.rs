@@ -438,6 +438,7 @@ impl RootContext for Root {
             path: Vec::new(),
             credential: None,
             content_type: None,
+            version: None,
             source: None,
         }))
     }
@@ -490,6 +491,7 @@ struct Request {
     path: Vec<u8>,
     credential: Option<Vec<u8>>,
     content_type: Option<Vec<u8>>,
+    version: Option<Vec<u8>>,
     source: Option<String>,
 }
 
@@ -507,6 +509,7 @@ impl Request {
             path: &self.path,
             credential: self.credential.as_deref(),
             content_type: self.content_type.as_deref(),
+            version: self.version.as_deref(),
             body,
             source_ip: self.source.as_deref().and_then(crate::net::parse_source),
         };
@@ -654,6 +657,7 @@ impl HttpContext for Request {
         self.path = request_header(":path").unwrap_or_default();
         self.credential = request_header(&self.shared.authz.credential_header());
         self.content_type = request_header("content-type");
+        self.version = request_header("intercom-version");
         self.source =
             host::property(&["source", "address"]).and_then(|b| String::from_utf8(b).ok());
         let out = self.decide(Body::NotRead);

@@ -223,6 +223,7 @@ impl Authorizer {
                 path: &r.path,
                 credential: header.as_deref(),
                 content_type: content_type.as_deref(),
+                version: find("intercom-version").as_deref(),
                 token: r.token.as_deref(),
                 claims: r.claims.as_ref(),
                 body: body_bytes.as_deref(),

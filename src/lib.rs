@@ -9,6 +9,7 @@
 //!            │ router   segment-trie route index (literal beats {param})    │
 //!            │ path     canonicalization (the anti-bypass layer)            │
 //!            │ rack     how Intercom's Rails upstream reads a request        │
+//!            │ version  Intercom-Version and the catalog's version ranges   │
 //!            │ body     body/query-dependent routes, strict JSON            │
 //!            │ net      CIDR allowlists                                     │
 //!            │ policy   PolicyConfig (serde) → Policy (compiled)            │
@@ -37,6 +38,7 @@ pub mod perm;
 pub mod policy;
 pub mod rack;
 pub mod router;
+pub mod version;
 
 #[cfg(feature = "std")]
 pub mod authorizer;

@@ -29,6 +29,7 @@ use crate::catalog;
 use crate::net::Cidr;
 use crate::perm::{self, PermSet, PERMISSIONS};
 use crate::router::{InsertError, Method, Router};
+use crate::version::{ApiVersion, VersionRange};
 
 /// The built-in roles, in order of decreasing power.
 pub const BUILTIN_ROLES: [&str; 5] = ["owner", "admin", "restricted", "agent", "observer"];
@@ -56,6 +57,10 @@ pub struct PolicyConfig {
     /// Which route scopes are enforced (`off`, `documented`, `all`).
     #[serde(default)]
     pub scopes: ScopeMode,
+    /// What an `Intercom-Version` outside the catalog's versions means: `deny` (default,
+    /// `unknown_version`) or `allow` (judged against every version's routes).
+    #[serde(default)]
+    pub unknown_versions: UnknownVersions,
     /// Whose OAuth scopes are checked: the Intercom token the filter injects (`workspace`, the
     /// default) or the caller's own token (`token`, for delegated OAuth tokens).
     #[serde(default)]
@@ -102,6 +107,7 @@ impl Default for PolicyConfig {
             scopes: ScopeMode::default(),
             scope_source: ScopeSource::default(),
             workspace_scopes: None,
+            unknown_versions: UnknownVersions::default(),
             mfa: MfaConfig::default(),
             max_session_age: None,
             ip_allowlist: Vec::new(),
@@ -173,7 +179,8 @@ pub struct RouteConfig {
     /// Replace the catalog's route for the same method and template.
     #[serde(default)]
     pub replace: bool,
-    /// The API versions that have the route (informative).
+    /// The API versions that have the route: `2.7-` (from 2.7 on) or `2.7-2.11` (removed
+    /// after 2.11). Absent: every version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<String>,
 }
@@ -202,6 +209,17 @@ pub enum ScopeMode {
     Documented,
     /// Every route scope, documented or inferred.
     All,
+}
+
+/// What a request naming an API version the catalog does not know gets.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownVersions {
+    /// `400 unknown_version`.
+    #[default]
+    Deny,
+    /// Judged against every version's routes.
+    Allow,
 }
 
 /// Whose OAuth scopes a route's scope is checked against.
@@ -350,8 +368,10 @@ pub struct Route {
     pub self_permission: Option<u16>,
     /// See [`RouteConfig::not_self`].
     pub not_self: bool,
-    /// The API versions that have it.
+    /// The API versions that have it, as written.
     pub versions: Option<String>,
+    /// The same, parsed (`None`: every version).
+    pub version_range: Option<VersionRange>,
 }
 
 /// A compiled policy: immutable, shared by every request.
@@ -370,6 +390,9 @@ pub struct Policy {
     pub(crate) scopes: ScopeMode,
     pub(crate) scope_source: ScopeSource,
     pub(crate) workspace_scopes: Option<Vec<String>>,
+    pub(crate) unknown_versions: UnknownVersions,
+    /// The first and last version any route names (`None`: no route names one).
+    pub(crate) known_versions: Option<(ApiVersion, ApiVersion)>,
     pub(crate) mfa_permissions: PermSet,
     pub(crate) mfa_methods: Vec<String>,
     pub(crate) ip_allowlist: Vec<Cidr>,
@@ -440,6 +463,8 @@ impl Policy {
             scopes: cfg.scopes,
             scope_source: cfg.scope_source,
             workspace_scopes: cfg.workspace_scopes.clone(),
+            unknown_versions: cfg.unknown_versions,
+            known_versions: None,
             mfa_permissions: PermSet::new(),
             mfa_methods: cfg.mfa.methods.clone().unwrap_or_else(|| {
                 ["mfa", "otp", "hwk", "sms"]
@@ -455,6 +480,7 @@ impl Policy {
         };
         policy.mfa_permissions = policy.resolve_all(&cfg.mfa.permissions, "`mfa.permissions`")?;
         policy.compile_routes(cfg)?;
+        policy.known_versions = policy.version_span();
         policy.check_workspace_scopes()?;
         policy.compile_roles(cfg)?;
         if let Some(r) = &cfg.default_role {
@@ -463,6 +489,25 @@ impl Policy {
             }
         }
         Ok(policy)
+    }
+
+    /// The first and last API version the routes name.
+    fn version_span(&self) -> Option<(ApiVersion, ApiVersion)> {
+        let ends = self
+            .routes
+            .iter()
+            .filter_map(|r| r.version_range)
+            .flat_map(|r| [Some(r.since), r.until])
+            .flatten();
+        let lo = ends.clone().min()?;
+        let hi = ends.max()?;
+        Some((lo, hi))
+    }
+
+    /// Whether `v` is a version the catalog knows (between its first and last, same major).
+    pub fn knows_version(&self, v: ApiVersion) -> bool {
+        self.known_versions
+            .is_some_and(|(lo, hi)| v.major == lo.major && lo <= v && v <= hi)
     }
 
     /// Every name in `workspace_scopes` is a scope some route needs (a typo would deny).
@@ -657,6 +702,14 @@ impl Policy {
                 query,
                 self_permission,
                 not_self: rc.not_self,
+                version_range: match rc.versions.as_deref() {
+                    None => None,
+                    Some(v) => Some(VersionRange::parse(v).ok_or_else(|| {
+                        PolicyError(format!(
+                            "invalid `versions` `{v}` in {owner} (write `2.7-` or `2.7-2.11`)"
+                        ))
+                    })?),
+                },
                 versions: rc.versions,
             });
         }

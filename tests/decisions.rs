@@ -26,6 +26,7 @@ pub fn run(authz: &Authorizer, c: &corpus::Concrete, now: u64) -> Outcome {
         path: &path,
         credential: credential.as_deref(),
         content_type: c.headers.get("content-type").map(|h| h.as_bytes()),
+        version: c.headers.get("intercom-version").map(|h| h.as_bytes()),
         body: Body::NotRead,
         source_ip,
     };

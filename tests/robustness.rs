@@ -114,6 +114,7 @@ fn random_requests_never_panic_and_unknown_routes_never_pass() {
             path: &path,
             body,
             content_type: Some("application/json"),
+            version: None,
             source_ip: None,
         };
         let d = evaluate(&policy, &who, &req, 1_800_000_000);
@@ -179,6 +180,7 @@ fn random_tokens_never_panic_and_never_authenticate() {
             method: b"GET",
             path: b"/contacts",
             content_type: None,
+            version: None,
             credential: Some(t.as_bytes()),
             body: Body::NotRead,
             source_ip: None,

@@ -33,6 +33,7 @@ fn codes(policy: &Policy) -> Vec<(String, Option<String>, Code)> {
                 path: &path,
                 body: Body::Bytes(b"{}"),
                 content_type: Some("application/json"),
+                version: None,
                 source_ip: None,
             };
             let d = evaluate(policy, &who, &req, 1_800_000_000);

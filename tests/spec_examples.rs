@@ -45,6 +45,7 @@ fn every_documented_body_is_judged() {
                 path: &path,
                 body: b,
                 content_type: Some("application/json"),
+                version: None,
                 source_ip: None,
             };
             evaluate(&policy, &owner, &req, 1_800_000_000).code

@@ -357,6 +357,7 @@ fn explain(
         credential: None,
         // `explain --body` sends JSON, as Intercom's clients do.
         content_type: body.is_some().then_some(b"application/json".as_slice()),
+        version: None,
         body: Body::NotRead,
         source_ip,
     };
@@ -849,6 +850,7 @@ fn routes(path: &str, spec: &str) -> Result<ExitCode> {
                     path: &sample,
                     body: Body::NotRead,
                     content_type: None,
+                    version: None,
                     source_ip: None,
                 };
                 intercom_authz::evaluate(&p, &who, &req, 0).route.is_some()
