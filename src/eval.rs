@@ -498,6 +498,16 @@ pub fn evaluate<'a>(
         return d;
     }
     let params = m.params();
+    if params
+        .iter()
+        .zip(&route.params)
+        .any(|(value, kind)| !kind.accepts(value))
+    {
+        // A word where an id goes: a literal route this catalog does not know (yet).
+        d.route = None;
+        d.canonical_path = Some(canon.path);
+        return d;
+    }
     let resource_is_self = params
         .first()
         .is_some_and(|p| Some(*p) == who.subject.as_deref());

@@ -372,6 +372,71 @@ pub struct Route {
     pub versions: Option<String>,
     /// The same, parsed (`None`: every version).
     pub version_range: Option<VersionRange>,
+    /// What each `{param}` of the template accepts, in order.
+    pub params: Vec<ParamKind>,
+}
+
+/// What a `{param}` of a route template accepts.
+///
+/// Intercom's ids are numbers, hex strings and UUIDs; the API's literal segments are lower-case
+/// words (`search`, `activity_logs`). An id parameter never accepts a word-shaped segment, so
+/// a literal that a *later* API version adds next to `{id}` (`GET /admins/activity_log_event_types`
+/// next to `GET /admins/{id}`) is `unknown_route` rather than judged as the `{id}` route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// An id: anything but a word-shaped segment, except the words listed (documented values,
+    /// such as `last` for a conversation to reply to).
+    Id(&'static [&'static str]),
+    /// Free text (external ids, emails, identifiers, names): any segment.
+    Free,
+}
+
+/// Parameter names that hold free text, not ids (from the specs: external ids are UUIDs or the
+/// customer's own keys, job and object-type identifiers are names, phone numbers are numbers
+/// with punctuation). Custom routes may use them too.
+pub const FREE_TEXT_PARAMS: &[&str] = &[
+    "external_id",
+    "job_identifier",
+    "custom_object_type_identifier",
+    "phone_number",
+    "email",
+    "name",
+    "key",
+    "slug",
+];
+
+/// Words an id parameter accepts on one route, where the spec documents them:
+/// `(method, template, words)`.
+pub const ID_WORDS: &[(&str, &str, &[&str])] = &[("POST", "/conversations/{id}/reply", &["last"])];
+
+impl ParamKind {
+    /// Whether the parameter accepts the (canonical) segment `value`.
+    pub fn accepts(self, value: &str) -> bool {
+        let word = value.bytes().any(|b| b.is_ascii_lowercase())
+            && value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        match self {
+            ParamKind::Free => true,
+            ParamKind::Id(words) => !word || words.contains(&value),
+        }
+    }
+}
+
+fn param_kinds(method: Method, template: &str) -> Vec<ParamKind> {
+    let words = ID_WORDS
+        .iter()
+        .find(|(m, t, _)| *m == method.as_str() && *t == template)
+        .map_or(&[][..], |(_, _, w)| *w);
+    template
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| {
+            if FREE_TEXT_PARAMS.contains(&name) {
+                ParamKind::Free
+            } else {
+                ParamKind::Id(words)
+            }
+        })
+        .collect()
 }
 
 /// A compiled policy: immutable, shared by every request.
@@ -692,6 +757,7 @@ impl Policy {
                     )),
                 })?;
             self.routes.push(Route {
+                params: param_kinds(method, &rc.path),
                 method,
                 display: format!("{} {}", method.as_str(), rc.path),
                 template: rc.path,

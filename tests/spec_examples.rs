@@ -185,3 +185,45 @@ fn every_deciding_body_field_is_read_or_reviewed() {
         used_reviews.len()
     );
 }
+
+/// Every documented path-parameter example of every stable spec is accepted by the catalog's
+/// parameter kinds (an id never takes a word-shaped segment, except the words the spec
+/// documents, such as `123 or "last"` for a conversation to reply to).
+#[test]
+fn every_documented_path_parameter_is_accepted() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spec-examples");
+    let params: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, Vec<String>>,
+    > = serde_json::from_str(&std::fs::read_to_string(dir.join("params.json")).unwrap()).unwrap();
+    let policy = Policy::compile(&PolicyConfig::default()).unwrap();
+    let (mut checked, mut refused) = (0, Vec::new());
+    for (op, by_name) in &params {
+        let (method, template) = op.split_once(' ').unwrap();
+        let route = policy
+            .routes()
+            .iter()
+            .find(|r| r.method.as_str() == method && normalize(&r.template) == normalize(template))
+            .unwrap_or_else(|| panic!("{op}: not in the catalog"));
+        let names: Vec<&str> = template
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .collect();
+        for (name, examples) in by_name {
+            let Some(i) = names.iter().position(|n| n == name) else {
+                continue;
+            };
+            let kind = route.params[i];
+            // `123 or "last"` documents two values.
+            for ex in examples.iter().flat_map(|e| e.split(" or ")) {
+                let value = ex.trim().trim_matches('"');
+                checked += 1;
+                if !kind.accepts(value) {
+                    refused.push(format!("{op}: {{{name}}} = {value:?} ({kind:?})"));
+                }
+            }
+        }
+    }
+    assert!(checked > 150, "{checked}");
+    assert!(refused.is_empty(), "{}", refused.join("\n"));
+}

@@ -5,6 +5,9 @@ Development tool, not used at build or run time. It writes, for `tests/spec_exam
 
 - `examples.json`: every request-body example; each must be decided without `invalid_body` /
   `body_required` (a legitimate shape is never refused);
+- `params.json`: every operation's path parameters with their documented examples; every
+  example must be accepted by the catalog's parameter kinds (an id never takes a word, but
+  for the documented ones such as `last`);
 - `fields.json`: every operation's top-level request-body fields (through `$ref`, `allOf`,
   `anyOf`, `oneOf`), per version; every field that can change what Intercom does or to whom
   must be read by a body rule or reviewed in `reviewed.tsv`.
@@ -49,6 +52,7 @@ def top_fields(doc, schema, acc, depth=0):
 def main(root: str) -> None:
     seen = {}
     fields = {}
+    params = {}
     for spec in sorted(pathlib.Path(root).glob("*/api.intercom.io.yaml"), key=lambda p: [int(x) for x in p.parent.name.split(".")] if re.fullmatch(r"\d+\.\d+", p.parent.name) else [0]):
         version = spec.parent.name
         if not re.fullmatch(r"\d+\.\d+", version):
@@ -57,6 +61,16 @@ def main(root: str) -> None:
         for path, item in (doc.get("paths") or {}).items():
             for method in METHODS:
                 op = item.get(method)
+                if op:
+                    entry = params.setdefault(f"{method.upper()} {path}", {})
+                    for p in (op.get("parameters") or []) + (item.get("parameters") or []):
+                        p = resolve(doc, p) or {}
+                        if p.get("in") != "path":
+                            continue
+                        ex = p.get("example", (p.get("schema") or {}).get("example"))
+                        values = entry.setdefault(p["name"], [])
+                        if ex is not None and str(ex) not in values:
+                            values.append(str(ex))
                 if not op or "requestBody" not in op:
                     continue
                 body = resolve(doc, op["requestBody"]) or {}
@@ -82,6 +96,9 @@ def main(root: str) -> None:
     rows = sorted(seen.values(), key=lambda e: (e["path"], e["method"], e["name"]))
     out.write_text(json.dumps(rows, indent=1, sort_keys=True) + "\n")
     print(f"{len(rows)} distinct request-body examples in {len({(r['method'], r['path']) for r in rows})} operations")
+    params = {k: v for k, v in sorted(params.items()) if v}
+    (out.parent / "params.json").write_text(json.dumps(params, indent=1, sort_keys=True) + "\n")
+    print(f"{len(params)} operations with path parameters")
     (out.parent / "fields.json").write_text(json.dumps(fields, indent=1, sort_keys=True) + "\n")
     print(f"{len(fields)} operations with a request body, {sum(len(f) for f in fields.values())} top-level fields")
 
