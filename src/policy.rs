@@ -797,7 +797,12 @@ impl Policy {
             s
         };
         // A chain, each step built on the next: observer ⊆ agent ⊆ restricted ⊆ admin ⊆ owner.
-        let admin = all.difference(&ids(ADMIN_LACKS));
+        // Custom permissions are the owner's alone until the policy grants them to a role.
+        let mut shipped = PermSet::new();
+        for i in 0..PERMISSIONS.len() {
+            shipped.insert(i as u16);
+        }
+        let admin = shipped.difference(&ids(ADMIN_LACKS));
         let observer = self.reads().difference(&ids(OBSERVER_READ_LACKS));
         Some(match name {
             "owner" => all,
@@ -811,7 +816,7 @@ impl Policy {
 
     fn reads(&self) -> PermSet {
         let mut s = PermSet::new();
-        for (i, n) in self.perm_names.iter().enumerate() {
+        for (i, n) in self.perm_names.iter().enumerate().take(PERMISSIONS.len()) {
             if n.ends_with(":read") {
                 s.insert(i as u16);
             }

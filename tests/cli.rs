@@ -282,3 +282,65 @@ fn token_is_a_valid_hs256_token() {
         )
     );
 }
+
+/// `routes --openapi` suggests only safe rows: pasted into the policy they pass `check`, every
+/// suggested permission exists (or is declared by the fragment), nothing is weaker than the
+/// operation (a delete is never a `:write` or `:read`, a new permission is the owner's alone),
+/// and afterwards every operation is classified.
+#[test]
+fn routes_suggestions_paste_into_a_policy_that_checks() {
+    let (code, stdout, _) = run(&[
+        "routes",
+        "tests/configs/default.json",
+        "--openapi",
+        "tests/cli/new-api.yaml",
+    ]);
+    assert_eq!(code, 4, "{stdout}");
+    assert!(stdout.contains("GUESS"), "{stdout}");
+    let json = &stdout[stdout.find("\n{").unwrap() + 1..];
+    let fragment: serde_json::Value = serde_json::from_str(json).unwrap();
+    let mut cfg: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/default.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    cfg["policy"]["permissions"] = fragment["permissions"].clone();
+    cfg["policy"]["routes"] = fragment["routes"].clone();
+    let merged = std::env::temp_dir().join(format!("routes-merged-{}.json", std::process::id()));
+    std::fs::write(&merged, cfg.to_string()).unwrap();
+    let merged_s = merged.to_str().unwrap();
+    let (code, out, err) = run(&["check", merged_s]);
+    assert_eq!(code, 0, "{out}{err}");
+    let routes = fragment["routes"].as_array().unwrap();
+    let perm_of = |m: &str, p: &str| {
+        routes
+            .iter()
+            .find(|r| r["method"] == m && r["path"] == p)
+            .map(|r| r["permission"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    // A read of a known resource is its read permission; everything else is new, owner-only.
+    assert_eq!(perm_of("GET", "/contacts/{id}/timeline"), "contacts:read");
+    for (m, p) in [
+        ("POST", "/conversations/bulk/delete"),
+        ("POST", "/conversations/{conversation_id}/summaries"),
+        ("GET", "/workspaces/{id}/billing"),
+        ("POST", "/widgets/search"),
+    ] {
+        let perm = perm_of(m, p);
+        assert!(
+            fragment["permissions"].get(&perm).is_some(),
+            "{m} {p}: {perm} is not a new permission"
+        );
+        let sample = p.replace("{conversation_id}", "12").replace("{id}", "12");
+        for (role, want) in [("owner", 0), ("admin", 3), ("agent", 3)] {
+            let (code, out, _) = run(&["explain", merged_s, m, &sample, "--role", role]);
+            assert_eq!(code, want, "{role} {m} {p}: {out}");
+        }
+    }
+    let (code, out, _) = run(&["routes", merged_s, "--openapi", "tests/cli/new-api.yaml"]);
+    assert_eq!(code, 0, "{out}");
+    let _ = std::fs::remove_file(&merged);
+}

@@ -868,22 +868,89 @@ fn routes(path: &str, spec: &str) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "unclassified ({}); catalog entries to review and paste into `policy.routes`:",
+        "unclassified ({}); every suggestion is a GUESS to review. Merge this into your policy \
+(`permissions` and `routes`); until a role is granted a new permission only `owner` has it:",
         missing.len()
     );
-    let entries: Vec<serde_json::Value> = missing
-        .iter()
-        .map(|(m, r)| {
-            let resource = r.split('/').find(|s| !s.is_empty() && !s.starts_with('{')).unwrap_or("resource");
-            let action = if m == "GET" { "read" } else if m == "DELETE" { "delete" } else { "write" };
-            serde_json::json!({"method": m, "path": r, "permission": format!("{resource}:{action}"), "scope": null})
-        })
-        .collect();
+    let mut permissions = serde_json::Map::new();
+    let mut entries = Vec::new();
+    for (m, r) in &missing {
+        let (perm, why) = suggest(&p, m, r);
+        println!("  GUESS {m} {r} -> {perm} ({why})");
+        if p.permission_id(&perm).is_none() {
+            permissions.insert(
+                perm.clone(),
+                serde_json::json!(format!("GUESS by `routes --openapi` for {m} {r}: review")),
+            );
+        }
+        entries.push(serde_json::json!({"method": m, "path": r, "permission": perm}));
+    }
+    let fragment = serde_json::json!({"permissions": permissions, "routes": entries});
     println!(
         "{}",
-        serde_json::to_string_pretty(&entries).unwrap_or_default()
+        serde_json::to_string_pretty(&fragment).unwrap_or_default()
     );
     Ok(ExitCode::from(4))
+}
+
+/// The permission to suggest for an unclassified operation, never weaker than the operation:
+/// a read (`GET`, or a `POST …/search`) of a resource the policy knows gets its `:read`
+/// permission; anything else gets a new permission of its own (`resource:action`, declared in
+/// the fragment), which no role but `owner` has until someone grants it.
+fn suggest(p: &Policy, method: &str, template: &str) -> (String, &'static str) {
+    let literals: Vec<&str> = template
+        .split('/')
+        .filter(|s| !s.is_empty() && !s.starts_with('{'))
+        .collect();
+    let name = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let resource = literals
+        .first()
+        .map_or_else(|| "api".to_string(), |s| name(s));
+    let reads = method == "GET" || (method == "POST" && literals.last() == Some(&"search"));
+    let read = format!("{resource}:read");
+    if reads && p.permission_id(&read).is_some() {
+        return (read, "a read of a known resource");
+    }
+    let action = if literals.len() > 1 {
+        literals
+            .iter()
+            .skip(1)
+            .map(|s| name(s))
+            .collect::<Vec<_>>()
+            .join("_")
+    } else {
+        match method {
+            "GET" => "read".into(),
+            "DELETE" => "delete".into(),
+            "POST" => "create".into(),
+            _ => "update".into(),
+        }
+    };
+    let action = if method == "GET" || reads {
+        action
+    } else {
+        format!("{}_{action}", method.to_ascii_lowercase())
+    };
+    let mut perm = format!("{resource}:{action}");
+    let mut n = 2;
+    while p.permission_id(&perm).is_some() && !reads {
+        perm = format!("{resource}:{action}_{n}");
+        n += 1;
+    }
+    (
+        perm,
+        "a new permission: only `owner` has it until a role is granted it",
+    )
 }
 
 fn same_shape(a: &str, b: &str) -> bool {
