@@ -22,7 +22,7 @@ JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test test-rust test-lint test-nostd test-envoy test-js test-component wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
+.PHONY: all build test test-rust test-lint test-nostd test-envoy test-js test-component test-sdk wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
 
 all: build
 
@@ -98,7 +98,7 @@ $(COMPONENT): .deps-rust Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs sr
 	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped)"
 
 # ---- tests ---------------------------------------------------------------------------------
-test: test-lint test-nostd test-rust test-envoy test-js test-component
+test: test-lint test-nostd test-rust test-envoy test-js test-component test-sdk
 	@echo "make test: all passed"
 
 test-rust:
@@ -117,6 +117,10 @@ test-nostd: .deps-rust
 test-envoy: $(WASM) $(TRAP_WASM) $(VENV)/.ok
 	cargo test --test decisions
 	$(PY) -m unittest -v tests/envoy/test_envoy.py
+
+# Intercom's official Python SDK through Envoy + the filter to a Prism mock of the 2.16 spec.
+test-sdk: $(WASM) $(VENV)/.ok $(NODE_TOOLS)/.ok
+	$(PY) -m unittest -v tests/sdk/test_sdk.py
 
 # The npm package: the corpus, Express, workerd, and its TypeScript types.
 test-js: js $(NODE_TOOLS)/.ok
