@@ -676,10 +676,10 @@ impl Policy {
         let mut index: BTreeMap<(String, String), usize> = all
             .iter()
             .enumerate()
-            .map(|(i, e)| ((e.method.clone(), normalize_template(&e.path)), i))
+            .map(|(i, e)| ((e.method.clone(), template_shape(&e.path)), i))
             .collect();
         for rc in &cfg.routes {
-            let key = (rc.method.clone(), normalize_template(&rc.path));
+            let key = (rc.method.clone(), template_shape(&rc.path));
             match (index.get(&key).copied(), rc.replace) {
                 (Some(i), true) => {
                     if let Some(slot) = all.get_mut(i) {
@@ -986,7 +986,9 @@ impl Policy {
     }
 }
 
-fn normalize_template(t: &str) -> String {
+/// A template's shape, every parameter written `{}`: `/contacts/{contact_id}/notes` →
+/// `/contacts/{}/notes` (two templates of one shape are one route).
+pub fn template_shape(t: &str) -> String {
     t.split('/')
         .map(|s| if s.starts_with('{') { "{}" } else { s })
         .collect::<Vec<_>>()

@@ -11,14 +11,7 @@
 use std::collections::BTreeSet;
 
 use intercom_authz::catalog::{parse, CATALOG_TSV};
-
-fn shape(template: &str) -> String {
-    template
-        .split('/')
-        .map(|s| if s.starts_with('{') { "{}" } else { s })
-        .collect::<Vec<_>>()
-        .join("/")
-}
+use intercom_authz::policy::template_shape as shape;
 
 #[test]
 fn every_spec_operation_is_in_the_catalog() {

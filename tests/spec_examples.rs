@@ -3,6 +3,7 @@
 //! `invalid_body` or `body_required`, as an owner and as JSON.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use intercom_authz::policy::template_shape as normalize;
 use intercom_authz::{evaluate, Body, Code, Policy, PolicyConfig, Principal, Request};
 use serde::Deserialize;
 
@@ -109,14 +110,6 @@ const DECIDING: &[&str] = &[
     "enabled",
     "id",
 ];
-
-fn normalize(template: &str) -> String {
-    template
-        .split('/')
-        .map(|s| if s.starts_with('{') { "{}" } else { s })
-        .collect::<Vec<_>>()
-        .join("/")
-}
 
 /// Every deciding field of every request schema of every stable spec is read by the route's
 /// body rule, or reviewed (with a reason) in `tests/spec-examples/reviewed.tsv`. A new spec that
