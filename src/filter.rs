@@ -12,7 +12,8 @@
 //!
 //! - **Host calls** all go through [`host`], which declares the Proxy-Wasm ABI functions itself,
 //!   reads every header, property and buffer as bytes and maps every non-`Ok` status to an
-//!   error; its module documentation lists each call and why it cannot panic. The one SDK host
+//!   error (the request headers are read in one call, `proxy_get_header_map_pairs`, and parsed
+//!   by a reader that never indexes past the buffer); its module documentation lists each call and why it cannot panic. The one SDK host
 //!   function still called is `hostcalls::dispatch_http_call` (the JWKS fetch, root context),
 //!   whose dispatcher must register the callout; it panics only on a status Envoy's `httpCall`
 //!   never returns.
@@ -81,10 +82,6 @@ use host::{buffer, log};
 
 fn now_secs() -> u64 {
     host::now_nanos().map_or(0, |n| n / 1_000_000_000)
-}
-
-fn request_header(name: &str) -> Option<Vec<u8>> {
-    host::header(MapType::HttpRequestHeaders, name)
 }
 
 fn set_request_header(name: &str, value: Option<&str>) {
@@ -176,6 +173,8 @@ struct Shared {
     intercom_token: Option<String>,
     /// Request headers removed before the upstream sees an allowed request (see [`stripped`]).
     strip: Vec<String>,
+    /// [`Authorizer::credential_header`], once.
+    credential_header: String,
 }
 
 /// Headers a Rack/Rails upstream would act on that the filter does not judge: method
@@ -392,6 +391,7 @@ impl RootContext for Root {
         let mode = authz.config().mode;
         self.shared = Some(Rc::new(Shared {
             strip: stripped(&authz),
+            credential_header: authz.credential_header(),
             authz,
             metrics: Metrics::define_all(),
             intercom_token,
@@ -439,6 +439,9 @@ impl RootContext for Root {
             credential: None,
             content_type: None,
             version: None,
+            request_id_raw: None,
+            declared_length: None,
+            present: Vec::new(),
             source: None,
         }))
     }
@@ -453,7 +456,7 @@ impl RootContext for Root {
 #[cfg(feature = "test-trap")]
 #[allow(clippy::panic, reason = "the point of this test-only build")]
 fn test_trap() {
-    if request_header("x-intercom-authz-test-trap").is_some() {
+    if host::header(MapType::HttpRequestHeaders, "x-intercom-authz-test-trap").is_some() {
         panic!("test trap requested (feature test-trap)");
     }
 }
@@ -492,6 +495,12 @@ struct Request {
     credential: Option<Vec<u8>>,
     content_type: Option<Vec<u8>>,
     version: Option<Vec<u8>>,
+    /// The request id header as sent (made text by [`Request::read_request_id`] when needed).
+    request_id_raw: Option<Vec<u8>>,
+    /// `content-length`, when it is a number.
+    declared_length: Option<usize>,
+    /// Which of [`Shared::strip`] the request carries (by index): only those are removed.
+    present: Vec<usize>,
     source: Option<String>,
 }
 
@@ -587,8 +596,10 @@ impl Request {
                 set_request_header(":path", Some(p));
             }
         }
-        for h in &self.shared.strip {
-            set_request_header(h, None);
+        for &i in &self.present {
+            if let Some(h) = self.shared.strip.get(i) {
+                set_request_header(h, None);
+            }
         }
         let up = &cfg.upstream;
         for (name, value) in [
@@ -596,16 +607,17 @@ impl Request {
             (&up.subject_header, &out.subject),
         ] {
             if let Some(h) = name {
-                // INVARIANT: a client-sent copy never survives, allowed or not.
+                // INVARIANT: a client-sent copy never survives, allowed or not (every value
+                // removed first, then ours set).
                 set_request_header(h, None);
                 if let Some(v) = value {
                     set_request_header(h, Some(v));
                 }
             }
         }
-        let cred = self.shared.authz.credential_header();
+        let cred = self.shared.credential_header.as_str();
         if !up.forward_caller_token && cred != "authorization" {
-            set_request_header(&cred, None);
+            set_request_header(cred, None);
         }
         match &self.shared.intercom_token {
             Some(t) => set_request_header("authorization", Some(&format!("Bearer {t}"))),
@@ -620,9 +632,48 @@ impl Request {
     /// replaced by a generated id (it is still a request that needs correlating); an absent one
     /// stays absent.
     fn read_request_id(&mut self) {
-        let name = &self.shared.authz.config().request_id_header;
-        self.request_id = request_header(name)
+        self.request_id = self
+            .request_id_raw
+            .clone()
             .map(|b| String::from_utf8(b).unwrap_or_else(|_| generated_request_id()));
+    }
+
+    /// Reads every header the filter needs in one host call (`proxy_get_header_map_pairs`):
+    /// the first value of each, as bytes.
+    fn read_headers(&mut self) {
+        let raw = host::header_pairs(MapType::HttpRequestHeaders).unwrap_or_default();
+        let shared = Rc::clone(&self.shared);
+        let cred = shared.credential_header.as_bytes();
+        let rid = shared.authz.config().request_id_header.as_bytes();
+        let first = |slot: &mut Option<Vec<u8>>, v: &[u8]| {
+            if slot.is_none() {
+                *slot = Some(v.to_vec());
+            }
+        };
+        let (mut method, mut path, mut length) = (None, None, None);
+        for (k, v) in host::pairs(&raw) {
+            match k {
+                b":method" => first(&mut method, v),
+                b":path" => first(&mut path, v),
+                b"content-type" => first(&mut self.content_type, v),
+                b"intercom-version" => first(&mut self.version, v),
+                b"content-length" => first(&mut length, v),
+                k if k == cred => first(&mut self.credential, v),
+                k if k == rid => first(&mut self.request_id_raw, v),
+                k => {
+                    if let Some(i) = shared.strip.iter().position(|s| s.as_bytes() == k) {
+                        if !self.present.contains(&i) {
+                            self.present.push(i);
+                        }
+                    }
+                }
+            }
+        }
+        self.method = method.unwrap_or_default();
+        self.path = path.unwrap_or_default();
+        self.declared_length = length
+            .as_deref()
+            .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
     }
 
     fn audit(&self, out: &Outcome, dry: bool) {
@@ -652,12 +703,8 @@ impl HttpContext for Request {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         #[cfg(feature = "test-trap")]
         test_trap();
+        self.read_headers();
         let cfg = self.shared.authz.config();
-        self.method = request_header(":method").unwrap_or_default();
-        self.path = request_header(":path").unwrap_or_default();
-        self.credential = request_header(&self.shared.authz.credential_header());
-        self.content_type = request_header("content-type");
-        self.version = request_header("intercom-version");
         self.source =
             host::property(&["source", "address"]).and_then(|b| String::from_utf8(b).ok());
         let out = self.decide(Body::NotRead);
@@ -669,8 +716,7 @@ impl HttpContext for Request {
             return self.act(&out);
         }
         let max = cfg.max_body_bytes;
-        let declared = request_header("content-length")
-            .and_then(|v| std::str::from_utf8(&v).ok()?.trim().parse::<usize>().ok());
+        let declared = self.declared_length;
         if declared.is_some_and(|n| n > max) {
             let out = Outcome::denied(
                 Code::BodyTooLarge,

@@ -56,13 +56,18 @@ def listener(name, port, filters):
             "filter_chains": [{"filters": [hcm(name, filters)]}]}
 
 
-def authz_filters(name, config):
+# An earlier build to compare with, side by side in the same run (e.g. one built from an older
+# commit): BENCH_BASELINE_WASM=/path/to/intercom_authz.wasm make bench-envoy
+BASELINE = os.environ.get("BENCH_BASELINE_WASM")
+
+
+def authz_filters(name, config, wasm=None):
     return [
         {"name": "intercom_authz", "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
             "config": {"name": name, "root_id": "intercom_authz", "failure_policy": "FAIL_RELOAD",
                        "vm_config": {"vm_id": name, "runtime": "envoy.wasm.runtime.v8",
-                                     "code": {"local": {"filename": str(ROOT / "dist/intercom_authz.wasm")}}},
+                                     "code": {"local": {"filename": wasm or str(ROOT / "dist/intercom_authz.wasm")}}},
                        "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": json.dumps(config)}}}},
         {"name": "envoy.filters.http.buffer", "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer", "max_request_bytes": 1048576}},
@@ -128,7 +133,7 @@ def wrk(port, token_value=None, script=None):
 def main():
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-bench-"))
     up_port, admin_a, admin_b = free_port(), free_port(), free_port()
-    ports = {n: free_port() for n in ["nofilter", "authz_hs256", "authz_rs256", "native_rs256"]}
+    ports = {n: free_port() for n in ["nofilter", "authz_hs256", "authz_rs256", "native_rs256", "baseline_hs256"]}
     upstream = {"admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_b}}},
                 "static_resources": {"listeners": [{"name": "up", "address": {"socket_address": {"address": "127.0.0.1", "port_value": up_port}},
                     "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": {
@@ -144,7 +149,8 @@ def main():
                       listener("authz_hs256", ports["authz_hs256"], authz_filters("authz_hs256", authz([{"kid": "hs1", "alg": "HS256", "secret": (KEYS / "hs.secret").read_text()}]))),
                       listener("authz_rs256", ports["authz_rs256"], authz_filters("authz_rs256", authz([{"kid": "rs1", "alg": "RS256", "pem": (KEYS / "rsa.pub.pem").read_text()}]))),
                       listener("native_rs256", ports["native_rs256"], native_filters()),
-                  ],
+                  ] + ([listener("baseline_hs256", ports["baseline_hs256"], authz_filters("baseline_hs256", authz([{"kid": "hs1", "alg": "HS256", "secret": (KEYS / "hs.secret").read_text()}]), BASELINE))]
+                       if BASELINE else []),
                   "clusters": [{"name": "upstream", "type": "STATIC", "connect_timeout": "1s",
                                 "load_assignment": {"cluster_name": "upstream", "endpoints": [{"lb_endpoints": [
                                     {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": up_port}}}}]}]}}]}}
@@ -173,6 +179,8 @@ def main():
                 ("intercom-authz RS256, repeated token (cache)", "authz_rs256", rs, None),
                 ("intercom-authz RS256, unique tokens (cold)", "authz_rs256", None, tmp / "tokens.lua"),
                 ("native jwt_authn + rbac, RS256", "native_rs256", rs, None)]
+        if BASELINE:
+            runs.insert(1, (f"baseline build ({pathlib.Path(BASELINE).name}) HS256", "baseline_hs256", hs, None))
         pid = procs[1].pid
         results = []
         for label, name, tok, script in runs:

@@ -17,6 +17,7 @@
 //! | [`set_tick_period`] | `proxy_set_tick_period_milliseconds` | status → `Result`; `u32::try_from` saturates |
 //! | [`buffer`] | `proxy_get_buffer_bytes` | bytes, any status → `None`; the host allocated exactly `size` bytes through `proxy_on_memory_allocate` |
 //! | [`header`] | `proxy_get_header_map_value` | bytes (no UTF-8 conversion), any status → `None` |
+//! | [`header_pairs`] | `proxy_get_header_map_pairs` | bytes, any status → `None`; read by [`pairs`], which stops at the first size that does not fit (never indexes past the end) |
 //! | [`set_header`] / [`remove_header`] | `proxy_replace_header_map_value` / `proxy_remove_header_map_value` | status → `Result` |
 //! | [`property`] | `proxy_get_property` | bytes, any status → `None` |
 //! | [`set_property`] | `proxy_set_property` | status → `Result` |
@@ -61,6 +62,7 @@ extern "C" {
         ret_data: *mut *mut u8,
         ret_size: *mut usize,
     ) -> u32;
+    fn proxy_get_header_map_pairs(map: u32, ret_data: *mut *mut u8, ret_size: *mut usize) -> u32;
     fn proxy_replace_header_map_value(
         map: u32,
         key: *const u8,
@@ -160,6 +162,39 @@ pub fn header(map: MapType, name: &str) -> Option<Vec<u8>> {
             proxy_get_header_map_value(map as u32, name.as_ptr(), name.len(), &mut data, &mut size);
         owned(status, data, size)
     }
+}
+
+/// Every header of a map, in one host call, in the Proxy-Wasm map encoding (see [`pairs`]).
+pub fn header_pairs(map: MapType) -> Option<Vec<u8>> {
+    let (mut data, mut size) = (null_mut(), 0usize);
+    unsafe {
+        let status = proxy_get_header_map_pairs(map as u32, &mut data, &mut size);
+        owned(status, data, size)
+    }
+}
+
+/// The `(name, value)` pairs of a map in the Proxy-Wasm encoding: a `u32` count, `count`
+/// pairs of `u32` sizes, then each name and value followed by a NUL. A truncated or
+/// inconsistent buffer ends the iteration early.
+pub fn pairs(buf: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let word = move |at: usize| -> Option<usize> {
+        let b: [u8; 4] = buf.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        usize::try_from(u32::from_le_bytes(b)).ok()
+    };
+    let count = word(0).unwrap_or(0);
+    let mut data = count
+        .checked_mul(8)
+        .and_then(|n| n.checked_add(4))
+        .unwrap_or(usize::MAX);
+    (0..count).map_while(move |i| {
+        let name_len = word(4 + i * 8)?;
+        let value_len = word(8 + i * 8)?;
+        let name = buf.get(data..data.checked_add(name_len)?)?;
+        let v0 = data.checked_add(name_len)?.checked_add(1)?;
+        let value = buf.get(v0..v0.checked_add(value_len)?)?;
+        data = v0.checked_add(value_len)?.checked_add(1)?;
+        Some((name, value))
+    })
 }
 
 /// Sets (replaces) a header.
