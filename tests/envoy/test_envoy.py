@@ -141,7 +141,7 @@ def h2_headers(method, path, extra=()):
 RELOAD_CONFIG = {"backoff": {"base_interval": "0.01s", "max_interval": "1s"}}
 
 
-def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD", underscores="REJECT_REQUEST"):
+def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD", underscores="REJECT_REQUEST", access_log=None):
     return {
         "name": name,
         "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
@@ -157,6 +157,11 @@ def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD",
                 "codec_type": "AUTO",
                 # As shipped (envoy/envoy.yaml); a test listener sets ALLOW to check the filter alone.
                 "common_http_protocol_options": {"headers_with_underscores_action": underscores},
+                **({"access_log": [{"name": "envoy.access_loggers.file", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                    "path": str(access_log), "log_format": {"text_format_source": {"inline_string":
+                        "%REQ(X-CASE)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%\n"}}}}]}
+                   if access_log else {}),
                 "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
                     {"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]}]},
                 "http_filters": [
@@ -285,6 +290,9 @@ def _set_up_module():
     add("dryrun", dict(default, mode="dry_run"))
     add("limits", dict(default, max_body_bytes=1024))
     add("headers", dict(default, upstream={"role_header": "x-authz-role", "subject_header": "x-authz-subject", "intercom_token": "icm-workspace-token"}))
+    Env.access_log = Env.tmp / "access.log"
+    Env.ports["access_logged"] = free_port()
+    listeners.append(listener("access_logged", Env.ports["access_logged"], default, access_log=Env.access_log))
     Env.ports["headers_underscores_allowed"] = free_port()
     listeners.append(listener("headers_underscores_allowed", Env.ports["headers_underscores_allowed"],
                               dict(default, upstream={"role_header": "x-authz-role", "subject_header": "x-authz-subject"}),
@@ -298,8 +306,9 @@ def _set_up_module():
     cfg_path = Env.tmp / "envoy.json"
     cfg_path.write_text(json.dumps(cfg))
     Env.envoy_log = Env.tmp / "envoy.log"
+    # Access log files flushed often (`--file-flush-interval-msec`), so tests need not wait 10 s.
     envoy = start([ENVOY, "-c", str(cfg_path), "--concurrency", "2", "--base-id", str(os.getpid() % 60000 + 1000),
-                   "-l", "warning", "--component-log-level", "wasm:info"], Env.envoy_log)
+                   "--file-flush-interval-msec", "200", "-l", "warning", "--component-log-level", "wasm:info"], Env.envoy_log)
     wait_http(f"http://127.0.0.1:{Env.admin_port}/ready", proc=envoy, log=Env.envoy_log)
     wait_http(f"http://127.0.0.1:{Env.upstream_port}/contacts")
     # The remote JWKS is fetched on configure, then on a 1 s tick.
@@ -547,6 +556,22 @@ class Behaviour(unittest.TestCase):
         self.assertEqual(rec["headers"]["x-authz-role"], "agent")
         self.assertNotIn("x_authz_role", rec["headers"])
         self.assertNotIn("x_authz_subject", rec["headers"])
+
+    def test_access_log_has_the_decision_and_response_code_details(self):
+        tok = mint({"role": "agent"})
+        self.send("access_logged", "DELETE", "/contacts/1", tok, headers={"x-case": "details-deny"})
+        self.send("access_logged", "GET", "/contacts/1", tok, headers={"x-case": "details-allow"})
+        deadline = time.time() + 10
+        lines = []
+        while time.time() < deadline:
+            lines = Env.access_log.read_text().splitlines() if Env.access_log.exists() else []
+            if sum(l.startswith("details-") for l in lines) >= 2:
+                break
+            time.sleep(0.2)
+        got = {l.split()[0]: l.split()[1:] for l in lines if l.startswith("details-")}
+        self.assertEqual(got.get("details-deny"), ["403", "intercom_authz_denied.missing_permission", "missing_permission"], lines)
+        self.assertEqual(got.get("details-allow", [None])[0], "200", lines)
+        self.assertEqual(got["details-allow"][-1], "allowed", lines)
 
     def test_remote_jwks(self):
         tok = mint({"role": "agent"}, key="rs", kid="remote-rs")
