@@ -100,6 +100,81 @@ extern "C" {
     pub type DecisionOutput;
 }
 
+/// What differs in JavaScript: `secret_env` is read from `process.env` (Node; wasm has no
+/// environment of its own), and `remote_jwks` is refused (the package makes no HTTP calls: it
+/// would mean `keys_unavailable` forever).
+fn js_only_settings(cfg: &mut serde_json::Value) -> Result<(), JsError> {
+    if cfg.get("remote_jwks").is_some_and(|r| !r.is_null()) {
+        return Err(err("invalid configuration: `remote_jwks` is not available in the JavaScript package (it fetches nothing): pass the keys in `token.keys`, or verify with `claims`"));
+    }
+    let Some(keys) = cfg
+        .pointer_mut("/token/keys")
+        .and_then(|k| k.as_array_mut())
+    else {
+        return Ok(());
+    };
+    for (i, key) in keys.iter_mut().enumerate() {
+        let Some(obj) = key.as_object_mut() else {
+            continue;
+        };
+        let Some(name) = obj
+            .get("secret_env")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let env = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("process"))
+            .ok()
+            .filter(|p| p.is_object())
+            .and_then(|p| js_sys::Reflect::get(&p, &JsValue::from_str("env")).ok())
+            .filter(|e| e.is_object());
+        let Some(env) = env else {
+            return Err(err(format!("invalid token settings: `token.keys[{i}].secret_env` needs Node's `process.env`; here pass the secret itself (`secret`)")));
+        };
+        let value = js_sys::Reflect::get(&env, &JsValue::from_str(&name))
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| err(format!("invalid token settings: environment variable `{name}` named by `token.keys[{i}]` is not set")))?;
+        obj.remove("secret_env");
+        obj.insert("secret".into(), serde_json::Value::String(value));
+    }
+    Ok(())
+}
+
+/// The fields of a request object, in JavaScript's spelling.
+const REQUEST_FIELDS: [&str; 9] = [
+    "method",
+    "path",
+    "headers",
+    "body",
+    "token",
+    "claims",
+    "sourceIp",
+    "now",
+    "requestId",
+];
+
+/// A misspelled field (`header:`) is an error, not a request without a credential.
+/// (`serde_wasm_bindgen` reads only the fields it knows, so `deny_unknown_fields` cannot.)
+fn check_fields(request: &JsValue) -> Result<(), JsError> {
+    if !request.is_object() {
+        return Err(err("invalid request: expected an object"));
+    }
+    for k in js_sys::Object::keys(&js_sys::Object::from(request.clone())).iter() {
+        let k = k.as_string().unwrap_or_default();
+        if !REQUEST_FIELDS.contains(&k.as_str()) {
+            let near = crate::perm::nearest(&k, REQUEST_FIELDS.iter().copied())
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            return Err(err(format!("invalid request: unknown field `{k}`{near}")));
+        }
+    }
+    Ok(())
+}
+
+/// A request; `body` is read apart (bytes do not go through serde).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Req {
@@ -171,15 +246,15 @@ impl Authorizer {
     #[wasm_bindgen(constructor)]
     pub fn new(config: ConfigInput) -> Result<Authorizer, JsError> {
         let value: JsValue = config.into();
-        let json = match value.as_string() {
-            Some(s) => s,
-            None => {
-                let v: serde_json::Value = serde_wasm_bindgen::from_value(value)
-                    .map_err(|e| err(format!("invalid configuration: {e}")))?;
-                v.to_string()
+        let mut v: serde_json::Value = match value.as_string() {
+            Some(s) => {
+                serde_json::from_str(&s).map_err(|e| err(format!("invalid configuration: {e}")))?
             }
+            None => serde_wasm_bindgen::from_value(value)
+                .map_err(|e| err(format!("invalid configuration: {e}")))?,
         };
-        let mut core = Core::from_json(&json).map_err(err)?;
+        js_only_settings(&mut v)?;
+        let mut core = Core::from_json(&v.to_string()).map_err(err)?;
         core.set_explain(true);
         Ok(Authorizer { core })
     }
@@ -193,6 +268,7 @@ impl Authorizer {
     /// Judges one request. Throws only on a malformed request object (a missing `method`).
     pub fn authorize(&self, request: RequestInput) -> Result<DecisionOutput, JsError> {
         let request: JsValue = request.into();
+        check_fields(&request)?;
         let (body_bytes, body_is_value) = body_bytes(&request)?;
         let r: Req = serde_wasm_bindgen::from_value(request)
             .map_err(|e| err(format!("invalid request: {e}")))?;

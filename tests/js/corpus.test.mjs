@@ -68,3 +68,35 @@ test("claims, tokens, bodies and the deny body", () => {
   assert.match(missing.denyHeaders["www-authenticate"], /^Bearer realm="intercom-authz"/);
   assert.throws(() => a.authorize({ path: "/x" }), /invalid request/);
 });
+
+test("secret_env is read from process.env; remote_jwks and misspelled request fields are loud", async () => {
+  const crypto = await import("node:crypto");
+  const secret = "js-env-secret-0123456789abcdef-0123456789";
+  process.env.INTERCOM_AUTHZ_JS_TEST_SECRET = secret;
+  const a = new Authorizer({ token: { keys: [{ kid: "k", alg: "HS256", secret_env: "INTERCOM_AUTHZ_JS_TEST_SECRET" }] } });
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const head = b64({ alg: "HS256", typ: "JWT", kid: "k" });
+  const body = b64({ sub: "7", role: "agent", iat: now, exp: now + 600 });
+  const sig = crypto.createHmac("sha256", secret).update(`${head}.${body}`).digest("base64url");
+  const d = a.authorize({ method: "GET", path: "/contacts", headers: { authorization: `Bearer ${head}.${body}.${sig}` } });
+  assert.equal(d.code, "allowed");
+  assert.throws(
+    () => new Authorizer({ token: { keys: [{ kid: "k", alg: "HS256", secret_env: "INTERCOM_AUTHZ_SURELY_UNSET_VAR" }] } }),
+    /environment variable `INTERCOM_AUTHZ_SURELY_UNSET_VAR` named by `token.keys\[0\]` is not set/,
+  );
+  assert.throws(
+    () => new Authorizer({ token: { issuers: ["x"] }, remote_jwks: { cluster: "jwks", path: "/jwks" } }),
+    /`remote_jwks` is not available in the JavaScript package/,
+  );
+  // A misspelled field is an error, not a request without a credential.
+  assert.throws(() => a.authorize({ method: "GET", path: "/contacts", header: { authorization: "Bearer x" } }), /unknown field `header`/);
+  // Bodies as bytes: Uint8Array, Buffer, ArrayBuffer.
+  const claims = new Authorizer({ policy: {}, token: { trusted_payload_header: "x" } });
+  const close = JSON.stringify({ message_type: "close" });
+  for (const bytes of [new TextEncoder().encode(close), Buffer.from(close), new TextEncoder().encode(close).buffer]) {
+    const r = claims.authorize({ method: "POST", path: "/conversations/1/parts", claims: { role: "observer", exp: now + 60 },
+      headers: { "content-type": "application/json" }, body: bytes });
+    assert.equal(r.required, "conversations:close", String(bytes));
+  }
+});
