@@ -47,6 +47,12 @@ impl GuestAuthorizer for AuthorizerResource {
     ) -> Result<bindings::exports::intercom::authz::authz::Authorizer, ConfigError> {
         let mut core =
             Core::from_json(&config_json).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        // The component makes no HTTP calls: a remote JWKS would mean `keys_unavailable` forever.
+        if core.config().remote_jwks.is_some() {
+            return Err(ConfigError::Invalid(
+                "invalid configuration: `remote_jwks` is not available in the component (it fetches nothing): pass the keys in `token.keys`, or verify with `claims-json`".into(),
+            ));
+        }
         core.set_explain(true);
         Ok(bindings::exports::intercom::authz::authz::Authorizer::new(
             AuthorizerResource { core },

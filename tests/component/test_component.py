@@ -100,6 +100,8 @@ class Component_(unittest.TestCase):
             ("{not json", "invalid configuration: key must be a string"),
             ('{"policy": {"roles": {"t": {"extends": "agnet"}}}, "token": {"trusted_payload_header": "x"}}',
              "invalid policy: unknown role `agnet` extended by role `t` (did you mean `agent`?)"),
+            ('{"token": {"issuers": ["x"]}, "remote_jwks": {"cluster": "jwks", "path": "/jwks"}}',
+             "invalid configuration: `remote_jwks` is not available in the component"),
         ]:
             got = self.host.create(cfg)
             self.assertNotIsInstance(got, ResourceAny)
