@@ -38,10 +38,18 @@ fn full_catalog(c: &mut Criterion) {
     let policy = Policy::compile(&PolicyConfig::default()).unwrap();
     let agent = principal("agent");
     let mut g = c.benchmark_group("decide/catalog");
-    let cases: [(&str, Request<'_>); 5] = [
+    let cases: [(&str, Request<'_>); 6] = [
         (
             "allowed GET /contacts/{id}",
             req("GET", "/contacts/123", Body::NotRead),
+        ),
+        (
+            "allowed GET /contacts?query",
+            req(
+                "GET",
+                "/contacts?per_page=50&starting_after=WzE2NzE3MTAwMDAwMDAsNjM5XQ",
+                Body::NotRead,
+            ),
         ),
         (
             "denied DELETE /contacts/{id}",

@@ -579,6 +579,11 @@ impl Authorizer {
     }
 }
 
+/// A header value as text, or a marker no rule accepts when it is not UTF-8.
+fn lossless_or_invalid(b: &[u8]) -> &str {
+    core::str::from_utf8(b).unwrap_or("\u{fffd}")
+}
+
 /// The core's view of a request: method and path must be UTF-8 (the canonicalizer then
 /// refuses everything outside its strict alphabet). `Err` is the denial.
 fn core_request<'a>(req: &HttpRequest<'a>) -> Result<Request<'a>, Box<Outcome>> {
@@ -594,14 +599,10 @@ fn core_request<'a>(req: &HttpRequest<'a>) -> Result<Request<'a>, Box<Outcome>> 
         method: text(req.method, "method")?,
         path: text(req.path, "request target")?,
         body: req.body,
-        // A type that is not UTF-8 is no JSON type: what `rack::is_json` refuses.
-        content_type: req
-            .content_type
-            .map(|b| core::str::from_utf8(b).unwrap_or("\u{fffd}")),
-        // Likewise no version: `unknown_version` (or every version's routes, if allowed).
-        version: req
-            .version
-            .map(|b| core::str::from_utf8(b).unwrap_or("\u{fffd}")),
+        // A header that is not UTF-8 is no JSON type (`rack::is_json` refuses it) and no API
+        // version (`unknown_version`, or every version's routes if allowed).
+        content_type: req.content_type.map(lossless_or_invalid),
+        version: req.version.map(lossless_or_invalid),
         source_ip: req.source_ip,
     })
 }

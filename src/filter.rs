@@ -634,8 +634,8 @@ impl Request {
     fn read_request_id(&mut self) {
         self.request_id = self
             .request_id_raw
-            .clone()
-            .map(|b| String::from_utf8(b).unwrap_or_else(|_| generated_request_id()));
+            .as_deref()
+            .map(|b| std::str::from_utf8(b).map_or_else(|_| generated_request_id(), String::from));
     }
 
     /// Reads every header the filter needs in one host call (`proxy_get_header_map_pairs`):

@@ -29,6 +29,11 @@ pub fn base_key(raw: &str, key: &str) -> Option<bool> {
     if raw == key {
         return Some(true);
     }
+    // Per request, for every query key: no allocation unless the key could be another spelling.
+    let plain = |b: u8| !matches!(b, b'%' | b'+' | b'[' | b']') && !b.is_ascii_whitespace();
+    if raw.bytes().all(plain) {
+        return None;
+    }
     let mut decoded = alloc::vec::Vec::with_capacity(raw.len());
     let bytes = raw.as_bytes();
     let mut i = 0;
@@ -62,22 +67,33 @@ pub fn values<'q>(query: &'q str, key: &'q str) -> impl Iterator<Item = (bool, &
     query_pairs(query).filter_map(move |(k, v)| base_key(k, key).map(|plain| (plain, v)))
 }
 
-/// The media type of a `Content-Type` value, lower-cased, without parameters.
-fn media_type(content_type: &str) -> alloc::string::String {
-    let t = content_type.split(';').next().unwrap_or("");
-    t.trim().to_ascii_lowercase()
+/// The media type of a `Content-Type` value, without parameters (compared case-insensitively).
+fn media_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or("").trim()
+}
+
+/// Whether `s` starts with `prefix`, ignoring ASCII case.
+fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.get(..prefix.len())
+        .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
 }
 
 /// `application/json` or `application/<anything>+json`, with any parameters.
 pub fn is_json(content_type: &str) -> bool {
     let t = media_type(content_type);
-    t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
+    let suffix_json = t
+        .len()
+        .checked_sub(5)
+        .and_then(|i| t.get(i..))
+        .is_some_and(|s| s.eq_ignore_ascii_case("+json"));
+    t.eq_ignore_ascii_case("application/json") || (starts_with_ci(t, "application/") && suffix_json)
 }
 
 /// A media type Rack parses into params (and reads `_method` from).
 pub fn is_form(content_type: &str) -> bool {
     let t = media_type(content_type);
-    t == "application/x-www-form-urlencoded" || t == "multipart/form-data"
+    t.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        || t.eq_ignore_ascii_case("multipart/form-data")
 }
 
 /// The path Rails routes when the last segment has a format suffix: `/a/b.json` → `/a/b`

@@ -24,14 +24,10 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests/envoy"))
 import test_envoy as t  # noqa: E402  (the harness: listener/cluster/bootstrap/mint/raw_request)
+sys.path.insert(0, str(ROOT / "envoy/bench"))
+from run import cpu_seconds as cpu  # noqa: E402  (Envoy's CPU time, from /proc)
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "40"))
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu(pid):
-    f = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / TICK
 
 
 def timed(port, headers):
