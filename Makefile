@@ -22,7 +22,7 @@ JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test test-rust test-lint test-nostd test-envoy test-js test-component test-sdk wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
+.PHONY: all build test test-rust test-lint test-nostd test-envoy test-js test-component test-readme test-sdk wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
 
 all: build
 
@@ -81,10 +81,17 @@ dist/js/package.json: .deps-rust .deps-wasm-bindgen $(NODE_TOOLS)/.ok Cargo.toml
 	rm -rf dist/js && mkdir -p dist/js
 	wasm-bindgen --target nodejs --out-dir dist/js/node $(JS_WASM)
 	wasm-bindgen --target web --out-dir dist/js/web $(JS_WASM)
-	for d in node web; do $(WASM_OPT) $(WASM_OPT_FLAGS) dist/js/$$d/intercom_authz_bg.wasm -o dist/js/$$d/intercom_authz_bg.wasm; done
-	cp src/js-package/package.json src/js-package/express.js src/js-package/express.d.ts src/js-package/README.md dist/js/
+	# One copy of the wasm (the two targets emit the same module): Node loads the web build's.
+	cmp dist/js/node/intercom_authz_bg.wasm dist/js/web/intercom_authz_bg.wasm
+	rm dist/js/node/intercom_authz_bg.wasm
+	grep -q '^const wasmPath = `$${__dirname}/intercom_authz_bg.wasm`;$$' dist/js/node/intercom_authz.js
+	sed -i 's|^const wasmPath = `$${__dirname}/intercom_authz_bg.wasm`;$$|const wasmPath = `$${__dirname}/../web/intercom_authz_bg.wasm`;|' dist/js/node/intercom_authz.js
+	$(WASM_OPT) $(WASM_OPT_FLAGS) dist/js/web/intercom_authz_bg.wasm -o dist/js/web/intercom_authz_bg.wasm
+	cp src/js-package/package.json src/js-package/express.js src/js-package/express.d.ts src/js-package/config.d.ts src/js-package/README.md dist/js/
 	@echo "dist/js: $$(stat -c %s dist/js/web/intercom_authz_bg.wasm) bytes of wasm ($$(gzip -9c dist/js/web/intercom_authz_bg.wasm | wc -c) gzipped)"
-	cd dist/js && npm pack --dry-run --json > /dev/null
+	cd dist/js && npm pack --dry-run --json > ../js-pack.json
+	@python3 -c 'import json; p = json.load(open("dist/js-pack.json"))[0]; w = [f["path"] for f in p["files"] if f["path"].endswith(".wasm")]; assert w == ["web/intercom_authz_bg.wasm"], w; print("npm package: %d bytes packed, %d installed, %d files" % (p["size"], p["unpackedSize"], len(p["files"])))'
+
 
 # ---- the WebAssembly component -------------------------------------------------------------
 # wit-bindgen with --target wasm32-wasip2 writes a component directly. (wasm-opt does not read
@@ -98,7 +105,7 @@ $(COMPONENT): .deps-rust Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs sr
 	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped)"
 
 # ---- tests ---------------------------------------------------------------------------------
-test: test-lint test-nostd test-rust test-envoy test-js test-component test-sdk
+test: test-lint test-nostd test-rust test-envoy test-js test-component test-readme test-sdk
 	@echo "make test: all passed"
 
 test-rust:
@@ -134,6 +141,14 @@ test-component: $(COMPONENT) $(VENV)/.ok $(NODE_TOOLS)/.ok
 	$(PY) -m unittest -v tests/component/test_component.py
 	$(NODE_TOOLS)/.bin/jco transpile $(COMPONENT) -o $(JCO_OUT) --name intercom_authz --quiet
 	node --test tests/component/
+	# A Rust host (wasmtime::component::bindgen! on wit/): its output is examples/component-host/expected.txt.
+	cargo build --release --locked --manifest-path examples/component-host/Cargo.toml
+	examples/component-host/target/release/component-host $(COMPONENT) | diff -u examples/component-host/expected.txt -
+
+# Every example of the npm README and of the README's JavaScript and component sections, as
+# written, from the packed tarball.
+test-readme: js $(COMPONENT) $(VENV)/.ok $(NODE_TOOLS)/.ok
+	$(PY) -m unittest -v tests/readme/test_examples.py
 
 # ---- demo and benchmarks -------------------------------------------------------------------
 demo: $(WASM) $(VENV)/.ok

@@ -30,7 +30,7 @@ fn verifier(cache_size: usize) -> TokenVerifier {
     .unwrap();
     cfg["token"]["cache_size"] = serde_json::json!(cache_size);
     let cfg: TokenConfig = serde_json::from_value(cfg["token"].clone()).unwrap();
-    TokenVerifier::new(cfg, false).unwrap()
+    TokenVerifier::new(cfg, intercom_authz::token::NoKeys::Error).unwrap()
 }
 
 fn bench(c: &mut Criterion) {

@@ -56,7 +56,11 @@ fn main() {
     let verifier = |cache: usize| {
         let mut t = config["token"].clone();
         t["cache_size"] = serde_json::json!(cache);
-        TokenVerifier::new(serde_json::from_value::<TokenConfig>(t).unwrap(), false).unwrap()
+        TokenVerifier::new(
+            serde_json::from_value::<TokenConfig>(t).unwrap(),
+            intercom_authz::token::NoKeys::Error,
+        )
+        .unwrap()
     };
     let cold = verifier(0);
     let cached = verifier(16);

@@ -27,7 +27,6 @@
 //! ```
 
 use std::borrow::ToOwned;
-use std::boxed::Box;
 use std::format;
 use std::string::{String, ToString};
 use std::vec::Vec;
@@ -40,13 +39,27 @@ use crate::eval::{
     error_title, evaluate, Body, Code, Decision, DenyBody, Effect, Principal, Request,
 };
 use crate::policy::{Policy, PolicyConfig};
-use crate::token::{www_authenticate, TokenConfig, TokenVerifier};
+use crate::token::{www_authenticate, NoKeys, TokenConfig, TokenVerifier};
+
+/// For the library front-ends (JS, component), where the method comes from the caller's code
+/// and not from the wire: a lower-case method is a mistake (HTTP methods are case-sensitive, so
+/// `get` would be judged as an unknown method), named instead of answered with a 403.
+pub fn check_caller_method(method: &str) -> Result<(), String> {
+    if method.bytes().any(|b| b.is_ascii_lowercase()) {
+        return Err(format!(
+            "invalid request: method `{method}` is not upper case (HTTP methods are case-sensitive: `{}`)",
+            method.to_ascii_uppercase()
+        ));
+    }
+    Ok(())
+}
 
 /// The whole configuration: the same JSON for the filter, the JS package, the component and
 /// the CLI. Front-ends ignore the parts that do not concern them (JS has no upstream).
 /// [`Config::default`] is the configuration `{}`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Config {
     /// The policy.
     #[serde(default)]
@@ -99,6 +112,7 @@ fn default_request_id() -> String {
 /// Enforcement mode.
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Mode {
     /// Deny what the policy denies.
     #[default]
@@ -110,6 +124,7 @@ pub enum Mode {
 /// Which decisions are written to the audit log.
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum AuditMode {
     /// Every decision.
     #[default]
@@ -123,6 +138,7 @@ pub enum AuditMode {
 /// Headers for the upstream.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UpstreamConfig {
     /// Set to the judged role (any client-sent copy is removed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,6 +160,7 @@ pub struct UpstreamConfig {
 /// A JWKS fetched through an Envoy cluster.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RemoteJwksConfig {
     /// The Envoy cluster.
     pub cluster: String,
@@ -370,6 +387,10 @@ fn is_sensitive(perm: &str) -> bool {
 impl Authorizer {
     /// Parses and compiles a configuration (JSON).
     pub fn from_json(json: &str) -> Result<Authorizer, ConfigError> {
+        Authorizer::new(Self::parse(json)?)
+    }
+
+    fn parse(json: &str) -> Result<Config, ConfigError> {
         let de = &mut serde_json::Deserializer::from_str(json);
         let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -382,11 +403,43 @@ impl Authorizer {
                 ConfigError(format!("invalid configuration at `{path}`: {msg}"))
             }
         })?;
-        Authorizer::new(config)
+        Ok(config)
+    }
+
+    /// Compiles a configuration for a host that makes no HTTP calls and can pass claims it
+    /// verified itself (the npm package, the component): `remote_jwks` is refused, and a
+    /// configuration without a `token` section is claims-only (a token is `unknown_key`).
+    pub fn from_json_embedded(json: &str, host: &str) -> Result<Authorizer, ConfigError> {
+        #[derive(Deserialize)]
+        struct Sections {
+            token: Option<serde::de::IgnoredAny>,
+        }
+        let config = Self::parse(json)?;
+        if config.remote_jwks.is_some() {
+            return Err(ConfigError(format!(
+                "invalid configuration: `remote_jwks` is not available in {host} (it fetches nothing): pass the keys in `token.keys`, or verify the token yourself and pass its claims"
+            )));
+        }
+        let claims_only = serde_json::from_str::<Sections>(json).is_ok_and(|s| s.token.is_none());
+        let no_keys = if claims_only {
+            NoKeys::ClaimsOnly
+        } else {
+            NoKeys::Error
+        };
+        Self::build(config, no_keys)
     }
 
     /// Compiles a configuration.
     pub fn new(config: Config) -> Result<Authorizer, ConfigError> {
+        let no_keys = if config.remote_jwks.is_some() {
+            NoKeys::AwaitRemote
+        } else {
+            NoKeys::Error
+        };
+        Self::build(config, no_keys)
+    }
+
+    fn build(config: Config, no_keys: NoKeys) -> Result<Authorizer, ConfigError> {
         let policy = Policy::compile(&config.policy)
             .map_err(|e| ConfigError(format!("invalid policy: {e}")))?;
         if config.max_body_bytes == 0 {
@@ -420,8 +473,14 @@ impl Authorizer {
                 }
             }
         }
-        let tokens = TokenVerifier::new(config.token.clone(), config.remote_jwks.is_some())
-            .map_err(|e| ConfigError(format!("invalid token settings: {e}")))?;
+        let tokens = TokenVerifier::new(config.token.clone(), no_keys).map_err(|e| {
+            let hint = if no_keys == NoKeys::Error && e.starts_with("`token` has no key") {
+                " (omit `token` for a claims-only authorizer)"
+            } else {
+                ""
+            };
+            ConfigError(format!("invalid token settings: {e}{hint}"))
+        })?;
         Ok(Authorizer {
             config,
             policy,
@@ -466,10 +525,11 @@ impl Authorizer {
     pub fn authorize(&self, req: &HttpRequest<'_>, now: u64) -> Outcome {
         let hits = self.tokens.stats().hits;
         let credential = match req.credential.map(core::str::from_utf8) {
+            // The same words as for a Latin-1 string from the JS package (`token.rs`).
             Some(Err(_)) => {
                 return Outcome::denied(
                     Code::MalformedToken,
-                    "the credential header is not UTF-8".into(),
+                    "the credential header has a byte outside ASCII".into(),
                 )
             }
             Some(Ok(c)) => Some(c),
@@ -479,10 +539,12 @@ impl Authorizer {
             Ok(v) => v,
             Err(e) => return Outcome::denied(e.code, e.message),
         };
-        let core_req = match core_request(req) {
-            Ok(r) => r,
-            Err(out) => return *out,
-        };
+        // Not UTF-8: each bad sequence becomes U+FFFD, which the canonicalizer refuses as it
+        // refuses a non-ASCII character from a string front-end (same code, same words). Valid
+        // UTF-8, the usual case, is borrowed.
+        let method = String::from_utf8_lossy(req.method);
+        let path = String::from_utf8_lossy(req.path);
+        let core_req = core_request(req, &method, &path);
         let d = evaluate(&self.policy, &verified.principal, &core_req, now);
         let mut out = self.outcome(&d, &verified.principal);
         out.token_cached = self.tokens.stats().hits > hits;
@@ -533,10 +595,12 @@ impl Authorizer {
 
     /// Judges already-verified claims (the JS package's `claims` input and the CLI's `--claims`).
     pub fn authorize_principal(&self, who: &Principal, req: &HttpRequest<'_>, now: u64) -> Outcome {
-        let core_req = match core_request(req) {
-            Ok(r) => r,
-            Err(out) => return *out,
-        };
+        // Not UTF-8: each bad sequence becomes U+FFFD, which the canonicalizer refuses as it
+        // refuses a non-ASCII character from a string front-end (same code, same words). Valid
+        // UTF-8, the usual case, is borrowed.
+        let method = String::from_utf8_lossy(req.method);
+        let path = String::from_utf8_lossy(req.path);
+        let core_req = core_request(req, &method, &path);
         let d = evaluate(&self.policy, who, &core_req, now);
         self.outcome(&d, who)
     }
@@ -584,27 +648,19 @@ fn lossless_or_invalid(b: &[u8]) -> &str {
     core::str::from_utf8(b).unwrap_or("\u{fffd}")
 }
 
-/// The core's view of a request: method and path must be UTF-8 (the canonicalizer then
-/// refuses everything outside its strict alphabet). `Err` is the denial.
-fn core_request<'a>(req: &HttpRequest<'a>) -> Result<Request<'a>, Box<Outcome>> {
-    let text = |b: &'a [u8], what: &str| {
-        core::str::from_utf8(b).map_err(|_| {
-            Box::new(Outcome::denied(
-                Code::NonCanonicalPath,
-                format!("the {what} is not UTF-8"),
-            ))
-        })
-    };
-    Ok(Request {
-        method: text(req.method, "method")?,
-        path: text(req.path, "request target")?,
+/// The core's view of a request (the canonicalizer refuses everything outside its strict
+/// alphabet in `method` and `path`).
+fn core_request<'a>(req: &HttpRequest<'a>, method: &'a str, path: &'a str) -> Request<'a> {
+    Request {
+        method,
+        path,
         body: req.body,
         // A header that is not UTF-8 is no JSON type (`rack::is_json` refuses it) and no API
         // version (`unknown_version`, or every version's routes if allowed).
         content_type: req.content_type.map(lossless_or_invalid),
         version: req.version.map(lossless_or_invalid),
         source_ip: req.source_ip,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -615,6 +671,53 @@ mod tests {
     fn defaults_are_the_empty_object() {
         let parsed: Config = serde_json::from_str("{}").unwrap();
         assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn embedded_hosts_fetch_nothing_and_may_be_claims_only() {
+        let claims_only = Authorizer::from_json_embedded(r#"{"policy":{}}"#, "X").unwrap();
+        let claims = serde_json::json!({"role": "agent"});
+        let req = |token: Option<&'static str>| WholeRequest {
+            method: "GET",
+            path: "/contacts/1",
+            credential: None,
+            content_type: None,
+            version: None,
+            token,
+            claims: if token.is_none() {
+                claims.as_object()
+            } else {
+                None
+            },
+            body: None,
+            source_ip: None,
+        };
+        assert_eq!(claims_only.authorize_whole(&req(None), 0).code, "allowed");
+        let t = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoib3duZXIifQ.c2ln";
+        let out = claims_only.authorize_whole(&req(Some(t)), 0);
+        assert_eq!((out.status, out.code), (401, "unknown_key"), "{out:?}");
+        assert!(out.message.contains("claims-only"), "{}", out.message);
+        // `{}` is claims-only; an explicit `token` without keys is still a mistake.
+        assert!(Authorizer::from_json_embedded("{}", "X").is_ok());
+        let e = Authorizer::from_json_embedded(r#"{"token":{}}"#, "X")
+            .unwrap_err()
+            .0;
+        assert!(
+            e.ends_with("(omit `token` for a claims-only authorizer)"),
+            "{e}"
+        );
+        let e = Authorizer::from_json_embedded(
+            r#"{"remote_jwks":{"cluster":"c","path":"/j"}}"#,
+            "the X",
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            e.starts_with("invalid configuration: `remote_jwks` is not available in the X"),
+            "{e}"
+        );
+        // The filter still refuses a configuration that could verify nothing.
+        assert!(Authorizer::from_json("{}").is_err());
     }
 
     #[test]
@@ -631,6 +734,9 @@ mod tests {
              "invalid policy: unknown permission `contacts:destroy` in role `t` (did you mean `contacts:delete`?)"),
             (r#"{"upstream":{"role_header":"X Role"},"token":{"trusted_payload_header":"x"}}"#, "`upstream.role_header` `X Role` must be a lower-case header name"),
             ("{", "invalid configuration: EOF while parsing an object"),
+            (r#"{"token":{"keys":[{"kid":"a","alg":"HS256","secret":"short"}]}}"#, "invalid token settings: key `a` has a 5-byte secret; `HS256` needs at least 32 bytes (RFC 7518 §3.2)"),
+            (r#"{"token":{"keys":[{"kid":"a","alg":"HS512","secret":"0123456789abcdef0123456789abcdef0123456789abcdef"}]}}"#, "invalid token settings: key `a` has a 48-byte secret; `HS512` needs at least 64 bytes"),
+            (r#"{"token":{"jwks":{"keys":[{"kty":"oct","kid":"o","alg":"HS384","k":"c2hvcnQ"}]}}}"#, "invalid token settings: `token.jwks`: the JWKS has no usable signature key (JWKS key 0 has a 5-byte secret; `HS384` needs at least 48 bytes"),
         ];
         for (json, want) in cases {
             let got = Authorizer::from_json(json)

@@ -2,6 +2,7 @@
 //! the world of `wit/intercom-authz.wit`. `make component` writes
 //! `dist/intercom_authz.component.wasm`.
 
+use std::format;
 use std::string::{String, ToString};
 
 use crate::authorizer::{Authorizer as Core, Outcome, WholeRequest};
@@ -20,9 +21,7 @@ mod bindings {
     wit_bindgen::generate!({ path: "wit", world: "intercom-authz" });
 }
 
-use bindings::exports::intercom::authz::authz::{
-    ConfigError, Decision, Guest, GuestAuthorizer, Request,
-};
+use bindings::exports::intercom::authz::authz::{Decision, Guest, GuestAuthorizer, Request};
 
 struct Component;
 
@@ -44,15 +43,9 @@ fn now() -> u64 {
 impl GuestAuthorizer for AuthorizerResource {
     fn create(
         config_json: String,
-    ) -> Result<bindings::exports::intercom::authz::authz::Authorizer, ConfigError> {
+    ) -> Result<bindings::exports::intercom::authz::authz::Authorizer, String> {
         let mut core =
-            Core::from_json(&config_json).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        // The component makes no HTTP calls: a remote JWKS would mean `keys_unavailable` forever.
-        if core.config().remote_jwks.is_some() {
-            return Err(ConfigError::Invalid(
-                "invalid configuration: `remote_jwks` is not available in the component (it fetches nothing): pass the keys in `token.keys`, or verify with `claims-json`".into(),
-            ));
-        }
+            Core::from_json_embedded(&config_json, "the component").map_err(|e| e.to_string())?;
         core.set_explain(true);
         Ok(bindings::exports::intercom::authz::authz::Authorizer::new(
             AuthorizerResource { core },
@@ -63,41 +56,30 @@ impl GuestAuthorizer for AuthorizerResource {
         self.core.credential_header()
     }
 
-    fn authorize(&self, req: Request) -> Decision {
-        let wanted = self.core.credential_header();
+    fn authorize(&self, req: Request) -> Result<Decision, String> {
+        crate::authorizer::check_caller_method(&req.method)?;
+        let headers = req.headers.as_deref().unwrap_or_default();
         let find = |name: &str| {
-            req.headers
+            headers
                 .iter()
                 .find(|h| h.name.eq_ignore_ascii_case(name))
                 .map(|h| h.value.as_str())
         };
-        let header = find(&wanted);
-        let content_type = find("content-type");
-        let version = find("intercom-version");
-        let claims = match req
-            .claims_json
-            .as_deref()
-            .map(serde_json::from_str::<serde_json::Map<String, serde_json::Value>>)
-        {
-            Some(Err(_)) => {
-                return decision(
-                    Outcome::denied(
-                        Code::MalformedToken,
-                        "the claims are not a JSON object".into(),
-                    ),
-                    None,
-                );
-            }
-            Some(Ok(m)) => Some(m),
+        let claims = match req.claims_json.as_deref() {
+            Some(c) => Some(
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(c).map_err(
+                    |e| format!("invalid request: `claims-json` is not a JSON object: {e}"),
+                )?,
+            ),
             None => None,
         };
         let out = self.core.authorize_whole(
             &WholeRequest {
                 method: &req.method,
                 path: &req.path,
-                credential: header,
-                content_type,
-                version,
+                credential: find(&self.core.credential_header()),
+                content_type: find("content-type"),
+                version: find("intercom-version"),
                 token: req.token.as_deref(),
                 claims: claims.as_ref(),
                 body: req.body.as_deref(),
@@ -105,7 +87,17 @@ impl GuestAuthorizer for AuthorizerResource {
             },
             req.now.unwrap_or_else(now),
         );
-        decision(out, req.request_id.as_deref())
+        let empty_list = req.headers.as_ref().is_some_and(|h| h.is_empty());
+        let missing = out.code_id == Code::MissingToken;
+        let mut d = decision(out, req.request_id.as_deref());
+        if missing && empty_list {
+            // For the developer, not in the deny body: from jco, a plain object for `headers`
+            // arrives as an empty list.
+            d.message.push_str(
+                " (no headers were passed: `headers` is a list of `{ name, value }` records)",
+            );
+        }
+        Ok(d)
     }
 }
 

@@ -13,17 +13,20 @@ use crate::authorizer::{Authorizer as Core, WholeRequest};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
-/** The configuration: the same JSON as the Envoy filter's (see envoy/config.schema.json). */
-export interface AuthzConfig {
-  policy?: Record<string, unknown>;
-  token?: Record<string, unknown>;
-  mode?: "enforce" | "dry_run";
-  max_body_bytes?: number;
-  upstream?: Record<string, unknown>;
-  audit?: "all" | "deny" | "none";
-  remote_jwks?: Record<string, unknown>;
-  request_id_header?: string;
-}
+import type { AuthzConfig } from "../config";
+/** The configuration's types, generated from the Rust types (`config.d.ts`). */
+export type * from "../config";
+
+declare const checked: unique symbol;
+/** A configuration `defineConfig` checked, custom permissions included. */
+export type CheckedConfig = AuthzConfig<string> & { readonly [checked]: true };
+
+/**
+ * Declares a configuration with custom permissions: their names are inferred from
+ * `policy.permissions`, and every permission a role or route names must be a built-in one, an
+ * alias, `resource:*`, `*` or one of them. Returns the configuration itself.
+ */
+export function defineConfig<C extends string = never>(config: AuthzConfig<C>): CheckedConfig;
 
 /** A request to judge. Who is asking comes from `claims` (already verified), from `token`,
  *  or from the configured credential header in `headers`. */
@@ -31,8 +34,8 @@ export interface AuthorizeRequest {
   method: string;
   /** The request target, query included: `/contacts/12?per_page=5`. */
   path: string;
-  /** Request headers; names are matched case-insensitively. */
-  headers?: Record<string, string | string[] | undefined>;
+  /** Request headers: an object (Node's `req.headers`), a `Map`, or fetch's `Headers`; names are matched case-insensitively. */
+  headers?: Record<string, string | string[] | undefined> | Map<string, string | string[]> | Iterable<[string, string]>;
   /** The body: a string, bytes (`Uint8Array`, `Buffer`, `ArrayBuffer`), or a parsed JSON value. Read only when the route needs it; a body-dependent route needs `content-type: application/json` in `headers` (a parsed value goes as JSON without one). */
   body?: string | Uint8Array | ArrayBuffer | object | null;
   /** A bearer token (with or without the `Bearer ` prefix). */
@@ -80,8 +83,10 @@ export interface Decision {
   /** A delete, settings or export action. */
   sensitive: boolean;
   tokenCached: boolean;
-  /** The response to send when denied. */
+  /** The response to send when denied, as an object (keys in the order of `denyBodyJson`). */
   denyBody?: DenyBody;
+  /** The same body as the exact bytes the Envoy filter and the component send. */
+  denyBodyJson?: string;
   /** Headers of that response: `content-type`, and `www-authenticate` on a 401. */
   denyHeaders?: Record<string, string>;
 }
@@ -89,8 +94,8 @@ export interface Decision {
 
 #[wasm_bindgen]
 extern "C" {
-    /// `AuthzConfig | string` in TypeScript.
-    #[wasm_bindgen(typescript_type = "AuthzConfig | string")]
+    /// `AuthzConfig | CheckedConfig | string` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AuthzConfig | CheckedConfig | string")]
     pub type ConfigInput;
     /// `AuthorizeRequest` in TypeScript.
     #[wasm_bindgen(typescript_type = "AuthorizeRequest")]
@@ -101,12 +106,8 @@ extern "C" {
 }
 
 /// What differs in JavaScript: `secret_env` is read from `process.env` (Node; wasm has no
-/// environment of its own), and `remote_jwks` is refused (the package makes no HTTP calls: it
-/// would mean `keys_unavailable` forever).
+/// environment of its own).
 fn js_only_settings(cfg: &mut serde_json::Value) -> Result<(), JsError> {
-    if cfg.get("remote_jwks").is_some_and(|r| !r.is_null()) {
-        return Err(err("invalid configuration: `remote_jwks` is not available in the JavaScript package (it fetches nothing): pass the keys in `token.keys`, or verify with `claims`"));
-    }
     let Some(keys) = cfg
         .pointer_mut("/token/keys")
         .and_then(|k| k.as_array_mut())
@@ -180,9 +181,8 @@ fn check_fields(request: &JsValue) -> Result<(), JsError> {
 struct Req {
     method: String,
     path: String,
-    #[serde(default)]
-    headers: std::collections::BTreeMap<String, serde_json::Value>,
-    // `body` is read from the object directly (see `body_bytes`): bytes do not go through serde.
+    // `headers` and `body` are read from the object directly (`read_headers`, `body_bytes`):
+    // a `Map` or fetch `Headers`, and bytes, do not go through serde.
     #[serde(default)]
     token: Option<String>,
     #[serde(default)]
@@ -223,13 +223,19 @@ struct Out {
     sensitive: bool,
     token_cached: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    deny_body: Option<serde_json::Value>,
+    deny_body_json: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     deny_headers: Option<std::collections::BTreeMap<&'static str, String>>,
 }
 
 fn err(msg: impl core::fmt::Display) -> JsError {
     JsError::new(&msg.to_string())
+}
+
+/// Returns its argument: `defineConfig`'s work is done by TypeScript (see the declaration).
+#[wasm_bindgen(js_name = defineConfig, skip_typescript)]
+pub fn define_config(config: JsValue) -> JsValue {
+    config
 }
 
 /// Judges requests against one configuration. Construct once, reuse: the policy is compiled
@@ -254,7 +260,8 @@ impl Authorizer {
                 .map_err(|e| err(format!("invalid configuration: {e}")))?,
         };
         js_only_settings(&mut v)?;
-        let mut core = Core::from_json(&v.to_string()).map_err(err)?;
+        let mut core =
+            Core::from_json_embedded(&v.to_string(), "the JavaScript package").map_err(err)?;
         core.set_explain(true);
         Ok(Authorizer { core })
     }
@@ -265,28 +272,31 @@ impl Authorizer {
         self.core.credential_header()
     }
 
-    /// Judges one request. Throws only on a malformed request object (a missing `method`).
+    /// The largest body judged (`max_body_bytes`); a longer one is `413 body_too_large`.
+    #[wasm_bindgen(js_name = maxBodyBytes)]
+    pub fn max_body_bytes(&self) -> f64 {
+        self.core.config().max_body_bytes as f64
+    }
+
+    /// Judges one request. Throws on a caller's mistake, named (an unknown field, a missing or
+    /// lower-case `method`, `headers` of the wrong type); whatever a client sent is judged.
     pub fn authorize(&self, request: RequestInput) -> Result<DecisionOutput, JsError> {
         let request: JsValue = request.into();
         check_fields(&request)?;
+        let headers = read_headers(&request)?;
         let (body_bytes, body_is_value) = body_bytes(&request)?;
         let r: Req = serde_wasm_bindgen::from_value(request)
             .map_err(|e| err(format!("invalid request: {e}")))?;
+        crate::authorizer::check_caller_method(&r.method).map_err(err)?;
         let now = r
             .now
             .filter(|n| n.is_finite() && *n >= 0.0)
             .unwrap_or_else(|| js_sys::Date::now() / 1000.0) as u64;
         let find = |name: &str| {
-            r.headers
+            headers
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .and_then(|(_, v)| match v {
-                    serde_json::Value::String(s) => Some(s.clone()),
-                    serde_json::Value::Array(a) => {
-                        a.first().and_then(|x| x.as_str()).map(str::to_string)
-                    }
-                    _ => None,
-                })
+                .map(|(_, v)| v.clone())
         };
         let header = find(&self.core.credential_header());
         // A body given as a value was parsed already (JSON by construction): absent a header,
@@ -307,17 +317,15 @@ impl Authorizer {
             },
             now,
         );
-        let (deny_body, deny_headers) = if out.allow {
+        let (deny_body_json, deny_headers) = if out.allow {
             (None, None)
         } else {
-            let body: serde_json::Value =
-                serde_json::from_str(&out.deny_body(r.request_id.as_deref())).unwrap_or_default();
             let mut h = std::collections::BTreeMap::new();
             h.insert("content-type", String::from("application/json"));
             if let Some(w) = out.www_authenticate() {
                 h.insert("www-authenticate", w);
             }
-            (Some(body), Some(h))
+            (Some(out.deny_body(r.request_id.as_deref())), Some(h))
         };
         let o = Out {
             allow: out.allow,
@@ -336,14 +344,58 @@ impl Authorizer {
             reasons: out.reasons,
             sensitive: out.sensitive,
             token_cached: out.token_cached,
-            deny_body,
+            deny_body_json,
             deny_headers,
         };
         let ser = serde_wasm_bindgen::Serializer::json_compatible();
-        o.serialize(&ser)
-            .map(JsValue::unchecked_into)
-            .map_err(|e| err(format!("cannot build the decision: {e}")))
+        let decision = o
+            .serialize(&ser)
+            .map_err(|e| err(format!("cannot build the decision: {e}")))?;
+        // `denyBody` is parsed from the exact bytes the filter sends, so its keys keep their
+        // order: `JSON.stringify(d.denyBody) === d.denyBodyJson`.
+        if let Some(json) = &o.deny_body_json {
+            let body = js_sys::JSON::parse(json)
+                .map_err(|_| err("cannot build the decision: the deny body"))?;
+            js_sys::Reflect::set(&decision, &JsValue::from_str("denyBody"), &body)
+                .map_err(|_| err("cannot build the decision: the deny body"))?;
+        }
+        Ok(decision.unchecked_into())
     }
+}
+
+/// The request's `headers`: a plain object (Node's `req.headers`), a `Map`, or any iterable
+/// of `[name, value]` pairs (fetch's `Headers`). A value is a string, or an array whose first
+/// string counts (Node's repeated headers). Anything else is an error, never "no headers".
+fn read_headers(request: &JsValue) -> Result<Vec<(String, String)>, JsError> {
+    let h = js_sys::Reflect::get(request, &JsValue::from_str("headers"))
+        .map_err(|_| err("invalid request: expected an object"))?;
+    if h.is_undefined() || h.is_null() {
+        return Ok(Vec::new());
+    }
+    let bad = || err("invalid request: `headers` must be an object, a `Map` or `Headers`");
+    if h.is_string() {
+        return Err(bad());
+    }
+    let pairs: Vec<JsValue> = match js_sys::try_iter(&h).map_err(|_| bad())? {
+        Some(it) => it.collect::<Result<_, _>>().map_err(|_| bad())?,
+        None if h.is_object() => js_sys::Object::entries(&js_sys::Object::from(h)).to_vec(),
+        None => return Err(bad()),
+    };
+    let mut out = Vec::with_capacity(pairs.len());
+    for pair in pairs {
+        let pair = js_sys::Array::from(&pair);
+        let name = pair.get(0).as_string().ok_or_else(bad)?;
+        let v = pair.get(1);
+        let value = if v.is_array() {
+            js_sys::Array::from(&v).get(0).as_string()
+        } else {
+            v.as_string()
+        };
+        if let Some(value) = value {
+            out.push((name, value));
+        }
+    }
+    Ok(out)
 }
 
 /// The request's `body`: absent or `null` → none; a string → its UTF-8 bytes; a `Uint8Array`

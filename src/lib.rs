@@ -48,6 +48,9 @@ pub mod token;
 #[cfg(feature = "fast-rsa")]
 pub mod fast_rsa;
 
+#[cfg(feature = "schema")]
+pub mod schema;
+
 #[cfg(feature = "filter")]
 pub mod filter;
 

@@ -38,6 +38,7 @@ pub const BUILTIN_ROLES: [&str; 5] = ["owner", "admin", "restricted", "agent", "
 /// [`PolicyConfig::default`]).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyConfig {
     /// The workspace this policy guards; a token for another workspace is denied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,6 +48,7 @@ pub struct PolicyConfig {
     pub roles: BTreeMap<String, RoleConfig>,
     /// Custom permissions: `name` → description.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(extend("x-custom-permissions" = true)))]
     pub permissions: BTreeMap<String, String>,
     /// Routes added to (or, with `replace`, replacing) the shipped catalog.
     #[serde(default)]
@@ -121,6 +123,7 @@ impl Default for PolicyConfig {
 /// A role as written.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RoleConfig {
     /// What the role is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,9 +133,11 @@ pub struct RoleConfig {
     pub extends: Option<String>,
     /// Permissions added: names, Intercom teammate-permission labels or ids, `resource:*`, `*`.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(extend("x-permission" = true)))]
     pub grant: Vec<String>,
     /// Permissions removed (after `grant`), same forms.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(extend("x-permission" = true)))]
     pub revoke: Vec<String>,
     /// Whether every request of this role needs multi-factor authentication.
     #[serde(default)]
@@ -148,6 +153,7 @@ pub struct RoleConfig {
 /// A route as written (also what each catalog line becomes).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RouteConfig {
     /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
     pub method: String,
@@ -155,6 +161,10 @@ pub struct RouteConfig {
     pub path: String,
     /// The permission(s) needed (all of them).
     #[serde(deserialize_with = "one_or_many")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(schema_with = "crate::schema::one_or_many_permissions")
+    )]
     pub permission: Vec<String>,
     /// The OAuth scope needed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,6 +181,7 @@ pub struct RouteConfig {
     /// When the route's first parameter is the caller's own id, this permission is needed
     /// instead (a teammate may set their own away status).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-permission" = true)))]
     pub self_permission: Option<String>,
     /// When the route's first parameter is the caller's own id, deny (nobody edits their own
     /// permissions).
@@ -201,6 +212,7 @@ fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error>
 /// Which route scopes are checked against the token's scopes.
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ScopeMode {
     /// Scopes are not checked.
     Off,
@@ -214,6 +226,7 @@ pub enum ScopeMode {
 /// What a request naming an API version the catalog does not know gets.
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum UnknownVersions {
     /// `400 unknown_version`.
     #[default]
@@ -230,6 +243,7 @@ pub enum UnknownVersions {
 /// carries its own (`token`, read from the `scopes` claim).
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ScopeSource {
     /// `workspace_scopes` (when declared).
     #[default]
@@ -241,6 +255,7 @@ pub enum ScopeSource {
 /// What to do with a path that is not canonical (see [`crate::path`]).
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum PathMode {
     /// Refuse it with 400 `non_canonical_path`.
     #[default]
@@ -252,9 +267,11 @@ pub enum PathMode {
 /// Multi-factor authentication requirements.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MfaConfig {
     /// Permissions that need MFA whoever asks (names, aliases, `resource:*`).
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(extend("x-permission" = true)))]
     pub permissions: Vec<String>,
     /// `amr` values that count as multi-factor (default `mfa`, `otp`, `hwk`, `sms`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -35,6 +35,7 @@ use crate::eval::{Code, Principal};
 /// Where tokens come from and how they are checked.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TokenConfig {
     /// The request header that carries the token (default `authorization`, `Bearer <jwt>`).
     #[serde(default = "default_header")]
@@ -104,6 +105,7 @@ fn default_cache() -> usize {
 /// One verification key. Exactly one of `secret`, `secret_env`, `secret_base64`, `pem`, `jwk`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct KeyConfig {
     /// The key id tokens name in `kid`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,6 +135,7 @@ pub struct KeyConfig {
 /// (`realm_access.roles`).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClaimsConfig {
     /// The role: a string, or an array picked by `role_order`.
     pub role: String,
@@ -229,6 +232,23 @@ fn is_hmac(alg: Algorithm) -> bool {
     matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
 }
 
+/// An HMAC key, refused when shorter than the hash: RFC 7518 §3.2 says a key "of the same
+/// size as the hash output … or larger MUST be used" (32 bytes for HS256, 48, 64).
+fn hmac_key(secret: &[u8], alg: Algorithm, owner: &str) -> Result<DecodingKey, String> {
+    let need = match alg {
+        Algorithm::HS384 => 48,
+        Algorithm::HS512 => 64,
+        _ => 32,
+    };
+    if secret.len() < need {
+        return Err(format!(
+            "{owner} has a {}-byte secret; `{alg:?}` needs at least {need} bytes (RFC 7518 §3.2)",
+            secret.len()
+        ));
+    }
+    Ok(DecodingKey::from_secret(secret))
+}
+
 /// Checks a key against its algorithm once, at load, so a bad key is a configuration error
 /// and not a 401 on every request.
 fn probe(key: &DecodingKey, alg: Algorithm) -> Result<(), String> {
@@ -284,10 +304,7 @@ pub fn load_key(k: &KeyConfig, owner: &str) -> Result<VerifyKey, String> {
                 "{owner}: `{alg_name}` needs a secret, not a PEM key"
             ));
         };
-        if secret.is_empty() {
-            return Err(format!("{owner} has an empty secret"));
-        }
-        DecodingKey::from_secret(&secret)
+        hmac_key(&secret, alg, owner)?
     } else {
         let pem = k.pem.as_deref().ok_or_else(|| {
             format!("{owner}: `{alg_name}` needs a `pem` public key, not a secret")
@@ -380,7 +397,7 @@ pub fn parse_jwk(v: &Value, owner: &str) -> Result<VerifyKey, String> {
             let k = URL_SAFE_NO_PAD
                 .decode(need(&raw.k, "k")?)
                 .map_err(|_| format!("{owner}: `k` is not base64url"))?;
-            Ok(DecodingKey::from_secret(&k))
+            Ok(hmac_key(&k, alg, owner)?)
         }
         _ => {
             return Err(format!(
@@ -455,15 +472,26 @@ pub struct TokenVerifier {
     cfg: TokenConfig,
     keys: Vec<VerifyKey>,
     remote: RefCell<Rc<Vec<VerifyKey>>>,
-    expects_remote: bool,
+    no_keys: NoKeys,
     cache: RefCell<Cache>,
     stats: RefCell<CacheStats>,
 }
 
+/// What a configuration without a local key means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoKeys {
+    /// A configuration error: tokens could never verify.
+    Error,
+    /// Keys will come from a remote JWKS (until then: `keys_unavailable`).
+    AwaitRemote,
+    /// Claims-only: the host passes claims it verified itself; a token is `unknown_key`.
+    ClaimsOnly,
+}
+
 impl TokenVerifier {
-    /// Loads the keys; an error names the culprit. `expects_remote` says keys will also come
-    /// from a remote JWKS (so no local key is not an error).
-    pub fn new(cfg: TokenConfig, expects_remote: bool) -> Result<TokenVerifier, String> {
+    /// Loads the keys; an error names the culprit. `no_keys` says what having no local key
+    /// means.
+    pub fn new(cfg: TokenConfig, no_keys: NoKeys) -> Result<TokenVerifier, String> {
         #[cfg(feature = "fast-rsa")]
         crate::fast_rsa::install();
         let mut keys = Vec::new();
@@ -491,7 +519,7 @@ impl TokenVerifier {
                 w.first().copied().unwrap_or("")
             ));
         }
-        if keys.is_empty() && !expects_remote && cfg.trusted_payload_header.is_none() {
+        if keys.is_empty() && no_keys == NoKeys::Error && cfg.trusted_payload_header.is_none() {
             return Err(
                 "`token` has no key: set `keys`, `jwks`, `remote_jwks` or `trusted_payload_header`"
                     .into(),
@@ -504,7 +532,7 @@ impl TokenVerifier {
             cfg,
             keys,
             remote: RefCell::new(Rc::new(Vec::new())),
-            expects_remote,
+            no_keys,
             cache: RefCell::new(Cache::default()),
             stats: RefCell::new(CacheStats::default()),
         })
@@ -673,11 +701,22 @@ impl TokenVerifier {
             }
         };
         let Some(key) = key else {
-            if self.expects_remote && self.keys.is_empty() && remote.is_empty() {
-                return fail(
-                    Code::KeysUnavailable,
-                    "verification keys are not available yet",
-                );
+            if self.keys.is_empty() && remote.is_empty() {
+                match self.no_keys {
+                    NoKeys::AwaitRemote => {
+                        return fail(
+                            Code::KeysUnavailable,
+                            "verification keys are not available yet",
+                        )
+                    }
+                    NoKeys::ClaimsOnly => {
+                        return fail(
+                            Code::UnknownKey,
+                            "this authorizer verifies no tokens (claims-only: no `token` configured); pass verified claims",
+                        )
+                    }
+                    NoKeys::Error => {}
+                }
             }
             return fail(Code::UnknownKey, "no configured key matches the token");
         };
@@ -959,7 +998,7 @@ mod tests {
             "cache_size": cache_size
         }))
         .unwrap();
-        TokenVerifier::new(cfg, false).unwrap()
+        TokenVerifier::new(cfg, NoKeys::Error).unwrap()
     }
 
     fn token(sub: &str, exp: u64) -> String {

@@ -8,6 +8,7 @@
 //! intercom-authz lint    CONFIG
 //! intercom-authz routes  CONFIG --openapi SPEC.yaml
 //! intercom-authz token   --secret S --role R [--claims JSON] [--ttl 1h] [--kid K]
+//! intercom-authz schema  [--typescript]
 //! ```
 //!
 //! CONFIG is a full configuration (the filter's plugin configuration) or a bare policy. Errors
@@ -103,6 +104,12 @@ enum Command {
         config: String,
         #[arg(long)]
         openapi: String,
+    },
+    /// The configuration's JSON Schema (or, with --typescript, its TypeScript declarations),
+    /// generated from the Rust types
+    Schema {
+        #[arg(long)]
+        typescript: bool,
     },
     /// Mint an HS256 token for local testing
     Token {
@@ -227,6 +234,18 @@ fn main() -> ExitCode {
         },
         Command::Lint { config } => lint(&config),
         Command::Routes { config, openapi } => routes(&config, &openapi),
+        Command::Schema { typescript } => {
+            if typescript {
+                print!("{}", intercom_authz::schema::typescript());
+            } else {
+                let schema = intercom_authz::schema::json_schema();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&schema).unwrap_or_default()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token {
             secret,
             role,

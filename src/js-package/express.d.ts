@@ -1,4 +1,4 @@
-import type { AuthzConfig, Authorizer, Decision } from "./node/intercom_authz";
+import type { AuthzConfig, Authorizer, CheckedConfig, Decision } from "./node/intercom_authz";
 
 export interface AuthorizeOptions {
   /**
@@ -21,7 +21,7 @@ export interface AuthorizedRequest {
 
 /** Express middleware: denies with the filter's status, JSON body and headers. */
 export function authorize(
-  config: AuthzConfig | string | Authorizer,
+  config: AuthzConfig | CheckedConfig | string | Authorizer,
   options?: AuthorizeOptions,
 ): (req: unknown, res: unknown, next: (err?: unknown) => void) => void;
 

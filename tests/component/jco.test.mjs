@@ -17,18 +17,32 @@ test("a sample of the corpus through jco: the same decisions as the core", () =>
   assert.ok(sample.length >= 150, `${sample.length}`);
   const failures = [];
   for (const c of sample) {
-    const d = authorizers[c.config].authorize({
+    const i = corpus.cases.indexOf(c);
+    const request = {
       method: c.method, path: c.path, headers: Object.entries(c.headers).map(([name, value]) => ({ name, value })),
-      body: c.body === null ? undefined : bytes(c), sourceIp: c.source_ip, now: BigInt(corpus.now),
-    });
+      body: c.body === null ? undefined : bytes(c), sourceIp: c.source_ip, now: BigInt(corpus.now), requestId: `case-${i}`,
+    };
+    if (/[a-z]/.test(c.method)) {
+      assert.throws(() => authorizers[c.config].authorize(request), /is not upper case/);
+      continue;
+    }
+    const d = authorizers[c.config].authorize(request);
     const e = c.expect;
     if (d.status !== e.status || d.code !== e.code || (e.required && d.required !== e.required) || (e.route && d.route !== e.route)) {
       failures.push(`${c.file} / ${c.description}: ${d.status} ${d.code} (want ${e.status} ${e.code})`);
     }
+    if (!d.allow && d.denyBody !== c.deny_body) failures.push(`${c.description}: deny body ${d.denyBody}`);
   }
   assert.deepEqual(failures, []);
 });
 
-test("a bad configuration throws the config-error variant", () => {
-  assert.throws(() => authz.Authorizer.create('{"mode":"shadow"}'), (e) => e.payload?.tag === "invalid" && /unknown variant `shadow`/.test(e.payload.val));
+test("errors throw with their text as the message; headers are optional", () => {
+  assert.throws(() => authz.Authorizer.create('{"mode":"shadow"}'), (e) => /^invalid configuration at `mode`: unknown variant `shadow`/.test(e.message));
+  const a = authz.Authorizer.create('{"policy":{}}'); // claims-only
+  assert.throws(() => a.authorize({ method: "get", path: "/contacts" }), (e) => e.message.startsWith("invalid request: method `get` is not upper case"));
+  assert.equal(a.authorize({ method: "GET", path: "/contacts", claimsJson: '{"role":"agent"}' }).code, "allowed");
+  // A plain object is not a list of headers: it arrives empty, and the message says so.
+  const d = a.authorize({ method: "GET", path: "/contacts", headers: { authorization: "Bearer x" } });
+  assert.equal(d.code, "missing_token");
+  assert.match(d.message, /no headers were passed/);
 });

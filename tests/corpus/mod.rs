@@ -124,6 +124,10 @@ pub struct Concrete {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub latin1: bool,
     pub expect: Expect,
+    /// The core's deny body for this case, byte for byte, with `requestId` `case-<index>`:
+    /// every front-end must send exactly these bytes (filled by `tests/decisions.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny_body: Option<String>,
 }
 
 /// The bytes a Latin-1 string stands for (see [`RequestSpec::latin1`]).
@@ -222,7 +226,7 @@ fn signing_key(name: &str) -> SigningKey {
         "oct-jwk" => (
             Algorithm::HS512,
             Some("oct-jwk"),
-            EncodingKey::from_secret(&secret),
+            EncodingKey::from_secret(&read("hs512.secret")),
         ),
         // An attacker's RSA key, presented as `rs1`.
         "rs-other" => (
@@ -483,6 +487,7 @@ pub fn materialize(now: u64) -> Materialized {
                 source_ip: c.request.source_ip,
                 latin1: c.request.latin1,
                 expect: c.expect,
+                deny_body: None,
             });
         }
     }

@@ -153,6 +153,8 @@ def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD",
                 # Deliberately no normalize_path / merge_slashes: the filter must hold alone.
                 # The client address comes from X-Forwarded-For (tests send one per case).
                 "use_remote_address": False,
+                # Tests name each request (`x-request-id: case-<i>`) to compare deny bodies byte for byte.
+                "preserve_external_request_id": True,
                 # HTTP/1 and h2c (prior knowledge) on one port, as a mesh listener speaks both.
                 "codec_type": "AUTO",
                 # As shipped (envoy/envoy.yaml); a test listener sets ALLOW to check the filter alone.
@@ -231,7 +233,7 @@ def rsa_jwk(pub_pem, kid):
 
 
 PYJWT_KEYS = {  # algorithm -> (kid in tests/configs/default.json, signing key file)
-    "HS256": ("hs1", "hs.secret"), "HS384": ("hs384", "hs.secret"), "HS512": ("hs512", "hs.secret"),
+    "HS256": ("hs1", "hs.secret"), "HS384": ("hs384", "hs512.secret"), "HS512": ("hs512", "hs512.secret"),
     "RS256": ("rs1", "rsa.pem"), "RS384": ("rs384", "rsa.pem"), "RS512": ("rs512", "rsa.pem"),
     "PS256": ("ps1", "rsa.pem"), "PS384": ("ps384", "rsa.pem"), "PS512": ("ps512", "rsa.pem"),
     "ES256": ("es1", "ec.pem"), "ES384": ("es384", "ec384.pem"), "EdDSA": ("ed1", "ed.pem"),
@@ -355,6 +357,7 @@ class Corpus(unittest.TestCase):
         for i, c in enumerate(Env.corpus["cases"]):
             headers = dict(c["headers"])
             headers["x-case-id"] = str(i)
+            headers["x-request-id"] = f"case-{i}"
             headers["x-forwarded-for"] = c["source_ip"]
             try:
                 status, h, body = raw_request(Env.ports["corpus_" + c["config"]], c["method"], c["path"], headers, c["body"],
@@ -387,6 +390,8 @@ class Corpus(unittest.TestCase):
                 continue
             if status != e["status"] or got.get("code") != e["code"] or h.get("x-intercom-authz-code") != e["code"]:
                 failures.append(f"{where}: want {e['status']} {e['code']}, got {status} {got.get('code')}")
+            elif body != c["deny_body"].encode():
+                failures.append(f"{where}: deny body {body!r}, the core's {c['deny_body']!r}")
             for k, field in [("required", "required"), ("route", "route"), ("role", "currentRole")]:
                 if e.get(k) and got.get(field) != e[k]:
                     failures.append(f"{where}: {field} {got.get(field)!r}, want {e[k]!r}")
