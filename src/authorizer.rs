@@ -539,14 +539,7 @@ impl Authorizer {
             Ok(v) => v,
             Err(e) => return Outcome::denied(e.code, e.message),
         };
-        // Not UTF-8: each bad sequence becomes U+FFFD, which the canonicalizer refuses as it
-        // refuses a non-ASCII character from a string front-end (same code, same words). Valid
-        // UTF-8, the usual case, is borrowed.
-        let method = String::from_utf8_lossy(req.method);
-        let path = String::from_utf8_lossy(req.path);
-        let core_req = core_request(req, &method, &path);
-        let d = evaluate(&self.policy, &verified.principal, &core_req, now);
-        let mut out = self.outcome(&d, &verified.principal);
+        let mut out = self.authorize_principal(&verified.principal, req, now);
         out.token_cached = self.tokens.stats().hits > hits;
         out
     }
@@ -586,7 +579,15 @@ impl Authorizer {
         if out.effect != Effect::NeedBody {
             return out;
         }
+        let max = self.config.max_body_bytes;
         req.body = match r.body {
+            // The filter's limit and words (it never buffers more).
+            Some(b) if b.len() > max => {
+                return Outcome::denied(
+                    Code::BodyTooLarge,
+                    format!("the body is larger than {max} bytes"),
+                )
+            }
             Some(b) => Body::Bytes(b),
             None => Body::Absent,
         };

@@ -582,6 +582,9 @@ impl TokenVerifier {
         let Some(raw) = header_value else {
             return fail(Code::MissingToken, "a bearer token is required");
         };
+        // As HTTP parsers hand it over (RFC 9110 §5.5: no leading or trailing whitespace), so
+        // `Bearer ` reads the same here as after Envoy or Node.
+        let raw = raw.trim_matches([' ', '\t']);
         let token = if self.cfg.header.eq_ignore_ascii_case("authorization") {
             match raw.split_once(' ') {
                 Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),

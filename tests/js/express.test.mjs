@@ -66,3 +66,44 @@ test("no token is a 401 with WWW-Authenticate; paths outside the prefix are not 
   assert.equal((await call("GET", "/health", null)).status, 404);
   assert.equal((await call("GET", "/api//contacts/1", "agent")).json.code, "non_canonical_path");
 });
+
+test("no body parser before the middleware: it reads the raw body itself, bounded, and leaves it parsed", async () => {
+  const express = require(require.resolve("express", { paths: [ROOT + "tests/node"] }));
+  const { authorize } = require(ROOT + "dist/js/express.js");
+  const { config } = require(ROOT + "examples/express/app.js");
+  const bare = express();
+  bare.use("/api", authorize({ ...config, max_body_bytes: 256 }));
+  bare.post("/api/conversations/:id/parts", express.json(), (req, res) => res.json({ seen: req.body }));
+  const raw = express();
+  raw.use(express.raw({ type: "*/*" }));
+  raw.use("/api", authorize(config));
+  raw.post("/api/conversations/:id/parts", (req, res) => res.json({ bytes: req.body.length }));
+  for (const [app, name] of [[bare, "no parser"], [raw, "express.raw()"]]) {
+    const s = app.listen(0, "127.0.0.1");
+    await new Promise((r) => s.once("listening", r));
+    const url = `http://127.0.0.1:${s.address().port}/api/conversations/5/parts`;
+    const post = async (role, body) => {
+      const r = await fetch(url, { method: "POST", body, headers: { authorization: `Bearer ${token(role)}`, "content-type": "application/json" } });
+      return { status: r.status, json: await r.json() };
+    };
+    try {
+      const close = JSON.stringify({ message_type: "close" });
+      const denied = await post("observer", close);
+      assert.equal(denied.status, 403, name);
+      assert.equal(denied.json.required, "conversations:close", name);
+      const ok = await post("agent", close);
+      assert.equal(ok.status, 200, name);
+      assert.deepEqual(ok.json, name === "no parser" ? { seen: { message_type: "close" } } : { bytes: close.length });
+      if (name === "no parser") {
+        // Larger than max_body_bytes: 413, read no further than the limit.
+        const big = await post("agent", JSON.stringify({ message_type: "close", pad: "x".repeat(1000) }));
+        assert.equal(big.status, 413);
+        assert.equal(big.json.code, "body_too_large");
+        // Not JSON: judged as such.
+        assert.equal((await post("agent", "{not json")).json.code, "invalid_body");
+      }
+    } finally {
+      s.close();
+    }
+  }
+});
