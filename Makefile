@@ -22,7 +22,7 @@ JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test test-rust test-lint test-nostd test-envoy test-js test-component test-readme test-sdk wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
+.PHONY: all build test test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
 
 all: build
 
@@ -39,6 +39,12 @@ deps: .deps-rust $(VENV)/.ok $(NODE_TOOLS)/.ok
 .deps-clang:
 	@command -v clang-19 >/dev/null && command -v llvm-ar-19 >/dev/null || \
 	  (apt-get install -y clang-19 llvm-19 || (apt-get update && apt-get install -y clang-19 llvm-19))
+	@touch $@
+
+# A real OCI registry and skopeo, for the Wasm image (Debian packages).
+.deps-oci:
+	@command -v docker-registry >/dev/null && command -v skopeo >/dev/null || \
+	  (apt-get install -y --no-install-recommends docker-registry skopeo || (apt-get update && apt-get install -y --no-install-recommends docker-registry skopeo))
 	@touch $@
 
 .deps-wasm-bindgen: Cargo.lock
@@ -105,7 +111,7 @@ $(COMPONENT): .deps-rust Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs sr
 	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped)"
 
 # ---- tests ---------------------------------------------------------------------------------
-test: test-lint test-nostd test-rust test-envoy test-js test-component test-readme test-sdk
+test: test-lint test-nostd test-rust test-envoy test-istio test-js test-component test-readme test-sdk
 	@echo "make test: all passed"
 
 test-rust:
@@ -123,7 +129,16 @@ test-nostd: .deps-rust
 # The Envoy harness replays the corpus materialized (tokens minted now) by the decisions test.
 test-envoy: $(WASM) $(TRAP_WASM) $(VENV)/.ok
 	cargo test --test decisions
-	$(PY) -m unittest -v tests/envoy/test_envoy.py
+	$(PY) -m unittest -v tests/envoy/test_envoy.py tests/envoy/test_fleet.py
+
+# The Wasm OCI image in Istio's format (dist/oci, an OCI image layout; push it with skopeo).
+image: $(WASM)
+	python3 istio/build_image.py $(WASM) dist/oci 0.1.0
+
+# istio/ against Istio's resource models; the image through a real registry; the WasmPlugin's
+# configuration in Envoy as Istio wires it.
+test-istio: image .deps-oci $(VENV)/.ok
+	$(PY) -m unittest -v tests/istio/test_istio.py
 
 # Intercom's official Python SDK through Envoy + the filter to a Prism mock of the 2.16 spec.
 test-sdk: $(WASM) $(VENV)/.ok $(NODE_TOOLS)/.ok
@@ -177,4 +192,4 @@ bench-reload: $(TRAP_WASM) $(VENV)/.ok
 
 clean:
 	cargo clean
-	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang
+	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci

@@ -41,6 +41,30 @@ use crate::eval::{
 use crate::policy::{Policy, PolicyConfig};
 use crate::token::{www_authenticate, NoKeys, TokenConfig, TokenVerifier};
 
+/// The order in which a role claim that is an array picks its role: `role_order` as written
+/// (names the policy does not know dropped), then the policy's other roles, custom ones first
+/// (a custom role is a specific assignment, e.g. Keycloak's `tier1` next to `agent`; several
+/// of them go by name), then the built-in ones, most powerful first. Names the policy does not
+/// know (`offline_access`, `default-roles-…`) are never picked while a known one is present.
+fn role_order(written: &[String], policy: &Policy) -> Vec<String> {
+    let known = |r: &str| policy.role(r).is_some();
+    let mut order: Vec<String> = Vec::new();
+    let custom = policy
+        .roles()
+        .iter()
+        .map(|r| r.name.as_str())
+        .filter(|r| !crate::policy::BUILTIN_ROLES.contains(r));
+    let mut custom: Vec<&str> = custom.collect();
+    custom.sort_unstable();
+    let rest = custom.into_iter().chain(crate::policy::BUILTIN_ROLES);
+    for r in written.iter().map(String::as_str).chain(rest) {
+        if known(r) && !order.iter().any(|o| o == r) {
+            order.push(r.to_string());
+        }
+    }
+    order
+}
+
 /// For the library front-ends (JS, component), where the method comes from the caller's code
 /// and not from the wire: a lower-case method is a mistake (HTTP methods are case-sensitive, so
 /// `get` would be judged as an unknown method), named instead of answered with a 403.
@@ -85,6 +109,35 @@ pub struct Config {
     /// The header whose value is echoed as `requestId` (default `x-request-id`).
     #[serde(default = "default_request_id")]
     pub request_id_header: String,
+    /// How the filter keeps a body-dependent request from the upstream until its body is
+    /// judged (filter only; see [`BodyHold`]).
+    #[serde(default)]
+    pub body_hold: BodyHold,
+    /// How long the filter waits for a body-dependent request's whole body after its headers,
+    /// in milliseconds (default 10,000); then `408 body_timeout` (filter only).
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_ms: u64,
+}
+
+/// How the filter holds a request whose decision needs its body.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BodyHold {
+    /// Pause the headers until the body is judged: nothing goes upstream before the decision
+    /// and the headers are rewritten after it. Needs Envoy ≥ 1.35 with the plugin's
+    /// `allow_on_headers_stop_iteration: true` (without it the body never arrives, and the
+    /// request ends `408 body_timeout`).
+    #[default]
+    Headers,
+    /// Let the (rewritten) headers go on and hold the body: for hosts without that knob
+    /// (Istio's `WasmPlugin`), where `envoy.filters.http.buffer` must follow this filter so the
+    /// headers cannot reach the upstream before the decision.
+    BufferFilter,
+}
+
+fn default_body_timeout() -> u64 {
+    10_000
 }
 
 impl Default for Config {
@@ -98,6 +151,8 @@ impl Default for Config {
             audit: AuditMode::default(),
             remote_jwks: None,
             request_id_header: default_request_id(),
+            body_hold: BodyHold::default(),
+            body_timeout_ms: default_body_timeout(),
         }
     }
 }
@@ -408,25 +463,16 @@ impl Authorizer {
 
     /// Compiles a configuration for a host that makes no HTTP calls and can pass claims it
     /// verified itself (the npm package, the component): `remote_jwks` is refused, and a
-    /// configuration without a `token` section is claims-only (a token is `unknown_key`).
+    /// configuration without keys is claims-only (a token is `unknown_key`); `token.claims`
+    /// still says where the role and the rest are.
     pub fn from_json_embedded(json: &str, host: &str) -> Result<Authorizer, ConfigError> {
-        #[derive(Deserialize)]
-        struct Sections {
-            token: Option<serde::de::IgnoredAny>,
-        }
         let config = Self::parse(json)?;
         if config.remote_jwks.is_some() {
             return Err(ConfigError(format!(
                 "invalid configuration: `remote_jwks` is not available in {host} (it fetches nothing): pass the keys in `token.keys`, or verify the token yourself and pass its claims"
             )));
         }
-        let claims_only = serde_json::from_str::<Sections>(json).is_ok_and(|s| s.token.is_none());
-        let no_keys = if claims_only {
-            NoKeys::ClaimsOnly
-        } else {
-            NoKeys::Error
-        };
-        Self::build(config, no_keys)
+        Self::build(config, NoKeys::ClaimsOnly)
     }
 
     /// Compiles a configuration.
@@ -444,6 +490,9 @@ impl Authorizer {
             .map_err(|e| ConfigError(format!("invalid policy: {e}")))?;
         if config.max_body_bytes == 0 {
             return Err(ConfigError("`max_body_bytes` must be more than 0".into()));
+        }
+        if config.body_timeout_ms == 0 {
+            return Err(ConfigError("`body_timeout_ms` must be more than 0".into()));
         }
         if let Some(r) = &config.remote_jwks {
             if r.cluster.is_empty() || !r.path.starts_with('/') {
@@ -473,14 +522,10 @@ impl Authorizer {
                 }
             }
         }
-        let tokens = TokenVerifier::new(config.token.clone(), no_keys).map_err(|e| {
-            let hint = if no_keys == NoKeys::Error && e.starts_with("`token` has no key") {
-                " (omit `token` for a claims-only authorizer)"
-            } else {
-                ""
-            };
-            ConfigError(format!("invalid token settings: {e}{hint}"))
-        })?;
+        let mut token_cfg = config.token.clone();
+        token_cfg.claims.role_order = role_order(&token_cfg.claims.role_order, &policy);
+        let tokens = TokenVerifier::new(token_cfg, no_keys)
+            .map_err(|e| ConfigError(format!("invalid token settings: {e}")))?;
         Ok(Authorizer {
             config,
             policy,
@@ -558,7 +603,7 @@ impl Authorizer {
         };
         let principal = r
             .claims
-            .map(|c| crate::token::map_claims(&self.config.token.claims, c));
+            .map(|c| crate::token::map_claims(self.tokens.claims(), c));
         let judge = |req: &HttpRequest<'_>| -> Outcome {
             match &principal {
                 Some(Ok(p)) => self.authorize_principal(p, req, now),
@@ -603,7 +648,16 @@ impl Authorizer {
         let path = String::from_utf8_lossy(req.path);
         let core_req = core_request(req, &method, &path);
         let d = evaluate(&self.policy, who, &core_req, now);
-        self.outcome(&d, who)
+        let mut out = self.outcome(&d, who);
+        if out.code_id == Code::MissingRole {
+            // Say where the role was looked for: a claim path that matches nothing is the
+            // usual mistake (`realm_access.roles` vs `resource_access.<client>.roles`).
+            out.message = format!(
+                "The token names no role (nothing at claim `{}`)",
+                self.config.token.claims.role
+            );
+        }
+        out
     }
 
     fn outcome(&self, d: &Decision<'_>, who: &Principal) -> Outcome {
@@ -698,15 +752,10 @@ mod tests {
         let out = claims_only.authorize_whole(&req(Some(t)), 0);
         assert_eq!((out.status, out.code), (401, "unknown_key"), "{out:?}");
         assert!(out.message.contains("claims-only"), "{}", out.message);
-        // `{}` is claims-only; an explicit `token` without keys is still a mistake.
+        // `{}` is claims-only, and so is a `token` that only says where the claims are.
         assert!(Authorizer::from_json_embedded("{}", "X").is_ok());
-        let e = Authorizer::from_json_embedded(r#"{"token":{}}"#, "X")
-            .unwrap_err()
-            .0;
-        assert!(
-            e.ends_with("(omit `token` for a claims-only authorizer)"),
-            "{e}"
-        );
+        let groups = r#"{"token":{"claims":{"role":"groups"}}}"#;
+        assert!(Authorizer::from_json_embedded(groups, "X").is_ok());
         let e = Authorizer::from_json_embedded(
             r#"{"remote_jwks":{"cluster":"c","path":"/j"}}"#,
             "the X",

@@ -159,6 +159,7 @@ codes! {
     KeysUnavailable => ("keys_unavailable", 401, "no verification keys are available yet"),
     UnsupportedMediaType => ("unsupported_media_type", 415, "a form body (any route), or a body-dependent route's body that is not JSON"),
     UnknownVersion => ("unknown_version", 400, "the `Intercom-Version` names a version the catalog does not know"),
+    BodyTimeout => ("body_timeout", 408, "a body-dependent request's body did not arrive within `body_timeout_ms` (filter)"),
     AmbiguousRequest => ("ambiguous_request", 400, "Intercom's Rails upstream could read it otherwise: `_method`, a format suffix naming another route, a body where only the query is judged"),
 }
 
@@ -357,6 +358,7 @@ pub fn error_title(status: u16) -> &'static str {
         401 => "Unauthorized",
         400 => "Bad Request",
         413 => "Payload Too Large",
+        408 => "Request Timeout",
         200 => "OK",
         _ => "Forbidden",
     }
@@ -404,6 +406,7 @@ fn describe(code: Code) -> &'static str {
         Code::WrongWorkspace => "the token is for another workspace",
         Code::SelfActionForbidden => "nobody may do this to their own account",
         Code::BodyTooLarge => "the body is larger than the configured limit",
+        Code::BodyTimeout => "the body did not arrive in time",
         Code::MissingToken => "a bearer token is required",
         Code::MalformedToken => "the token is not a well-formed JWT",
         Code::InvalidSignature => "the token's signature does not verify",

@@ -43,7 +43,7 @@ use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
 
 mod host;
 
-use crate::authorizer::{AuditMode, Authorizer, HttpRequest, Mode, Outcome};
+use crate::authorizer::{AuditMode, Authorizer, BodyHold, HttpRequest, Mode, Outcome};
 use crate::eval::{Body, Code, Effect};
 use crate::token::parse_jwks;
 
@@ -65,8 +65,8 @@ mod entry {
                 let _ = super::host::increment(id);
             }
         }));
-        proxy_wasm::set_root_context(|_| -> std::boxed::Box<dyn proxy_wasm::traits::RootContext> {
-            std::boxed::Box::new(super::Root::default())
+        proxy_wasm::set_root_context(|id| -> std::boxed::Box<dyn proxy_wasm::traits::RootContext> {
+            std::boxed::Box::new(super::Root { id, ..super::Root::default() })
         });
     }}
 }
@@ -175,6 +175,45 @@ struct Shared {
     strip: Vec<String>,
     /// [`Authorizer::credential_header`], once.
     credential_header: String,
+    /// Requests waiting for their body, answered `408 body_timeout` by the root's tick when
+    /// their deadline passes (a request context has no timer of its own).
+    waiting: RefCell<Vec<Waiting>>,
+}
+
+/// A request held for its body.
+struct Waiting {
+    context_id: u32,
+    /// Milliseconds since the epoch.
+    deadline: u64,
+    request_id: Option<String>,
+}
+
+fn now_millis() -> u64 {
+    host::now_nanos().map_or(0, |n| n / 1_000_000)
+}
+
+/// Sends a denial (JSON body, headers, `%RESPONSE_CODE_DETAILS%`); resets the stream when even
+/// that fails.
+fn send_denial(out: &Outcome, request_id: Option<&str>) {
+    let body = out.deny_body(request_id);
+    let www = out.www_authenticate();
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("x-intercom-authz-code", out.code),
+        ("cache-control", "no-store"),
+    ];
+    if let Some(w) = &www {
+        headers.push(("www-authenticate", w.as_str()));
+    }
+    // %RESPONSE_CODE_DETAILS% says who denied and why, as Envoy's rbac filter does.
+    let details = format!("intercom_authz_denied.{}", out.code);
+    if let Err(e) = host::send_response(out.status, &details, &headers, body.as_bytes()) {
+        log(
+            LogLevel::Error,
+            &format!("intercom-authz: cannot send the denial: {e:?}; resetting the stream"),
+        );
+        host::reset_request();
+    }
 }
 
 /// Headers a Rack/Rails upstream would act on that the filter does not judge: method
@@ -213,6 +252,8 @@ fn stripped(authz: &Authorizer) -> Vec<String> {
 /// The root context: configuration, metrics, remote JWKS.
 #[derive(Default)]
 pub struct Root {
+    /// The root context's id (to act as the root again after timing a request out).
+    id: u32,
     shared: Option<Rc<Shared>>,
     jwks: RefCell<JwksState>,
 }
@@ -247,6 +288,43 @@ impl JwksState {
 impl Root {
     fn now(&self) -> u64 {
         now_secs()
+    }
+
+    /// Answers `408 body_timeout` to every request whose body is overdue.
+    fn expire_bodies(&self) {
+        let Some(shared) = &self.shared else { return };
+        let now = now_millis();
+        let overdue: Vec<Waiting> = {
+            let mut waiting = shared.waiting.borrow_mut();
+            if waiting.iter().all(|w| w.deadline > now) {
+                return;
+            }
+            let (overdue, keep) = waiting.drain(..).partition(|w| w.deadline <= now);
+            *waiting = keep;
+            overdue
+        };
+        let cfg = shared.authz.config();
+        let ms = cfg.body_timeout_ms;
+        let hint = match cfg.body_hold {
+            BodyHold::Headers => " (`body_hold: headers` needs the plugin's `allow_on_headers_stop_iteration: true`, Envoy 1.35+; without it no body ever arrives)",
+            BodyHold::BufferFilter => "",
+        };
+        for w in overdue {
+            if host::set_effective_context(w.context_id).is_err() {
+                continue; // that stream has ended
+            }
+            log(
+                LogLevel::Warn,
+                &format!("intercom-authz: the body did not arrive within {ms} ms of the headers: 408 body_timeout{hint}"),
+            );
+            let out = Outcome::denied(
+                Code::BodyTimeout,
+                format!("the body did not arrive within {ms} ms"),
+            );
+            shared.metrics.denial(Code::BodyTimeout, false);
+            send_denial(&out, w.request_id.as_deref());
+        }
+        let _ = host::set_effective_context(self.id);
     }
 
     fn fetch_jwks(&self) {
@@ -389,21 +467,28 @@ impl RootContext for Root {
         };
         let remote = authz.config().remote_jwks.is_some();
         let mode = authz.config().mode;
+        let body_timeout = authz.config().body_timeout_ms;
         self.shared = Some(Rc::new(Shared {
             strip: stripped(&authz),
             credential_header: authz.credential_header(),
             authz,
             metrics: Metrics::define_all(),
             intercom_token,
+            waiting: RefCell::new(Vec::new()),
         }));
         *self.jwks.borrow_mut() = JwksState::default();
+        // The tick refreshes the JWKS and times out bodies: a quarter of the body timeout,
+        // between 50 ms and 1 s.
+        let tick = (body_timeout / 4).clamp(50, 1000);
+        if let Err(e) = host::set_tick_period(tick) {
+            log(
+                LogLevel::Error,
+                &format!(
+                    "intercom-authz: cannot start the timer (JWKS refresh, body timeouts): {e:?}"
+                ),
+            );
+        }
         if remote {
-            if let Err(e) = host::set_tick_period(1000) {
-                log(
-                    LogLevel::Error,
-                    &format!("intercom-authz: cannot start the JWKS refresh timer: {e:?}"),
-                );
-            }
             self.fetch_jwks();
         }
         log(
@@ -422,14 +507,16 @@ impl RootContext for Root {
 
     fn on_tick(&mut self) {
         self.fetch_jwks();
+        self.expire_bodies();
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
         // INVARIANT: never `None` (the SDK's dispatcher panics on it).
         let Some(shared) = self.shared.clone() else {
             return Some(Box::new(Unconfigured));
         };
         Some(Box::new(Request {
+            id: context_id,
             shared,
             body_wanted: false,
             headers_sent: false,
@@ -484,6 +571,8 @@ impl HttpContext for Unconfigured {
 
 /// One request.
 struct Request {
+    /// The context id (the root times out a held body by it).
+    id: u32,
     shared: Rc<Shared>,
     body_wanted: bool,
     /// The headers went on (rewritten) before the body was judged.
@@ -506,7 +595,36 @@ struct Request {
 
 impl Context for Request {}
 
+impl Drop for Request {
+    fn drop(&mut self) {
+        if self.body_wanted {
+            self.stop_waiting();
+        }
+    }
+}
+
 impl Request {
+    /// Holds the request for its body until the deadline (see [`Root::expire_bodies`]).
+    fn start_waiting(&mut self) {
+        self.read_request_id();
+        self.body_wanted = true;
+        let deadline = now_millis().saturating_add(self.shared.authz.config().body_timeout_ms);
+        self.shared.waiting.borrow_mut().push(Waiting {
+            context_id: self.id,
+            deadline,
+            request_id: self.request_id.clone(),
+        });
+    }
+
+    /// The body came (or the stream ended); `false` when the root has already answered 408.
+    fn stop_waiting(&mut self) -> bool {
+        self.body_wanted = false;
+        let mut waiting = self.shared.waiting.borrow_mut();
+        let before = waiting.len();
+        waiting.retain(|w| w.context_id != self.id);
+        waiting.len() < before
+    }
+
     fn now(&self) -> u64 {
         now_secs()
     }
@@ -560,25 +678,7 @@ impl Request {
         // Reachable from access logs as %FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%.
         let _ = host::set_property(&["intercom_authz.decision"], out.code.as_bytes());
         if !out.allow && !dry {
-            let body = out.deny_body(self.request_id.as_deref());
-            let www = out.www_authenticate();
-            let mut headers = vec![
-                ("content-type", "application/json"),
-                ("x-intercom-authz-code", out.code),
-                ("cache-control", "no-store"),
-            ];
-            if let Some(w) = &www {
-                headers.push(("www-authenticate", w.as_str()));
-            }
-            // %RESPONSE_CODE_DETAILS% says who denied and why, as Envoy's rbac filter does.
-            let details = format!("intercom_authz_denied.{}", out.code);
-            if let Err(e) = host::send_response(out.status, &details, &headers, body.as_bytes()) {
-                log(
-                    LogLevel::Error,
-                    &format!("intercom-authz: cannot send the denial: {e:?}; resetting the stream"),
-                );
-                host::reset_request();
-            }
+            send_denial(out, self.request_id.as_deref());
             return Action::Pause;
         }
         if !self.headers_sent {
@@ -724,17 +824,22 @@ impl HttpContext for Request {
             );
             return self.act(&out);
         }
-        // CAUTION: Proxy-Wasm cannot hold the headers while it reads the body (a paused header
-        // callback never sees the body: proxy-wasm-cpp-host#143). So the headers continue, already
-        // rewritten for the upstream, and the body is held here until the decision. The shipped
-        // Envoy configs put `envoy.filters.http.buffer` right after this filter: it keeps the
-        // headers from reaching the router until the whole body has passed (or been denied) here.
-        // The headers are not readable once they have gone on: read the request id now.
-        self.read_request_id();
-        self.prepare_upstream(&out);
-        self.headers_sent = true;
-        self.body_wanted = true;
-        Action::Continue
+        self.start_waiting();
+        match self.shared.authz.config().body_hold {
+            // Nothing goes on until the decision: Envoy keeps the headers and still delivers
+            // the body (`allow_on_headers_stop_iteration: true`); `act` rewrites the headers
+            // once allowed.
+            BodyHold::Headers => Action::Pause,
+            // Hosts without that knob: a paused header callback would never see the body
+            // (proxy-wasm-cpp-host#143), so the headers go on, rewritten now, and the body is
+            // held here; `envoy.filters.http.buffer` after this filter keeps the headers from
+            // the router until the body has passed (or been denied) here.
+            BodyHold::BufferFilter => {
+                self.prepare_upstream(&out);
+                self.headers_sent = true;
+                Action::Continue
+            }
+        }
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
@@ -743,7 +848,9 @@ impl HttpContext for Request {
         }
         let max = self.shared.authz.config().max_body_bytes;
         if body_size > max {
-            self.body_wanted = false;
+            if !self.stop_waiting() {
+                return Action::Pause; // already answered 408
+            }
             let out = Outcome::denied(
                 Code::BodyTooLarge,
                 format!("the body is larger than {max} bytes"),
@@ -754,7 +861,9 @@ impl HttpContext for Request {
             // Envoy buffers the body until the end of the stream.
             return Action::Pause;
         }
-        self.body_wanted = false;
+        if !self.stop_waiting() {
+            return Action::Pause; // already answered 408
+        }
         let bytes = buffer(BufferType::HttpRequestBody, 0, body_size).unwrap_or_default();
         let body = if bytes.is_empty() {
             Body::Absent
@@ -770,7 +879,9 @@ impl HttpContext for Request {
             return Action::Continue;
         }
         // The body ended with trailers: judge what was buffered.
-        self.body_wanted = false;
+        if !self.stop_waiting() {
+            return Action::Pause; // already answered 408
+        }
         let max = self.shared.authz.config().max_body_bytes;
         let bytes =
             buffer(BufferType::HttpRequestBody, 0, max.saturating_add(1)).unwrap_or_default();

@@ -52,7 +52,7 @@ export interface AuthorizeRequest {
 
 /** The JSON body of a denial (seed 000's shape, extended). */
 export interface DenyBody {
-  error: "Forbidden" | "Unauthorized" | "Bad Request" | "Payload Too Large";
+  error: "Forbidden" | "Unauthorized" | "Bad Request" | "Payload Too Large" | "Request Timeout";
   message: string;
   required?: string;
   currentRole?: string;

@@ -139,8 +139,11 @@ pub struct KeyConfig {
 pub struct ClaimsConfig {
     /// The role: a string, or an array picked by `role_order`.
     pub role: String,
-    /// When the role claim is an array: the first of these it contains wins (default: the
-    /// built-in roles, most powerful first; otherwise the array's first element).
+    /// When the role claim is an array (Keycloak's `realm_access.roles`, Okta or Entra
+    /// `groups`/`roles`): the first of these it contains wins; then the policy's other roles,
+    /// custom ones first (by name), then the built-in ones, most powerful first. Names the policy
+    /// does not know are skipped; only an array with no known role is `unknown_role` (naming its
+    /// first entry).
     pub role_order: Vec<String>,
     /// Extra permissions: an array or a space-delimited string.
     pub permissions: String,
@@ -163,10 +166,7 @@ impl Default for ClaimsConfig {
     fn default() -> Self {
         ClaimsConfig {
             role: "role".into(),
-            role_order: crate::policy::BUILTIN_ROLES
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            role_order: Vec::new(),
             permissions: "permissions".into(),
             scopes: "scope".into(),
             subject: "sub".into(),
@@ -489,6 +489,11 @@ pub enum NoKeys {
 }
 
 impl TokenVerifier {
+    /// The claim settings in force (`role_order` completed with the policy's roles).
+    pub fn claims(&self) -> &ClaimsConfig {
+        &self.cfg.claims
+    }
+
     /// Loads the keys; an error names the culprit. `no_keys` says what having no local key
     /// means.
     pub fn new(cfg: TokenConfig, no_keys: NoKeys) -> Result<TokenVerifier, String> {
@@ -715,7 +720,7 @@ impl TokenVerifier {
                     NoKeys::ClaimsOnly => {
                         return fail(
                             Code::UnknownKey,
-                            "this authorizer verifies no tokens (claims-only: no `token` configured); pass verified claims",
+                            "this authorizer verifies no tokens (claims-only: no key configured); pass verified claims",
                         )
                     }
                     NoKeys::Error => {}
@@ -1090,6 +1095,13 @@ mod tests {
             Some("admin")
         );
         cfg.role = "realm_access.roles".into();
+        // Without an order, the array's first name; the authorizer completes the order with
+        // the policy's roles (tests/cases/role-claims.json).
+        assert_eq!(
+            map_claims(&cfg, &claims).unwrap().role.as_deref(),
+            Some("agent")
+        );
+        cfg.role_order = ["owner".into(), "agent".into()].into();
         let p = map_claims(&cfg, &claims).unwrap();
         assert_eq!(p.role.as_deref(), Some("owner"));
         assert_eq!(p.scopes, ["a", "b"]);

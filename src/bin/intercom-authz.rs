@@ -394,7 +394,7 @@ fn explain(
             let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(c)
                 .map_err(|e| format!("`--claims` is not a JSON object: {e}"))?;
             Some(
-                intercom_authz::token::map_claims(&cfg.token.claims, &map)
+                intercom_authz::token::map_claims(authz.tokens().claims(), &map)
                     .map_err(|e| format!("`--claims`: {}", e.message))?,
             )
         }

@@ -24,6 +24,7 @@
 //! | [`send_response`] | `proxy_send_local_response` | status → `Result`; headers serialized here, sizes from `u32::try_from` (a header over 4 GiB is skipped) |
 //! | [`reset_request`] | `proxy_close_stream` (the request stream) | status ignored |
 //! | [`define_counter`] / [`increment`] | `proxy_define_metric` / `proxy_increment_metric` | status → `Result` |
+//! | [`set_effective_context`] | `proxy_set_effective_context` | status → `Result` (a stream that has ended is `NotFound`) |
 //! | `proxy_wasm::hostcalls::dispatch_http_call` (JWKS, root context only) | `proxy_http_call` | kept from the SDK because its dispatcher must register the callout; it handles `Ok`, `BadArgument` and `InternalFailure`, the only statuses Envoy's `httpCall` returns |
 //!
 //! Memory the host hands back (`return_data`) was allocated by the SDK's exported
@@ -97,6 +98,7 @@ extern "C" {
     fn proxy_close_stream(stream_type: u32) -> u32;
     fn proxy_define_metric(kind: u32, name: *const u8, name_size: usize, ret_id: *mut u32) -> u32;
     fn proxy_increment_metric(id: u32, offset: i64) -> u32;
+    fn proxy_set_effective_context(context_id: u32) -> u32;
 }
 
 /// A host call answered with this (non-`Ok`) status.
@@ -311,4 +313,10 @@ pub fn define_counter(name: &str) -> Result<u32, HostError> {
 /// Adds one to a counter.
 pub fn increment(id: u32) -> Result<(), HostError> {
     result(unsafe { proxy_increment_metric(id, 1) })
+}
+
+/// Makes the following host calls act on context `id` (the root acting on a request it times
+/// out); `Err` when that stream is gone.
+pub fn set_effective_context(id: u32) -> Result<(), HostError> {
+    result(unsafe { proxy_set_effective_context(id) })
 }

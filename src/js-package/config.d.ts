@@ -148,6 +148,12 @@ export type Permission<C extends string = never> =
 export interface AuthzConfig<C extends string = never> {
   /** Which decisions get an audit line. */
   audit?: AuditMode;
+  /** How the filter keeps a body-dependent request from the upstream until its body is
+   *  judged (filter only; see [`BodyHold`]). */
+  body_hold?: BodyHold;
+  /** How long the filter waits for a body-dependent request's whole body after its headers,
+   *  in milliseconds (default 10,000); then `408 body_timeout` (filter only). */
+  body_timeout_ms?: number;
   /** The largest body buffered for a body-dependent route (default 64 KiB); more is 413. */
   max_body_bytes?: number;
   /** `enforce` (default) or `dry_run` (log and count denials, let them through). */
@@ -166,6 +172,9 @@ export interface AuthzConfig<C extends string = never> {
 
 /** Which decisions are written to the audit log. */
 export type AuditMode = "all" | "deny" | "none";
+
+/** How the filter holds a request whose decision needs its body. */
+export type BodyHold = "headers" | "buffer_filter";
 
 /** Claim names (or paths). A path is tried first as one claim name (so
  *  `https://example.com/claims/role` works), then as `.`-separated nested names

@@ -94,6 +94,24 @@ def raw_request(port, method, path, headers, body=None, timeout=10, latin1=False
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
 
 
+def slow_request(port, method, path, headers, chunks, first_delay=1.0, gap=0.3, length=None, timeout=15):
+    """Headers first, the body `first_delay` s later in `chunks`, `gap` s apart. A `length` above
+    what the chunks hold is a body that never ends. Returns (status, headers, body, seconds)."""
+    data = b"".join(chunks)
+    lines = [f"{method} {path} HTTP/1.1", "Host: api.intercom.io", "Connection: close",
+             f"Content-Length: {len(data) if length is None else length}"] + [f"{k}: {v}" for k, v in headers.items()]
+    start = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        time.sleep(first_delay)
+        for c in chunks:
+            s.sendall(c)
+            time.sleep(gap)
+        resp = http.client.HTTPResponse(s, method=method)
+        resp.begin()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read(), time.monotonic() - start
+
+
 def h2_request(port, headers, body=None, timeout=10):
     """One HTTP/2 request (h2c, prior knowledge) with exactly these header bytes: no client-side
     validation or normalization. Returns (status, headers dict, body bytes); status 0 when the
@@ -141,7 +159,17 @@ def h2_headers(method, path, extra=()):
 RELOAD_CONFIG = {"backoff": {"base_interval": "0.01s", "max_interval": "1s"}}
 
 
-def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD", underscores="REJECT_REQUEST", access_log=None):
+def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD", underscores="REJECT_REQUEST", access_log=None,
+             hold="headers", host_env_keys=None):
+    """`hold`: how body-dependent requests are held. `headers` (shipped, envoy/envoy.yaml): the
+    plugin's `allow_on_headers_stop_iteration`, no buffer filter; `buffer_filter`: the mode for
+    hosts without that knob (`body_hold: buffer_filter` + envoy.filters.http.buffer after the
+    filter); `no_knob`: `body_hold: headers` on a host without the knob (a misconfiguration)."""
+    if hold == "buffer_filter" and isinstance(plugin_config, dict):
+        plugin_config = dict(plugin_config, body_hold="buffer_filter")
+    buffer = [{"name": "envoy.filters.http.buffer", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
+        "max_request_bytes": 1048576}}] if hold == "buffer_filter" else []
     return {
         "name": name,
         "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
@@ -171,14 +199,14 @@ def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD",
                         "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
                         "config": {
                             "name": name, "root_id": "intercom_authz", "failure_policy": failure_policy,
+                            **({"allow_on_headers_stop_iteration": True} if hold == "headers" else {}),
                             **({"reload_config": RELOAD_CONFIG} if failure_policy == "FAIL_RELOAD" else {}),
                             "vm_config": {"vm_id": name, "runtime": "envoy.wasm.runtime.v8",
-                                          "code": {"local": {"filename": str(wasm)}}},
+                                          "code": {"local": {"filename": str(wasm)}},
+                                          **({"environment_variables": {"host_env_keys": host_env_keys}} if host_env_keys else {})},
                             "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
                                               "value": plugin_config if isinstance(plugin_config, str) else json.dumps(plugin_config)}}}},
-                    {"name": "envoy.filters.http.buffer", "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
-                        "max_request_bytes": 1048576}},
+                    *buffer,
                     {"name": "envoy.filters.http.router", "typed_config": {
                         "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
                 ]}}]}],
@@ -202,9 +230,10 @@ class Env:
     tmp = None
 
 
-def start(cmd, log):
+def start(cmd, log, env=None):
     out = open(log, "w")
-    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                         env=dict(os.environ, **env) if env else None)
     out.close()  # the child has its own copy
     Env.procs.append(p)
     return p
@@ -284,9 +313,9 @@ def _set_up_module():
     default = Env.corpus["configs"]["default"]
     Env.ports = {}
     listeners = []
-    def add(name, cfg):
+    def add(name, cfg, **kw):
         Env.ports[name] = free_port()
-        listeners.append(listener(name, Env.ports[name], cfg))
+        listeners.append(listener(name, Env.ports[name], cfg, **kw))
     for name, cfg in Env.corpus["configs"].items():
         add("corpus_" + name, dict(cfg, audit="all"))
     add("dryrun", dict(default, mode="dry_run"))
@@ -303,6 +332,13 @@ def _set_up_module():
     remote_token = {"issuers": ["https://sso.example.com"], "audiences": ["intercom-authz"]}
     add("remote", {"token": remote_token, "remote_jwks": {"cluster": "jwks", "path": "/.well-known/jwks.json", "refresh_secs": 60}})
     add("remote_down", {"token": remote_token, "remote_jwks": {"cluster": "jwks_down", "path": "/.well-known/jwks.json", "retry_secs": 1}})
+    # upstream.intercom_token_env reads the VM's environment: Envoy passes only the variables
+    # named in vm_config.environment_variables.host_env_keys (envoy/README.md).
+    add("token_env", dict(default, upstream={"intercom_token_env": "INTERCOM_AUTHZ_TEST_WORKSPACE_TOKEN"}),
+        host_env_keys=["INTERCOM_AUTHZ_TEST_WORKSPACE_TOKEN"])
+    slow = dict(default, body_timeout_ms=3000, upstream={"role_header": "x-authz-role", "intercom_token": "icm-workspace-token"})
+    for hold in ["headers", "buffer_filter", "no_knob"]:
+        add("slow_" + hold, slow, hold=hold)
     Env.admin_port = free_port()
     cfg = bootstrap(Env.admin_port, listeners, [cluster("upstream", Env.upstream_port), cluster("jwks", Env.jwks_port), cluster("jwks_down", Env.down_port)])
     cfg_path = Env.tmp / "envoy.json"
@@ -310,7 +346,8 @@ def _set_up_module():
     Env.envoy_log = Env.tmp / "envoy.log"
     # Access log files flushed often (`--file-flush-interval-msec`), so tests need not wait 10 s.
     envoy = start([ENVOY, "-c", str(cfg_path), "--concurrency", "2", "--base-id", str(os.getpid() % 60000 + 1000),
-                   "--file-flush-interval-msec", "200", "-l", "warning", "--component-log-level", "wasm:info"], Env.envoy_log)
+                   "--file-flush-interval-msec", "200", "-l", "warning", "--component-log-level", "wasm:info"], Env.envoy_log,
+                   env={"INTERCOM_AUTHZ_TEST_WORKSPACE_TOKEN": "icm-from-the-environment"})
     wait_http(f"http://127.0.0.1:{Env.admin_port}/ready", proc=envoy, log=Env.envoy_log)
     wait_http(f"http://127.0.0.1:{Env.upstream_port}/contacts")
     # The remote JWKS is fetched on configure, then on a 1 s tick.
@@ -521,6 +558,11 @@ class Behaviour(unittest.TestCase):
         self.assertEqual(rec["headers"]["x-authz-subject"], "admin-7")
         self.assertEqual(rec["headers"]["authorization"], "Bearer icm-workspace-token")
 
+    def test_intercom_token_from_the_vm_environment(self):
+        self.send("token_env", "GET", "/contacts/9", mint({"role": "agent"}), headers={"x-case": "token-env"})
+        rec = [r for r in upstream_records() if r["headers"].get("x-case") == "token-env"][-1]
+        self.assertEqual(rec["headers"].get("authorization"), "Bearer icm-from-the-environment")
+
     def test_custom_token_header_leaves_authorization_alone(self):
         tok = mint({"role": "agent"})
         status, _, body = self.send("headers_custom", "GET", "/contacts/78", None,
@@ -610,6 +652,76 @@ class Behaviour(unittest.TestCase):
                          {"adminId": "admin-42", "adminEmail": "teammate@example.com", "action": "contacts:delete", "resource": "DELETE /contacts/{id}",
                           "resourceId": "3", "success": False, "ipAddress": "127.0.0.1", "code": "missing_permission", "sensitive": True})
         self.assertIsInstance(audit["time"], int)
+
+
+class SlowBodies(unittest.TestCase):
+    """Body-dependent requests whose body comes a second after the headers, in pieces, in each way
+    of holding them: `headers` (shipped: `allow_on_headers_stop_iteration`, no buffer filter),
+    `buffer_filter` (hosts without the knob), and `headers` on a host without the knob."""
+
+    BODY = json.dumps({"message_type": "close", "admin_id": "1"}).encode()
+
+    def send(self, hold, role, case, chunks=None, **kw):
+        chunks = chunks or [self.BODY[:9], self.BODY[9:21], self.BODY[21:]]
+        headers = {"authorization": f"Bearer {mint({'role': role})}", "content-type": "application/json", "x-case-id": case}
+        return slow_request(Env.ports["slow_" + hold], "POST", "/conversations/5/parts", headers, chunks, **kw)
+
+    def received(self, case):
+        return [r for r in upstream_records() if r["headers"].get("x-case-id") == case]
+
+    def test_nothing_goes_upstream_before_the_body_is_judged(self):
+        for hold in ["headers", "buffer_filter"]:
+            with self.subTest(hold):
+                status, _, body, took = self.send(hold, "observer", f"slow-deny-{hold}")
+                self.assertEqual((status, json.loads(body).get("required")), (403, "conversations:close"), body)
+                self.assertGreater(took, 1.5)  # judged after the last piece, not before
+                status, _, body, _ = self.send(hold, "agent", f"slow-allow-{hold}")
+                self.assertEqual(status, 200, body)
+        time.sleep(0.3)
+        for hold in ["headers", "buffer_filter"]:
+            with self.subTest(hold):
+                self.assertEqual(self.received(f"slow-deny-{hold}"), [])
+                got = self.received(f"slow-allow-{hold}")
+                self.assertEqual(len(got), 1, got)
+                # The whole body, and headers rewritten after the decision: the judged role,
+                # Intercom's token instead of the caller's.
+                self.assertEqual(got[0]["body"], self.BODY.decode())
+                self.assertEqual(got[0]["headers"].get("x-authz-role"), "agent")
+                self.assertEqual(got[0]["headers"].get("authorization"), "Bearer icm-workspace-token")
+
+    def test_a_body_that_never_comes_ends_408_not_a_stuck_stream(self):
+        for hold in ["headers", "buffer_filter"]:
+            with self.subTest(hold):
+                status, h, body, took = self.send(hold, "agent", f"slow-never-{hold}", chunks=[self.BODY[:5]],
+                                                  first_delay=0.1, length=len(self.BODY))
+                self.assertEqual((status, json.loads(body)["code"]), (408, "body_timeout"), body)
+                self.assertEqual(h.get("x-intercom-authz-code"), "body_timeout")
+                self.assertLess(took, 6)  # body_timeout_ms is 3 s here
+                self.assertGreater(took, 2.5)
+        time.sleep(0.3)
+        for hold in ["headers", "buffer_filter"]:
+            self.assertEqual(self.received(f"slow-never-{hold}"), [])
+
+    def test_without_the_knob_holding_the_headers_is_a_clear_408(self):
+        # `body_hold: headers` where Envoy does not deliver the body to a paused filter: the
+        # request ends 408 with a log line naming the missing setting, never a hang or a leak.
+        status, _, body, took = self.send("no_knob", "agent", "slow-noknob", first_delay=0.1, gap=0.05)
+        self.assertEqual((status, json.loads(body)["code"]), (408, "body_timeout"), body)
+        self.assertLess(took, 6)
+        status, _, _ = raw_request(Env.ports["slow_no_knob"], "GET", "/contacts", {"authorization": f"Bearer {mint({'role': 'agent'})}"})
+        self.assertEqual(status, 200)  # routes that need no body are not affected
+        time.sleep(0.3)
+        self.assertEqual(self.received("slow-noknob"), [])
+        self.assertIn("needs the plugin's `allow_on_headers_stop_iteration: true`", Env.envoy_log.read_text())
+
+    def test_bodies_of_other_routes_are_never_held(self):
+        # No buffer filter in the shipped way: a large upload to a route that needs no body
+        # streams through (a buffer filter would have refused it above 1 MiB).
+        big = b"x" * (3 * 1024 * 1024)
+        tok = mint({"role": "admin"})
+        status, _, body = raw_request(Env.ports["slow_headers"], "PUT", "/contacts/5",
+                                   {"authorization": f"Bearer {tok}", "content-type": "application/json", "x-case-id": "big-put"}, big)
+        self.assertEqual(status, 200, body)
 
 
 class NonUtf8Bytes(unittest.TestCase):
@@ -770,8 +882,9 @@ class Configs(unittest.TestCase):
                               capture_output=True, text=True, cwd=ROOT, timeout=120)
 
     def test_every_shipped_config_validates(self):
-        configs = sorted(ROOT.glob("envoy/**/*.yaml"))
-        self.assertGreaterEqual(len(configs), 1)
+        # Bootstraps (an ECDS resource file, envoy/ecds/*.ecds.yaml, is checked by test_fleet).
+        configs = [c for c in sorted(ROOT.glob("envoy/**/*.yaml")) if "static_resources" in c.read_text()]
+        self.assertGreaterEqual(len(configs), 2)
         for c in configs:
             r = self.validate(c)
             self.assertEqual(r.returncode, 0, f"{c}: {r.stdout[-2000:]}{r.stderr[-2000:]}")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Every example of the npm README (src/js-package/README.md) and of the main README's
-"JavaScript" and "The WebAssembly component" sections runs as written (`make test-readme`).
+"Tokens", "JavaScript" and "The WebAssembly component" sections runs as written (`make test-readme`).
 
 Each fenced `js`, `python` and `sh` block runs verbatim, in order, in one scratch directory laid
 out as a user's project: `node_modules/intercom-authz` unpacked from the packed tarball (`npm
@@ -28,7 +28,7 @@ PYTHON = ROOT / ".venv/bin/python"
 SECRET = "readme-example-secret-0123456789abcdef"
 SECTIONS = {
     "src/js-package/README.md": None,  # all of it
-    "README.md": ["## JavaScript", "## The WebAssembly component"],
+    "README.md": ["## Tokens", "## JavaScript", "## The WebAssembly component"],
 }
 BLOCK = re.compile(r"^```(js|python|sh)\n(.*?)^```$", re.S | re.M)
 

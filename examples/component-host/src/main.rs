@@ -50,7 +50,7 @@ fn main() -> wasmtime::Result<()> {
     let authz = world.intercom_authz_authz();
     let authorizer = authz.authorizer();
 
-    // No `token` section: a claims-only authorizer (this host verified the caller itself).
+    // No keys: a claims-only authorizer (this host verified the caller itself).
     let a = authorizer.call_create(&mut store, r#"{"policy": {}}"#)?.map_err(wasmtime::Error::msg)?;
     for (method, path) in [("GET", "/contacts/7"), ("DELETE", "/contacts/7")] {
         let d = authorizer
