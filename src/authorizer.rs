@@ -14,8 +14,8 @@
 //! let claims = r#"{"sub":"42","role":"agent","exp":4102444800}"#;
 //! let header = base64_url(claims);
 //! let req = HttpRequest { method: b"DELETE", path: b"/contacts/7", credential: Some(header.as_bytes()),
-//!                         content_type: None, version: None, body: Body::NotRead,
-//!                         source_ip: None };
+//!                         has_token_header: true, content_type: None, version: None,
+//!                         body: Body::NotRead, source_ip: None };
 //! let out = authz.authorize(&req, 1_800_000_000);
 //! assert_eq!(out.status, 403);
 //! assert_eq!(out.code, "missing_permission");
@@ -271,6 +271,9 @@ pub struct HttpRequest<'a> {
     pub path: &'a [u8],
     /// The value of [`Authorizer::credential_header`], if present.
     pub credential: Option<&'a [u8]>,
+    /// Whether the request carries `token.header` (read only with `trusted_payload_header`:
+    /// the verified-claims header without the token it came from is a client's copy).
+    pub has_token_header: bool,
     /// The `Content-Type` header, if present.
     pub content_type: Option<&'a [u8]>,
     /// The `Intercom-Version` header, if present.
@@ -291,6 +294,8 @@ pub struct WholeRequest<'a> {
     pub path: &'a str,
     /// The value of [`Authorizer::credential_header`], if the request has it.
     pub credential: Option<&'a str>,
+    /// Whether the request has `token.header` (see [`HttpRequest::has_token_header`]).
+    pub has_token_header: bool,
     /// The `Content-Type` header, if the request has it.
     pub content_type: Option<&'a str>,
     /// The `Intercom-Version` header, if the request has it.
@@ -580,6 +585,9 @@ impl Authorizer {
             Some(Ok(c)) => Some(c),
             None => None,
         };
+        if let Some(out) = self.client_set_payload(credential.is_some(), req.has_token_header) {
+            return out;
+        }
         let verified = match self.tokens.authenticate(credential, now) {
             Ok(v) => v,
             Err(e) => return Outcome::denied(e.code, e.message),
@@ -587,6 +595,25 @@ impl Authorizer {
         let mut out = self.authorize_principal(&verified.principal, req, now);
         out.token_cached = self.tokens.stats().hits > hits;
         out
+    }
+
+    /// With `trusted_payload_header`: Envoy's `jwt_authn` (`forward_payload_header`) and Istio
+    /// (`outputPayloadToHeader`) write that header for a token they verified and leave a
+    /// client's copy alone when there is no token; so the header without `token.header` is
+    /// the client's own claims (unless `trusted_payload_requires_token` is off).
+    fn client_set_payload(&self, payload: bool, token_header: bool) -> Option<Outcome> {
+        let t = &self.config.token;
+        let trusted = t.trusted_payload_header.as_deref()?;
+        if !payload || token_header || !t.trusted_payload_requires_token {
+            return None;
+        }
+        Some(Outcome::denied(
+            Code::MissingToken,
+            format!(
+                "the `{trusted}` header came without a token in `{}`: it is a client's, not the JWT filter's",
+                t.header
+            ),
+        ))
     }
 
     /// Judges a whole request: the credential (or claims), then the body when the route needs
@@ -615,6 +642,8 @@ impl Authorizer {
             method: r.method.as_bytes(),
             path: r.path.as_bytes(),
             credential: credential.map(str::as_bytes),
+            // A token given on its own is the token header.
+            has_token_header: r.has_token_header || r.token.is_some(),
             content_type: r.content_type.map(str::as_bytes),
             version: r.version.map(str::as_bytes),
             body: Body::NotRead,
@@ -736,6 +765,7 @@ mod tests {
             method: "GET",
             path: "/contacts/1",
             credential: None,
+            has_token_header: false,
             content_type: None,
             version: None,
             token,

@@ -78,6 +78,7 @@ impl GuestAuthorizer for AuthorizerResource {
                 method: &req.method,
                 path: &req.path,
                 credential: find(&self.core.credential_header()),
+                has_token_header: find(&self.core.config().token.header).is_some(),
                 content_type: find("content-type"),
                 version: find("intercom-version"),
                 token: req.token.as_deref(),

@@ -175,6 +175,9 @@ struct Shared {
     strip: Vec<String>,
     /// [`Authorizer::credential_header`], once.
     credential_header: String,
+    /// With `trusted_payload_header`: `token.header` (lower case), whose presence is checked
+    /// and which never goes upstream unless `forward_caller_token`.
+    token_header: Option<String>,
     /// Requests waiting for their body, answered `408 body_timeout` by the root's tick when
     /// their deadline passes (a request context has no timer of its own).
     waiting: RefCell<Vec<Waiting>>,
@@ -471,6 +474,12 @@ impl RootContext for Root {
         self.shared = Some(Rc::new(Shared {
             strip: stripped(&authz),
             credential_header: authz.credential_header(),
+            token_header: authz
+                .config()
+                .token
+                .trusted_payload_header
+                .as_ref()
+                .map(|_| authz.config().token.header.to_ascii_lowercase()),
             authz,
             metrics: Metrics::define_all(),
             intercom_token,
@@ -524,6 +533,7 @@ impl RootContext for Root {
             method: Vec::new(),
             path: Vec::new(),
             credential: None,
+            has_token_header: false,
             content_type: None,
             version: None,
             request_id_raw: None,
@@ -582,6 +592,8 @@ struct Request {
     method: Vec<u8>,
     path: Vec<u8>,
     credential: Option<Vec<u8>>,
+    /// Whether `token.header` came (read with `trusted_payload_header` only).
+    has_token_header: bool,
     content_type: Option<Vec<u8>>,
     version: Option<Vec<u8>>,
     /// The request id header as sent (made text by [`Request::read_request_id`] when needed).
@@ -635,6 +647,7 @@ impl Request {
             method: &self.method,
             path: &self.path,
             credential: self.credential.as_deref(),
+            has_token_header: self.has_token_header,
             content_type: self.content_type.as_deref(),
             version: self.version.as_deref(),
             body,
@@ -719,9 +732,19 @@ impl Request {
         if !up.forward_caller_token && cred != "authorization" {
             set_request_header(cred, None);
         }
+        // With trusted claims, the token the JWT filter verified is the caller's too.
+        if let Some(t) = &self.shared.token_header {
+            if !up.forward_caller_token && self.has_token_header && t != "authorization" {
+                set_request_header(t, None);
+            }
+        }
         match &self.shared.intercom_token {
             Some(t) => set_request_header("authorization", Some(&format!("Bearer {t}"))),
-            None if !up.forward_caller_token && cred == "authorization" => {
+            None if !up.forward_caller_token
+                && (cred == "authorization"
+                    || self.has_token_header
+                        && self.shared.token_header.as_deref() == Some("authorization")) =>
+            {
                 set_request_header("authorization", None)
             }
             None => {}
@@ -744,6 +767,7 @@ impl Request {
         let raw = host::header_pairs(MapType::HttpRequestHeaders).unwrap_or_default();
         let shared = Rc::clone(&self.shared);
         let cred = shared.credential_header.as_bytes();
+        let token_header = shared.token_header.as_deref().map(str::as_bytes);
         let rid = shared.authz.config().request_id_header.as_bytes();
         let first = |slot: &mut Option<Vec<u8>>, v: &[u8]| {
             if slot.is_none() {
@@ -759,6 +783,7 @@ impl Request {
                 b"intercom-version" => first(&mut self.version, v),
                 b"content-length" => first(&mut length, v),
                 k if k == cred => first(&mut self.credential, v),
+                k if Some(k) == token_header => self.has_token_header = true,
                 k if k == rid => first(&mut self.request_id_raw, v),
                 k => {
                     if let Some(i) = shared.strip.iter().position(|s| s.as_bytes() == k) {
@@ -795,6 +820,10 @@ impl Request {
             "sensitive": out.sensitive,
             "dryRun": dry,
         });
+        let line = line.to_string();
+        // The same record for access logs and decision logs:
+        // %FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%.
+        let _ = host::set_property(&["intercom_authz.audit"], line.as_bytes());
         log(LogLevel::Info, &format!("intercom-authz audit {line}"));
     }
 }

@@ -308,6 +308,7 @@ impl Authorizer {
                 method: &r.method,
                 path: &r.path,
                 credential: header.as_deref(),
+                has_token_header: find(&self.core.config().token.header).is_some(),
                 content_type: content_type.as_deref(),
                 version: find("intercom-version").as_deref(),
                 token: r.token.as_deref(),

@@ -70,6 +70,17 @@ pub struct TokenConfig {
     /// and overwrites the header on every request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted_payload_header: Option<String>,
+    /// With `trusted_payload_header`: refuse the claims header when the request lacks
+    /// `header` (default `true`). The JWT filters write it only for a token they verified and
+    /// leave a client's copy alone when there is none, so without the token it is the client's.
+    /// Turn off only when that filter reads the token from elsewhere (a cookie, a query
+    /// parameter) and removes client copies itself.
+    #[serde(default = "yes")]
+    pub trusted_payload_requires_token: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for TokenConfig {
@@ -85,6 +96,7 @@ impl Default for TokenConfig {
             cache_size: default_cache(),
             claims: ClaimsConfig::default(),
             trusted_payload_header: None,
+            trusted_payload_requires_token: true,
         }
     }
 }

@@ -25,6 +25,9 @@ pub fn run(authz: &Authorizer, c: &corpus::Concrete, now: u64) -> Outcome {
         method: &method,
         path: &path,
         credential: credential.as_deref(),
+        has_token_header: c
+            .headers
+            .contains_key(&authz.config().token.header.to_ascii_lowercase()),
         content_type: c.headers.get("content-type").map(|h| h.as_bytes()),
         version: c.headers.get("intercom-version").map(|h| h.as_bytes()),
         body: Body::NotRead,

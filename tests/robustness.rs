@@ -182,6 +182,7 @@ fn random_tokens_never_panic_and_never_authenticate() {
             content_type: None,
             version: None,
             credential: Some(t.as_bytes()),
+            has_token_header: true,
             body: Body::NotRead,
             source_ip: None,
         };

@@ -374,6 +374,7 @@ fn explain(
         method: method.as_bytes(),
         path: target.as_bytes(),
         credential: None,
+        has_token_header: false,
         // `explain --body` sends JSON, as Intercom's clients do.
         content_type: body.is_some().then_some(b"application/json".as_slice()),
         version: None,
@@ -409,6 +410,7 @@ fn explain(
             None => authz.authorize(
                 &HttpRequest {
                     credential: bearer.as_deref().map(str::as_bytes),
+                    has_token_header: true,
                     ..*req
                 },
                 at,

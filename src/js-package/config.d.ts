@@ -188,8 +188,11 @@ export interface ClaimsConfig<C extends string = never> {
   permissions?: string;
   /** The role: a string, or an array picked by `role_order`. */
   role?: string;
-  /** When the role claim is an array: the first of these it contains wins (default: the
-   *  built-in roles, most powerful first; otherwise the array's first element). */
+  /** When the role claim is an array (Keycloak's `realm_access.roles`, Okta or Entra
+   *  `groups`/`roles`): the first of these it contains wins; then the policy's other roles,
+   *  custom ones first (by name), then the built-in ones, most powerful first. Names the policy
+   *  does not know are skipped; only an array with no known role is `unknown_role` (naming its
+   *  first entry). */
   role_order?: (string)[];
   /** OAuth scopes: a space-delimited string (`scope`) or an array (`scp`); both names are
    *  tried when left at the default. */
@@ -371,6 +374,12 @@ export interface TokenConfig<C extends string = never> {
    *  base64url JSON, without verifying again. CAUTION: only safe when that filter runs first
    *  and overwrites the header on every request. */
   trusted_payload_header?: string | null;
+  /** With `trusted_payload_header`: refuse the claims header when the request lacks
+   *  `header` (default `true`). The JWT filters write it only for a token they verified and
+   *  leave a client's copy alone when there is none, so without the token it is the client's.
+   *  Turn off only when that filter reads the token from elsewhere (a cookie, a query
+   *  parameter) and removes client copies itself. */
+  trusted_payload_requires_token?: boolean;
 }
 
 /** What a request naming an API version the catalog does not know gets. */

@@ -73,6 +73,10 @@ pub struct RequestSpec {
     /// Send no credential at all.
     #[serde(default)]
     pub no_credential: bool,
+    /// Trusted-payload configs: send the claims header without the token header the JWT
+    /// filter would have verified (by default both go, as after Envoy's `jwt_authn`).
+    #[serde(default)]
+    pub no_token_header: bool,
     /// Send a body without a `Content-Type` (by default a body goes as `application/json`).
     #[serde(default)]
     pub no_content_type: bool,
@@ -461,6 +465,13 @@ pub fn materialize(now: u64) -> Materialized {
                 .collect();
             if let Some((k, v)) = credential_for(&c.request, trusted, now) {
                 headers.insert(k, v);
+                // After Envoy's jwt_authn, the token it verified is still on the request.
+                if trusted.is_some() && !c.request.no_token_header {
+                    headers.insert(
+                        "authorization".into(),
+                        format!("Bearer {}", mint(&Map::new(), &default_claims(now), now)),
+                    );
+                }
             }
             let body = match (&c.request.body, &c.request.raw_body) {
                 (Some(v), None) => Some(serde_json::to_string(v).unwrap()),

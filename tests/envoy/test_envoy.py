@@ -190,7 +190,7 @@ def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD",
                 **({"access_log": [{"name": "envoy.access_loggers.file", "typed_config": {
                     "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
                     "path": str(access_log), "log_format": {"text_format_source": {"inline_string":
-                        "%REQ(X-CASE)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%\n"}}}}]}
+                        "%REQ(X-CASE)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %FILTER_STATE(wasm.intercom_authz.decision:PLAIN)% %FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%\n"}}}}]}
                    if access_log else {}),
                 "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
                     {"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]}]},
@@ -219,8 +219,13 @@ def cluster(name, port):
                 {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]}}
 
 
+# As shipped (envoy/envoy.yaml): the decision code is a tag of one counter, not a name per code.
+STATS_TAGS = [{"tag_name": "intercom_authz_code", "regex": r"^wasmcustom\.intercom_authz\.(?:shadow_)?denied(\.(\w+))$"}]
+
+
 def bootstrap(admin_port, listeners, clusters):
     return {"admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+            "stats_config": {"stats_tags": STATS_TAGS},
             "static_resources": {"listeners": listeners, "clusters": clusters}}
 
 
@@ -506,11 +511,11 @@ class Behaviour(unittest.TestCase):
         self.assertEqual((status, json.loads(body)["code"]), (401, "disallowed_algorithm"))
 
     def test_dry_run_lets_denials_through_and_counts_them(self):
-        before = metrics().get("intercom_authz_shadow_denied_missing_permission", 0)
+        before = metrics().get('intercom_authz_shadow_denied{intercom_authz_code="missing_permission"}', 0)
         status, _, body = self.send("dryrun", "DELETE", "/contacts/9", mint({"role": "agent"}))
         self.assertEqual(status, 200, body)
         self.assertTrue(json.loads(body)["deleted"])
-        self.assertEqual(metrics().get("intercom_authz_shadow_denied_missing_permission", 0), before + 1)
+        self.assertEqual(metrics().get('intercom_authz_shadow_denied{intercom_authz_code="missing_permission"}', 0), before + 1)
         self.assertIn('"dryRun":true', Env.envoy_log.read_text())
 
     def test_body_conditioned_route_close_vs_comment(self):
@@ -615,10 +620,15 @@ class Behaviour(unittest.TestCase):
             if sum(l.startswith("details-") for l in lines) >= 2:
                 break
             time.sleep(0.2)
-        got = {l.split()[0]: l.split()[1:] for l in lines if l.startswith("details-")}
-        self.assertEqual(got.get("details-deny"), ["403", "intercom_authz_denied.missing_permission", "missing_permission"], lines)
+        got = {l.split()[0]: l.split(" ", 4)[1:] for l in lines if l.startswith("details-")}
+        self.assertEqual(got.get("details-deny", [])[:3], ["403", "intercom_authz_denied.missing_permission", "missing_permission"], lines)
         self.assertEqual(got.get("details-allow", [None])[0], "200", lines)
-        self.assertEqual(got["details-allow"][-1], "allowed", lines)
+        self.assertEqual(got["details-allow"][2], "allowed", lines)
+        # The whole decision record, as a decision log needs it, from the access log alone.
+        record = json.loads(got["details-deny"][3])
+        self.assertEqual({k: record[k] for k in ["code", "role", "action", "resource", "adminId", "success", "status"]},
+                         {"code": "missing_permission", "role": "agent", "action": "contacts:delete", "resource": "DELETE /contacts/{id}",
+                          "adminId": "admin-42", "success": False, "status": 403})
 
     def test_remote_jwks(self):
         tok = mint({"role": "agent"}, key="rs", kid="remote-rs")
@@ -643,9 +653,11 @@ class Behaviour(unittest.TestCase):
         self.send("corpus_default", "GET", "//contacts", tok)
         self.send("corpus_default", "DELETE", "/contacts/3", tok, headers={"x-request-id": "audit-probe-1"})
         m = metrics()
-        for name in ["intercom_authz_allowed", "intercom_authz_denied_missing_permission", "intercom_authz_token_cache_hits",
-                     "intercom_authz_token_cache_misses", "intercom_authz_denied_invalid_signature", "intercom_authz_denied_non_canonical_path"]:
-            self.assertGreater(m.get(name, 0), 0, name)
+        denied = 'intercom_authz_denied{intercom_authz_code="%s"}'
+        for name in ["intercom_authz_allowed", denied % "missing_permission", "intercom_authz_token_cache_hits",
+                     "intercom_authz_token_cache_misses", denied % "invalid_signature", denied % "non_canonical_path"]:
+            self.assertGreater(m.get(name, 0), 0, f"{name} in {sorted(m)}")
+        self.assertFalse([k for k in m if k.startswith("intercom_authz_denied_")], "one counter per code, tagged")
         line = next(l for l in Env.envoy_log.read_text().splitlines() if "audit-probe-1" in l and "intercom-authz audit" in l)
         audit = json.loads(line.split("intercom-authz audit ", 1)[1])
         self.assertEqual({k: audit[k] for k in ["adminId", "adminEmail", "action", "resource", "resourceId", "success", "ipAddress", "code", "sensitive"]},

@@ -30,7 +30,7 @@ export default {
   async fetch(request) {
     const url = new URL(request.url);
     const body = request.method === "GET" ? null : (await request.text()) || null;
-    const d = authz.authorize({ method: request.method, path: url.pathname + url.search, headers: Object.fromEntries(request.headers), body });
+    const d = authz.authorize({ method: request.method, path: url.pathname + url.search, headers: request.headers, body });
     if (!d.allow) return new Response(JSON.stringify(d.denyBody), { status: d.status, headers: d.denyHeaders });
     return Response.json({ allowed: true, role: d.role, route: d.route });
   },
@@ -64,17 +64,23 @@ const worker :Workerd.Worker = (
     }
   }
   const claims = (role) => Buffer.from(JSON.stringify({ role, sub: "7", exp: Math.floor(Date.now() / 1000) + 600 })).toString("base64url");
-  const ok = await fetch(base + "/contacts/5", { headers: { "x-jwt-payload": claims("agent") } });
+  // As behind a JWT filter: the verified token and the claims it wrote. Without the token, the
+  // claims header is a client's own: refused.
+  const forged = await fetch(base + "/contacts/5", { headers: { "x-jwt-payload": claims("owner") } });
+  assert.equal(forged.status, 401);
+  assert.equal((await forged.json()).code, "missing_token");
+  const bearer = { authorization: "Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln" };
+  const ok = await fetch(base + "/contacts/5", { headers: { ...bearer, "x-jwt-payload": claims("agent") } });
   assert.equal(ok.status, 200, log);
   assert.deepEqual(await ok.json(), { allowed: true, role: "agent", route: "GET /contacts/{id}" });
-  const no = await fetch(base + "/contacts/5", { method: "DELETE", headers: { "x-jwt-payload": claims("agent") } });
+  const no = await fetch(base + "/contacts/5", { method: "DELETE", headers: { ...bearer, "x-jwt-payload": claims("agent") } });
   assert.equal(no.status, 403);
   assert.equal((await no.json()).code, "missing_permission");
-  const json = { "x-jwt-payload": claims("observer"), "content-type": "application/json" };
+  const json = { ...bearer, "x-jwt-payload": claims("observer"), "content-type": "application/json" };
   const parts = await fetch(base + "/conversations/1/parts", { method: "POST", headers: json, body: '{"message_type":"snoozed"}' });
   assert.equal((await parts.json()).required, "conversations:snooze");
   // A body-dependent route's body must say it is JSON (a form parser would read it otherwise).
-  const text = await fetch(base + "/conversations/1/parts", { method: "POST", headers: { "x-jwt-payload": claims("observer") }, body: '{"message_type":"snoozed"}' });
+  const text = await fetch(base + "/conversations/1/parts", { method: "POST", headers: { ...bearer, "x-jwt-payload": claims("observer") }, body: '{"message_type":"snoozed"}' });
   assert.equal(text.status, 415);
   assert.equal((await text.json()).code, "unsupported_media_type");
   const anon = await fetch(base + "/contacts");
