@@ -344,3 +344,30 @@ fn routes_suggestions_paste_into_a_policy_that_checks() {
     assert_eq!(code, 0, "{out}");
     let _ = std::fs::remove_file(&merged);
 }
+
+/// `intercom-authz matrix … | head`: a reader that closes the pipe early is not a panic.
+#[test]
+fn a_closed_stdout_is_a_quiet_exit() {
+    for args in [
+        &["matrix", "tests/configs/strict.json"][..],
+        &["schema"][..],
+        &["lint", "tests/cli/lax.json"][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_intercom-authz"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // closed before the first line is written
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            matches!(out.status.code(), Some(0 | 4)),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}

@@ -19,6 +19,29 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+/// `print!` for stdout that may be closed early (`intercom-authz matrix … | head`): the
+/// standard macros panic on a closed pipe; this exits quietly instead.
+macro_rules! out {
+    ($($arg:tt)*) => { write_stdout(format_args!($($arg)*)) };
+}
+
+/// `println!`, the same way.
+macro_rules! outln {
+    ($($arg:tt)*) => { write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0); // the reader has all it wanted
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 use clap::{Parser, Subcommand, ValueEnum};
 use intercom_authz::authorizer::{Authorizer, Config, HttpRequest, Outcome};
 use intercom_authz::policy::{Policy, BUILTIN_ROLES};
@@ -236,10 +259,10 @@ fn main() -> ExitCode {
         Command::Routes { config, openapi } => routes(&config, &openapi),
         Command::Schema { typescript } => {
             if typescript {
-                print!("{}", intercom_authz::schema::typescript());
+                out!("{}", intercom_authz::schema::typescript());
             } else {
                 let schema = intercom_authz::schema::json_schema();
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&schema).unwrap_or_default()
                 );
@@ -280,7 +303,7 @@ fn check(path: &str, format: CheckFormat) -> Result<ExitCode> {
     match (outcome, format) {
         (Ok((p, has_keys)), CheckFormat::Text) => {
             let custom = p.roles().len() - BUILTIN_ROLES.len();
-            println!(
+            outln!(
                 "ok: `{path}`: {} roles ({} custom), {} routes, {} permissions{}",
                 p.roles().len(),
                 custom,
@@ -296,7 +319,7 @@ fn check(path: &str, format: CheckFormat) -> Result<ExitCode> {
         }
         (Ok((p, _)), CheckFormat::Json) => {
             let v = serde_json::json!({"ok": true, "file": path, "roles": p.roles().len(), "routes": p.routes().len(), "permissions": p.permissions().count(), "problems": []});
-            println!("{v}");
+            outln!("{v}");
             Ok(ExitCode::SUCCESS)
         }
         (Err(e), CheckFormat::Text) => {
@@ -304,7 +327,7 @@ fn check(path: &str, format: CheckFormat) -> Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
         (Err(e), CheckFormat::Json) => {
-            println!(
+            outln!(
                 "{}",
                 serde_json::json!({"ok": false, "file": path, "problems": [e]})
             );
@@ -471,7 +494,7 @@ fn explain(
     if !out.allow {
         let _ = writeln!(s, "  deny body   {}", out.deny_body(None));
     }
-    print!("{s}");
+    out!("{s}");
     Ok(if out.allow {
         ExitCode::SUCCESS
     } else {
@@ -589,7 +612,7 @@ fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
             let _ = writeln!(s, "{}", serde_json::Value::Array(v));
         }
     }
-    print!("{s}");
+    out!("{s}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -621,16 +644,16 @@ fn matrix_diff(old: &str, new: &str) -> Result<ExitCode> {
             continue;
         }
         changed = true;
-        println!("{role}{status}");
+        outln!("{role}{status}");
         for g in gained {
-            println!("  + {g}");
+            outln!("  + {g}");
         }
         for l in lost {
-            println!("  - {l}");
+            outln!("  - {l}");
         }
     }
     if !changed {
-        println!("no role gained or lost a permission");
+        outln!("no role gained or lost a permission");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -676,10 +699,10 @@ fn lint(path: &str) -> Result<ExitCode> {
     if path.ends_with(".yaml") || path.ends_with(".yml") {
         let warnings = lint_envoy_yaml(path, &text);
         for w in &warnings {
-            println!("{w}");
+            outln!("{w}");
         }
         if warnings.is_empty() {
-            println!("no warnings");
+            outln!("no warnings");
         }
         return Ok(if warnings.is_empty() {
             ExitCode::SUCCESS
@@ -773,11 +796,11 @@ fn lint(path: &str) -> Result<ExitCode> {
         }
     }
     if warnings.is_empty() {
-        println!("no warnings");
+        outln!("no warnings");
         return Ok(ExitCode::SUCCESS);
     }
     for w in &warnings {
-        println!("{w}");
+        outln!("{w}");
     }
     Ok(ExitCode::from(4))
 }
@@ -880,7 +903,7 @@ fn routes(path: &str, spec: &str) -> Result<ExitCode> {
             missing.push((m.clone(), route.clone()));
         }
     }
-    println!(
+    outln!(
         "{} of {} operations in `{spec}` are classified",
         ops.len() - missing.len(),
         ops.len()
@@ -888,7 +911,7 @@ fn routes(path: &str, spec: &str) -> Result<ExitCode> {
     if missing.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "unclassified ({}); every suggestion is a GUESS to review. Merge this into your policy \
 (`permissions` and `routes`); until a role is granted a new permission only `owner` has it:",
         missing.len()
@@ -897,7 +920,7 @@ fn routes(path: &str, spec: &str) -> Result<ExitCode> {
     let mut entries = Vec::new();
     for (m, r) in &missing {
         let (perm, why) = suggest(&p, m, r);
-        println!("  GUESS {m} {r} -> {perm} ({why})");
+        outln!("  GUESS {m} {r} -> {perm} ({why})");
         if p.permission_id(&perm).is_none() {
             permissions.insert(
                 perm.clone(),
@@ -907,7 +930,7 @@ fn routes(path: &str, spec: &str) -> Result<ExitCode> {
         entries.push(serde_json::json!({"method": m, "path": r, "permission": perm}));
     }
     let fragment = serde_json::json!({"permissions": permissions, "routes": entries});
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&fragment).unwrap_or_default()
     );
@@ -1011,6 +1034,6 @@ fn token(
         &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
     )
     .map_err(|_| "cannot sign the token".to_string())?;
-    println!("{tok}");
+    outln!("{tok}");
     Ok(ExitCode::SUCCESS)
 }
