@@ -160,11 +160,12 @@ RELOAD_CONFIG = {"backoff": {"base_interval": "0.01s", "max_interval": "1s"}}
 
 
 def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD", underscores="REJECT_REQUEST", access_log=None,
-             hold="headers", host_env_keys=None):
+             hold="headers", host_env_keys=None, code=None):
     """`hold`: how body-dependent requests are held. `headers` (shipped, envoy/envoy.yaml): the
     plugin's `allow_on_headers_stop_iteration`, no buffer filter; `buffer_filter`: the mode for
     hosts without that knob (`body_hold: buffer_filter` + envoy.filters.http.buffer after the
-    filter); `no_knob`: `body_hold: headers` on a host without the knob (a misconfiguration)."""
+    filter); `no_knob`: `body_hold: headers` on a host without the knob (a misconfiguration).
+    `code`: the module's `vm_config.code` (default: the local `wasm`)."""
     if hold == "buffer_filter" and isinstance(plugin_config, dict):
         plugin_config = dict(plugin_config, body_hold="buffer_filter")
     buffer = [{"name": "envoy.filters.http.buffer", "typed_config": {
@@ -202,7 +203,7 @@ def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD",
                             **({"allow_on_headers_stop_iteration": True} if hold == "headers" else {}),
                             **({"reload_config": RELOAD_CONFIG} if failure_policy == "FAIL_RELOAD" else {}),
                             "vm_config": {"vm_id": name, "runtime": "envoy.wasm.runtime.v8",
-                                          "code": {"local": {"filename": str(wasm)}},
+                                          "code": code or {"local": {"filename": str(wasm)}},
                                           **({"environment_variables": {"host_env_keys": host_env_keys}} if host_env_keys else {})},
                             "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
                                               "value": plugin_config if isinstance(plugin_config, str) else json.dumps(plugin_config)}}}},

@@ -29,6 +29,7 @@ import urllib.request
 import yaml
 
 from tests.envoy.test_envoy import ENVOY, ROOT, WASM, free_port, mint, raw_request, wait_http
+from tests.envoy.test_envoy import listener as envoy_listener
 
 PROCS = []
 DEFAULT = json.loads((ROOT / "tests/configs/default.json").read_text())
@@ -240,24 +241,9 @@ class RemoteModule(unittest.TestCase):
 
     @classmethod
     def listener(cls, name, path, sha):
-        return {"name": name, "address": {"socket_address": {"address": "127.0.0.1", "port_value": cls.ports[name]}},
-                "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                    "stat_prefix": name,
-                    "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
-                        {"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]}]},
-                    "http_filters": [
-                        {"name": "intercom_authz", "typed_config": {
-                            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-                            "config": {"name": name, "root_id": "intercom_authz", "failure_policy": "FAIL_CLOSED",
-                                       "allow_on_headers_stop_iteration": True,
-                                       "vm_config": {"vm_id": name, "runtime": "envoy.wasm.runtime.v8", "code": {"remote": {
-                                           "http_uri": {"uri": f"http://modules.internal{path}", "cluster": "modules", "timeout": "5s"},
-                                           "sha256": sha, "retry_policy": {"num_retries": 3}}}},
-                                       "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
-                                                         "value": json.dumps(DEFAULT)}}}},
-                        {"name": "envoy.filters.http.router", "typed_config": {
-                            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}
+        code = {"remote": {"http_uri": {"uri": f"http://modules.internal{path}", "cluster": "modules", "timeout": "5s"},
+                           "sha256": sha, "retry_policy": {"num_retries": 3}}}
+        return envoy_listener(name, cls.ports[name], DEFAULT, failure_policy="FAIL_CLOSED", code=code)
 
     def send(self, which, method, path, case):
         return raw_request(self.ports[which], method, path, {"authorization": f"Bearer {mint({'role': 'agent'})}", "x-case-id": case})
