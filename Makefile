@@ -22,7 +22,7 @@ JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
+.PHONY: all build test test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
 
 all: build
 
@@ -129,7 +129,12 @@ test-nostd: .deps-rust
 # The Envoy harness replays the corpus materialized (tokens minted now) by the decisions test.
 test-envoy: $(WASM) $(TRAP_WASM) $(VENV)/.ok
 	cargo test --test decisions
-	$(PY) -m unittest -v tests/envoy/test_envoy.py tests/envoy/test_fleet.py
+	$(PY) -m unittest -v tests/envoy/test_envoy.py tests/envoy/test_fleet.py tests/envoy/test_soak.py
+
+# Mixed traffic through Envoy for SOAK_SECONDS (default 300): statuses, leaks, Envoy RSS.
+SOAK_SECONDS ?= 300
+soak: $(WASM) $(VENV)/.ok
+	$(PY) envoy/soak.py --seconds $(SOAK_SECONDS)
 
 # The Wasm OCI image in Istio's format (dist/oci, an OCI image layout; push it with skopeo).
 image: $(WASM)
