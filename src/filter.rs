@@ -298,7 +298,11 @@ impl Root {
         let Some(shared) = &self.shared else { return };
         let now = now_millis();
         let overdue: Vec<Waiting> = {
-            let mut waiting = shared.waiting.borrow_mut();
+            // INVARIANT: never held across a host call (a local reply may end a stream, whose
+            // context then leaves the list); `try_` so that a mistake here cannot trap the VM.
+            let Ok(mut waiting) = shared.waiting.try_borrow_mut() else {
+                return;
+            };
             if waiting.iter().all(|w| w.deadline > now) {
                 return;
             }
@@ -621,17 +625,21 @@ impl Request {
         self.read_request_id();
         self.body_wanted = true;
         let deadline = now_millis().saturating_add(self.shared.authz.config().body_timeout_ms);
-        self.shared.waiting.borrow_mut().push(Waiting {
-            context_id: self.id,
-            deadline,
-            request_id: self.request_id.clone(),
-        });
+        if let Ok(mut waiting) = self.shared.waiting.try_borrow_mut() {
+            waiting.push(Waiting {
+                context_id: self.id,
+                deadline,
+                request_id: self.request_id.clone(),
+            });
+        }
     }
 
     /// The body came (or the stream ended); `false` when the root has already answered 408.
     fn stop_waiting(&mut self) -> bool {
         self.body_wanted = false;
-        let mut waiting = self.shared.waiting.borrow_mut();
+        let Ok(mut waiting) = self.shared.waiting.try_borrow_mut() else {
+            return true;
+        };
         let before = waiting.len();
         waiting.retain(|w| w.context_id != self.id);
         waiting.len() < before
