@@ -129,7 +129,7 @@ test-nostd: .deps-rust
 # The Envoy harness replays the corpus materialized (tokens minted now) by the decisions test.
 test-envoy: $(WASM) $(TRAP_WASM) $(VENV)/.ok
 	cargo test --test decisions
-	$(PY) -m unittest -v tests/envoy/test_envoy.py tests/envoy/test_fleet.py tests/envoy/test_soak.py
+	$(PY) -m unittest -v tests/envoy/test_envoy.py tests/envoy/test_fleet.py tests/envoy/test_faults.py tests/envoy/test_soak.py
 
 # Mixed traffic through Envoy for SOAK_SECONDS (default 300): statuses, leaks, Envoy RSS.
 SOAK_SECONDS ?= 300
