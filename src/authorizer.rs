@@ -395,6 +395,14 @@ impl Outcome {
         })
     }
 
+    /// A body over `max_body_bytes`: `413 body_too_large`, in the same words everywhere.
+    pub fn body_too_large(max: usize) -> Outcome {
+        Outcome::denied(
+            Code::BodyTooLarge,
+            format!("the body is larger than {max} bytes"),
+        )
+    }
+
     /// A denial made outside the policy (token, body size).
     pub fn denied(code: Code, message: String) -> Outcome {
         let mut message = message;
@@ -656,12 +664,7 @@ impl Authorizer {
         let max = self.config.max_body_bytes;
         req.body = match r.body {
             // The filter's limit and words (it never buffers more).
-            Some(b) if b.len() > max => {
-                return Outcome::denied(
-                    Code::BodyTooLarge,
-                    format!("the body is larger than {max} bytes"),
-                )
-            }
+            Some(b) if b.len() > max => return Outcome::body_too_large(max),
             Some(b) => Body::Bytes(b),
             None => Body::Absent,
         };

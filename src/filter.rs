@@ -828,11 +828,13 @@ impl Request {
             "sensitive": out.sensitive,
             "dryRun": dry,
         });
-        let line = line.to_string();
-        // The same record for access logs and decision logs:
-        // %FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%.
-        let _ = host::set_property(&["intercom_authz.audit"], line.as_bytes());
-        log(LogLevel::Info, &format!("intercom-authz audit {line}"));
+        // Serialized once: the log line, whose tail is the same record for access logs and
+        // decision logs (%FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%).
+        const AUDIT: &str = "intercom-authz audit ";
+        let msg = format!("{AUDIT}{line}");
+        let record = msg.get(AUDIT.len()..).unwrap_or_default();
+        let _ = host::set_property(&["intercom_authz.audit"], record.as_bytes());
+        log(LogLevel::Info, &msg);
     }
 }
 
@@ -855,11 +857,7 @@ impl HttpContext for Request {
         let max = cfg.max_body_bytes;
         let declared = self.declared_length;
         if declared.is_some_and(|n| n > max) {
-            let out = Outcome::denied(
-                Code::BodyTooLarge,
-                format!("the body is larger than {max} bytes"),
-            );
-            return self.act(&out);
+            return self.act(&Outcome::body_too_large(max));
         }
         self.start_waiting();
         match self.shared.authz.config().body_hold {
@@ -888,11 +886,7 @@ impl HttpContext for Request {
             if !self.stop_waiting() {
                 return Action::Pause; // already answered 408
             }
-            let out = Outcome::denied(
-                Code::BodyTooLarge,
-                format!("the body is larger than {max} bytes"),
-            );
-            return self.act(&out);
+            return self.act(&Outcome::body_too_large(max));
         }
         if !end_of_stream {
             // Envoy buffers the body until the end of the stream.

@@ -6,7 +6,6 @@ service recovers when the fault ends. (Traps, bad configuration updates, bodies 
 limit or never ending are in test_envoy.py and test_fleet.py.)"""
 import http.server
 import json
-import os
 import pathlib
 import shutil
 import socket
@@ -15,8 +14,8 @@ import threading
 import time
 import unittest
 
-from tests.envoy.test_envoy import ENVOY, ROOT, bootstrap, cluster, free_port, listener, mint, raw_request, rsa_jwk, wait_http
-from tests.envoy.test_fleet import start, tearDownModule, upstream  # noqa: F401 (stops what start() started)
+from tests.envoy.test_envoy import ROOT, bootstrap, cluster, free_port, listener, mint, raw_request, rsa_jwk
+from tests.envoy.test_fleet import run_envoy, tearDownModule, upstream  # noqa: F401 (stops what run_envoy started)
 
 JWKS = json.dumps({"keys": [rsa_jwk((ROOT / "tests/keys/rsa.pub.pem").read_bytes(), "remote-rs")]}).encode()
 
@@ -93,12 +92,7 @@ class Faults(unittest.TestCase):
         clusters = [cluster("upstream", cls.up_port), cluster("jwks", cls.jwks.server_address[1]),
                     cluster("down", cls.down_port), cluster("resetting", cls.resetter.port)]
         cls.admin = free_port()
-        path = cls.tmp / "envoy.json"
-        path.write_text(json.dumps(bootstrap(cls.admin, listeners, clusters)))
-        cls.log = cls.tmp / "envoy.log"
-        p = start([ENVOY, "-c", str(path), "--concurrency", "1", "--base-id", str(os.getpid() % 50000 + 5000),
-                   "-l", "warning", "--component-log-level", "wasm:info"], cls.log)
-        wait_http(f"http://127.0.0.1:{cls.admin}/ready", proc=p, log=cls.log)
+        cls.log = run_envoy(bootstrap(cls.admin, listeners, clusters), cls.tmp, "envoy", 5000)
 
     @classmethod
     def tearDownClass(cls):

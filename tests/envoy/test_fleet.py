@@ -55,6 +55,18 @@ def tearDownModule():
             os.killpg(p.pid, signal.SIGKILL)
 
 
+def run_envoy(cfg, tmp, name, base_id, log_levels="wasm:info"):
+    """Writes the bootstrap `cfg` to tmp/<name>.json, starts Envoy on it (stopped by
+    tearDownModule) and waits until it is ready. Returns its log file."""
+    path, log = tmp / f"{name}.json", tmp / f"{name}.log"
+    path.write_text(json.dumps(cfg))
+    p = start([ENVOY, "-c", str(path), "--concurrency", "1", "--base-id", str(os.getpid() % 50000 + base_id),
+               "-l", "warning", "--component-log-level", log_levels], log)
+    admin = cfg["admin"]["address"]["socket_address"]["port_value"]
+    wait_http(f"http://127.0.0.1:{admin}/ready", proc=p, log=log)
+    return log
+
+
 def stat(admin_port, name):
     with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/stats?filter={name}", timeout=5) as r:
         for line in r.read().decode().splitlines():
@@ -94,12 +106,7 @@ class Ecds(unittest.TestCase):
             hcm["http_filters"][0]["config_discovery"]["config_source"]["path_config_source"]["path"] = str(cls.source)
             cluster = cfg["static_resources"]["clusters"][0]
             cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["port_value"] = upstream_port
-            path = cls.tmp / f"envoy{i}.json"
-            path.write_text(json.dumps(cfg))
-            log = cls.tmp / f"envoy{i}.log"
-            p = start([ENVOY, "-c", str(path), "--concurrency", "1", "--base-id", str(os.getpid() % 50000 + 3000 + i),
-                       "-l", "warning", "--component-log-level", "wasm:info,config:info"], log)
-            wait_http(f"http://127.0.0.1:{admin}/ready", proc=p, log=log)
+            log = run_envoy(cfg, cls.tmp, f"envoy{i}", 3000 + i, log_levels="wasm:info,config:info")
             cls.envoys.append({"admin": admin, "port": port, "log": log})
 
     @classmethod
@@ -222,12 +229,7 @@ class RemoteModule(unittest.TestCase):
         cfg = {"admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": cls.admin}}},
                "static_resources": {"listeners": listeners, "clusters": [
                    cls.cluster("modules", cls.server.server_address[1]), cls.cluster("upstream", upstream_port)]}}
-        path = cls.tmp / "envoy.json"
-        path.write_text(json.dumps(cfg))
-        cls.log = cls.tmp / "envoy.log"
-        p = start([ENVOY, "-c", str(path), "--concurrency", "1", "--base-id", str(os.getpid() % 50000 + 3100),
-                   "-l", "warning", "--component-log-level", "wasm:info"], cls.log)
-        wait_http(f"http://127.0.0.1:{cls.admin}/ready", proc=p, log=cls.log)
+        cls.log = run_envoy(cfg, cls.tmp, "envoy", 3100)
 
     @classmethod
     def tearDownClass(cls):
