@@ -22,7 +22,7 @@ JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
+.PHONY: all build test fuzz test-fuzz test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
 
 all: build
 
@@ -111,7 +111,7 @@ $(COMPONENT): .deps-rust Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs sr
 	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped)"
 
 # ---- tests ---------------------------------------------------------------------------------
-test: test-lint test-nostd test-rust test-envoy test-istio test-js test-component test-readme test-sdk
+test: test-lint test-nostd test-rust test-envoy test-istio test-js test-component test-readme test-sdk test-fuzz
 	@echo "make test: all passed"
 
 test-rust:
@@ -170,6 +170,22 @@ test-component: $(COMPONENT) $(VENV)/.ok $(NODE_TOOLS)/.ok
 test-readme: js $(COMPONENT) $(VENV)/.ok $(NODE_TOOLS)/.ok
 	$(PY) -m unittest -v tests/readme/test_examples.py
 
+# cargo fuzz (fuzz/README.md): each target FUZZ_SECONDS on a pinned nightly; a crash fails.
+FUZZ_TOOLCHAIN := nightly-2026-05-20
+FUZZ_TARGETS := path body token config request
+FUZZ_SECONDS ?= 60
+fuzz: .deps-fuzz
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TOOLCHAIN) $(FUZZ_TARGETS)
+
+# The short run `make test` includes.
+test-fuzz: .deps-fuzz
+	fuzz/run.sh 8 $(FUZZ_TOOLCHAIN) $(FUZZ_TARGETS)
+
+.deps-fuzz:
+	rustup toolchain install $(FUZZ_TOOLCHAIN) --profile minimal
+	@cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz 0.13.2" || cargo install cargo-fuzz --version 0.13.2 --locked
+	@touch $@
+
 # ---- demo and benchmarks -------------------------------------------------------------------
 demo: $(WASM) $(VENV)/.ok
 	$(PY) envoy/demo.py
@@ -197,4 +213,4 @@ bench-reload: $(TRAP_WASM) $(VENV)/.ok
 
 clean:
 	cargo clean
-	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci
+	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci .deps-fuzz fuzz/target
