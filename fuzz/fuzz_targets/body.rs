@@ -12,13 +12,55 @@ use intercom_authz::{Body, Principal};
 use intercom_authz_fuzz::{authorizers, Cursor, NOW};
 
 const WORDS: &[&str] = &[
-    "action", "admin", "admin_id", "assignee_id", "assignment", "bcc", "cc", "close", "comment",
-    "companies", "delete", "draft", "email", "external_id", "from", "id", "intercom_user_id",
-    "live", "message_type", "note", "open", "publish", "published", "quick_reply",
-    "scheduled_publish_at", "scheduled_unpublish_at", "set_audience", "set_availability",
-    "snoozed", "snoozed_until", "state", "ticket_state_id", "to", "translated_content", "type",
-    "unpublish", "update_tags", "user_id", "users", "user", "contact", "name", "body", "",
-    "MESSAGE_TYPE", "message_type\u{0}", "Close", "fr", "123",
+    "action",
+    "admin",
+    "admin_id",
+    "assignee_id",
+    "assignment",
+    "bcc",
+    "cc",
+    "close",
+    "comment",
+    "companies",
+    "delete",
+    "draft",
+    "email",
+    "external_id",
+    "from",
+    "id",
+    "intercom_user_id",
+    "live",
+    "message_type",
+    "note",
+    "open",
+    "publish",
+    "published",
+    "quick_reply",
+    "scheduled_publish_at",
+    "scheduled_unpublish_at",
+    "set_audience",
+    "set_availability",
+    "snoozed",
+    "snoozed_until",
+    "state",
+    "ticket_state_id",
+    "to",
+    "translated_content",
+    "type",
+    "unpublish",
+    "update_tags",
+    "user_id",
+    "users",
+    "user",
+    "contact",
+    "name",
+    "body",
+    "",
+    "MESSAGE_TYPE",
+    "message_type\u{0}",
+    "Close",
+    "fr",
+    "123",
 ];
 
 thread_local! {
@@ -41,7 +83,11 @@ fn concrete(route: &Route) -> String {
 
 fn judge(authz: &Authorizer, rule: BodyRule, body: &[u8], pick: u8) {
     let policy = authz.policy();
-    let routes: Vec<&Route> = policy.routes().iter().filter(|r| r.body == Some(rule)).collect();
+    let routes: Vec<&Route> = policy
+        .routes()
+        .iter()
+        .filter(|r| r.body == Some(rule))
+        .collect();
     let route = routes[usize::from(pick) % routes.len()];
     let role = &policy.roles()[usize::from(pick / 16) % policy.roles().len()];
     let who = Principal {
@@ -65,7 +111,9 @@ fn judge(authz: &Authorizer, rule: BodyRule, body: &[u8], pick: u8) {
         return;
     }
     let value = parse_strict(body).expect("allowed a body that does not parse strictly");
-    let asked = rule.required(&value).expect("allowed a body the rule cannot judge");
+    let asked = rule
+        .required(&value)
+        .expect("allowed a body the rule cannot judge");
     for p in asked {
         let id = policy.permission_id(p).unwrap();
         assert!(
@@ -94,9 +142,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     match parse_strict(body) {
         Ok(v) => {
-            let lenient: serde_json::Value =
-                serde_json::from_slice(body).expect("strict parsing accepted what serde_json refuses");
-            assert_eq!(v, lenient, "strict and serde_json read {body:?} differently");
+            let lenient: serde_json::Value = serde_json::from_slice(body)
+                .expect("strict parsing accepted what serde_json refuses");
+            assert_eq!(
+                v, lenient,
+                "strict and serde_json read {body:?} differently"
+            );
             let _ = rule.required(&v);
         }
         Err(_) => {}

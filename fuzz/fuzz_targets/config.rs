@@ -31,7 +31,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let _ = Policy::compile(&cfg);
     }
     let _ = parse_jwks(data);
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(a) = Authorizer::from_json(text) {
         judge(&a);
     }

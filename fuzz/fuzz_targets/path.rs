@@ -17,9 +17,12 @@ fn check_escapes(path: &str) {
     while i < b.len() {
         match b[i] {
             b'%' => {
-                let hex = path.get(i + 1..i + 3).expect("a truncated escape in a canonical path");
+                let hex = path
+                    .get(i + 1..i + 3)
+                    .expect("a truncated escape in a canonical path");
                 assert!(
-                    hex.bytes().all(|h| h.is_ascii_digit() || (b'A'..=b'F').contains(&h)),
+                    hex.bytes()
+                        .all(|h| h.is_ascii_digit() || (b'A'..=b'F').contains(&h)),
                     "escape %{hex} is not upper-case hex in {path:?}"
                 );
                 let v = u8::from_str_radix(hex, 16).unwrap();
@@ -45,7 +48,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let Ok(c) = canonicalize(&raw) else { return };
     let path = &*c.path;
     assert!(path.starts_with('/'), "{path:?}");
-    assert!(path == "/" || !path.ends_with('/'), "trailing slash: {path:?}");
+    assert!(
+        path == "/" || !path.ends_with('/'),
+        "trailing slash: {path:?}"
+    );
     for seg in path.split('/').skip(1) {
         assert!(
             path == "/" || !matches!(seg, "" | "." | ".."),
@@ -67,7 +73,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let again = canonicalize(&again_raw).expect("a canonical path is refused");
     assert_eq!(again.path, c.path, "not a fixed point: {raw:?}");
     assert_eq!(again.query, c.query);
-    assert!(!again.changed, "canonical {again_raw:?} reported as changed");
+    assert!(
+        !again.changed,
+        "canonical {again_raw:?} reported as changed"
+    );
     if !c.changed {
         let client = raw.split(['?', '#']).next().unwrap_or("");
         assert_eq!(client, path, "unchanged, yet not the client's path");

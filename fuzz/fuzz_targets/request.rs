@@ -43,7 +43,10 @@ fn text(v: &Option<Vec<u8>>) -> Option<Option<&str>> {
 }
 
 fn whole(a: &Authorizer, f: &Frame) -> Option<Outcome> {
-    if f.body.as_ref().is_some_and(|b| b.len() > a.config().max_body_bytes) {
+    if f.body
+        .as_ref()
+        .is_some_and(|b| b.len() > a.config().max_body_bytes)
+    {
         return None;
     }
     let r = WholeRequest {
@@ -78,7 +81,12 @@ fn check(a: &Authorizer, f: &Frame) {
             path: forward.into_bytes(),
             ..f.clone()
         };
-        same(&out, &stepwise(a, &again), "the path and its forwarded form", f);
+        same(
+            &out,
+            &stepwise(a, &again),
+            "the path and its forwarded form",
+            f,
+        );
     } else {
         let body: serde_json::Value = serde_json::from_str(&out.deny_body(Some("r"))).unwrap();
         assert_eq!(body["code"], out.code);

@@ -64,13 +64,20 @@ fn mutated(s: &State, data: &[u8]) {
         "a token whose signed part is no original's verified: {token}"
     );
     let bytes = URL_SAFE_NO_PAD.decode(sig).unwrap();
-    assert_eq!(URL_SAFE_NO_PAD.encode(bytes), sig, "a non-canonical signature verified: {token}");
+    assert_eq!(
+        URL_SAFE_NO_PAD.encode(bytes),
+        sig,
+        "a non-canonical signature verified: {token}"
+    );
 }
 
 fn independent(payload: &[u8]) -> Result<(), String> {
     let v = intercom_authz::body::parse_strict(payload).map_err(|_| "not strict JSON")?;
     let c = v.as_object().ok_or("not an object")?;
-    let time = |k: &str| c.get(k).map(|v| v.as_f64().ok_or(format!("{k} not a number")));
+    let time = |k: &str| {
+        c.get(k)
+            .map(|v| v.as_f64().ok_or(format!("{k} not a number")))
+    };
     let exp = time("exp").ok_or("no exp")??;
     if NOW as f64 > exp + LEEWAY {
         return Err("expired".into());

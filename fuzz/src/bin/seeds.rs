@@ -38,10 +38,18 @@ fn main() {
                 body.insert(seed);
             }
         }
-        if let Some(cred) = c.headers.get("authorization").filter(|_| c.config == "default") {
+        if let Some(cred) = c
+            .headers
+            .get("authorization")
+            .filter(|_| c.config == "default")
+        {
             let t = cred.strip_prefix("Bearer ").unwrap_or(cred);
             token.insert(t.as_bytes().to_vec());
-            if let Some(payload) = t.split('.').nth(1).and_then(|p| URL_SAFE_NO_PAD.decode(p).ok()) {
+            if let Some(payload) = t
+                .split('.')
+                .nth(1)
+                .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+            {
                 token.insert(payload);
             }
         }
