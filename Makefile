@@ -151,13 +151,13 @@ test-sdk: $(WASM) $(VENV)/.ok $(NODE_TOOLS)/.ok
 
 # The npm package: the corpus, Express, workerd, and its TypeScript types.
 test-js: js $(NODE_TOOLS)/.ok
-	cargo test --test decisions
+	cargo test --test decisions --test differential
 	node --test tests/js/
 	$(NODE_TOOLS)/.bin/tsc -p tests/js/tsconfig.json
 
 # The component: the whole corpus in wasmtime (PyPI), a sample through jco (npm) in Node.
 test-component: $(COMPONENT) $(VENV)/.ok $(NODE_TOOLS)/.ok
-	cargo test --test decisions
+	cargo test --test decisions --test differential
 	$(PY) -m unittest -v tests/component/test_component.py
 	$(NODE_TOOLS)/.bin/jco transpile $(COMPONENT) -o $(JCO_OUT) --name intercom_authz --quiet
 	node --test tests/component/

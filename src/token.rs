@@ -264,6 +264,11 @@ fn hmac_key(secret: &[u8], alg: Algorithm, owner: &str) -> Result<DecodingKey, S
 /// Checks a key against its algorithm once, at load, so a bad key is a configuration error
 /// and not a 401 on every request.
 fn probe(key: &DecodingKey, alg: Algorithm) -> Result<(), String> {
+    // jsonwebtoken slices an Ed25519 key with `[..32]`: a shorter one panics (a trapped VM in
+    // the filter, from a JWKS document), a longer one is silently cut. Found by `fuzz/config`.
+    if alg == Algorithm::EdDSA && key.try_get_as_bytes().map_or(true, |k| k.len() != 32) {
+        return Err("an Ed25519 public key is 32 bytes".into());
+    }
     match jsonwebtoken::crypto::verify("AAAA", b"probe", key, alg) {
         Ok(_) => Ok(()),
         Err(e) => match e.kind() {
@@ -1029,6 +1034,22 @@ mod tests {
             "Bearer {}",
             encode(&h, &claims, &EncodingKey::from_secret(SECRET.as_bytes())).unwrap()
         )
+    }
+
+    #[test]
+    fn an_ed25519_key_of_the_wrong_length_is_refused_not_a_panic() {
+        // 15 and 33 bytes: jsonwebtoken would panic on the first and cut the second.
+        for x in [
+            "tyEAGYi6fJKN6ox-I-VQ",
+            "tyEAGYi6fJKN6ox-I-VxNjidrirM3_M1VDPUUxANTJsA",
+        ] {
+            let doc =
+                format!(r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"e","x":"{x}"}}]}}"#);
+            let err = parse_jwks(doc.as_bytes()).unwrap_err();
+            assert!(err.contains("32 bytes"), "{err}");
+        }
+        let ok = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"e","x":"tyEAGYi6fJKN6ox-I-VxNjidrirM3_M1VDPUUxANTJs"}]}"#;
+        assert_eq!(parse_jwks(ok.as_bytes()).unwrap().0.len(), 1);
     }
 
     #[test]

@@ -11,38 +11,7 @@ mod corpus;
 
 use std::collections::BTreeMap;
 
-use intercom_authz::authorizer::{Authorizer, HttpRequest, Outcome};
-use intercom_authz::{Body, Effect};
-
-/// Runs one case the way a front-end does: without the body first, then with it if asked.
-pub fn run(authz: &Authorizer, c: &corpus::Concrete, now: u64) -> Outcome {
-    let header = authz.credential_header();
-    let credential = c.headers.get(&header).map(|h| c.bytes(h));
-    let source_ip = c.source_ip.parse().ok();
-    let (method, path) = (c.bytes(&c.method), c.bytes(&c.path));
-    let body = c.body.as_deref().map(|b| c.bytes(b));
-    let mut req = HttpRequest {
-        method: &method,
-        path: &path,
-        credential: credential.as_deref(),
-        has_token_header: c
-            .headers
-            .contains_key(&authz.config().token.header.to_ascii_lowercase()),
-        content_type: c.headers.get("content-type").map(|h| h.as_bytes()),
-        version: c.headers.get("intercom-version").map(|h| h.as_bytes()),
-        body: Body::NotRead,
-        source_ip,
-    };
-    let out = authz.authorize(&req, now);
-    if out.effect != Effect::NeedBody {
-        return out;
-    }
-    req.body = match &body {
-        Some(b) => Body::Bytes(b),
-        None => Body::Absent,
-    };
-    authz.authorize(&req, now)
-}
+use intercom_authz::authorizer::{Authorizer, Outcome};
 
 fn check(c: &corpus::Concrete, out: &Outcome) -> Result<(), String> {
     let e = &c.expect;
@@ -97,7 +66,7 @@ fn corpus_against_the_core() {
     let mut failures = Vec::new();
     let mut codes = BTreeMap::<String, usize>::new();
     for (i, c) in m.cases.iter_mut().enumerate() {
-        let out = run(&authorizers[&c.config], c, now);
+        let out = corpus::run_core(&authorizers[&c.config], c, now);
         if !out.allow {
             c.deny_body = Some(out.deny_body(Some(&format!("case-{i}"))));
         }

@@ -15,11 +15,13 @@ from wasmtime.component import Component, Linker, Record, ResourceAny
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMPONENT = ROOT / "dist/intercom_authz.component.wasm"
 CORPUS = ROOT / "target/tmp/corpus.json"
+GENERATED = ROOT / "target/tmp/generated.json"
 
 
 class Host:
     def __init__(self):
-        for what, p in [("the component (make component)", COMPONENT), ("the corpus (cargo test --test decisions)", CORPUS)]:
+        for what, p in [("the component (make component)", COMPONENT), ("the corpus (cargo test --test decisions)", CORPUS),
+                          ("the differential corpus (cargo test --test differential)", GENERATED)]:
             if not p.exists():
                 raise AssertionError(f"{what} is missing: {p}")
         self.engine = Engine()
@@ -67,7 +69,14 @@ class Component_(unittest.TestCase):
         cls.host = Host()
 
     def test_the_whole_corpus(self):
-        corpus = json.loads(CORPUS.read_text())
+        self.replay(CORPUS, min_cases=500, lower_case=range(1, 10))
+
+    def test_the_differential_corpus(self):
+        """Random policies and requests with the core's decisions (`cargo test --test differential`)."""
+        self.replay(GENERATED, min_cases=1000, lower_case=range(0, 1))
+
+    def replay(self, path, min_cases, lower_case):
+        corpus = json.loads(path.read_text())
         authz = {}
         for name, cfg in corpus["configs"].items():
             a = self.host.create(json.dumps(cfg))
@@ -103,8 +112,8 @@ class Component_(unittest.TestCase):
             if diffs:
                 failures.append(f"{c['file']} / {c['description']}: {', '.join(diffs)} (want {e['status']} {e['code']})")
         self.assertEqual(failures, [], "\n".join(failures))
-        self.assertGreaterEqual(len(corpus["cases"]), 500)
-        self.assertTrue(0 < refused < 10, refused)
+        self.assertGreaterEqual(len(corpus["cases"]), min_cases)
+        self.assertIn(refused, lower_case)
 
     def test_a_bad_configuration_is_the_error_string(self):
         for cfg, want in [

@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use intercom_authz::authorizer::{Authorizer, HttpRequest, Outcome};
+use intercom_authz::{Body, Effect};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -452,9 +454,17 @@ pub fn load_config(name: &str) -> Value {
 }
 
 pub fn materialize(now: u64) -> Materialized {
-    let mut configs = BTreeMap::new();
+    materialize_files(load_files(), BTreeMap::new(), now)
+}
+
+/// Materializes `files`; a configuration not in `configs` is read from `tests/configs/`.
+pub fn materialize_files(
+    files: Vec<(String, CaseFile)>,
+    mut configs: BTreeMap<String, Value>,
+    now: u64,
+) -> Materialized {
     let mut cases = Vec::new();
-    for (file, f) in load_files() {
+    for (file, f) in files {
         let cfg = configs
             .entry(f.config.clone())
             .or_insert_with(|| load_config(&f.config))
@@ -513,6 +523,36 @@ pub fn materialize(now: u64) -> Materialized {
         configs,
         cases,
     }
+}
+
+/// Runs one case the way a front-end does: without the body first, then with it if asked.
+pub fn run_core(authz: &Authorizer, c: &Concrete, now: u64) -> Outcome {
+    let header = authz.credential_header();
+    let credential = c.headers.get(&header).map(|h| c.bytes(h));
+    let source_ip = c.source_ip.parse().ok();
+    let (method, path) = (c.bytes(&c.method), c.bytes(&c.path));
+    let body = c.body.as_deref().map(|b| c.bytes(b));
+    let mut req = HttpRequest {
+        method: &method,
+        path: &path,
+        credential: credential.as_deref(),
+        has_token_header: c
+            .headers
+            .contains_key(&authz.config().token.header.to_ascii_lowercase()),
+        content_type: c.headers.get("content-type").map(|h| h.as_bytes()),
+        version: c.headers.get("intercom-version").map(|h| h.as_bytes()),
+        body: Body::NotRead,
+        source_ip,
+    };
+    let out = authz.authorize(&req, now);
+    if out.effect != Effect::NeedBody {
+        return out;
+    }
+    req.body = match &body {
+        Some(b) => Body::Bytes(b),
+        None => Body::Absent,
+    };
+    authz.authorize(&req, now)
 }
 
 pub fn now() -> u64 {
