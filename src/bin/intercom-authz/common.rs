@@ -1,0 +1,80 @@
+//! What every command shares: reading a configuration (full or a bare policy), compiling it.
+
+use intercom_authz::authorizer::{Authorizer, Config};
+use intercom_authz::policy::Policy;
+
+pub type Result<T> = std::result::Result<T, String>;
+
+pub fn read(path: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read `{path}`: {}",
+            e.kind()
+                .to_string()
+                .to_lowercase()
+                .replace("entity ", "file ")
+        )
+    })
+}
+
+/// A configuration file: a full configuration, or a bare policy.
+pub fn load_config(path: &str) -> Result<Config> {
+    let text = read(path)?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("`{path}` is not valid JSON: {e}"))?;
+    let full = value.as_object().is_some_and(|o| {
+        [
+            "policy",
+            "token",
+            "mode",
+            "upstream",
+            "audit",
+            "remote_jwks",
+            "max_body_bytes",
+            "request_id_header",
+        ]
+        .iter()
+        .any(|k| o.contains_key(*k))
+    });
+    let value = if full {
+        value
+    } else {
+        serde_json::json!({ "policy": value })
+    };
+    let cfg: Config = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let p = e.path().to_string();
+        format!(
+            "`{path}`: invalid configuration at `{p}`: {}",
+            e.into_inner()
+        )
+    })?;
+    Ok(cfg)
+}
+
+pub fn compile(path: &str) -> Result<(Config, Policy)> {
+    let cfg = load_config(path)?;
+    let policy =
+        Policy::compile(&cfg.policy).map_err(|e| format!("`{path}`: invalid policy: {e}"))?;
+    Ok((cfg, policy))
+}
+
+pub fn authorizer(path: &str, cfg: &Config) -> Result<Authorizer> {
+    let mut cfg = cfg.clone();
+    // A bare policy has no token settings: explain by role or claims needs none.
+    if cfg.token.keys.is_empty()
+        && cfg.token.jwks.is_none()
+        && cfg.remote_jwks.is_none()
+        && cfg.token.trusted_payload_header.is_none()
+    {
+        cfg.token.trusted_payload_header = Some("x-intercom-authz-cli".into());
+    }
+    let mut a = Authorizer::new(cfg).map_err(|e| format!("`{path}`: {e}"))?;
+    a.set_explain(true);
+    Ok(a)
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,176 @@
+//! `explain CONFIG METHOD PATH`: judge one request, with every reason.
+
+use std::fmt::Write as _;
+
+use intercom_authz::authorizer::{HttpRequest, Outcome};
+use intercom_authz::policy::Policy;
+use intercom_authz::{Body, Principal};
+use std::process::ExitCode;
+
+use crate::common::*;
+
+/// Where a role got (or lost) a permission, following `extends`.
+fn provenance(policy: &Policy, role: &str, perm: &str) -> String {
+    let Some(id) = policy.permission_id(perm) else {
+        return format!("`{perm}` is not a permission");
+    };
+    let mut chain = Vec::new();
+    let mut cur = policy.role(role);
+    while let Some(r) = cur {
+        if r.revoked.contains(id) {
+            chain.push(format!("revoked by role `{}`", r.name));
+            break;
+        }
+        if r.granted.contains(id) {
+            chain.push(format!("granted by role `{}`", r.name));
+            break;
+        }
+        match &r.extends {
+            Some(parent) => {
+                chain.push(format!("`{}` extends `{parent}`", r.name));
+                cur = policy.role(parent);
+            }
+            None => {
+                let has = r.permissions.contains(id);
+                chain.push(format!(
+                    "built-in role `{}` {} it",
+                    r.name,
+                    if has { "has" } else { "does not have" }
+                ));
+                break;
+            }
+        }
+    }
+    chain.join(", ")
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn explain(
+    path: &str,
+    method: &str,
+    target: &str,
+    role: Option<String>,
+    claims: Option<String>,
+    token: Option<String>,
+    body: Option<String>,
+    ip: Option<String>,
+    at: Option<u64>,
+) -> Result<ExitCode> {
+    let (cfg, _) = compile(path)?;
+    let authz = authorizer(path, &cfg)?;
+    let at = at.unwrap_or_else(now);
+    let source_ip = match &ip {
+        Some(a) => Some(
+            intercom_authz::net::parse_source(a)
+                .ok_or_else(|| format!("`--ip {a}` is not an IP address"))?,
+        ),
+        None => None,
+    };
+    let mut req = HttpRequest {
+        method: method.as_bytes(),
+        path: target.as_bytes(),
+        credential: None,
+        has_token_header: false,
+        // `explain --body` sends JSON, as Intercom's clients do.
+        content_type: body.is_some().then_some(b"application/json".as_slice()),
+        version: None,
+        body: Body::NotRead,
+        source_ip,
+    };
+    let bearer = token.map(|t| format!("Bearer {}", t.trim_start_matches("Bearer ")));
+    let principal: Option<Principal> = match (&role, &claims) {
+        // A teammate with this role, of the guarded workspace, signing in now, without MFA.
+        (Some(r), _) => Some(Principal {
+            role: Some(r.clone()),
+            subject: Some("cli".into()),
+            workspace: cfg.policy.workspace.clone(),
+            issued_at: Some(at),
+            ..Default::default()
+        }),
+        (None, Some(c)) => {
+            let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(c)
+                .map_err(|e| format!("`--claims` is not a JSON object: {e}"))?;
+            Some(
+                intercom_authz::token::map_claims(authz.tokens().claims(), &map)
+                    .map_err(|e| format!("`--claims`: {}", e.message))?,
+            )
+        }
+        (None, None) if bearer.is_none() => {
+            return Err("say who is asking: `--role`, `--claims` or `--token`".into())
+        }
+        (None, None) => None,
+    };
+    let judge = |req: &HttpRequest<'_>| -> Outcome {
+        match &principal {
+            Some(p) => authz.authorize_principal(p, req, at),
+            None => authz.authorize(
+                &HttpRequest {
+                    credential: bearer.as_deref().map(str::as_bytes),
+                    has_token_header: true,
+                    ..*req
+                },
+                at,
+            ),
+        }
+    };
+    let mut out = judge(&req);
+    if out.effect == intercom_authz::Effect::NeedBody {
+        req.body = match &body {
+            Some(b) => Body::Bytes(b.as_bytes()),
+            None => Body::Absent,
+        };
+        out = judge(&req);
+    }
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} {target}: {} ({} {})",
+        method,
+        if out.allow { "ALLOW" } else { "DENY" },
+        out.status,
+        out.code
+    );
+    if let Some(r) = &out.route {
+        let _ = writeln!(s, "  route       {r}");
+    }
+    if let Some(p) = &out.canonical_path {
+        let _ = writeln!(s, "  path        {p}");
+    }
+    if let Some(r) = &out.role {
+        let _ = writeln!(s, "  role        {r}");
+    }
+    if !out.permissions.is_empty() {
+        let _ = writeln!(s, "  requires    {}", out.permissions.join(", "));
+        if let Some(r) = &out.role {
+            for p in &out.permissions {
+                let _ = writeln!(s, "    {p}: {}", provenance(authz.policy(), r, p));
+            }
+        }
+    }
+    if let Some(rt) = authz
+        .policy()
+        .routes()
+        .iter()
+        .find(|x| Some(&x.display) == out.route.as_ref())
+    {
+        let scope = match (&rt.scope, rt.scope_documented) {
+            (Some(sc), true) => format!("{sc} (documented)"),
+            (Some(sc), false) => format!("{sc} (inferred)"),
+            (None, _) => "none known".into(),
+        };
+        let _ = writeln!(s, "  scope       {scope}");
+    }
+    let _ = writeln!(s, "  reasons");
+    for r in &out.reasons {
+        let _ = writeln!(s, "    - {r}");
+    }
+    if !out.allow {
+        let _ = writeln!(s, "  deny body   {}", out.deny_body(None));
+    }
+    out!("{s}");
+    Ok(if out.allow {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
