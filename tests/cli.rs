@@ -76,6 +76,14 @@ fn check() {
         &["check", "--format", "json", "tests/cli/typo-policy.json"],
         1,
     );
+    // Every problem in one run: shapes, permissions, roles (and the roles that extend them,
+    // and a cycle), allowlists, routes, keys, the default role.
+    golden("check-many", &["check", "tests/cli/many-problems.json"], 1);
+    golden(
+        "check-many-json",
+        &["check", "--format", "json", "tests/cli/many-problems.json"],
+        1,
+    );
 }
 
 #[test]

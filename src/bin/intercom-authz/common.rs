@@ -17,8 +17,8 @@ pub fn read(path: &str) -> Result<String> {
     })
 }
 
-/// A configuration file: a full configuration, or a bare policy.
-pub fn load_config(path: &str) -> Result<Config> {
+/// A configuration file as JSON, a bare policy wrapped as `{"policy": …}`.
+pub fn load_value(path: &str) -> Result<serde_json::Value> {
     let text = read(path)?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("`{path}` is not valid JSON: {e}"))?;
@@ -36,11 +36,16 @@ pub fn load_config(path: &str) -> Result<Config> {
         .iter()
         .any(|k| o.contains_key(*k))
     });
-    let value = if full {
+    Ok(if full {
         value
     } else {
         serde_json::json!({ "policy": value })
-    };
+    })
+}
+
+/// A configuration file: a full configuration, or a bare policy.
+pub fn load_config(path: &str) -> Result<Config> {
+    let value = load_value(path)?;
     let cfg: Config = serde_path_to_error::deserialize(&value).map_err(|e| {
         let p = e.path().to_string();
         format!(
@@ -49,6 +54,14 @@ pub fn load_config(path: &str) -> Result<Config> {
         )
     })?;
     Ok(cfg)
+}
+
+/// Whether the configuration has anything to verify tokens with (a bare policy has not).
+pub fn has_keys(cfg: &Config) -> bool {
+    !cfg.token.keys.is_empty()
+        || cfg.token.jwks.is_some()
+        || cfg.remote_jwks.is_some()
+        || cfg.token.trusted_payload_header.is_some()
 }
 
 pub fn compile(path: &str) -> Result<(Config, Policy)> {

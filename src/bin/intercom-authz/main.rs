@@ -44,6 +44,7 @@ mod common;
 mod explain;
 mod lint;
 mod matrix;
+mod problems;
 mod routes;
 mod token;
 
