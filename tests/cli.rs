@@ -79,6 +79,29 @@ fn check() {
     // Every problem in one run: shapes, permissions, roles (and the roles that extend them,
     // and a cycle), allowlists, routes, keys, the default role.
     golden("check-many", &["check", "tests/cli/many-problems.json"], 1);
+    // The configurations an Envoy bootstrap, an ECDS resource and an Istio WasmPlugin embed.
+    golden("check-envoy-yaml", &["check", "envoy/envoy.yaml"], 0);
+    golden(
+        "check-ecds-yaml",
+        &["check", "envoy/ecds/intercom_authz.ecds.yaml"],
+        0,
+    );
+    golden("check-istio-yaml", &["check", "istio/wasmplugin.yaml"], 0);
+    golden(
+        "check-yaml-without-ours",
+        &["check", "envoy/ecds/envoy.yaml"],
+        1,
+    );
+    golden(
+        "check-yaml-problems-json",
+        &[
+            "check",
+            "--format",
+            "json",
+            "tests/cli/embedded-problems.yaml",
+        ],
+        1,
+    );
     golden(
         "check-many-json",
         &["check", "--format", "json", "tests/cli/many-problems.json"],
@@ -223,7 +246,39 @@ fn lint() {
         &["lint", "tests/cli/fail-closed.yaml"],
         4,
     );
-    golden("lint-demo-envoy", &["lint", "envoy/envoy.yaml"], 0);
+    // The shipped bootstrap: FAIL_RELOAD passes; its policy keeps the built-in roles, whose
+    // sensitive permissions have no MFA (L001), accepted here as a team would.
+    golden("lint-demo-envoy", &["lint", "envoy/envoy.yaml"], 4);
+    golden(
+        "lint-demo-envoy-accepted",
+        &["lint", "envoy/envoy.yaml", "--accept", "L001"],
+        0,
+    );
+    // Istio's failStrategy, the deprecated fail_open, flow style; another team's Wasm filter
+    // is left alone. Accepting every finding but one still exits 4; accepting all exits 0.
+    golden(
+        "lint-fail-open-json",
+        &["lint", "--format", "json", "tests/cli/fail-open.yaml"],
+        4,
+    );
+    let accept_but_one = [
+        "lint",
+        "tests/cli/fail-open.yaml",
+        "--accept",
+        "L001",
+        "--accept",
+        "L005",
+        "--accept",
+        "L007",
+        "--accept",
+        "L009:WasmPlugin/intercom-authz",
+        "--accept",
+        "L009:http_filters[1]",
+    ];
+    golden("lint-accept-but-one", &accept_but_one, 4);
+    let mut accept_all = accept_but_one.to_vec();
+    accept_all.extend(["--accept", "L009:http_filters[0]"]);
+    golden("lint-accept-all", &accept_all, 0);
 }
 
 #[test]

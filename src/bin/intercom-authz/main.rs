@@ -2,11 +2,11 @@
 //! command, named after it; `common.rs` loads configurations.
 //!
 //! ```text
-//! intercom-authz check   CONFIG [--format text|json]
+//! intercom-authz check   CONFIG|ENVOY.yaml|ISTIO.yaml [--format text|json]
 //! intercom-authz explain CONFIG METHOD PATH [--role R | --claims JSON | --token T] [--body JSON] [--ip A]
 //! intercom-authz matrix  CONFIG [--format md|csv|json] [--by route|permission]
 //! intercom-authz matrix  --diff OLD NEW
-//! intercom-authz lint    CONFIG
+//! intercom-authz lint    CONFIG|ENVOY.yaml|ISTIO.yaml [--format text|json] [--accept CODE[:SUBJECT]]
 //! intercom-authz routes  CONFIG --openapi SPEC.yaml
 //! intercom-authz token   --secret S --role R [--claims JSON] [--ttl 1h] [--kid K]
 //! intercom-authz schema  [--typescript]
@@ -41,6 +41,7 @@ fn write_stdout(args: std::fmt::Arguments<'_>) {
 
 mod check;
 mod common;
+mod embedded;
 mod explain;
 mod lint;
 mod matrix;
@@ -125,7 +126,14 @@ enum Command {
         diff: Option<Vec<String>>,
     },
     /// Least-privilege warnings
-    Lint { config: String },
+    Lint {
+        config: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: CheckFormat,
+        /// Accept a finding: `L005` (the whole rule) or `L001:agent` (the rule for one subject)
+        #[arg(long, value_name = "CODE[:SUBJECT]")]
+        accept: Vec<String>,
+    },
     /// Operations of an Intercom OpenAPI description that the policy does not classify
     Routes {
         config: String,
@@ -183,7 +191,11 @@ fn main() -> ExitCode {
             (None, Some(c)) => matrix::matrix(&c, format, by),
             (None, None) => Err("`matrix` needs CONFIG or `--diff OLD NEW`".into()),
         },
-        Command::Lint { config } => lint::lint(&config),
+        Command::Lint {
+            config,
+            format,
+            accept,
+        } => lint::lint(&config, format, &accept),
         Command::Routes { config, openapi } => routes::routes(&config, &openapi),
         Command::Schema { typescript } => {
             if typescript {

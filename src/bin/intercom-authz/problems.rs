@@ -19,6 +19,9 @@ use serde_json::{json, Map, Value};
 /// One problem: where, and what.
 #[derive(Debug, serde::Serialize)]
 pub struct Problem {
+    /// In a YAML file, which embedded configuration (an Envoy filter, a WasmPlugin).
+    #[serde(rename = "in", skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
     /// The culprit, as a path into the configuration (`policy.roles.tier1.grant[0]`).
     pub at: String,
     /// What is wrong with it.
@@ -27,6 +30,7 @@ pub struct Problem {
 
 fn problem(at: impl Into<String>, message: impl Into<String>) -> Problem {
     Problem {
+        within: None,
         at: at.into(),
         message: message.into(),
     }
