@@ -47,6 +47,12 @@ impl Cidr {
     }
 }
 
+impl core::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
 /// Why a CIDR block did not parse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CidrError;

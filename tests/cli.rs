@@ -207,6 +207,27 @@ fn explain() {
 #[test]
 fn matrix() {
     golden("matrix-md", &["matrix", "tests/cli/small-old.json"], 0);
+    // Conditions: MFA for every request or for some permissions (✓ᴹ), IP allowlist, session
+    // age; and a diff that drops MFA and widens an allowlist, in each format.
+    golden(
+        "matrix-conditions",
+        &["matrix", "tests/cli/conditions-old.json"],
+        0,
+    );
+    for format in ["md", "json", "csv"] {
+        golden(
+            &format!("matrix-diff-conditions-{format}"),
+            &[
+                "matrix",
+                "--diff",
+                "tests/cli/conditions-old.json",
+                "tests/cli/conditions-new.json",
+                "--format",
+                format,
+            ],
+            0,
+        );
+    }
     golden(
         "matrix-csv-permission",
         &[

@@ -5,7 +5,7 @@
 //! intercom-authz check   CONFIG|ENVOY.yaml|ISTIO.yaml [--format text|json]
 //! intercom-authz explain CONFIG METHOD PATH [--role R | --claims JSON | --token T] [--body JSON] [--ip A]
 //! intercom-authz matrix  CONFIG [--format md|csv|json] [--by route|permission]
-//! intercom-authz matrix  --diff OLD NEW
+//! intercom-authz matrix  --diff OLD NEW [--format md|csv|json]
 //! intercom-authz lint    CONFIG|ENVOY.yaml|ISTIO.yaml [--format text|json] [--accept CODE[:SUBJECT]]
 //! intercom-authz routes  CONFIG --openapi SPEC.yaml
 //! intercom-authz token   --secret S --role R [--claims JSON] [--ttl 1h] [--kid K]
@@ -41,6 +41,7 @@ fn write_stdout(args: std::fmt::Arguments<'_>) {
 
 mod check;
 mod common;
+mod conditions;
 mod embedded;
 mod explain;
 mod lint;
@@ -185,7 +186,7 @@ fn main() -> ExitCode {
             diff,
         } => match (diff, config) {
             (Some(d), _) => match d.as_slice() {
-                [old, new] => matrix::matrix_diff(old, new),
+                [old, new] => matrix::matrix_diff(old, new, format),
                 _ => Err("`--diff` takes OLD and NEW".into()),
             },
             (None, Some(c)) => matrix::matrix(&c, format, by),

@@ -8,6 +8,7 @@ use intercom_authz::policy::Policy;
 use std::process::ExitCode;
 
 use crate::common::*;
+use crate::conditions;
 
 pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
     let (_, p) = compile(path)?;
@@ -39,8 +40,13 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
                             .iter()
                             .filter(|v| role.permissions.contains_all(v))
                             .count();
+                        let mfa = conditions::mfa_for(&p, role);
                         if n == variants.len() {
-                            2
+                            if variants.iter().any(|v| v.iter().any(|id| mfa.contains(id))) {
+                                3
+                            } else {
+                                2
+                            }
                         } else if n > 0 {
                             1
                         } else {
@@ -58,7 +64,10 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
                     name.to_string(),
                     p.roles()
                         .iter()
-                        .map(|role| u8::from(role.permissions.contains(id)) * 2)
+                        .map(|role| {
+                            let mfa = conditions::mfa_for(&p, role).contains(id);
+                            u8::from(role.permissions.contains(id)) * (2 + u8::from(mfa))
+                        })
                         .collect(),
                 )
             })
@@ -77,12 +86,26 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
             for (name, cells) in &rows {
                 let c: Vec<&str> = cells
                     .iter()
-                    .map(|b| ["·", "◐", "✓"].get(usize::from(*b)).copied().unwrap_or("?"))
+                    .map(|b| {
+                        ["·", "◐", "✓", "✓ᴹ"]
+                            .get(usize::from(*b))
+                            .copied()
+                            .unwrap_or("?")
+                    })
                     .collect();
                 let _ = writeln!(s, "| `{name}` | {} |", c.join(" | "));
             }
-            if rows.iter().any(|(_, c)| c.contains(&1)) {
-                let _ = writeln!(s, "\n✓ allowed · denied ◐ some actions (the body decides; `explain --body` tells)");
+            let _ = writeln!(s, "\n✓ allowed · denied ◐ some actions (the body decides; `explain --body` tells) ✓ᴹ allowed with MFA");
+            let _ = writeln!(
+                s,
+                "\n| role | MFA | IP allowlist | session age |\n|---|---|---|---|"
+            );
+            for r in p.roles() {
+                let c: Vec<String> = conditions::of(&p, r)
+                    .into_iter()
+                    .map(|c| c.value.unwrap_or_else(|| "—".into()))
+                    .collect();
+                let _ = writeln!(s, "| `{}` | {} |", r.name, c.join(" | "));
             }
         }
         MatrixFormat::Csv => {
@@ -90,15 +113,30 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
             for (name, cells) in &rows {
                 let c: Vec<String> = cells
                     .iter()
-                    .map(|b| {
-                        if *b == 1 {
-                            "partial".to_string()
-                        } else {
-                            (b / 2).to_string()
-                        }
+                    .map(|b| match b {
+                        1 => "partial".to_string(),
+                        3 => "mfa".to_string(),
+                        b => (b / 2).to_string(),
                     })
                     .collect();
                 let _ = writeln!(s, "\"{name}\",{}", c.join(","));
+            }
+            for (i, name) in ["mfa", "ip_allowlist", "max_session_age"]
+                .iter()
+                .enumerate()
+            {
+                let c: Vec<String> = p
+                    .roles()
+                    .iter()
+                    .map(|r| {
+                        let v = conditions::of(&p, r)
+                            .swap_remove(i)
+                            .value
+                            .unwrap_or_default();
+                        format!("\"{}\"", v.replace('"', "'"))
+                    })
+                    .collect();
+                let _ = writeln!(s, "\"condition: {name}\",{}", c.join(","));
             }
         }
         MatrixFormat::Json => {
@@ -113,17 +151,95 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
                             .map(|(r, _)| *r)
                             .collect()
                     };
-                    serde_json::json!({head: name, "roles": pick(2), "partial": pick(1)})
+                    let mut all = pick(2);
+                    all.extend(pick(3));
+                    serde_json::json!({head: name, "roles": all, "mfa": pick(3), "partial": pick(1)})
                 })
                 .collect();
-            let _ = writeln!(s, "{}", serde_json::Value::Array(v));
+            let conds: serde_json::Map<String, serde_json::Value> = p
+                .roles()
+                .iter()
+                .map(|r| {
+                    let c: serde_json::Map<String, serde_json::Value> = conditions::of(&p, r)
+                        .into_iter()
+                        .map(|c| (c.name.to_string(), c.value.into()))
+                        .collect();
+                    (r.name.clone(), c.into())
+                })
+                .collect();
+            let _ = writeln!(s, "{}", serde_json::json!({"rows": v, "conditions": conds}));
         }
     }
     out!("{s}");
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn matrix_diff(old: &str, new: &str) -> Result<ExitCode> {
+/// What changed for one role between two policies.
+#[derive(serde::Serialize)]
+struct RoleDiff<'a> {
+    role: &'a str,
+    status: &'static str,
+    gained: Vec<String>,
+    lost: Vec<String>,
+    conditions: Vec<conditions::Change>,
+}
+
+fn role_diff<'a>(a: &Policy, b: &Policy, role: &'a str) -> RoleDiff<'a> {
+    let perms = |p: &Policy| -> BTreeSet<String> {
+        p.role(role)
+            .map(|r| p.names(&r.permissions).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let conds = |p: &Policy| p.role(role).map(|r| conditions::of(p, r));
+    let (pa, pb) = (perms(a), perms(b));
+    let (status, conditions) = match (conds(a), conds(b)) {
+        (None, Some(_)) => ("new role", Vec::new()),
+        (Some(_), None) => ("removed role", Vec::new()),
+        (Some(ca), Some(cb)) => ("", conditions::changes(&ca, &cb)),
+        (None, None) => ("", Vec::new()),
+    };
+    RoleDiff {
+        role,
+        status,
+        gained: pb.difference(&pa).cloned().collect(),
+        lost: pa.difference(&pb).cloned().collect(),
+        conditions,
+    }
+}
+
+fn text_diff(d: &RoleDiff<'_>) -> String {
+    let mut s = String::new();
+    let status = if d.status.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", d.status)
+    };
+    let _ = writeln!(s, "{}{status}", d.role);
+    for g in &d.gained {
+        let _ = writeln!(s, "  + {g}");
+    }
+    for l in &d.lost {
+        let _ = writeln!(s, "  - {l}");
+    }
+    for c in &d.conditions {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
+        let dropped = if c.dropped {
+            " (condition dropped)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "  ! {}: {} → {}{dropped}",
+            c.name,
+            show(&c.old),
+            show(&c.new)
+        );
+    }
+    s
+}
+
+pub fn matrix_diff(old: &str, new: &str, format: MatrixFormat) -> Result<ExitCode> {
     let (_, a) = compile(old)?;
     let (_, b) = compile(new)?;
     let names: BTreeSet<&str> = a
@@ -132,35 +248,49 @@ pub fn matrix_diff(old: &str, new: &str) -> Result<ExitCode> {
         .chain(b.roles())
         .map(|r| r.name.as_str())
         .collect();
-    let perms = |p: &Policy, role: &str| -> BTreeSet<String> {
-        p.role(role)
-            .map(|r| p.names(&r.permissions).map(str::to_string).collect())
-            .unwrap_or_default()
-    };
-    let mut changed = false;
-    for role in names {
-        let (pa, pb) = (perms(&a, role), perms(&b, role));
-        let gained: Vec<&String> = pb.difference(&pa).collect();
-        let lost: Vec<&String> = pa.difference(&pb).collect();
-        let status = match (a.role(role).is_some(), b.role(role).is_some()) {
-            (false, true) => " (new role)",
-            (true, false) => " (removed role)",
-            _ => "",
-        };
-        if gained.is_empty() && lost.is_empty() && status.is_empty() {
-            continue;
+    let diffs: Vec<RoleDiff<'_>> = names
+        .into_iter()
+        .map(|r| role_diff(&a, &b, r))
+        .filter(|d| {
+            !(d.gained.is_empty()
+                && d.lost.is_empty()
+                && d.status.is_empty()
+                && d.conditions.is_empty())
+        })
+        .collect();
+    match format {
+        MatrixFormat::Json => outln!("{}", serde_json::json!({ "roles": diffs })),
+        MatrixFormat::Csv => {
+            outln!("role,change,what,old,new");
+            for d in &diffs {
+                if !d.status.is_empty() {
+                    outln!("{},{},,,", d.role, d.status.replace(' ', "_"));
+                }
+                for g in &d.gained {
+                    outln!("{},gained,{g},,", d.role);
+                }
+                for l in &d.lost {
+                    outln!("{},lost,{l},,", d.role);
+                }
+                for c in &d.conditions {
+                    let kind = if c.dropped {
+                        "condition_dropped"
+                    } else {
+                        "condition_changed"
+                    };
+                    let q = |v: &Option<String>| format!("\"{}\"", v.clone().unwrap_or_default());
+                    outln!("{},{kind},{},{},{}", d.role, c.name, q(&c.old), q(&c.new));
+                }
+            }
         }
-        changed = true;
-        outln!("{role}{status}");
-        for g in gained {
-            outln!("  + {g}");
+        MatrixFormat::Md if diffs.is_empty() => {
+            outln!("no role gained or lost a permission or a condition")
         }
-        for l in lost {
-            outln!("  - {l}");
+        MatrixFormat::Md => {
+            for d in &diffs {
+                out!("{}", text_diff(d));
+            }
         }
-    }
-    if !changed {
-        outln!("no role gained or lost a permission");
     }
     Ok(ExitCode::SUCCESS)
 }
