@@ -815,6 +815,7 @@ impl Request {
             "adminId": out.subject,
             "adminEmail": out.email,
             "action": out.required.as_deref().or(out.permissions.first().map(String::as_str)),
+            "permissions": out.permissions,
             "resource": out.route,
             "resourceId": out.resource_id,
             "success": out.allow,

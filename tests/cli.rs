@@ -455,3 +455,72 @@ fn a_closed_stdout_is_a_quiet_exit() {
         );
     }
 }
+
+/// Writes `target/tmp/usage/NAME` with `tests/cli/gen_audit_log.py` (deterministic).
+fn audit_log(lines: usize, name: &str, gzip: bool) -> String {
+    let rel = format!("target/tmp/usage/{name}");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(root.join("target/tmp/usage")).unwrap();
+    let mut cmd = Command::new("python3");
+    cmd.args(["tests/cli/gen_audit_log.py", &lines.to_string(), &rel])
+        .current_dir(root);
+    if gzip {
+        cmd.arg("--gzip");
+    }
+    assert!(cmd.status().unwrap().success());
+    rel
+}
+
+/// `usage` on a generated log (plain and gzip): used and unused grants per role, denials,
+/// skipped and malformed lines; the proposed policy keeps every grant in use (usage checks
+/// it, and `explain` here), and `matrix --diff` shows what it takes away.
+#[test]
+fn usage() {
+    let plain = audit_log(3000, "audit.log", false);
+    let gz = audit_log(2000, "audit.log.gz", true);
+    let proposed = "target/tmp/usage/proposed.json";
+    golden(
+        "usage",
+        &[
+            "usage",
+            "tests/cli/usage-policy.json",
+            &plain,
+            &gz,
+            "--propose",
+            proposed,
+        ],
+        0,
+    );
+    golden(
+        "usage-proposed-diff",
+        &["matrix", "--diff", "tests/cli/usage-policy.json", proposed],
+        0,
+    );
+    // tier2 extends observer and used tags:read: still allowed under the proposal.
+    let (code, out, _) = run(&["explain", proposed, "GET", "/tags", "--role", "tier2"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, _, _) = run(&["explain", proposed, "GET", "/tags", "--role", "observer"]);
+    assert_eq!(code, 0, "observer keeps tags:read for tier2's sake");
+    let (code, _, _) = run(&[
+        "explain",
+        proposed,
+        "GET",
+        "/companies/1",
+        "--role",
+        "tier2",
+    ]);
+    assert_eq!(code, 3, "an unused grant is revoked");
+    let (code, out, _) = run(&[
+        "usage",
+        "--format",
+        "json",
+        "tests/cli/usage-policy.json",
+        &plain,
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["malformed"].as_u64().unwrap() > 0 && v["skipped"].as_u64().unwrap() > 0,
+        "{v}"
+    );
+}

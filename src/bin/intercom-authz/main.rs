@@ -7,6 +7,7 @@
 //! intercom-authz matrix  CONFIG [--format md|csv|json] [--by route|permission]
 //! intercom-authz matrix  --diff OLD NEW [--format md|csv|json]
 //! intercom-authz lint    CONFIG|ENVOY.yaml|ISTIO.yaml [--format text|json] [--accept CODE[:SUBJECT]]
+//! intercom-authz usage   CONFIG AUDIT_LOG... [--format text|json] [--propose OUT]
 //! intercom-authz routes  CONFIG --openapi SPEC.yaml
 //! intercom-authz token   --secret S --role R [--claims JSON] [--ttl 1h] [--kid K]
 //! intercom-authz schema  [--typescript]
@@ -49,6 +50,7 @@ mod matrix;
 mod problems;
 mod routes;
 mod token;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -135,6 +137,18 @@ enum Command {
         #[arg(long, value_name = "CODE[:SUBJECT]")]
         accept: Vec<String>,
     },
+    /// Least privilege from the filter's audit lines: used and unused grants per role and
+    /// subject, denials by code, and a narrower policy (--propose)
+    Usage {
+        config: String,
+        #[arg(required = true, value_name = "AUDIT_LOG")]
+        logs: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: CheckFormat,
+        /// Write the configuration with every unused grant revoked to this file
+        #[arg(long, value_name = "OUT")]
+        propose: Option<String>,
+    },
     /// Operations of an Intercom OpenAPI description that the policy does not classify
     Routes {
         config: String,
@@ -197,6 +211,12 @@ fn main() -> ExitCode {
             format,
             accept,
         } => lint::lint(&config, format, &accept),
+        Command::Usage {
+            config,
+            logs,
+            format,
+            propose,
+        } => usage::usage(&config, &logs, format, propose.as_deref()),
         Command::Routes { config, openapi } => routes::routes(&config, &openapi),
         Command::Schema { typescript } => {
             if typescript {
