@@ -22,7 +22,7 @@ JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test fuzz test-fuzz test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
+.PHONY: all build test fuzz test-fuzz test-report test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
 
 all: build
 
@@ -111,7 +111,7 @@ $(COMPONENT): .deps-rust Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs sr
 	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped)"
 
 # ---- tests ---------------------------------------------------------------------------------
-test: test-lint test-nostd test-rust test-envoy test-istio test-js test-component test-readme test-sdk test-fuzz
+test: test-lint test-nostd test-rust test-envoy test-istio test-js test-component test-readme test-sdk test-report test-fuzz
 	@echo "make test: all passed"
 
 test-rust:
@@ -177,6 +177,16 @@ FUZZ_SECONDS ?= 60
 fuzz: .deps-fuzz
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TOOLCHAIN) $(FUZZ_TARGETS)
 
+# The access-review page of `intercom-authz report` in headless chromium (Debian).
+test-report: .deps-chromium
+	cargo build --features cli
+	python3 -m unittest -v tests/cli/test_report.py
+
+.deps-chromium:
+	@command -v chromium >/dev/null || \
+	  (apt-get install -y --no-install-recommends chromium || (apt-get update && apt-get install -y --no-install-recommends chromium))
+	@touch $@
+
 # The short run `make test` includes.
 test-fuzz: .deps-fuzz
 	fuzz/run.sh 8 $(FUZZ_TOOLCHAIN) $(FUZZ_TARGETS)
@@ -213,4 +223,4 @@ bench-reload: $(TRAP_WASM) $(VENV)/.ok
 
 clean:
 	cargo clean
-	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci .deps-fuzz fuzz/target
+	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci .deps-fuzz .deps-chromium fuzz/target

@@ -8,6 +8,7 @@
 //! intercom-authz matrix  --diff OLD NEW [--format md|csv|json]
 //! intercom-authz lint    CONFIG|ENVOY.yaml|ISTIO.yaml [--format text|json] [--accept CODE[:SUBJECT]]
 //! intercom-authz usage   CONFIG AUDIT_LOG... [--format text|json] [--propose OUT]
+//! intercom-authz report  CONFIG [--usage AUDIT_LOG...] [--previous OLD] -o review.html
 //! intercom-authz routes  CONFIG --openapi SPEC.yaml
 //! intercom-authz token   --secret S --role R [--claims JSON] [--ttl 1h] [--kid K]
 //! intercom-authz schema  [--typescript]
@@ -48,6 +49,7 @@ mod explain;
 mod lint;
 mod matrix;
 mod problems;
+mod report;
 mod routes;
 mod token;
 mod usage;
@@ -149,6 +151,18 @@ enum Command {
         #[arg(long, value_name = "OUT")]
         propose: Option<String>,
     },
+    /// One self-contained HTML page for an access review
+    Report {
+        config: String,
+        /// Audit logs: used and unused grants as a heat map
+        #[arg(long = "usage", value_name = "AUDIT_LOG", num_args = 1..)]
+        logs: Vec<String>,
+        /// A previous policy: what changed since
+        #[arg(long, value_name = "OLD")]
+        previous: Option<String>,
+        #[arg(short = 'o', long = "output", value_name = "HTML")]
+        output: String,
+    },
     /// Operations of an Intercom OpenAPI description that the policy does not classify
     Routes {
         config: String,
@@ -217,6 +231,12 @@ fn main() -> ExitCode {
             format,
             propose,
         } => usage::usage(&config, &logs, format, propose.as_deref()),
+        Command::Report {
+            config,
+            logs,
+            previous,
+            output,
+        } => report::report(&config, &logs, previous.as_deref(), &output),
         Command::Routes { config, openapi } => routes::routes(&config, &openapi),
         Command::Schema { typescript } => {
             if typescript {

@@ -176,15 +176,15 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
 
 /// What changed for one role between two policies.
 #[derive(serde::Serialize)]
-struct RoleDiff<'a> {
-    role: &'a str,
-    status: &'static str,
-    gained: Vec<String>,
-    lost: Vec<String>,
-    conditions: Vec<conditions::Change>,
+pub struct RoleDiff<'a> {
+    pub role: &'a str,
+    pub status: &'static str,
+    pub gained: Vec<String>,
+    pub lost: Vec<String>,
+    pub conditions: Vec<conditions::Change>,
 }
 
-fn role_diff<'a>(a: &Policy, b: &Policy, role: &'a str) -> RoleDiff<'a> {
+pub fn role_diff<'a>(a: &Policy, b: &Policy, role: &'a str) -> RoleDiff<'a> {
     let perms = |p: &Policy| -> BTreeSet<String> {
         p.role(role)
             .map(|r| p.names(&r.permissions).map(str::to_string).collect())

@@ -38,9 +38,9 @@ struct Record<'a> {
 
 /// Uses of one permission: how many, and the last time.
 #[derive(Default, Clone, Copy, serde::Serialize)]
-struct Use {
-    count: u64,
-    last: u64,
+pub struct Use {
+    pub count: u64,
+    pub last: u64,
 }
 
 impl Use {
@@ -59,12 +59,12 @@ struct Tally {
 
 /// Everything read from the logs.
 #[derive(Default)]
-struct Usage {
-    records: u64,
-    skipped: u64,
-    malformed: u64,
-    first_malformed: Option<String>,
-    span: Option<(u64, u64)>,
+pub struct Usage {
+    pub records: u64,
+    pub skipped: u64,
+    pub malformed: u64,
+    pub first_malformed: Option<String>,
+    pub span: Option<(u64, u64)>,
     roles: BTreeMap<String, Tally>,
 }
 
@@ -128,7 +128,7 @@ fn open(path: &str) -> Result<Box<dyn BufRead>> {
     })
 }
 
-fn read_logs(paths: &[String]) -> Result<Usage> {
+pub fn read_logs(paths: &[String]) -> Result<Usage> {
     let mut u = Usage::default();
     let tty = std::io::stderr().is_terminal();
     let mut buf = Vec::new();
@@ -164,16 +164,16 @@ fn read_logs(paths: &[String]) -> Result<Usage> {
 
 /// One role's report.
 #[derive(serde::Serialize)]
-struct RoleReport {
-    role: String,
-    known: bool,
-    used: BTreeMap<String, Use>,
-    unused: Vec<String>,
+pub struct RoleReport {
+    pub role: String,
+    pub known: bool,
+    pub used: BTreeMap<String, Use>,
+    pub unused: Vec<String>,
     denied: BTreeMap<String, u64>,
     subjects: BTreeMap<String, Vec<String>>,
 }
 
-fn reports(p: &Policy, u: &Usage) -> Vec<RoleReport> {
+pub fn reports(p: &Policy, u: &Usage) -> Vec<RoleReport> {
     let mut names: BTreeSet<String> = u.roles.keys().cloned().collect();
     names.extend(p.roles().iter().map(|r| r.name.clone()));
     names
@@ -291,7 +291,7 @@ fn propose(p: &Policy, mut cfg: serde_json::Value, reports: &[RoleReport]) -> se
     cfg
 }
 
-fn day(t: u64) -> String {
+pub fn day(t: u64) -> String {
     // Civil date from days since the epoch (Howard Hinnant's algorithm).
     let z = (t / 86_400) as i64 + 719_468;
     let era = z.div_euclid(146_097);
