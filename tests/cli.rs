@@ -454,7 +454,7 @@ fn a_closed_stdout_is_a_quiet_exit() {
         ),
         (
             &["explain", strict, "GET", "/contacts", "--role", "agent"],
-            0,
+            3,
         ),
         (
             &[
