@@ -54,7 +54,7 @@ impl Use {
 struct Tally {
     used: BTreeMap<String, Use>,
     denied: BTreeMap<String, u64>,
-    subjects: BTreeMap<String, BTreeSet<String>>,
+    subjects: BTreeMap<String, BTreeMap<String, Use>>,
 }
 
 /// Everything read from the logs.
@@ -101,7 +101,7 @@ impl Usage {
         if r.success {
             for p in &r.permissions {
                 t.used.entry(p.clone()).or_default().add(r.time);
-                mine.insert(p.clone());
+                mine.entry(p.clone()).or_default().add(r.time);
             }
         } else {
             let what = r
@@ -170,7 +170,7 @@ pub struct RoleReport {
     pub used: BTreeMap<String, Use>,
     pub unused: Vec<String>,
     denied: BTreeMap<String, u64>,
-    subjects: BTreeMap<String, Vec<String>>,
+    subjects: BTreeMap<String, BTreeMap<String, Use>>,
 }
 
 pub fn reports(p: &Policy, u: &Usage) -> Vec<RoleReport> {
@@ -193,11 +193,7 @@ pub fn reports(p: &Policy, u: &Usage) -> Vec<RoleReport> {
                     .collect(),
                 used: t.used.clone(),
                 denied: t.denied.clone(),
-                subjects: t
-                    .subjects
-                    .iter()
-                    .map(|(s, ps)| (s.clone(), ps.iter().cloned().collect()))
-                    .collect(),
+                subjects: t.subjects.clone(),
                 role: name,
             }
         })
@@ -340,7 +336,11 @@ fn text(path: &str, u: &Usage, reports: &[RoleReport]) {
         let all: BTreeSet<&String> = r.used.keys().collect();
         for (s, ps) in &r.subjects {
             if !ps.is_empty() && ps.len() < all.len() {
-                outln!("  subject `{s}` used only {}", ps.join(", "));
+                let only: Vec<String> = ps
+                    .iter()
+                    .map(|(p, u)| format!("{p} ({}×, last {})", u.count, day(u.last)))
+                    .collect();
+                outln!("  subject `{s}` used only {}", only.join(", "));
             }
         }
     }
