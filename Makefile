@@ -14,7 +14,7 @@ WASM := dist/intercom_authz.wasm
 WASM_OPT_FLAGS := -O3 --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
 CARGO_WASM := target/wasm32-wasip1/release/intercom_authz.wasm
-# ring (feature fast-rsa, part of the filter) compiles C for wasm32: clang from Debian.
+# ring (feature ring-verify, part of the filter) compiles C for wasm32: clang from Debian.
 WASM_CC := CC_wasm32_wasip1=clang-19 AR_wasm32_wasip1=llvm-ar-19
 JS_WASM := target/wasm32-unknown-unknown/release/intercom_authz.wasm
 COMPONENT := dist/intercom_authz.component.wasm
@@ -115,7 +115,7 @@ test: test-lint test-nostd test-rust test-envoy test-istio test-js test-componen
 	@echo "make test: all passed"
 
 test-rust:
-	cargo test --features cli,fast-rsa
+	cargo test --features cli,ring-verify
 
 test-lint: .deps-rust
 	cargo fmt --check
@@ -208,11 +208,11 @@ bench-wasm: .deps-rust .deps-clang
 	@echo "== wasm, RustCrypto only"
 	cargo build --release --example verify_bench --target wasm32-wasip1
 	node --no-liftoff --no-warnings benches/wasm-verify.mjs target/wasm32-wasip1/release/examples/verify_bench.wasm
-	@echo "== wasm, RSA by ring (fast-rsa: what the filter ships)"
-	$(WASM_CC) cargo build --release --example verify_bench --target wasm32-wasip1 --features fast-rsa
+	@echo "== wasm, RSA, EC and Ed25519 by ring (ring-verify: what the filter ships)"
+	$(WASM_CC) cargo build --release --example verify_bench --target wasm32-wasip1 --features ring-verify
 	node --no-liftoff --no-warnings benches/wasm-verify.mjs target/wasm32-wasip1/release/examples/verify_bench.wasm
 	@echo "== native"
-	cargo run --release --example verify_bench --features fast-rsa
+	cargo run --release --example verify_bench --features ring-verify
 
 bench-envoy: $(WASM) $(VENV)/.ok
 	$(PY) envoy/bench/run.py

@@ -45,8 +45,8 @@ pub mod authorizer;
 #[cfg(feature = "std")]
 pub mod token;
 
-#[cfg(feature = "fast-rsa")]
-pub mod fast_rsa;
+#[cfg(feature = "ring-verify")]
+pub mod ring_verify;
 
 #[cfg(feature = "schema")]
 pub mod schema;

@@ -514,8 +514,8 @@ impl TokenVerifier {
     /// Loads the keys; an error names the culprit. `no_keys` says what having no local key
     /// means.
     pub fn new(cfg: TokenConfig, no_keys: NoKeys) -> Result<TokenVerifier, String> {
-        #[cfg(feature = "fast-rsa")]
-        crate::fast_rsa::install();
+        #[cfg(feature = "ring-verify")]
+        crate::ring_verify::install();
         let mut keys = Vec::new();
         for (i, k) in cfg.keys.iter().enumerate() {
             let owner = match &k.kid {
