@@ -184,7 +184,7 @@ pub struct RoleDiff<'a> {
     pub conditions: Vec<conditions::Change>,
 }
 
-pub fn role_diff<'a>(a: &Policy, b: &Policy, role: &'a str) -> RoleDiff<'a> {
+fn role_diff<'a>(a: &Policy, b: &Policy, role: &'a str) -> RoleDiff<'a> {
     let perms = |p: &Policy| -> BTreeSet<String> {
         p.role(role)
             .map(|r| p.names(&r.permissions).map(str::to_string).collect())
@@ -239,25 +239,30 @@ fn text_diff(d: &RoleDiff<'_>) -> String {
     s
 }
 
-pub fn matrix_diff(old: &str, new: &str, format: MatrixFormat) -> Result<ExitCode> {
-    let (_, a) = compile(old)?;
-    let (_, b) = compile(new)?;
+/// Every role that gained or lost a permission or a condition, or came or went.
+pub fn role_diffs<'a>(a: &'a Policy, b: &'a Policy) -> Vec<RoleDiff<'a>> {
     let names: BTreeSet<&str> = a
         .roles()
         .iter()
         .chain(b.roles())
         .map(|r| r.name.as_str())
         .collect();
-    let diffs: Vec<RoleDiff<'_>> = names
+    names
         .into_iter()
-        .map(|r| role_diff(&a, &b, r))
+        .map(|r| role_diff(a, b, r))
         .filter(|d| {
             !(d.gained.is_empty()
                 && d.lost.is_empty()
                 && d.status.is_empty()
                 && d.conditions.is_empty())
         })
-        .collect();
+        .collect()
+}
+
+pub fn matrix_diff(old: &str, new: &str, format: MatrixFormat) -> Result<ExitCode> {
+    let (_, a) = compile(old)?;
+    let (_, b) = compile(new)?;
+    let diffs = role_diffs(&a, &b);
     match format {
         MatrixFormat::Json => outln!("{}", serde_json::json!({ "roles": diffs })),
         MatrixFormat::Csv => {

@@ -135,16 +135,9 @@ fn conditions_table(p: &Policy) -> String {
 }
 
 fn changes(old: &Policy, new: &Policy) -> String {
-    let names: BTreeSet<&str> = old
-        .roles()
-        .iter()
-        .chain(new.roles())
-        .map(|r| r.name.as_str())
-        .collect();
     let mut s = String::from("<ul id=\"changes\">");
-    let mut any = false;
-    for role in names {
-        let d = matrix::role_diff(old, new, role);
+    let diffs = matrix::role_diffs(old, new);
+    for d in &diffs {
         let mut items: Vec<String> = d.gained.iter().map(|g| format!("+ {}", esc(g))).collect();
         items.extend(d.lost.iter().map(|l| format!("− {}", esc(l))));
         items.extend(d.conditions.iter().map(|c| {
@@ -161,19 +154,15 @@ fn changes(old: &Policy, new: &Policy) -> String {
                 }
             )
         }));
-        if items.is_empty() && d.status.is_empty() {
-            continue;
-        }
-        any = true;
         let _ = write!(
             s,
             "<li><b>{}</b> {}<ul><li>{}</li></ul></li>",
-            esc(role),
+            esc(d.role),
             d.status,
             items.join("</li><li>")
         );
     }
-    if !any {
+    if diffs.is_empty() {
         s.push_str("<li>no role gained or lost a permission or a condition</li>");
     }
     s + "</ul>"
