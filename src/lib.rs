@@ -48,6 +48,14 @@ pub mod token;
 #[cfg(feature = "ring-verify")]
 pub mod ring_verify;
 
+// The token layer verifies with ring (`ring-verify`, the filter) or jsonwebtoken's RustCrypto
+// provider (`rust-crypto`, the default); with neither, jsonwebtoken would panic at the first key.
+#[cfg(all(
+    feature = "std",
+    not(any(feature = "ring-verify", feature = "rust-crypto"))
+))]
+compile_error!("the `std` token layer needs `ring-verify` or `rust-crypto`");
+
 #[cfg(feature = "schema")]
 pub mod schema;
 

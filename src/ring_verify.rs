@@ -13,14 +13,16 @@ use std::boxed::Box;
 use std::sync::Once;
 use std::vec::Vec;
 
+#[cfg(feature = "rust-crypto")]
 use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
-use jsonwebtoken::crypto::{CryptoProvider, JwtVerifier};
+use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{ErrorKind, Result};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind};
 use ring::signature::{self, RsaParameters, RsaPublicKeyComponents, UnparsedPublicKey};
 
 /// What `ring` verifies with.
 enum Scheme {
+    Hmac(ring::hmac::Algorithm),
     Rsa(&'static RsaParameters),
     /// ECDSA (fixed-size `r || s`, as JWS sends it) or Ed25519, with the key's exact length.
     Raw(&'static dyn signature::VerificationAlgorithm),
@@ -39,6 +41,11 @@ impl jsonwebtoken::signature::Verifier<Vec<u8>> for Ring {
         sig: &Vec<u8>,
     ) -> std::result::Result<(), jsonwebtoken::signature::Error> {
         let ok = match (&self.scheme, self.key.kind()) {
+            // Constant time (ring::hmac::verify).
+            (Scheme::Hmac(a), DecodingKeyKind::SecretOrDer(secret)) => {
+                ring::hmac::verify(&ring::hmac::Key::new(*a, secret), msg, sig).is_ok()
+            }
+            (Scheme::Hmac(_), DecodingKeyKind::RsaModulusExponent { .. }) => false,
             (Scheme::Rsa(p), DecodingKeyKind::SecretOrDer(der)) => {
                 UnparsedPublicKey::new(*p, der).verify(msg, sig).is_ok()
             }
@@ -78,11 +85,14 @@ fn fits(alg: Algorithm, key: &DecodingKey) -> bool {
             key.family() == AlgorithmFamily::Ec && raw.len() == 97 && raw.first() == Some(&4)
         }
         Algorithm::EdDSA => key.family() == AlgorithmFamily::Ed && raw.len() == 32,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+            key.family() == AlgorithmFamily::Hmac
+        }
         _ => key.family() == AlgorithmFamily::Rsa,
     }
 }
 
-/// The verifier factory: ring for RSA, EC and Ed25519, the default provider for HMAC.
+/// The verifier factory: every algorithm by ring.
 pub fn verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
     let scheme = match alg {
         Algorithm::RS256 => Scheme::Rsa(&signature::RSA_PKCS1_2048_8192_SHA256),
@@ -94,7 +104,11 @@ pub fn verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifie
         Algorithm::ES256 => Scheme::Raw(&signature::ECDSA_P256_SHA256_FIXED),
         Algorithm::ES384 => Scheme::Raw(&signature::ECDSA_P384_SHA384_FIXED),
         Algorithm::EdDSA => Scheme::Raw(&signature::ED25519),
-        _ => return (DEFAULT_PROVIDER.verifier_factory)(alg, key),
+        Algorithm::HS256 => Scheme::Hmac(ring::hmac::HMAC_SHA256),
+        Algorithm::HS384 => Scheme::Hmac(ring::hmac::HMAC_SHA384),
+        Algorithm::HS512 => Scheme::Hmac(ring::hmac::HMAC_SHA512),
+        // `Algorithm` is non-exhaustive: an algorithm this crate does not know verifies nothing.
+        _ => return Err(ErrorKind::InvalidAlgorithm.into()),
     };
     if !fits(*alg, key) {
         return Err(ErrorKind::InvalidKeyFormat.into());
@@ -106,21 +120,48 @@ pub fn verifier(alg: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifie
     }))
 }
 
+type SignerFactory = fn(&Algorithm, &jsonwebtoken::EncodingKey) -> Result<Box<dyn JwtSigner>>;
+
+/// Signing and JWK utilities: RustCrypto's where it is built in (tests, the CLI), and where it
+/// is not (the filter ships verification only) an error, never jsonwebtoken's panicking stubs.
+#[cfg(feature = "rust-crypto")]
+fn signing() -> (SignerFactory, KeyUtils) {
+    (
+        DEFAULT_PROVIDER.signer_factory,
+        DEFAULT_PROVIDER.key_utils.clone(),
+    )
+}
+
+#[cfg(not(feature = "rust-crypto"))]
+fn signing() -> (SignerFactory, KeyUtils) {
+    let utils = KeyUtils {
+        rsa_pub_components_from_private_key: |_| Err(ErrorKind::InvalidKeyFormat.into()),
+        rsa_pub_components_from_public_key: |_| Err(ErrorKind::InvalidKeyFormat.into()),
+        ec_pub_components_from_private_key: |_, _| Err(ErrorKind::InvalidKeyFormat.into()),
+        ed_pub_components_from_private_key: |_, _| Err(ErrorKind::InvalidKeyFormat.into()),
+        compute_digest: |_, _| Err(ErrorKind::InvalidAlgorithm.into()),
+    };
+    (|_, _| Err(ErrorKind::InvalidAlgorithm.into()), utils)
+}
+
 static INSTALL: Once = Once::new();
 
-/// Installs the provider for the process (once; a provider installed earlier wins).
+/// Installs the provider for the process (once; a provider installed earlier wins). Called
+/// before any key is parsed or token verified (`token.rs`).
 pub fn install() {
     INSTALL.call_once(|| {
+        let (signer_factory, key_utils) = signing();
         let provider: &'static CryptoProvider = Box::leak(Box::new(CryptoProvider {
-            signer_factory: DEFAULT_PROVIDER.signer_factory,
+            signer_factory,
             verifier_factory: verifier,
-            key_utils: DEFAULT_PROVIDER.key_utils.clone(),
+            key_utils,
         }));
         let _ = provider.install_default();
     });
 }
 
 #[cfg(test)]
+#[cfg(feature = "rust-crypto")]
 mod tests {
     use super::*;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -192,6 +233,26 @@ mod tests {
             + agree(&[Algorithm::ES384], &[&p384], &keys)
             + agree(&[Algorithm::EdDSA], &[&ed], &keys);
         assert_eq!(n, 3 * 7 * 4);
+    }
+
+    #[test]
+    fn ring_agrees_with_the_default_provider_on_hmac() {
+        let secret = b"intercom-authz-hs512-test-secret-0123456789abcdef0123456789abcdef";
+        let enc = EncodingKey::from_secret(secret);
+        let keys = [
+            DecodingKey::from_secret(secret),
+            DecodingKey::from_secret(
+                b"another-secret-0123456789abcdef-another-secret-0123456789abcdef",
+            ),
+            DecodingKey::from_rsa_pem(&read("rsa.pub.pem")).unwrap(),
+        ];
+        let keys: Vec<&DecodingKey> = keys.iter().collect();
+        let n = agree(
+            &[Algorithm::HS256, Algorithm::HS384, Algorithm::HS512],
+            &[&enc],
+            &keys,
+        );
+        assert_eq!(n, 3 * 3 * 4);
     }
 
     #[test]

@@ -264,6 +264,8 @@ fn hmac_key(secret: &[u8], alg: Algorithm, owner: &str) -> Result<DecodingKey, S
 /// Checks a key against its algorithm once, at load, so a bad key is a configuration error
 /// and not a 401 on every request.
 fn probe(key: &DecodingKey, alg: Algorithm) -> Result<(), String> {
+    #[cfg(feature = "ring-verify")]
+    crate::ring_verify::install();
     // jsonwebtoken slices an Ed25519 key with `[..32]`: a shorter one panics (a trapped VM in
     // the filter, from a JWKS document), a longer one is silently cut. Found by `fuzz/config`.
     if alg == Algorithm::EdDSA && key.try_get_as_bytes().map_or(true, |k| k.len() != 32) {
