@@ -22,7 +22,7 @@ JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test fuzz test-fuzz test-report test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
+.PHONY: all build test fuzz test-fuzz test-report size test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
 
 all: build
 
@@ -219,10 +219,19 @@ bench-wasm: .deps-rust .deps-clang
 bench-envoy: $(WASM) $(VENV)/.ok
 	$(PY) envoy/bench/run.py
 
+# What the modules weigh, and what weighs in the filter (twiggy on the module before wasm-opt,
+# which still has its function names): bytes per crate and the largest items.
+size: $(WASM) .deps-twiggy
+	python3 benches/size.py twiggy $(CARGO_WASM)
+
+.deps-twiggy:
+	@twiggy --version 2>/dev/null | grep -q "0.8.0" || cargo install twiggy --version 0.8.0 --locked
+	@touch $@
+
 # What one VM trap costs under FAIL_RELOAD (the test-only trap build).
 bench-reload: $(TRAP_WASM) $(VENV)/.ok
 	$(PY) envoy/bench/reload.py
 
 clean:
 	cargo clean
-	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci .deps-fuzz .deps-chromium fuzz/target
+	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci .deps-fuzz .deps-chromium .deps-twiggy fuzz/target

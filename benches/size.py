@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""`make size`: what the shipped Wasm modules weigh, and what weighs in the filter. Sizes of
+dist/ (and gzip -9), then, from twiggy on the filter before wasm-opt (it still has function
+names), the bytes per crate and the largest items.
+usage: size.py TWIGGY NAMED_FILTER_WASM"""
+import csv
+import gzip
+import io
+import pathlib
+import re
+import subprocess
+import sys
+from collections import Counter
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHIPPED = ["dist/intercom_authz.wasm", "dist/js/web/intercom_authz_bg.wasm", "dist/intercom_authz.component.wasm"]
+
+
+def crate(name):
+    m = re.search(r"([A-Za-z_][A-Za-z0-9_]*)::", name)
+    if m:
+        return m.group(1)
+    if name.startswith("data segment"):
+        return "(data)"
+    if "names" in name:
+        return "(names)"
+    return "(other)"
+
+
+def main():
+    twiggy, named = sys.argv[1], sys.argv[2]
+    print("module                                    bytes     gzip -9")
+    for p in SHIPPED:
+        f = ROOT / p
+        if f.exists():
+            b = f.read_bytes()
+            print(f"{p:<40} {len(b):>9,} {len(gzip.compress(b, 9)):>11,}")
+        else:
+            print(f"{p:<40} {'(not built)':>9}")
+    out = subprocess.run([twiggy, "top", "-n", "1000000", "--format", "csv", named], check=True, capture_output=True, text=True).stdout
+    rows = [(r["Name"], int(r["ShallowSize"])) for r in csv.DictReader(io.StringIO(out)) if r["ShallowSize"].isdigit()]
+    total = sum(s for _, s in rows)
+    per = Counter()
+    for name, size in rows:
+        per[crate(name)] += size
+    print(f"\n{named}: {total:,} bytes before wasm-opt; by crate:")
+    for c, size in per.most_common(20):
+        print(f"  {size:>9,}  {100 * size / total:5.1f} %  {c}")
+    print("\nlargest items:")
+    for name, size in sorted(rows, key=lambda r: -r[1])[:15]:
+        print(f"  {size:>9,}  {name[:110]}")
+
+
+if __name__ == "__main__":
+    main()
