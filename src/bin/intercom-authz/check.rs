@@ -21,9 +21,8 @@ fn sources(path: &str) -> Vec<Source> {
     if !embedded::is_yaml(path) {
         return vec![(None, load_value(path))];
     }
-    match read(path).and_then(|t| embedded::find(&t).map_err(|e| format!("`{path}` is {e}"))) {
+    match embedded::read(path) {
         Err(e) => vec![(None, Err(e))],
-        Ok(found) if found.is_empty() => vec![(None, Err(format!("`{path}` holds no intercom-authz configuration (an Envoy Wasm filter with `root_id: intercom_authz`, or an Istio WasmPlugin of intercom-authz)")))],
         Ok(found) => found.into_iter().map(|e| (Some(e.at), e.config)).collect(),
     }
 }

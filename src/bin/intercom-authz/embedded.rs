@@ -157,3 +157,12 @@ fn envoy_filter(typed: &Value, at: &str) -> Option<Embedded> {
 pub fn is_yaml(path: &str) -> bool {
     path.ends_with(".yaml") || path.ends_with(".yml")
 }
+
+/// Every configuration of ours in the YAML file `path`; none at all is an error.
+pub fn read(path: &str) -> Result<Vec<Embedded>, String> {
+    let found = find(&crate::common::read(path)?).map_err(|e| format!("`{path}` is {e}"))?;
+    if found.is_empty() {
+        return Err(format!("`{path}` holds no intercom-authz configuration (an Envoy Wasm filter with `root_id: intercom_authz`, or an Istio WasmPlugin of intercom-authz)"));
+    }
+    Ok(found)
+}

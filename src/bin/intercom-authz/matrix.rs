@@ -13,6 +13,11 @@ use crate::conditions;
 pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
     let (_, p) = compile(path)?;
     let roles: Vec<&str> = p.roles().iter().map(|r| r.name.as_str()).collect();
+    let mfa: Vec<intercom_authz::perm::PermSet> = p
+        .roles()
+        .iter()
+        .map(|r| conditions::mfa_for(&p, r))
+        .collect();
     // A cell: 2 = allowed, 1 = some of the body-dependent actions, 0 = denied.
     let rows: Vec<(String, Vec<u8>)> = match by {
         By::Route => p
@@ -35,12 +40,12 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
                 let cells = p
                     .roles()
                     .iter()
-                    .map(|role| {
+                    .zip(&mfa)
+                    .map(|(role, mfa)| {
                         let n = variants
                             .iter()
                             .filter(|v| role.permissions.contains_all(v))
                             .count();
-                        let mfa = conditions::mfa_for(&p, role);
                         if n == variants.len() {
                             if variants.iter().any(|v| v.iter().any(|id| mfa.contains(id))) {
                                 3
@@ -64,8 +69,9 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
                     name.to_string(),
                     p.roles()
                         .iter()
-                        .map(|role| {
-                            let mfa = conditions::mfa_for(&p, role).contains(id);
+                        .zip(&mfa)
+                        .map(|(role, mfa)| {
+                            let mfa = mfa.contains(id);
                             u8::from(role.permissions.contains(id)) * (2 + u8::from(mfa))
                         })
                         .collect(),
@@ -121,17 +127,18 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
                     .collect();
                 let _ = writeln!(s, "\"{name}\",{}", c.join(","));
             }
+            let conds: Vec<Vec<conditions::Condition>> =
+                p.roles().iter().map(|r| conditions::of(&p, r)).collect();
             for (i, name) in ["mfa", "ip_allowlist", "max_session_age"]
                 .iter()
                 .enumerate()
             {
-                let c: Vec<String> = p
-                    .roles()
+                let c: Vec<String> = conds
                     .iter()
-                    .map(|r| {
-                        let v = conditions::of(&p, r)
-                            .swap_remove(i)
-                            .value
+                    .map(|rc| {
+                        let v = rc
+                            .get(i)
+                            .and_then(|c| c.value.as_deref())
                             .unwrap_or_default();
                         format!("\"{}\"", v.replace('"', "'"))
                     })

@@ -117,6 +117,8 @@ fn sound_shape(mut v: Value, out: &mut Vec<Problem>) -> Config {
 /// A policy being rebuilt piece by piece: a piece is kept only if the policy still compiles.
 struct Builder<'a> {
     acc: PolicyConfig,
+    /// `acc`, compiled.
+    compiled: Policy,
     out: &'a mut Vec<Problem>,
 }
 
@@ -125,8 +127,9 @@ impl Builder<'_> {
         let mut next = self.acc.clone();
         piece(&mut next);
         match Policy::compile(&next) {
-            Ok(_) => {
+            Ok(p) => {
                 self.acc = next;
+                self.compiled = p;
                 true
             }
             Err(e) => {
@@ -182,7 +185,7 @@ impl Builder<'_> {
 }
 
 /// Stage 2: the policy, each piece on top of the accepted ones.
-fn sound_policy(cfg: &PolicyConfig, out: &mut Vec<Problem>) -> PolicyConfig {
+fn sound_policy(cfg: &PolicyConfig, out: &mut Vec<Problem>) -> (PolicyConfig, Option<Policy>) {
     let mut empty = cfg.clone();
     empty.roles.clear();
     empty.permissions.clear();
@@ -191,11 +194,18 @@ fn sound_policy(cfg: &PolicyConfig, out: &mut Vec<Problem>) -> PolicyConfig {
     empty.mfa.permissions.clear();
     empty.workspace_scopes = cfg.workspace_scopes.as_ref().map(|_| Vec::new());
     empty.default_role = None;
-    if let Err(e) = Policy::compile(&empty) {
-        out.push(problem("policy", e.0));
-        return empty;
-    }
-    let mut b = Builder { acc: empty, out };
+    let compiled = match Policy::compile(&empty) {
+        Ok(p) => p,
+        Err(e) => {
+            out.push(problem("policy", e.0));
+            return (empty, None);
+        }
+    };
+    let mut b = Builder {
+        acc: empty,
+        compiled,
+        out,
+    };
     for (k, v) in &cfg.permissions {
         b.add(format!("policy.permissions.{k}"), |p| {
             p.permissions.insert(k.clone(), v.clone());
@@ -227,7 +237,7 @@ fn sound_policy(cfg: &PolicyConfig, out: &mut Vec<Problem>) -> PolicyConfig {
             p.default_role = Some(d.clone())
         });
     }
-    b.acc
+    (b.acc, Some(b.compiled))
 }
 
 /// Stage 3: each key alone, then the whole configuration.
@@ -251,18 +261,17 @@ pub fn find(
 ) -> (Vec<Problem>, Option<(Config, Policy)>) {
     let mut out = Vec::new();
     let mut cfg = sound_shape(value, &mut out);
-    cfg.policy = sound_policy(&cfg.policy, &mut out);
+    let (policy, compiled) = sound_policy(&cfg.policy, &mut out);
+    cfg.policy = policy;
     sound_keys(&mut cfg, &mut out);
     if has_keys(&cfg) {
         if let Err(e) = Authorizer::new(cfg.clone()) {
             out.push(problem("", e.0));
         }
     }
-    if !out.is_empty() {
-        return (out, None);
-    }
-    match Policy::compile(&cfg.policy) {
-        Ok(p) => (out, Some((cfg, p))),
-        Err(e) => (vec![problem("policy", e.0)], None),
+    match compiled {
+        // No problem: the policy as rebuilt is the whole policy, already compiled.
+        Some(p) if out.is_empty() => (out, Some((cfg, p))),
+        _ => (out, None),
     }
 }

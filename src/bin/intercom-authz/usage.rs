@@ -30,8 +30,8 @@ struct Record<'a> {
     success: bool,
     #[serde(borrow)]
     code: std::borrow::Cow<'a, str>,
-    #[serde(default)]
-    permissions: Vec<String>,
+    #[serde(default, borrow)]
+    permissions: Vec<std::borrow::Cow<'a, str>>,
     #[serde(default, borrow)]
     action: Option<std::borrow::Cow<'a, str>>,
 }
@@ -47,6 +47,14 @@ impl Use {
     fn add(&mut self, t: u64) {
         self.count += 1;
         self.last = self.last.max(t);
+    }
+}
+
+/// Counts a use of `perm`, allocating its name only the first time it is seen.
+fn tally(uses: &mut BTreeMap<String, Use>, perm: &str, time: u64) {
+    match uses.get_mut(perm) {
+        Some(u) => u.add(time),
+        None => uses.entry(perm.to_string()).or_default().add(time),
     }
 }
 
@@ -69,7 +77,7 @@ pub struct Usage {
 }
 
 impl Usage {
-    fn line(&mut self, line: &str, at: &str) {
+    fn line(&mut self, line: &str, at: impl FnOnce() -> String) {
         let json = match line.find(MARKER) {
             Some(i) => line.get(i + MARKER.len()..).unwrap_or_default(),
             None if line.starts_with('{') && line.contains("\"success\"") => line,
@@ -82,8 +90,9 @@ impl Usage {
             Ok(r) => self.record(&r),
             Err(e) => {
                 self.malformed += 1;
-                self.first_malformed
-                    .get_or_insert_with(|| format!("{at}: {e}"));
+                if self.first_malformed.is_none() {
+                    self.first_malformed = Some(format!("{}: {e}", at()));
+                }
             }
         }
     }
@@ -100,8 +109,8 @@ impl Usage {
         let mine = t.subjects.entry(subject.to_string()).or_default();
         if r.success {
             for p in &r.permissions {
-                t.used.entry(p.clone()).or_default().add(r.time);
-                mine.entry(p.clone()).or_default().add(r.time);
+                tally(&mut t.used, p, r.time);
+                tally(mine, p, r.time);
             }
         } else {
             let what = r
@@ -147,10 +156,9 @@ pub fn read_logs(paths: &[String]) -> Result<Usage> {
             lineno += 1;
             n += 1;
             let line = String::from_utf8_lossy(&buf);
-            u.line(
-                line.trim_end_matches(['\n', '\r']),
-                &format!("{path}:{lineno}"),
-            );
+            u.line(line.trim_end_matches(['\n', '\r']), || {
+                format!("{path}:{lineno}")
+            });
             if tty && n % 100_000 == 0 {
                 eprint!("\r{n} lines read…");
             }
