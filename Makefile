@@ -11,12 +11,15 @@ ENVOY := $(VENV)/bin/envoy
 NODE_TOOLS := tests/node/node_modules
 WASM_OPT := $(NODE_TOOLS)/.bin/wasm-opt
 WASM := dist/intercom_authz.wasm
-WASM_OPT_FLAGS := -O3 --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
+WASM_OPT_FLAGS := -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
-CARGO_WASM := target/wasm32-wasip1/release/intercom_authz.wasm
-# ring (feature ring-verify, part of the filter) compiles C for wasm32: clang from Debian.
-WASM_CC := CC_wasm32_wasip1=clang-19 AR_wasm32_wasip1=llvm-ar-19
-JS_WASM := target/wasm32-unknown-unknown/release/intercom_authz.wasm
+CARGO_WASM := target/wasm32-wasip1/wasm/intercom_authz.wasm
+# ring (feature ring-verify: every shipped module verifies with it) compiles C for wasm32:
+# clang from Debian.
+WASM_CC := CC_wasm32_wasip1=clang-19 AR_wasm32_wasip1=llvm-ar-19 \
+  CC_wasm32_unknown_unknown=clang-19 AR_wasm32_unknown_unknown=llvm-ar-19 \
+  CC_wasm32_wasip2=clang-19 AR_wasm32_wasip2=llvm-ar-19
+JS_WASM := target/wasm32-unknown-unknown/wasm/intercom_authz.wasm
 COMPONENT := dist/intercom_authz.component.wasm
 JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
@@ -30,7 +33,7 @@ build:
 	cargo build --release
 
 # ---- what a fresh machine needs ------------------------------------------------------------
-deps: .deps-rust $(VENV)/.ok $(NODE_TOOLS)/.ok
+deps: .deps-rust $(VENV)/.ok $(NODE_TOOLS)/.ok .deps-wrk
 
 .deps-rust:
 	rustup target add wasm32-wasip1 wasm32-wasip2 wasm32-unknown-unknown x86_64-unknown-none
@@ -39,6 +42,11 @@ deps: .deps-rust $(VENV)/.ok $(NODE_TOOLS)/.ok
 .deps-clang:
 	@command -v clang-19 >/dev/null && command -v llvm-ar-19 >/dev/null || \
 	  (apt-get install -y clang-19 llvm-19 || (apt-get update && apt-get install -y clang-19 llvm-19))
+	@touch $@
+
+# The HTTP load generator of `make bench-envoy` (Debian package).
+.deps-wrk:
+	@command -v wrk >/dev/null || (apt-get install -y wrk || (apt-get update && apt-get install -y wrk))
 	@touch $@
 
 # A real OCI registry and skopeo, for the Wasm image (Debian packages).
@@ -68,7 +76,7 @@ $(NODE_TOOLS)/.ok: tests/node/package.json tests/node/package-lock.json
 wasm: $(WASM)
 
 $(WASM): .deps-rust .deps-clang $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*.tsv)
-	$(WASM_CC) cargo rustc --lib --release --target wasm32-wasip1 --no-default-features --features filter --crate-type cdylib
+	$(WASM_CC) cargo rustc --lib --profile wasm --target wasm32-wasip1 --no-default-features --features filter --crate-type cdylib
 	@mkdir -p dist
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(CARGO_WASM) -o $@
 	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped), before wasm-opt $$(stat -c %s $(CARGO_WASM))"
@@ -76,14 +84,14 @@ $(WASM): .deps-rust .deps-clang $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock $(wildca
 # Tests only: the same filter with a trap on request (feature test-trap), to watch failure policies.
 TRAP_WASM := dist/intercom_authz.test-trap.wasm
 $(TRAP_WASM): $(WASM)
-	$(WASM_CC) cargo rustc --lib --release --target wasm32-wasip1 --no-default-features --features filter,test-trap --crate-type cdylib
+	$(WASM_CC) cargo rustc --lib --profile wasm --target wasm32-wasip1 --no-default-features --features filter,test-trap --crate-type cdylib
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(CARGO_WASM) -o $@
 
 # ---- the npm package -----------------------------------------------------------------------
 js: dist/js/package.json
 
-dist/js/package.json: .deps-rust .deps-wasm-bindgen $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*.tsv src/js-package/*)
-	cargo rustc --lib --release --target wasm32-unknown-unknown --features js --crate-type cdylib
+dist/js/package.json: .deps-rust .deps-clang .deps-wasm-bindgen $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*.tsv src/js-package/*)
+	$(WASM_CC) cargo rustc --lib --profile wasm --target wasm32-unknown-unknown --no-default-features --features js --crate-type cdylib
 	rm -rf dist/js && mkdir -p dist/js
 	wasm-bindgen --target nodejs --out-dir dist/js/node $(JS_WASM)
 	wasm-bindgen --target web --out-dir dist/js/web $(JS_WASM)
@@ -104,10 +112,11 @@ dist/js/package.json: .deps-rust .deps-wasm-bindgen $(NODE_TOOLS)/.ok Cargo.toml
 # components, so this one is not run through it.)
 component: $(COMPONENT)
 
-$(COMPONENT): .deps-rust Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*.tsv wit/*.wit)
-	cargo rustc --lib --release --target wasm32-wasip2 --features component --crate-type cdylib
+$(COMPONENT): .deps-rust .deps-clang Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*.tsv wit/*.wit)
+	# No name section: nothing after this step strips it (the other modules go through wasm-opt).
+	$(WASM_CC) cargo rustc --lib --profile wasm --config "profile.wasm.strip=true" --target wasm32-wasip2 --no-default-features --features component --crate-type cdylib
 	@mkdir -p dist
-	cp target/wasm32-wasip2/release/intercom_authz.wasm $@
+	cp target/wasm32-wasip2/wasm/intercom_authz.wasm $@
 	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped)"
 
 # ---- tests ---------------------------------------------------------------------------------
@@ -117,13 +126,13 @@ test: test-lint test-nostd test-rust test-envoy test-istio test-js test-componen
 test-rust:
 	cargo test --features cli,ring-verify
 
-test-lint: .deps-rust
+test-lint: .deps-rust .deps-clang
 	cargo fmt --check
 	cargo clippy --all-targets --features filter,cli -- -D warnings
 	# The filter as shipped: verification only, every algorithm by ring, no RustCrypto.
 	cargo clippy --lib --no-default-features --features filter -- -D warnings
-	cargo clippy --lib --target wasm32-unknown-unknown --features js -- -D warnings
-	cargo clippy --lib --target wasm32-wasip2 --features component -- -D warnings
+	$(WASM_CC) cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features js -- -D warnings
+	$(WASM_CC) cargo clippy --lib --target wasm32-wasip2 --no-default-features --features component -- -D warnings
 
 test-nostd: .deps-rust
 	cargo build --no-default-features --lib --target x86_64-unknown-none
@@ -216,7 +225,22 @@ bench-wasm: .deps-rust .deps-clang
 	@echo "== native"
 	cargo run --release --example verify_bench --features ring-verify
 
-bench-envoy: $(WASM) $(VENV)/.ok
+# The floor of bench-envoy: a Proxy-Wasm filter that only reads 3 request headers (benches/noop/,
+# its own crate), through the same wasm-opt as the filter.
+NOOP_WASM := dist/bench/noop.wasm
+NOOP_CARGO_WASM := benches/noop/target/wasm32-wasip1/release/noop_filter.wasm
+$(NOOP_WASM): .deps-rust $(NODE_TOOLS)/.ok benches/noop/Cargo.toml benches/noop/Cargo.lock $(wildcard benches/noop/src/*.rs)
+	cargo build --release --locked --target wasm32-wasip1 --manifest-path benches/noop/Cargo.toml
+	@mkdir -p dist/bench
+	$(WASM_OPT) $(WASM_OPT_FLAGS) $(NOOP_CARGO_WASM) -o $@
+
+# The CLI: bench-envoy derives the native RBAC of the whole catalog from its `matrix`.
+CLI := target/release/intercom-authz
+$(CLI): Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*/*/*.rs src/*.tsv)
+	cargo build --release --features cli
+
+# BENCH_DURATION (default 10s) per row; BENCH_RSS=0 skips the Envoy memory part.
+bench-envoy: $(WASM) $(NOOP_WASM) $(CLI) $(VENV)/.ok .deps-wrk
 	$(PY) envoy/bench/run.py
 
 # What the modules weigh, and what weighs in the filter (twiggy on the module before wasm-opt,
@@ -234,4 +258,4 @@ bench-reload: $(TRAP_WASM) $(VENV)/.ok
 
 clean:
 	cargo clean
-	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci .deps-fuzz .deps-chromium .deps-twiggy fuzz/target
+	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci .deps-fuzz .deps-chromium .deps-twiggy .deps-wrk fuzz/target benches/noop/target

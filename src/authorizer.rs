@@ -459,19 +459,15 @@ impl Authorizer {
     }
 
     fn parse(json: &str) -> Result<Config, ConfigError> {
-        let de = &mut serde_json::Deserializer::from_str(json);
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let msg = inner.to_string();
+        serde_json::from_str(json).map_err(|e| {
+            let path = crate::json_path::path_at(json, e.line(), e.column(), &e.to_string());
             // serde_json appends " at line L column C": keep it, it helps find the spot.
-            if path == "." || path == "?" || path.is_empty() {
-                ConfigError(format!("invalid configuration: {msg}"))
+            if path == "." {
+                ConfigError(format!("invalid configuration: {e}"))
             } else {
-                ConfigError(format!("invalid configuration at `{path}`: {msg}"))
+                ConfigError(format!("invalid configuration at `{path}`: {e}"))
             }
-        })?;
-        Ok(config)
+        })
     }
 
     /// Compiles a configuration for a host that makes no HTTP calls and can pass claims it

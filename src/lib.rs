@@ -32,6 +32,7 @@ extern crate std;
 pub mod body;
 pub mod catalog;
 pub mod eval;
+pub mod json_path;
 pub mod net;
 pub mod path;
 pub mod perm;
@@ -42,6 +43,8 @@ pub mod version;
 
 #[cfg(feature = "std")]
 pub mod authorizer;
+#[cfg(feature = "std")]
+pub mod pem;
 #[cfg(feature = "std")]
 pub mod token;
 

@@ -18,7 +18,6 @@
 //! signed-in user's repeated token skips step 4.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::format;
 use std::rc::Rc;
 use std::string::{String, ToString};
@@ -328,12 +327,8 @@ pub fn load_key(k: &KeyConfig, owner: &str) -> Result<VerifyKey, String> {
         let pem = k.pem.as_deref().ok_or_else(|| {
             format!("{owner}: `{alg_name}` needs a `pem` public key, not a secret")
         })?;
-        let parsed = match alg {
-            Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem.as_bytes()),
-            Algorithm::EdDSA => DecodingKey::from_ed_pem(pem.as_bytes()),
-            _ => DecodingKey::from_rsa_pem(pem.as_bytes()),
-        };
-        parsed.map_err(|_| format!("the `pem` of {owner} is not a valid {alg_name} public key"))?
+        crate::pem::decoding_key(pem, alg)
+            .ok_or_else(|| format!("the `pem` of {owner} is not a valid {alg_name} public key"))?
     };
     probe(&key, alg).map_err(|e| format!("{owner}: {e}"))?;
     Ok(VerifyKey {
@@ -468,13 +463,10 @@ pub struct Verified {
     pub expires_at: u64,
 }
 
-/// The verified-token cache: bounded, keyed by the whole token, entries expire with `exp`.
-#[derive(Debug, Default)]
-struct Cache {
-    entries: BTreeMap<String, (Rc<Verified>, u64)>,
-    order: BTreeMap<u64, String>,
-    seq: u64,
-}
+/// The verified-token cache: keyed by the whole token (stored once), bounded by
+/// `cache_size` entries (quick_cache's S3-FIFO: a burst of one-off tokens does not push out
+/// the tokens in steady use); an entry is dropped when found past its `exp`.
+type Cache = quick_cache::unsync::Cache<String, Rc<Verified>>;
 
 /// Counters the front-ends can export.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -492,7 +484,7 @@ pub struct TokenVerifier {
     keys: Vec<VerifyKey>,
     remote: RefCell<Rc<Vec<VerifyKey>>>,
     no_keys: NoKeys,
-    cache: RefCell<Cache>,
+    cache: Option<RefCell<Cache>>,
     stats: RefCell<CacheStats>,
 }
 
@@ -553,11 +545,11 @@ impl TokenVerifier {
             return Err("`token.max_token_bytes` must be more than 0".into());
         }
         Ok(TokenVerifier {
+            cache: (cfg.cache_size > 0).then(|| RefCell::new(Cache::new(cfg.cache_size))),
             cfg,
             keys,
             remote: RefCell::new(Rc::new(Vec::new())),
             no_keys,
-            cache: RefCell::new(Cache::default()),
             stats: RefCell::new(CacheStats::default()),
         })
     }
@@ -570,7 +562,9 @@ impl TokenVerifier {
     /// Replaces the keys fetched from a remote JWKS; the cache is emptied.
     pub fn set_remote_keys(&self, keys: Vec<VerifyKey>) {
         *self.remote.borrow_mut() = Rc::new(keys);
-        *self.cache.borrow_mut() = Cache::default();
+        if let Some(cache) = &self.cache {
+            cache.borrow_mut().clear();
+        }
     }
 
     /// Whether remote keys have been loaded.
@@ -634,51 +628,29 @@ impl TokenVerifier {
                 ),
             );
         }
-        if self.cfg.cache_size > 0 {
-            let mut cache = self.cache.borrow_mut();
-            if let Some((v, _)) = cache.entries.get(token) {
-                if now <= v.expires_at.saturating_add(self.cfg.leeway) {
-                    self.stats.borrow_mut().hits += 1;
-                    return Ok(v.clone());
-                }
-                if let Some((_, seq)) = cache.entries.remove(token) {
-                    cache.order.remove(&seq);
-                }
-            }
+        if let Some(hit) = self.cached(token, now) {
+            self.stats.borrow_mut().hits += 1;
+            return Ok(hit);
         }
         self.stats.borrow_mut().misses += 1;
         let verified = Rc::new(self.verify(token, now)?);
-        if self.cfg.cache_size > 0 {
-            let mut cache = self.cache.borrow_mut();
-            // Evict expired entries first, then the oldest.
-            if cache.entries.len() >= self.cfg.cache_size {
-                let leeway = self.cfg.leeway;
-                let expired: Vec<String> = cache
-                    .entries
-                    .iter()
-                    .filter(|(_, (v, _))| now > v.expires_at.saturating_add(leeway))
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                for k in expired {
-                    if let Some((_, seq)) = cache.entries.remove(&k) {
-                        cache.order.remove(&seq);
-                    }
-                }
-            }
-            while cache.entries.len() >= self.cfg.cache_size {
-                let Some((_, oldest)) = cache.order.pop_first() else {
-                    break;
-                };
-                cache.entries.remove(&oldest);
-            }
-            cache.seq += 1;
-            let seq = cache.seq;
-            cache.order.insert(seq, token.to_string());
+        if let Some(cache) = &self.cache {
             cache
-                .entries
-                .insert(token.to_string(), (verified.clone(), seq));
+                .borrow_mut()
+                .insert(token.into(), Rc::clone(&verified));
         }
         Ok(verified)
+    }
+
+    /// A cached verification of `token` still valid at `now`; an expired one is dropped.
+    fn cached(&self, token: &str, now: u64) -> Option<Rc<Verified>> {
+        let mut cache = self.cache.as_ref()?.borrow_mut();
+        let v = cache.get(token)?;
+        if now <= v.expires_at.saturating_add(self.cfg.leeway) {
+            return Some(Rc::clone(v));
+        }
+        cache.remove(token);
+        None
     }
 
     /// Verifies a compact JWS (no cache). See the module docs for the steps.
@@ -1019,6 +991,12 @@ mod tests {
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
+    impl TokenVerifier {
+        fn cache_len(&self) -> usize {
+            self.cache.as_ref().map_or(0, |c| c.borrow().len())
+        }
+    }
+
     fn verifier(cache_size: usize) -> TokenVerifier {
         let cfg: TokenConfig = serde_json::from_value(serde_json::json!({
             "keys": [{"kid": "k", "alg": "HS256", "secret": SECRET}],
@@ -1072,6 +1050,7 @@ mod tests {
         let err = v.authenticate(Some(&t), 3000 + 61).unwrap_err();
         assert_eq!(err.code, Code::TokenExpired);
         assert_eq!(v.stats().hits, 0);
+        assert_eq!(v.cache_len(), 0, "the expired entry was dropped");
     }
 
     #[test]
@@ -1088,11 +1067,33 @@ mod tests {
         for sub in ["a", "b", "c"] {
             v.authenticate(Some(&token(sub, 10_000)), 2000).unwrap();
         }
-        assert_eq!(v.cache.borrow().entries.len(), 2);
-        // The oldest ("a") was evicted: verifying it again is a miss.
+        assert!(v.cache_len() <= 2, "{} entries", v.cache_len());
+        // A token seen once among many one-off tokens is evicted: verifying it again is a miss.
+        let v = verifier(4);
+        let steady = token("steady", 10_000);
+        for _ in 0..3 {
+            v.authenticate(Some(&steady), 2000).unwrap();
+        }
+        for i in 0..100 {
+            v.authenticate(Some(&token(&format!("once{i}"), 10_000)), 2000)
+                .unwrap();
+            assert!(v.cache_len() <= 4, "{} entries", v.cache_len());
+        }
+        // The token in steady use survived the burst (S3-FIFO): a hit.
+        let hits = v.stats().hits;
+        v.authenticate(Some(&steady), 2000).unwrap();
+        assert_eq!(v.stats().hits, hits + 1);
+        // The one-off tokens did not stay: verifying them again is a miss (all but what fits).
         let misses = v.stats().misses;
-        v.authenticate(Some(&token("a", 10_000)), 2000).unwrap();
-        assert_eq!(v.stats().misses, misses + 1);
+        for i in 0..100 {
+            v.authenticate(Some(&token(&format!("once{i}"), 10_000)), 2000)
+                .unwrap();
+        }
+        assert!(
+            v.stats().misses - misses >= 96,
+            "{}",
+            v.stats().misses - misses
+        );
     }
 
     #[test]

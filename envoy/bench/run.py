@@ -2,14 +2,28 @@
 """`make bench-envoy`: wrk on loopback against one Envoy (--concurrency 1), side by side in one run:
 
   nofilter      router only
+  noop          the floor: a no-op Proxy-Wasm filter (benches/noop/, dist/bench/noop.wasm) that
+                reads `:method`, `:path` and `authorization` and continues; same V8 runtime and
+                settings as intercom-authz
   authz_hs256   intercom-authz (as shipped: no buffer filter), HS256 token (the same token each time: cached)
   authz_rs256   intercom-authz, RS256, the same token (cache hits)
   authz_rs256_cold  intercom-authz, RS256, a different token on every request (cache misses)
-  native_rs256  Envoy's own jwt_authn (RS256, local JWKS) + rbac doing the same check
+  native_rs256  Envoy's own jwt_authn (RS256, local JWKS) + rbac with one policy for the one
+                route requested (GET /contacts/{id})
+  native_full   jwt_authn + rbac holding the whole Intercom catalog, what a platform team would
+                write without us: one RBAC policy per built-in role, its permissions the OR of
+                every (method, anchored path regex) the role may call, derived from
+                `intercom-authz matrix '{}' --format json` (target/release/intercom-authz)
+  baseline_hs256  only with BENCH_BASELINE_WASM=/path/to/intercom_authz.wasm: an earlier build
 
 The upstream is a second Envoy answering with a direct response, so the upstream is never the
-bottleneck. Prints throughput, ratio to nofilter, p50/p99 latency and the tested Envoy's CPU
-time per request; writes envoy/bench/results.md.
+bottleneck. Prints throughput, ratios to nofilter and to the no-op floor, p50/p99 latency and the
+tested Envoy's CPU time per request.
+
+Then (unless BENCH_RSS=0) Envoy's resident memory (VmRSS) per proxy: separate Envoys, one at a
+time, each with ONE listener (no filter, the no-op filter, intercom-authz HS256) at --concurrency
+1 and 4, idle (after /ready and 2 s) and after 3 s of wrk. Writes envoy/bench/results.md.
+BENCH_DURATION (default 10s) and BENCH_CONNECTIONS (default 16) set the main runs.
 """
 import base64
 import json
@@ -19,9 +33,9 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import jwt
@@ -29,10 +43,19 @@ from cryptography.hazmat.primitives import serialization
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ENVOY = str(ROOT / ".venv/bin/envoy")
+CLI = str(ROOT / "target/release/intercom-authz")
+AUTHZ_WASM = str(ROOT / "dist/intercom_authz.wasm")
+NOOP_WASM = str(ROOT / "dist/bench/noop.wasm")
 KEYS = ROOT / "tests/keys"
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "16")
+RSS = os.environ.get("BENCH_RSS", "1") != "0"
+RSS_DURATION = "3s"
 PATH = "/contacts/123"
+ROLES = ["owner", "admin", "restricted", "agent", "observer"]
+# An earlier build to compare with, side by side in the same run (e.g. one built from an older
+# commit): BENCH_BASELINE_WASM=/path/to/intercom_authz.wasm make bench-envoy
+BASELINE = os.environ.get("BENCH_BASELINE_WASM")
 
 
 def free_port():
@@ -41,36 +64,65 @@ def free_port():
         return s.getsockname()[1]
 
 
-def hcm(name, filters, cluster="upstream"):
+def address(port):
+    return {"socket_address": {"address": "127.0.0.1", "port_value": port}}
+
+
+def hcm(name, filters, route):
     return {"name": "envoy.filters.network.http_connection_manager", "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": name,
-        "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
-            {"match": {"prefix": "/"}, "route": {"cluster": cluster}}]}]},
+        "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [{"match": {"prefix": "/"}, **route}]}]},
         "http_filters": filters + [{"name": "envoy.filters.http.router", "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}
 
 
-def listener(name, port, filters):
-    return {"name": name, "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
-            "filter_chains": [{"filters": [hcm(name, filters)]}]}
+def listener(name, port, filters, route=None):
+    route = route or {"route": {"cluster": "upstream"}}
+    return {"name": name, "address": address(port), "filter_chains": [{"filters": [hcm(name, filters, route)]}]}
 
 
-# An earlier build to compare with, side by side in the same run (e.g. one built from an older
-# commit): BENCH_BASELINE_WASM=/path/to/intercom_authz.wasm make bench-envoy
-BASELINE = os.environ.get("BENCH_BASELINE_WASM")
+def envoy_config(admin_port, listeners, up_port=None):
+    resources = {"listeners": listeners}
+    if up_port:
+        resources["clusters"] = [{"name": "upstream", "type": "STATIC", "connect_timeout": "1s",
+                                  "load_assignment": {"cluster_name": "upstream", "endpoints": [{"lb_endpoints": [
+                                      {"endpoint": {"address": address(up_port)}}]}]}}]
+    return {"admin": {"address": address(admin_port)}, "static_resources": resources}
 
 
-def authz_filters(name, config, wasm=None):
+def upstream_config(admin_port, port):
+    answer = {"direct_response": {"status": 200, "body": {"inline_string": "{\"type\":\"contact\",\"id\":\"123\"}"}}}
+    return envoy_config(admin_port, [listener("up", port, [], answer)])
+
+
+# ---- the filters under test --------------------------------------------------------------------
+
+def wasm_filters(name, wasm, config):
     return [
         {"name": "intercom_authz", "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
             "config": {"name": name, "root_id": "intercom_authz", "failure_policy": "FAIL_RELOAD",
                        "allow_on_headers_stop_iteration": True,
-                       "vm_config": {"vm_id": name, "runtime": "envoy.wasm.runtime.v8",
-                                     "code": {"local": {"filename": wasm or str(ROOT / "dist/intercom_authz.wasm")}}},
+                       "vm_config": {"vm_id": name, "runtime": "envoy.wasm.runtime.v8", "code": {"local": {"filename": wasm}}},
                        "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": json.dumps(config)}}}},
     ]
+
+
+def authz_config(key):
+    return {"token": {"keys": [key], "issuers": ["https://sso.example.com"], "audiences": ["intercom-authz"]}, "audit": "none"}
+
+
+HS_KEY = {"kid": "hs1", "alg": "HS256", "secret": (KEYS / "hs.secret").read_text()}
+RS_KEY = {"kid": "rs1", "alg": "RS256", "pem": (KEYS / "rsa.pub.pem").read_text()}
+
+
+def authz_filters(name, key, wasm=AUTHZ_WASM):
+    return wasm_filters(name, wasm, authz_config(key))
+
+
+def noop_filters(name):
+    return wasm_filters(name, NOOP_WASM, {})
 
 
 def rsa_jwk():
@@ -79,25 +131,91 @@ def rsa_jwk():
     return {"kty": "RSA", "kid": "rs1", "alg": "RS256", "use": "sig", "n": b64(n.n), "e": b64(n.e)}
 
 
+def jwt_authn():
+    return {"name": "envoy.filters.http.jwt_authn", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+        "providers": {"sso": {"issuer": "https://sso.example.com", "audiences": ["intercom-authz"],
+                              "local_jwks": {"inline_string": json.dumps({"keys": [rsa_jwk()]})},
+                              "payload_in_metadata": "jwt_payload"}},
+        "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "sso"}}]}}
+
+
+def role_principals(string_match):
+    """The `role` claim of jwt_authn's payload metadata, as a string or as a list of strings."""
+    meta = lambda value: {"metadata": {"filter": "envoy.filters.http.jwt_authn", "path": [{"key": "jwt_payload"}, {"key": "role"}],
+                                       "value": value}}
+    return [meta({"list_match": {"one_of": {"string_match": string_match}}}), meta({"string_match": string_match})]
+
+
+def route_permission(method, regex):
+    return {"and_rules": {"rules": [
+        {"header": {"name": ":method", "string_match": {"exact": method}}},
+        {"url_path": {"path": {"safe_regex": {"regex": regex}}}}]}}
+
+
+def rbac(policies):
+    return {"name": "envoy.filters.http.rbac", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
+        "rules": {"action": "ALLOW", "policies": policies}}}
+
+
 def native_filters():
-    return [
-        {"name": "envoy.filters.http.jwt_authn", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
-            "providers": {"sso": {"issuer": "https://sso.example.com", "audiences": ["intercom-authz"],
-                                  "local_jwks": {"inline_string": json.dumps({"keys": [rsa_jwk()]})},
-                                  "payload_in_metadata": "jwt_payload"}},
-            "rules": [{"match": {"prefix": "/"}, "requires": {"provider_name": "sso"}}]}},
-        {"name": "envoy.filters.http.rbac", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC",
-            "rules": {"action": "ALLOW", "policies": {"read-contacts": {
-                "permissions": [{"and_rules": {"rules": [
-                    {"header": {"name": ":method", "string_match": {"exact": "GET"}}},
-                    {"url_path": {"path": {"safe_regex": {"regex": "^/contacts/[^/]+$"}}}}]}}],
-                "principals": [{"metadata": {"filter": "envoy.filters.http.jwt_authn", "path": [{"key": "jwt_payload"}, {"key": "role"}],
-                                             "value": {"list_match": {"one_of": {"string_match": {"safe_regex": {"regex": "^(owner|admin|restricted|agent|observer)$"}}}}}}},
-                               {"metadata": {"filter": "envoy.filters.http.jwt_authn", "path": [{"key": "jwt_payload"}, {"key": "role"}],
-                                             "value": {"string_match": {"safe_regex": {"regex": "^(owner|admin|restricted|agent|observer)$"}}}}}]}}}}},
-    ]
+    """jwt_authn + rbac with one policy: GET /contacts/{id} for any of the five roles."""
+    policy = {"permissions": [route_permission("GET", "^/contacts/[^/]+$")],
+              "principals": role_principals({"safe_regex": {"regex": "^(" + "|".join(ROLES) + ")$"}})}
+    return [jwt_authn(), rbac({"read-contacts": policy})]
+
+
+def route_regex(path):
+    """`/contacts/{id}/tags` -> `^/contacts/[^/]+/tags$`."""
+    segments = ["[^/]+" if s.startswith("{") and s.endswith("}") else re.escape(s) for s in path.split("/")]
+    return "^" + "/".join(segments) + "$"
+
+
+def catalog_matrix(tmp):
+    """The shipped default's access matrix: [(method, path template, roles that may call it)].
+    A role the body decides for (`partial`) may call the route: RBAC cannot read the body."""
+    (tmp / "default.json").write_text("{}")
+    out = subprocess.run([CLI, "matrix", str(tmp / "default.json"), "--format", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    matrix = json.loads(out)
+    assert sorted(matrix["conditions"]) == sorted(ROLES), matrix["conditions"]
+    return [(*row["route"].split(" ", 1), set(row["roles"]) | set(row["partial"])) for row in matrix["rows"]]
+
+
+def native_catalog_filters(matrix):
+    """jwt_authn + rbac, one policy per role: the OR of every (method, path) the role may call."""
+    policies = {}
+    for role in ROLES:
+        permissions = [route_permission(m, route_regex(p)) for m, p, roles in matrix if role in roles]
+        policies[role] = {"permissions": permissions, "principals": role_principals({"exact": role})}
+    return [jwt_authn(), rbac(policies)]
+
+
+# ---- running Envoy and wrk -----------------------------------------------------------------------
+
+def start_envoy(config, tmp, name, base_id, concurrency=1):
+    path = tmp / f"{name}.json"
+    path.write_text(json.dumps(config))
+    return subprocess.Popen([ENVOY, "-c", str(path), "--concurrency", str(concurrency), "--base-id", str(base_id), "-l", "error"],
+                            start_new_session=True)
+
+
+def wait_ready(admin_port, proc):
+    for _ in range(300):
+        assert proc.poll() is None, f"Envoy exited with {proc.returncode}"
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/ready", timeout=1)
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    raise TimeoutError(f"Envoy (admin port {admin_port}) not ready")
+
+
+def stop(proc):
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=10)
 
 
 def token(alg, sub="admin-42", n=0):
@@ -109,13 +227,43 @@ def token(alg, sub="admin-42", n=0):
     return jwt.encode(claims, (KEYS / "rsa.pem").read_bytes(), algorithm="RS256", headers={"kid": "rs1"})
 
 
+def status(port, method, tok):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{PATH}", method=method,
+                                 headers={"authorization": f"Bearer {tok}"} if tok else {})
+    try:
+        return urllib.request.urlopen(req, timeout=5).status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def cold_tokens_script(tmp):
+    """Unique RS256 tokens: more than the cache holds, cycled, so every request verifies."""
+    cold = [token("RS256", n=i) for i in range(4096)]
+    path = tmp / "tokens.lua"
+    path.write_text("local t = {" + ",".join(f'"{x}"' for x in cold) + "}\nlocal i = 0\n"
+                    "request = function()\n  i = i + 1\n  return wrk.format(nil, nil, {Authorization = \"Bearer \" .. t[(i % #t) + 1]})\nend\n")
+    return path
+
+
 def cpu_seconds(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def wrk(port, token_value=None, script=None):
-    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency"]
+def rss_mib(pid):
+    kb = int(re.search(r"^VmRSS:\s+(\d+) kB", open(f"/proc/{pid}/status").read(), re.M).group(1))
+    return kb / 1024
+
+
+def wasm_vms(admin_port):
+    """Envoy's count of live V8 Wasm VMs (0 without a Wasm filter)."""
+    stats = urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/stats?filter=wasm", timeout=5).read().decode()
+    found = re.search(r"^wasm\.envoy\.wasm\.runtime\.v8\.active: (\d+)", stats, re.M)
+    return int(found.group(1)) if found else 0
+
+
+def wrk(port, token_value=None, script=None, duration=DURATION, connections=CONNECTIONS):
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}", "--latency"]
     if token_value:
         cmd += ["-H", f"Authorization: Bearer {token_value}"]
     if script:
@@ -129,76 +277,150 @@ def wrk(port, token_value=None, script=None):
     return rps, total, lat.get("50"), lat.get("99"), int(non2xx.group(1)) if non2xx else 0
 
 
+# ---- throughput ----------------------------------------------------------------------------------
+
+def tested_listeners(ports, matrix):
+    listeners = [listener("nofilter", ports["nofilter"], []),
+                 listener("noop", ports["noop"], noop_filters("noop")),
+                 listener("authz_hs256", ports["authz_hs256"], authz_filters("authz_hs256", HS_KEY)),
+                 listener("authz_rs256", ports["authz_rs256"], authz_filters("authz_rs256", RS_KEY)),
+                 listener("native_rs256", ports["native_rs256"], native_filters()),
+                 listener("native_full", ports["native_full"], native_catalog_filters(matrix))]
+    if BASELINE:
+        listeners.append(listener("baseline_hs256", ports["baseline_hs256"], authz_filters("baseline_hs256", HS_KEY, BASELINE)))
+    return listeners
+
+
+def sanity(ports, hs, rs):
+    """Each variant answers 200 for the benchmarked request; the authorizers deny an agent's delete."""
+    for name, tok in [("nofilter", None), ("noop", None), ("authz_hs256", hs), ("authz_rs256", rs),
+                      ("native_rs256", rs), ("native_full", rs)]:
+        assert status(ports[name], "GET", tok) == 200, name
+    for name, tok in [("authz_hs256", hs), ("native_full", rs)]:
+        assert status(ports[name], "DELETE", tok) == 403, name
+
+
+def runs(hs, rs, script, n_routes):
+    rows = [("no filter", "nofilter", None, None),
+            ("no-op Proxy-Wasm filter (reads 3 headers)", "noop", None, None),
+            ("intercom-authz HS256", "authz_hs256", hs, None),
+            ("intercom-authz RS256, repeated token (cache)", "authz_rs256", rs, None),
+            ("intercom-authz RS256, unique tokens (cold)", "authz_rs256", None, script),
+            ("native jwt_authn + rbac, 1 route", "native_rs256", rs, None),
+            (f"native jwt_authn + rbac, full catalog ({n_routes} routes × {len(ROLES)} roles)", "native_full", rs, None)]
+    if BASELINE:
+        rows.insert(2, (f"baseline build ({pathlib.Path(BASELINE).name}) HS256", "baseline_hs256", hs, None))
+    return rows
+
+
+def measure(pid, ports, rows):
+    results = []
+    for label, name, tok, script in rows:
+        c0 = cpu_seconds(pid)
+        rps, total, p50, p99, bad = wrk(ports[name], tok, script)
+        cpu_us = (cpu_seconds(pid) - c0) / max(total, 1) * 1e6
+        results.append((label, rps, p50, p99, cpu_us, bad))
+        print(f"{label:62s} {rps:10.0f} req/s  p50 {p50}  p99 {p99}  CPU {cpu_us:6.1f} µs/req  non-2xx {bad}", flush=True)
+    return results
+
+
+def throughput_table(results):
+    base, floor = results[0][1], results[1][1]
+    lines = [f"wrk -t1 -c{CONNECTIONS} -d{DURATION}, Envoy 1.40 --concurrency 1, GET {PATH} as agent "
+             f"(native rows: RS256, the same token), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
+             "| variant | req/s | × no filter | × floor | p50 | p99 | Envoy CPU µs/req | non-2xx |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, rps, p50, p99, cpu_us, bad in results:
+        lines.append(f"| {label} | {rps:.0f} | {rps / base:.2f} | {rps / floor:.2f} | {p50} | {p99} | {cpu_us:.1f} | {bad} |")
+    lines += ["", "× floor: req/s ÷ the no-op Proxy-Wasm filter's req/s (dist/bench/noop.wasm, the same V8 runtime)."]
+    return lines
+
+
+def bench_throughput(tmp, up_port, matrix):
+    names = ["nofilter", "noop", "authz_hs256", "authz_rs256", "native_rs256", "native_full", "baseline_hs256"]
+    ports = {n: free_port() for n in names}
+    admin = free_port()
+    proc = start_envoy(envoy_config(admin, tested_listeners(ports, matrix), up_port), tmp, "tested", 72)
+    try:
+        wait_ready(admin, proc)
+        hs, rs = token("HS256"), token("RS256")
+        sanity(ports, hs, rs)
+        results = measure(proc.pid, ports, runs(hs, rs, cold_tokens_script(tmp), len(matrix)))
+    finally:
+        stop(proc)
+    return throughput_table(results)
+
+
+# ---- resident memory -------------------------------------------------------------------------
+
+RSS_VARIANTS = [("no filter", lambda: [], None),
+                ("no-op Proxy-Wasm filter", lambda: noop_filters("noop"), None),
+                ("intercom-authz HS256", lambda: authz_filters("authz_hs256", HS_KEY), "HS256")]
+
+
+def rss_of(tmp, up_port, filters, tok, concurrency, base_id):
+    """(idle MiB, after-traffic MiB, live Wasm VMs) of one Envoy with one listener."""
+    admin, port = free_port(), free_port()
+    config = envoy_config(admin, [listener("one", port, filters)], up_port)
+    proc = start_envoy(config, tmp, f"rss-{base_id}", base_id, concurrency)
+    try:
+        wait_ready(admin, proc)
+        time.sleep(2)
+        idle = rss_mib(proc.pid)
+        _, _, _, _, bad = wrk(port, tok, duration=RSS_DURATION, connections="16")
+        assert bad == 0, f"{bad} non-2xx responses"
+        return idle, rss_mib(proc.pid), wasm_vms(admin)
+    finally:
+        stop(proc)
+
+
+def bench_rss(tmp, up_port):
+    hs = token("HS256")
+    rows, base_id = [], 80
+    for concurrency in (1, 4):
+        for label, filters, alg in RSS_VARIANTS:
+            idle, after, vms = rss_of(tmp, up_port, filters(), hs if alg else None, concurrency, base_id)
+            base_id += 1
+            rows.append((label, concurrency, idle, after, vms))
+            print(f"{label:30s} --concurrency {concurrency}  idle {idle:6.1f} MiB  after traffic {after:6.1f} MiB  Wasm VMs {vms}", flush=True)
+    return rss_table(rows)
+
+
+def rss_table(rows):
+    lines = ["", f"## Envoy resident memory (VmRSS), one listener per Envoy, idle (2 s after /ready) and after "
+                 f"wrk -t1 -c16 -d{RSS_DURATION}", "",
+             "| variant | --concurrency | idle MiB | after traffic MiB | added over no filter, idle MiB | added over no filter, after traffic MiB | Wasm VMs |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    added = {}
+    for label, concurrency, idle, after, vms in rows:
+        base = next(r for r in rows if r[1] == concurrency)
+        added[label, concurrency] = (idle - base[2], after - base[3])
+        lines.append(f"| {label} | {concurrency} | {idle:.1f} | {after:.1f} | {idle - base[2]:+.1f} | {after - base[3]:+.1f} | {vms} |")
+    lines += ["", "Wasm VMs: Envoy's gauge wasm.envoy.wasm.runtime.v8.active (the base VM, the main thread's, one per worker).", ""]
+    for concurrency in sorted({r[1] for r in rows}):
+        a, n = added["intercom-authz HS256", concurrency], added["no-op Proxy-Wasm filter", concurrency]
+        ratio = lambda x, y: f"{x / y:.2f}" if y > 0 else "n/a"
+        lines.append(f"(intercom-authz added) / (no-op added), --concurrency {concurrency}: "
+                     f"idle {ratio(a[0], n[0])}, after traffic {ratio(a[1], n[1])}  ")
+    return lines
+
+
 def main():
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-bench-"))
-    up_port, admin_a, admin_b = free_port(), free_port(), free_port()
-    ports = {n: free_port() for n in ["nofilter", "authz_hs256", "authz_rs256", "native_rs256", "baseline_hs256"]}
-    upstream = {"admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_b}}},
-                "static_resources": {"listeners": [{"name": "up", "address": {"socket_address": {"address": "127.0.0.1", "port_value": up_port}},
-                    "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                        "stat_prefix": "up", "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
-                            {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": "{\"type\":\"contact\",\"id\":\"123\"}"}}}]}]},
-                        "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}]}}
-    authz = lambda keys: {"token": {"keys": keys, "issuers": ["https://sso.example.com"], "audiences": ["intercom-authz"]}, "audit": "none"}
-    tested = {"admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_a}}},
-              "static_resources": {
-                  "listeners": [
-                      listener("nofilter", ports["nofilter"], []),
-                      listener("authz_hs256", ports["authz_hs256"], authz_filters("authz_hs256", authz([{"kid": "hs1", "alg": "HS256", "secret": (KEYS / "hs.secret").read_text()}]))),
-                      listener("authz_rs256", ports["authz_rs256"], authz_filters("authz_rs256", authz([{"kid": "rs1", "alg": "RS256", "pem": (KEYS / "rsa.pub.pem").read_text()}]))),
-                      listener("native_rs256", ports["native_rs256"], native_filters()),
-                  ] + ([listener("baseline_hs256", ports["baseline_hs256"], authz_filters("baseline_hs256", authz([{"kid": "hs1", "alg": "HS256", "secret": (KEYS / "hs.secret").read_text()}]), BASELINE))]
-                       if BASELINE else []),
-                  "clusters": [{"name": "upstream", "type": "STATIC", "connect_timeout": "1s",
-                                "load_assignment": {"cluster_name": "upstream", "endpoints": [{"lb_endpoints": [
-                                    {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": up_port}}}}]}]}}]}}
-    (tmp / "up.json").write_text(json.dumps(upstream))
-    (tmp / "tested.json").write_text(json.dumps(tested))
-    procs = [subprocess.Popen([ENVOY, "-c", str(tmp / "up.json"), "--concurrency", "1", "--base-id", "71", "-l", "error"], start_new_session=True),
-             subprocess.Popen([ENVOY, "-c", str(tmp / "tested.json"), "--concurrency", "1", "--base-id", "72", "-l", "error"], start_new_session=True)]
+    matrix = catalog_matrix(tmp)
+    up_admin, up_port = free_port(), free_port()
+    upstream = start_envoy(upstream_config(up_admin, up_port), tmp, "up", 71)
     try:
-        for port in (admin_a, admin_b):
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=1)
-                    break
-                except Exception:
-                    time.sleep(0.1)
-        hs, rs = token("HS256"), token("RS256")
-        # Unique RS256 tokens: more than the cache holds, cycled, so every request verifies.
-        cold = [token("RS256", n=i) for i in range(4096)]
-        (tmp / "tokens.lua").write_text("local t = {" + ",".join(f'"{x}"' for x in cold) + "}\nlocal i = 0\n"
-                                        "request = function()\n  i = i + 1\n  return wrk.format(nil, nil, {Authorization = \"Bearer \" .. t[(i % #t) + 1]})\nend\n")
-        # Sanity: each variant answers 200 for this request, and the filter denies a delete.
-        for name, tok in [("nofilter", None), ("authz_hs256", hs), ("authz_rs256", rs), ("native_rs256", rs)]:
-            req = urllib.request.Request(f"http://127.0.0.1:{ports[name]}{PATH}", headers={"authorization": f"Bearer {tok}"} if tok else {})
-            assert urllib.request.urlopen(req, timeout=5).status == 200, name
-        runs = [("no filter", "nofilter", None, None), ("intercom-authz HS256", "authz_hs256", hs, None),
-                ("intercom-authz RS256, repeated token (cache)", "authz_rs256", rs, None),
-                ("intercom-authz RS256, unique tokens (cold)", "authz_rs256", None, tmp / "tokens.lua"),
-                ("native jwt_authn + rbac, RS256", "native_rs256", rs, None)]
-        if BASELINE:
-            runs.insert(1, (f"baseline build ({pathlib.Path(BASELINE).name}) HS256", "baseline_hs256", hs, None))
-        pid = procs[1].pid
-        results = []
-        for label, name, tok, script in runs:
-            c0 = cpu_seconds(pid)
-            rps, total, p50, p99, bad = wrk(ports[name], tok, script)
-            cpu_us = (cpu_seconds(pid) - c0) / max(total, 1) * 1e6
-            results.append((label, rps, p50, p99, cpu_us, bad))
-            print(f"{label:48s} {rps:10.0f} req/s  p50 {p50}  p99 {p99}  CPU {cpu_us:6.1f} µs/req  non-2xx {bad}", flush=True)
-        base = results[0][1]
-        lines = [f"wrk -t1 -c{CONNECTIONS} -d{DURATION}, Envoy 1.40 --concurrency 1, GET {PATH} as agent, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
-                 "", "| variant | req/s | × no filter | p50 | p99 | Envoy CPU µs/req | non-2xx |", "|---|---:|---:|---:|---:|---:|---:|"]
-        for label, rps, p50, p99, cpu_us, bad in results:
-            lines.append(f"| {label} | {rps:.0f} | {rps / base:.2f} | {p50} | {p99} | {cpu_us:.1f} | {bad} |")
-        (ROOT / "envoy/bench/results.md").write_text("\n".join(lines) + "\n")
-        print("\n".join(lines))
+        wait_ready(up_admin, upstream)
+        lines = bench_throughput(tmp, up_port, matrix)
+        print("\n".join(lines), flush=True)
+        if RSS:
+            rss_lines = bench_rss(tmp, up_port)
+            print("\n".join(rss_lines))
+            lines += rss_lines
     finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-            p.wait(timeout=10)
+        stop(upstream)
+    (ROOT / "envoy/bench/results.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

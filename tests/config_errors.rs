@@ -1,0 +1,147 @@
+//! A configuration error names the culprit's path: `src/json_path.rs` reads it off the JSON text
+//! at serde_json's error position. Here it is held to serde_path_to_error, which tracks the path
+//! through every `Deserialize` call, on every configuration of `tests/configs/` broken in every
+//! place: each value replaced by each JSON type, each object given an unknown key, each key
+//! dropped, compact and pretty-printed.
+//!
+//! One difference is allowed, and counted: a value of the wrong shape given to a type that
+//! reads it through an untagged enum or a custom `Deserialize` (`"max_session_age": [5]`) is
+//! reported by serde_json after that value, as an error in the last value of a closed object
+//! is; the text cannot tell the two apart, so the path may name a place *inside* the value the
+//! library names (`policy.max_session_age[0]`), never another value.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use intercom_authz::authorizer::{Authorizer, Config};
+use serde_json::{json, Value};
+
+/// serde_path_to_error's message, in the form `Authorizer` writes it.
+fn library_message(text: &str) -> Option<String> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let e = serde_path_to_error::deserialize::<_, Config>(de).err()?;
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    Some(if path == "." || path == "?" {
+        format!("invalid configuration: {inner}")
+    } else {
+        format!("invalid configuration at `{path}`: {inner}")
+    })
+}
+
+/// Every node of `v`, by its JSON pointer.
+fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
+    out.push(at.clone());
+    match v {
+        Value::Object(m) => m.iter().for_each(|(k, x)| {
+            pointers(
+                x,
+                format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                out,
+            )
+        }),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| pointers(x, format!("{at}/{i}"), out)),
+        _ => {}
+    }
+}
+
+fn variants(config: &Value) -> Vec<Value> {
+    let mut ptrs = Vec::new();
+    pointers(config, String::new(), &mut ptrs);
+    let replacements = [
+        json!(5),
+        json!(-1.5),
+        json!("x"),
+        json!(true),
+        json!(null),
+        json!([]),
+        json!({}),
+        json!([5]),
+        json!({"zz": 1}),
+    ];
+    let mut out = Vec::new();
+    for p in ptrs.iter().filter(|p| !p.is_empty()) {
+        for r in &replacements {
+            let mut c = config.clone();
+            *c.pointer_mut(p).unwrap() = r.clone();
+            out.push(c);
+        }
+        let (parent, key) = p.rsplit_once('/').unwrap();
+        let mut c = config.clone();
+        if let Some(Value::Object(m)) = c.pointer_mut(parent) {
+            m.remove(&key.replace("~1", "/").replace("~0", "~"));
+            out.push(c);
+        }
+        let mut c = config.clone();
+        if let Some(Value::Object(m)) = c.pointer_mut(p) {
+            m.insert("zz".into(), json!(1));
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `ours` names a place inside the value `library` names, with the same message.
+fn inside(ours: &str, library: &str) -> bool {
+    let split = |m: &str| -> Option<(String, String)> {
+        let rest = m.strip_prefix("invalid configuration at `")?;
+        let (path, msg) = rest.split_once("`: ")?;
+        Some((path.to_string(), msg.to_string()))
+    };
+    match (split(ours), split(library)) {
+        (Some((p, m)), Some((lp, lm))) => {
+            m == lm
+                && p.strip_prefix(lp.as_str())
+                    .is_some_and(|r| r.starts_with(['.', '[']))
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn error_paths_agree_with_serde_path_to_error() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/configs");
+    let (mut compared, mut deeper, mut failed) = (0, 0, Vec::new());
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let config: Value = serde_json::from_str(&text).unwrap();
+        for v in variants(&config) {
+            for text in [
+                serde_json::to_string(&v).unwrap(),
+                serde_json::to_string_pretty(&v).unwrap(),
+            ] {
+                let Some(want) = library_message(&text) else {
+                    continue;
+                };
+                compared += 1;
+                let got = Authorizer::from_json(&text)
+                    .err()
+                    .map(|e| e.0)
+                    .unwrap_or_default();
+                if got == want {
+                    continue;
+                }
+                if inside(&got, &want) {
+                    deeper += 1;
+                } else {
+                    failed.push(format!("{text}\n  library: {want}\n  ours:    {got}"));
+                }
+            }
+        }
+    }
+    assert!(
+        compared > 3000,
+        "only {compared} broken configurations compared"
+    );
+    assert!(
+        deeper * 100 < compared,
+        "{deeper} of {compared} name a place inside the culprit"
+    );
+    assert!(
+        failed.is_empty(),
+        "{} of {compared} differ; first:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
+}
