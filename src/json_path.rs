@@ -43,7 +43,7 @@ fn string_end(bytes: &[u8], from: usize) -> usize {
 /// The path of the value serde_json's error at (`line`, `column`) is about, as
 /// serde_path_to_error prints it: keys joined by `.`, indexes as `[i]`, `.` for the whole
 /// document. `message` is the error's text: where serde_json puts the position depends on
-/// the kind of error (see [`Scan::finish`]).
+/// the kind of error (see `Scan::finish`).
 pub fn path_at(json: &str, line: usize, column: usize, message: &str) -> String {
     let mut end = offset(json, line, column);
     // "expected value" points just past the byte that is not one.

@@ -14,8 +14,10 @@
 //!            │ net      CIDR allowlists                                     │
 //!            │ policy   PolicyConfig (serde) → Policy (compiled)            │
 //!            │ eval     evaluate(policy, principal, request, now) → Decision│
+//!            │ json_path  a configuration error's path, from the JSON text  │
 //!            └──────────────────────────────────────────────────────────────┘
-//!   std:     token (JWT verification, claim mapping, cache), authorizer (config + HTTP view)
+//!   std:     token (JWT verification, claim mapping, cache), pem (public keys from PEM),
+//!            authorizer (config + HTTP view); ring_verify (every signature by ring)
 //!   filter:  Proxy-Wasm filter for Envoy / Istio (wasm32-wasip1)
 //! ```
 //!
@@ -51,8 +53,9 @@ pub mod token;
 #[cfg(feature = "ring-verify")]
 pub mod ring_verify;
 
-// The token layer verifies with ring (`ring-verify`, the filter) or jsonwebtoken's RustCrypto
-// provider (`rust-crypto`, the default); with neither, jsonwebtoken would panic at the first key.
+// The token layer verifies with ring (`ring-verify`: every shipped module) or jsonwebtoken's
+// RustCrypto provider (`rust-crypto`: the default, for tests and the CLI); with neither,
+// jsonwebtoken would panic at the first key.
 #[cfg(all(
     feature = "std",
     not(any(feature = "ring-verify", feature = "rust-crypto"))

@@ -982,6 +982,12 @@ impl Policy {
         &self.roles
     }
 
+    /// Whether any decision reads the client's address (an `ip_allowlist` somewhere): a
+    /// front-end that must ask its host for the address can skip asking when none does.
+    pub fn reads_source_ip(&self) -> bool {
+        !self.ip_allowlist.is_empty() || self.roles.iter().any(|r| !r.ip_allowlist.is_empty())
+    }
+
     /// Every route.
     pub fn routes(&self) -> &[Route] {
         &self.routes
@@ -1168,6 +1174,22 @@ mod tests {
             !t2.permissions.contains(id("conversations:assign")),
             "revocation is inherited"
         );
+    }
+
+    #[test]
+    fn reads_the_source_ip_only_with_an_allowlist() {
+        let reads = |json: &str| {
+            let cfg: PolicyConfig = serde_json::from_str(json).unwrap();
+            Policy::compile(&cfg).unwrap().reads_source_ip()
+        };
+        assert!(!reads("{}"));
+        assert!(reads(r#"{"ip_allowlist":["10.0.0.0/8"]}"#));
+        assert!(reads(
+            r#"{"roles":{"agent":{"ip_allowlist":["10.0.0.0/8"]}}}"#
+        ));
+        assert!(reads(
+            r#"{"roles":{"t":{"extends":"agent","ip_allowlist":["::1/128"]}}}"#
+        ));
     }
 
     #[test]
