@@ -239,7 +239,8 @@ CLI := target/release/intercom-authz
 $(CLI): Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*/*/*.rs src/*.tsv)
 	cargo build --release --features cli
 
-# BENCH_DURATION (default 10s) per row; BENCH_RSS=0 skips the Envoy memory part.
+# BENCH_DURATION (default 5s) per row and round, BENCH_ROUNDS (default 3, interleaved; medians);
+# BENCH_RSS=0 skips the Envoy memory part.
 bench-envoy: $(WASM) $(NOOP_WASM) $(CLI) $(VENV)/.ok .deps-wrk
 	$(PY) envoy/bench/run.py
 

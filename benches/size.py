@@ -23,7 +23,12 @@ def crate(name):
     if name.startswith("data segment"):
         return "(data)"
     if "names" in name:
-        return "(names)"
+        return "(names: wasm-opt strips them)"
+    # ring's C and assembly-free fallbacks (curve arithmetic), by their symbol prefixes.
+    if re.match(r"(ring_core_|fiat_|nistz|p256_|p384_|x25519|ge_|fe_|sc_|x25519_|LIMBS_|bn_|CRYPTO_)", name):
+        return "ring (C)"
+    if re.match(r"(dl|dispose_chunk|prepend_alloc|realloc|malloc|free|tmalloc|sys_alloc|init_top|add_segment)", name):
+        return "dlmalloc (wasi-libc)"
     return "(other)"
 
 

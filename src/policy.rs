@@ -531,7 +531,7 @@ impl Policy {
             .enumerate()
             .map(|(i, n)| (n.clone(), i as u16))
             .collect();
-        perm_lookup.sort();
+        perm_lookup.sort_unstable();
 
         let mut policy = Policy {
             perm_names,
@@ -875,7 +875,7 @@ impl Policy {
             .map(|(i, r)| (crate::router::Key::new(&r.name), i))
             .collect();
         self.role_lookup
-            .sort_by(|(a, _), (b, _)| a.cmp_str(b.as_str()));
+            .sort_unstable_by(|(a, _), (b, _)| a.cmp_str(b.as_str()));
         self.roles = roles;
         Ok(())
     }

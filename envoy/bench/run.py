@@ -23,7 +23,8 @@ tested Envoy's CPU time per request.
 Then (unless BENCH_RSS=0) Envoy's resident memory (VmRSS) per proxy: separate Envoys, one at a
 time, each with ONE listener (no filter, the no-op filter, intercom-authz HS256) at --concurrency
 1 and 4, idle (after /ready and 2 s) and after 3 s of wrk. Writes envoy/bench/results.md.
-BENCH_DURATION (default 10s) and BENCH_CONNECTIONS (default 16) set the main runs.
+BENCH_DURATION (default 5s) per row and round, BENCH_ROUNDS (default 3) and BENCH_CONNECTIONS
+(default 16) set the main runs.
 """
 import base64
 import json
@@ -47,7 +48,8 @@ CLI = str(ROOT / "target/release/intercom-authz")
 AUTHZ_WASM = str(ROOT / "dist/intercom_authz.wasm")
 NOOP_WASM = str(ROOT / "dist/bench/noop.wasm")
 KEYS = ROOT / "tests/keys"
-DURATION = os.environ.get("BENCH_DURATION", "10s")
+DURATION = os.environ.get("BENCH_DURATION", "5s")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "16")
 RSS = os.environ.get("BENCH_RSS", "1") != "0"
 RSS_DURATION = "3s"
@@ -194,11 +196,20 @@ def native_catalog_filters(matrix):
 
 # ---- running Envoy and wrk -----------------------------------------------------------------------
 
-def start_envoy(config, tmp, name, base_id, concurrency=1):
+# With two cores or more, the measured Envoy runs on core 0 and the load (wrk, the upstream Envoy)
+# on core 1, so they do not take turns on one core (much less noise between rounds).
+PIN = (os.cpu_count() or 1) >= 2 and subprocess.run(["which", "taskset"], capture_output=True).returncode == 0
+
+
+def pinned(cmd, core):
+    return ["taskset", "-c", str(core)] + cmd if PIN else cmd
+
+
+def start_envoy(config, tmp, name, base_id, concurrency=1, core=0):
     path = tmp / f"{name}.json"
     path.write_text(json.dumps(config))
-    return subprocess.Popen([ENVOY, "-c", str(path), "--concurrency", str(concurrency), "--base-id", str(base_id), "-l", "error"],
-                            start_new_session=True)
+    cmd = [ENVOY, "-c", str(path), "--concurrency", str(concurrency), "--base-id", str(base_id), "-l", "error"]
+    return subprocess.Popen(pinned(cmd, core), start_new_session=True)
 
 
 def wait_ready(admin_port, proc):
@@ -269,7 +280,7 @@ def wrk(port, token_value=None, script=None, duration=DURATION, connections=CONN
     if script:
         cmd += ["-s", str(script)]
     cmd.append(f"http://127.0.0.1:{port}{PATH}")
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(pinned(cmd, 1), capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
@@ -314,25 +325,36 @@ def runs(hs, rs, script, n_routes):
 
 
 def measure(pid, ports, rows):
-    results = []
-    for label, name, tok, script in rows:
-        c0 = cpu_seconds(pid)
-        rps, total, p50, p99, bad = wrk(ports[name], tok, script)
-        cpu_us = (cpu_seconds(pid) - c0) / max(total, 1) * 1e6
-        results.append((label, rps, p50, p99, cpu_us, bad))
-        print(f"{label:62s} {rps:10.0f} req/s  p50 {p50}  p99 {p99}  CPU {cpu_us:6.1f} µs/req  non-2xx {bad}", flush=True)
-    return results
+    """ROUNDS rounds, every variant once per round (interleaved, so a slow spell of this shared
+    machine hits every variant alike); per variant the median round by req/s and the range."""
+    rounds = {label: [] for label, *_ in rows}
+    for r in range(ROUNDS):
+        for label, name, tok, script in rows:
+            c0 = cpu_seconds(pid)
+            rps, total, p50, p99, bad = wrk(ports[name], tok, script)
+            cpu_us = (cpu_seconds(pid) - c0) / max(total, 1) * 1e6
+            rounds[label].append((rps, p50, p99, cpu_us, bad))
+            print(f"round {r + 1}: {label:62s} {rps:10.0f} req/s  p50 {p50}  p99 {p99}  CPU {cpu_us:6.1f} µs/req  non-2xx {bad}", flush=True)
+    return [(label, sorted(rounds[label])) for label, *_ in rows]
 
 
 def throughput_table(results):
-    base, floor = results[0][1], results[1][1]
-    lines = [f"wrk -t1 -c{CONNECTIONS} -d{DURATION}, Envoy 1.40 --concurrency 1, GET {PATH} as agent "
+    median = lambda runs: runs[len(runs) // 2]
+    base, floor = median(results[0][1])[0], median(results[1][1])[0]
+    lines = [f"wrk -t1 -c{CONNECTIONS} -d{DURATION}, {ROUNDS} interleaved rounds (median round; range of × floor), "
+             f"Envoy 1.40 --concurrency 1, GET {PATH} as agent "
              f"(native rows: RS256, the same token), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
-             "| variant | req/s | × no filter | × floor | p50 | p99 | Envoy CPU µs/req | non-2xx |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for label, rps, p50, p99, cpu_us, bad in results:
-        lines.append(f"| {label} | {rps:.0f} | {rps / base:.2f} | {rps / floor:.2f} | {p50} | {p99} | {cpu_us:.1f} | {bad} |")
-    lines += ["", "× floor: req/s ÷ the no-op Proxy-Wasm filter's req/s (dist/bench/noop.wasm, the same V8 runtime)."]
+             "| variant | req/s | × no filter | × floor | × floor, range | p50 | p99 | Envoy CPU µs/req | CPU range | non-2xx |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, runs in results:
+        rps, p50, p99, cpu_us, _ = median(runs)
+        cpus = sorted(r[3] for r in runs)
+        bad = sum(r[4] for r in runs)
+        span = f"{runs[0][0] / floor:.2f}–{runs[-1][0] / floor:.2f}"
+        lines.append(f"| {label} | {rps:.0f} | {rps / base:.2f} | {rps / floor:.2f} | {span} | {p50} | {p99} | "
+                     f"{cpu_us:.1f} | {cpus[0]:.1f}–{cpus[-1]:.1f} | {bad} |")
+    lines += ["", "× floor: req/s ÷ the no-op Proxy-Wasm filter's req/s (dist/bench/noop.wasm, the same V8 runtime), "
+              "both from their median rounds."]
     return lines
 
 
@@ -409,7 +431,7 @@ def main():
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-bench-"))
     matrix = catalog_matrix(tmp)
     up_admin, up_port = free_port(), free_port()
-    upstream = start_envoy(upstream_config(up_admin, up_port), tmp, "up", 71)
+    upstream = start_envoy(upstream_config(up_admin, up_port), tmp, "up", 71, core=1)
     try:
         wait_ready(up_admin, upstream)
         lines = bench_throughput(tmp, up_port, matrix)
