@@ -183,7 +183,7 @@ test-readme: js $(COMPONENT) $(VENV)/.ok $(NODE_TOOLS)/.ok
 
 # cargo fuzz (fuzz/README.md): each target FUZZ_SECONDS on a pinned nightly; a crash fails.
 FUZZ_TOOLCHAIN := nightly-2026-05-20
-FUZZ_TARGETS := path body token config request
+FUZZ_TARGETS := path body token config request pem
 FUZZ_SECONDS ?= 60
 fuzz: .deps-fuzz
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TOOLCHAIN) $(FUZZ_TARGETS)

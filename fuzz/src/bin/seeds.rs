@@ -63,7 +63,28 @@ fn main() {
         config.insert(serde_json::to_vec_pretty(&cfg).unwrap());
         config.insert(serde_json::to_vec(&cfg["policy"]).unwrap());
     }
+    // pem: a label/algorithm byte, then the DER of each test key (see fuzz_targets/pem.rs).
+    let mut pem = BTreeSet::new();
+    for (file, picks) in [
+        ("rsa.pub.pem", [0u8, 1, 2, 3]),
+        ("rsa.cert.pem", [2, 5, 2, 5]),
+        ("ec.pub.pem", [6, 6, 6, 6]),
+        ("ec384.pub.pem", [9, 9, 9, 9]),
+        ("ed.pub.pem", [12, 12, 12, 12]),
+    ] {
+        let text = std::fs::read_to_string(corpus::root().join("tests/keys").join(file)).unwrap();
+        let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        for p in picks {
+            let mut seed = vec![p];
+            seed.extend(&der);
+            pem.insert(seed);
+        }
+    }
     for (name, set) in [
+        ("pem", pem),
         ("path", path),
         ("body", body),
         ("token", token),
