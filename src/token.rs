@@ -1096,6 +1096,16 @@ mod tests {
         );
     }
 
+    /// The cache grows with use: a huge `cache_size` allocates nothing up front.
+    #[test]
+    fn a_huge_cache_size_is_not_allocated_at_load() {
+        let v = verifier(usize::MAX);
+        let t = token("a", 10_000);
+        v.authenticate(Some(&t), 2000).unwrap();
+        v.authenticate(Some(&t), 2000).unwrap();
+        assert_eq!(v.stats(), CacheStats { hits: 1, misses: 1 });
+    }
+
     #[test]
     fn a_token_one_byte_longer_is_not_a_hit() {
         let v = verifier(8);
