@@ -25,7 +25,7 @@ JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test fuzz test-fuzz test-report size test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
+.PHONY: all build test fuzz test-fuzz test-report size bench-filter test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
 
 all: build
 
@@ -243,6 +243,13 @@ $(CLI): Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*/*/*.rs src/*.
 # BENCH_RSS=0 skips the Envoy memory part.
 bench-envoy: $(WASM) $(NOOP_WASM) $(CLI) $(VENV)/.ok .deps-wrk
 	$(PY) envoy/bench/run.py
+
+# The filter's own per-request cost, without Envoy: a minimal Proxy-Wasm host in Node (V8,
+# --no-liftoff), the host calls each request makes, next to the no-op floor and, with
+# BENCH_BASELINE_WASM, an earlier build.
+bench-filter: $(WASM) $(NOOP_WASM)
+	node --no-liftoff --no-warnings benches/filter-host.mjs noop=$(NOOP_WASM) intercom-authz=$(WASM) \
+	  $(if $(BENCH_BASELINE_WASM),baseline=$(BENCH_BASELINE_WASM))
 
 # What the modules weigh, and what weighs in the filter (twiggy on the module before wasm-opt,
 # which still has its function names): bytes per crate and the largest items.
