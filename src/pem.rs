@@ -4,7 +4,9 @@
 //! A small strict DER reader instead of jsonwebtoken's `use_pem` (the `pem` and `simple_asn1`
 //! crates, which pull `time`: ~100 KB of the filter). Stricter than it, too: the key's
 //! algorithm OID (and an EC key's curve) must be the one the key is pinned to, where
-//! jsonwebtoken takes the first BIT STRING it finds. `tests` prove it accepts the same keys as
+//! jsonwebtoken takes the first BIT STRING it finds (an `id-RSASSA-PSS` key is refused: give
+//! PS* keys as `rsaEncryption`; a certificate is a container for its key, never validated).
+//! `tests` prove it accepts the same keys as
 //! jsonwebtoken's PEM parser, with the same bytes, and refuses every truncation.
 
 use std::vec::Vec;
@@ -65,16 +67,21 @@ fn spki(der: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     end.is_empty().then_some((oid, params, key))
 }
 
-/// An X.509 certificate → its SubjectPublicKeyInfo element.
+/// An X.509 certificate → its SubjectPublicKeyInfo element. The certificate is only a
+/// container for the key here: its signature, validity and chain are not checked (as with
+/// jsonwebtoken); the configuration is what vouches for the key.
 fn certificate_spki(der: &[u8]) -> Option<&[u8]> {
-    let (cert, _) = expect(der, SEQUENCE)?;
-    let (mut tbs, _) = expect(cert, SEQUENCE)?;
-    // [0] version (optional), serialNumber, signature, issuer, validity, subject.
-    if tbs.first() == Some(&0xa0) {
-        tbs = element(tbs)?.2;
+    let (cert, rest) = expect(der, SEQUENCE)?;
+    if !rest.is_empty() {
+        return None;
     }
-    for _ in 0..5 {
-        tbs = element(tbs)?.2;
+    let (mut tbs, _) = expect(cert, SEQUENCE)?;
+    if tbs.first() == Some(&0xa0) {
+        tbs = element(tbs)?.2; // [0] version
+    }
+    // serialNumber, signature, issuer, validity, subject.
+    for tag in [INTEGER, SEQUENCE, SEQUENCE, SEQUENCE, SEQUENCE] {
+        tbs = expect(tbs, tag)?.1;
     }
     let (_, _, after) = element(tbs)?;
     tbs.get(..tbs.len() - after.len())
@@ -95,12 +102,24 @@ fn format_end(label: &str) -> std::string::String {
     std::format!("-----END {label}-----")
 }
 
+fn is_rsa(alg: Algorithm) -> bool {
+    matches!(
+        alg,
+        Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512
+    )
+}
+
 /// A PEM public key for `alg`, or `None` when it is not one (wrong type, curve, or encoding).
 pub fn decoding_key(pem: &str, alg: Algorithm) -> Option<DecodingKey> {
     let (label, der) = armor(pem)?;
     let info = match label {
         "RSA PUBLIC KEY" => {
-            let rsa = !matches!(alg, Algorithm::ES256 | Algorithm::ES384 | Algorithm::EdDSA);
+            let rsa = is_rsa(alg);
             // PKCS#1 RSAPublicKey: one SEQUENCE of two INTEGERs.
             let (body, rest) = expect(&der, SEQUENCE)?;
             let (_, e) = expect(body, INTEGER)?;
@@ -113,7 +132,12 @@ pub fn decoding_key(pem: &str, alg: Algorithm) -> Option<DecodingKey> {
         _ => return None,
     };
     let (oid, params, key) = spki(info)?;
-    let curve = || expect(params, OID).map(|(c, _)| c);
+    // namedCurve: one OID and nothing after it.
+    let curve = || {
+        expect(params, OID)
+            .filter(|(_, rest)| rest.is_empty())
+            .map(|(c, _)| c)
+    };
     match alg {
         Algorithm::ES256 => {
             (oid == EC && curve() == Some(P256)).then(|| DecodingKey::from_ec_der(key))
@@ -124,10 +148,11 @@ pub fn decoding_key(pem: &str, alg: Algorithm) -> Option<DecodingKey> {
         Algorithm::EdDSA => {
             (oid == ED25519 && params.is_empty()).then(|| DecodingKey::from_ed_der(key))
         }
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => None,
-        // rsaEncryption's parameters are NULL (RFC 3279 §2.3.1); some encoders omit them.
-        _ => (oid == RSA && matches!(params, [] | [0x05, 0x00]))
+        // rsaEncryption's parameters are NULL (RFC 3279 §2.3.1); some encoders omit them. An
+        // id-RSASSA-PSS key (RFC 4055) is refused: give PS* keys as rsaEncryption.
+        _ if is_rsa(alg) => (oid == RSA && matches!(params, [] | [0x05, 0x00]))
             .then(|| DecodingKey::from_rsa_der(key)),
+        _ => None,
     }
 }
 
@@ -199,7 +224,14 @@ mod tests {
         let pkcs1 =
             std::format!("-----BEGIN RSA PUBLIC KEY-----\n{b64}\n-----END RSA PUBLIC KEY-----\n");
         assert_eq!(bytes(&decoding_key(&pkcs1, Algorithm::RS256).unwrap()), der);
-        assert!(decoding_key(&pkcs1, Algorithm::ES256).is_none());
+        for alg in [
+            Algorithm::ES256,
+            Algorithm::EdDSA,
+            Algorithm::HS256,
+            Algorithm::HS512,
+        ] {
+            assert!(decoding_key(&pkcs1, alg).is_none(), "{alg:?}");
+        }
     }
 
     /// Every truncation and every changed length byte is refused or reads a different key,
@@ -240,6 +272,28 @@ mod tests {
             bytes(&key)
         );
         assert!(decoding_key(&read("rsa.cert.pem"), Algorithm::ES256).is_none());
+    }
+
+    fn pem(label: &str, der: &[u8]) -> String {
+        let b64 = STANDARD.encode(der);
+        std::format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----\n")
+    }
+
+    /// Bytes after a certificate, or after an EC key's curve, are refused.
+    #[test]
+    fn trailing_bytes_are_refused() {
+        let (_, mut cert) = armor(&read("rsa.cert.pem")).unwrap();
+        cert.extend([0x05, 0x00]);
+        assert!(decoding_key(&pem("CERTIFICATE", &cert), Algorithm::RS256).is_none());
+        // ec.pub.pem's SPKI with `05 00` after the curve OID (lengths adjusted).
+        let (_, der) = armor(&read("ec.pub.pem")).unwrap();
+        assert_eq!(&der[..4], &[0x30, 0x59, 0x30, 0x13]);
+        let mut bad = std::vec![0x30, 0x5b, 0x30, 0x15];
+        bad.extend(&der[4..4 + 0x13]);
+        bad.extend([0x05, 0x00]);
+        bad.extend(&der[4 + 0x13..]);
+        assert!(decoding_key(&pem("PUBLIC KEY", &bad), Algorithm::ES256).is_none());
+        assert!(decoding_key(&pem("PUBLIC KEY", &der), Algorithm::ES256).is_some());
     }
 
     #[test]
