@@ -90,17 +90,17 @@ function host(config) {
     },
     proc_exit: (code) => { throw new Error(`proc_exit(${code})`); },
   };
-  const counted = (ns, table) => new Proxy(table, {
+  const counted = (table) => new Proxy(table, {
     get: (t, name) => {
       const f = t[name] ?? (() => 0);
       return (...a) => { calls.set(name, (calls.get(name) ?? 0) + 1); return f(...a); };
     },
   });
   return {
-    imports: { env: counted("env", env), wasi_snapshot_preview1: counted("wasi", wasi) },
+    imports: { env: counted(env), wasi_snapshot_preview1: counted(wasi) },
     bind(instance) { exports = instance.exports; mem = exports.memory; },
     calls, reset() { headers = REQUEST.map((h) => [...h]); sent = undefined; },
-    sent: () => sent, headers: () => headers,
+    sent: () => sent,
   };
 }
 

@@ -460,12 +460,13 @@ impl Authorizer {
 
     fn parse(json: &str) -> Result<Config, ConfigError> {
         serde_json::from_str(json).map_err(|e| {
-            let path = crate::json_path::path_at(json, e.line(), e.column(), &e.to_string());
             // serde_json appends " at line L column C": keep it, it helps find the spot.
+            let msg = e.to_string();
+            let path = crate::json_path::path_at(json, e.line(), e.column(), &msg);
             if path == "." {
-                ConfigError(format!("invalid configuration: {e}"))
+                ConfigError(format!("invalid configuration: {msg}"))
             } else {
-                ConfigError(format!("invalid configuration at `{path}`: {e}"))
+                ConfigError(format!("invalid configuration at `{path}`: {msg}"))
             }
         })
     }

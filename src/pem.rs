@@ -48,20 +48,20 @@ fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 }
 
 /// The contents of an element with tag `want`, and what follows it.
-fn expect(der: &[u8], want: u8) -> Option<(&[u8], &[u8])> {
+fn tagged(der: &[u8], want: u8) -> Option<(&[u8], &[u8])> {
     let (tag, contents, rest) = element(der)?;
     (tag == want).then_some((contents, rest))
 }
 
 /// SubjectPublicKeyInfo → (algorithm OID, parameters element, key bytes).
 fn spki(der: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let (info, rest) = expect(der, SEQUENCE)?;
+    let (info, rest) = tagged(der, SEQUENCE)?;
     if !rest.is_empty() {
         return None;
     }
-    let (alg_id, rest) = expect(info, SEQUENCE)?;
-    let (bits, end) = expect(rest, BIT_STRING)?;
-    let (oid, params) = expect(alg_id, OID)?;
+    let (alg_id, rest) = tagged(info, SEQUENCE)?;
+    let (bits, end) = tagged(rest, BIT_STRING)?;
+    let (oid, params) = tagged(alg_id, OID)?;
     // No unused bits: a key is whole bytes.
     let key = bits.strip_prefix(&[0])?;
     end.is_empty().then_some((oid, params, key))
@@ -71,17 +71,17 @@ fn spki(der: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
 /// container for the key here: its signature, validity and chain are not checked (as with
 /// jsonwebtoken); the configuration is what vouches for the key.
 fn certificate_spki(der: &[u8]) -> Option<&[u8]> {
-    let (cert, rest) = expect(der, SEQUENCE)?;
+    let (cert, rest) = tagged(der, SEQUENCE)?;
     if !rest.is_empty() {
         return None;
     }
-    let (mut tbs, _) = expect(cert, SEQUENCE)?;
+    let (mut tbs, _) = tagged(cert, SEQUENCE)?;
     if tbs.first() == Some(&0xa0) {
         tbs = element(tbs)?.2; // [0] version
     }
     // serialNumber, signature, issuer, validity, subject.
     for tag in [INTEGER, SEQUENCE, SEQUENCE, SEQUENCE, SEQUENCE] {
-        tbs = expect(tbs, tag)?.1;
+        tbs = tagged(tbs, tag)?.1;
     }
     let (_, _, after) = element(tbs)?;
     tbs.get(..tbs.len() - after.len())
@@ -89,17 +89,12 @@ fn certificate_spki(der: &[u8]) -> Option<&[u8]> {
 
 /// The PEM's label and DER contents (one block; text around it is ignored, as OpenSSL does).
 fn armor(pem: &str) -> Option<(&str, Vec<u8>)> {
-    let start = pem.find("-----BEGIN ")?;
-    let after = pem.get(start + 11..)?;
-    let (label, body) = after.split_once("-----")?;
-    let end = format_end(label);
-    let (b64, _) = body.split_once(end.as_str())?;
+    const BEGIN: &str = "-----BEGIN ";
+    let start = pem.find(BEGIN)?;
+    let (label, body) = pem.get(start + BEGIN.len()..)?.split_once("-----")?;
+    let (b64, _) = body.split_once(std::format!("-----END {label}-----").as_str())?;
     let text: Vec<u8> = b64.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     Some((label, STANDARD.decode(text).ok()?))
-}
-
-fn format_end(label: &str) -> std::string::String {
-    std::format!("-----END {label}-----")
 }
 
 fn is_rsa(alg: Algorithm) -> bool {
@@ -121,9 +116,9 @@ pub fn decoding_key(pem: &str, alg: Algorithm) -> Option<DecodingKey> {
         "RSA PUBLIC KEY" => {
             let rsa = is_rsa(alg);
             // PKCS#1 RSAPublicKey: one SEQUENCE of two INTEGERs.
-            let (body, rest) = expect(&der, SEQUENCE)?;
-            let (_, e) = expect(body, INTEGER)?;
-            let (_, e_rest) = expect(e, INTEGER)?;
+            let (body, rest) = tagged(&der, SEQUENCE)?;
+            let (_, e) = tagged(body, INTEGER)?;
+            let (_, e_rest) = tagged(e, INTEGER)?;
             return (rsa && rest.is_empty() && e_rest.is_empty())
                 .then(|| DecodingKey::from_rsa_der(&der));
         }
@@ -134,7 +129,7 @@ pub fn decoding_key(pem: &str, alg: Algorithm) -> Option<DecodingKey> {
     let (oid, params, key) = spki(info)?;
     // namedCurve: one OID and nothing after it.
     let curve = || {
-        expect(params, OID)
+        tagged(params, OID)
             .filter(|(_, rest)| rest.is_empty())
             .map(|(c, _)| c)
     };
