@@ -71,6 +71,7 @@ fn side_by_side(c: &mut Criterion) {
             content_type: None,
             version: None,
             source_ip: None,
+            lookup: intercom_authz::conversation::Lookup::NotDone,
         };
         assert_eq!(evaluate(&policy, &who, &r, NOW).is_allowed(), allowed);
         let act = EntityUid::from_str(&format!("Action::\"{action}\"")).unwrap();

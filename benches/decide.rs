@@ -31,6 +31,7 @@ fn req<'a>(method: &'a str, path: &'a str, body: Body<'a>) -> Request<'a> {
         content_type: Some("application/json"),
         version: None,
         source_ip: None,
+        lookup: intercom_authz::conversation::Lookup::NotDone,
     }
 }
 

@@ -35,6 +35,8 @@ use core::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::conversation::Lookup;
+pub use crate::guard::{ConversationsConfig, HttpResponse, LookupAnswer, ResponseGuard, ResponseVerdict};
 use crate::eval::{
     error_title, evaluate, Body, Code, Decision, DenyBody, Effect, Principal, Request,
 };
@@ -117,6 +119,10 @@ pub struct Config {
     /// in milliseconds (default 10,000); then `408 body_timeout` (filter only).
     #[serde(default = "default_body_timeout")]
     pub body_timeout_ms: u64,
+    /// Conversation access by assignment: where the filter looks conversations up, how long it
+    /// remembers them, how large a judged response may be (see [`crate::guard`]).
+    #[serde(default)]
+    pub conversations: ConversationsConfig,
 }
 
 /// How the filter holds a request whose decision needs its body.
@@ -153,6 +159,7 @@ impl Default for Config {
             request_id_header: default_request_id(),
             body_hold: BodyHold::default(),
             body_timeout_ms: default_body_timeout(),
+            conversations: ConversationsConfig::default(),
         }
     }
 }
@@ -282,6 +289,8 @@ pub struct HttpRequest<'a> {
     pub body: Body<'a>,
     /// The client address.
     pub source_ip: Option<IpAddr>,
+    /// The conversation's assignment, for a decision that asked for it (`need_lookup`).
+    pub lookup: Lookup<'a>,
 }
 
 /// A whole request at once, for front-ends that have it all in hand (the JS package, the
@@ -308,6 +317,9 @@ pub struct WholeRequest<'a> {
     pub body: Option<&'a [u8]>,
     /// The client address.
     pub source_ip: Option<IpAddr>,
+    /// Intercom's answer to `GET /conversations/{id}` for a decision that asked for it
+    /// (`need_lookup`); without it such a decision stays `need_lookup`.
+    pub lookup: Option<LookupAnswer<'a>>,
 }
 
 /// A decision, owned, with everything a front-end needs to answer and to log.
@@ -360,6 +372,19 @@ pub struct Outcome {
     pub sensitive: bool,
     /// Whether the token came from the cache.
     pub token_cached: bool,
+    /// With `need_lookup`: the conversation to look up (`GET /conversations/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    /// Whether the conversation's assignment decided (or must decide) it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub looked_up: bool,
+    /// Allowed on condition: the successful response (`one` conversation or a `list`) must be
+    /// judged ([`Authorizer::judge_response`]) before the client sees it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub judge_response: Option<&'static str>,
+    /// What judging the response needs.
+    #[serde(skip)]
+    pub guard: Option<ResponseGuard>,
 }
 
 fn ser_effect<S: serde::Serializer>(e: &Effect, s: S) -> Result<S::Ok, S::Error> {
@@ -367,6 +392,7 @@ fn ser_effect<S: serde::Serializer>(e: &Effect, s: S) -> Result<S::Ok, S::Error>
         Effect::Allow => "allow",
         Effect::Deny => "deny",
         Effect::NeedBody => "need_body",
+        Effect::NeedLookup => "need_lookup",
     })
 }
 
@@ -429,6 +455,10 @@ impl Outcome {
             message,
             sensitive: false,
             token_cached: false,
+            conversation_id: None,
+            looked_up: false,
+            judge_response: None,
+            guard: None,
         }
     }
 }
@@ -653,19 +683,27 @@ impl Authorizer {
             version: r.version.map(str::as_bytes),
             body: Body::NotRead,
             source_ip: r.source_ip,
+            lookup: Lookup::NotDone,
         };
-        let out = judge(&req);
-        if out.effect != Effect::NeedBody {
-            return out;
+        let mut out = judge(&req);
+        if out.effect == Effect::NeedBody {
+            let max = self.config.max_body_bytes;
+            req.body = match r.body {
+                // The filter's limit and words (it never buffers more).
+                Some(b) if b.len() > max => return Outcome::body_too_large(max),
+                Some(b) => Body::Bytes(b),
+                None => Body::Absent,
+            };
+            out = judge(&req);
         }
-        let max = self.config.max_body_bytes;
-        req.body = match r.body {
-            // The filter's limit and words (it never buffers more).
-            Some(b) if b.len() > max => return Outcome::body_too_large(max),
-            Some(b) => Body::Bytes(b),
-            None => Body::Absent,
-        };
-        judge(&req)
+        match (out.effect, &r.lookup) {
+            (Effect::NeedLookup, Some(answer)) => {
+                let assignment = answer.read();
+                req.lookup = crate::guard::as_lookup(&assignment);
+                judge(&req)
+            }
+            _ => out,
+        }
     }
 
     /// Judges already-verified claims (the JS package's `claims` input and the CLI's `--claims`).
@@ -723,6 +761,12 @@ impl Authorizer {
             },
             sensitive,
             token_cached: false,
+            conversation_id: (d.effect == Effect::NeedLookup)
+                .then(|| d.conversation_id().map(str::to_owned))
+                .flatten(),
+            looked_up: d.looked_up,
+            judge_response: crate::guard::response_kind(d),
+            guard: crate::guard::response_guard(d, who),
         }
     }
 }
@@ -744,6 +788,7 @@ fn core_request<'a>(req: &HttpRequest<'a>, method: &'a str, path: &'a str) -> Re
         content_type: req.content_type.map(lossless_or_invalid),
         version: req.version.map(lossless_or_invalid),
         source_ip: req.source_ip,
+        lookup: req.lookup,
     }
 }
 
@@ -776,6 +821,7 @@ mod tests {
             },
             body: None,
             source_ip: None,
+            lookup: None,
         };
         assert_eq!(claims_only.authorize_whole(&req(None), 0).code, "allowed");
         let t = "eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoib3duZXIifQ.c2ln";

@@ -85,6 +85,7 @@ impl GuestAuthorizer for AuthorizerResource {
                 claims: claims.as_ref(),
                 body: req.body.as_deref(),
                 source_ip: req.source_ip.as_deref().and_then(crate::net::parse_source),
+                lookup: None,
             },
             req.now.unwrap_or_else(now),
         );

@@ -18,6 +18,13 @@
 //! 11. the route's scope (per `scopes` mode) is granted: to the workspace's Intercom token
 //!     (`workspace_scopes`, when declared) or to the caller's token (`scope_source: token`)
 //!     → `missing_scope`
+//! 12. conversation access ([`crate::conversation`]), for a role whose access depends on
+//!     assignment: a route that reaches conversations unjudged → `conversation_route_restricted`;
+//!     a read is allowed with [`Guard::Response`] (the front-end judges the answer); a request on
+//!     one conversation needs its assignment ([`Effect::NeedLookup`], then
+//!     `conversation_not_accessible` / `conversation_lookup_failed`). The reassign rule
+//!     (`reassign: own_unassigned_or_team`) lets step 9's missing `conversations:assign` be
+//!     decided here, from the assignee.
 //!
 //! Evaluation never panics and has no error path that could read as "allow": every failure is a
 //! [`Decision`] with [`Effect::Deny`].
@@ -31,6 +38,7 @@ use core::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::body::{self, BodyError};
+use crate::conversation::{Access, Kind, Lookup, Reassign, Viewer};
 use crate::path::{self, PathError};
 use crate::perm::PermSet;
 use crate::policy::{PathMode, Policy, ScopeMode, ScopeSource, UnknownVersions};
@@ -97,6 +105,8 @@ pub struct Request<'a> {
     pub version: Option<&'a str>,
     /// The client's address.
     pub source_ip: Option<IpAddr>,
+    /// The conversation's assignment, for a decision that asked for it ([`Effect::NeedLookup`]).
+    pub lookup: Lookup<'a>,
 }
 
 /// Allow, deny, or read the body and ask again.
@@ -108,6 +118,20 @@ pub enum Effect {
     Deny,
     /// This route's decision depends on the body: read it (whole) and evaluate again.
     NeedBody,
+    /// This decision depends on the conversation's current assignment: look it up
+    /// ([`Decision::conversation_id`]) and evaluate again with [`Request::lookup`].
+    NeedLookup,
+}
+
+/// What the front-end must still do with an allowed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// Nothing.
+    None,
+    /// Judge the successful response with [`crate::conversation::judge_response`] (kind
+    /// [`Kind::One`] or [`Kind::List`]) before it reaches the client; ask the upstream for an
+    /// uncompressed answer.
+    Response(Kind),
 }
 
 macro_rules! codes {
@@ -160,6 +184,11 @@ codes! {
     UnsupportedMediaType => ("unsupported_media_type", 415, "a form body (any route), or a body-dependent route's body that is not JSON"),
     UnknownVersion => ("unknown_version", 400, "the `Intercom-Version` names a version the catalog does not know"),
     BodyTimeout => ("body_timeout", 408, "a body-dependent request's body did not arrive within `body_timeout_ms` (filter)"),
+    NeedLookup => ("need_lookup", 100, "the conversation's assignment must be looked up before deciding"),
+    ConversationNotAccessible => ("conversation_not_accessible", 403, "the role's conversation access does not reach this conversation (by its assignment)"),
+    ConversationLookupFailed => ("conversation_lookup_failed", 503, "the conversation's assignment could not be looked up (failed, timed out, malformed): denied"),
+    ConversationRouteRestricted => ("conversation_route_restricted", 403, "the route reaches conversations without an assignment to judge; a role with restricted conversation access may not use it"),
+    ResponseNotJudgeable => ("response_not_judgeable", 502, "the upstream's answer could not be judged for conversation access (not JSON, compressed, too large): not passed on"),
     AmbiguousRequest => ("ambiguous_request", 400, "Intercom's Rails upstream could read it otherwise: `_method`, a format suffix naming another route, a body where only the query is judged"),
 }
 
@@ -188,6 +217,14 @@ pub struct Decision<'a> {
     pub permissions: PermSet,
     /// Extra detail for the message.
     pub detail: Detail<'a>,
+    /// What the front-end must do with the response of an allowed request.
+    pub guard: Guard,
+    /// The role's conversation access (for judging the response).
+    pub access: Access,
+    /// Where the conversation id is in `canonical_path` (routes on one conversation).
+    conversation_range: Option<(usize, usize)>,
+    /// Whether a lookup decided (or must decide) this request.
+    pub looked_up: bool,
 }
 
 /// Detail behind a code, for messages and reasons.
@@ -225,6 +262,10 @@ impl<'a> Decision<'a> {
             resource_range: None,
             permissions: PermSet::new(),
             detail: Detail::None,
+            guard: Guard::None,
+            access: Access::All,
+            conversation_range: None,
+            looked_up: false,
         }
     }
 
@@ -236,6 +277,12 @@ impl<'a> Decision<'a> {
     /// The last path parameter (the resource id, for audit).
     pub fn resource_id(&self) -> Option<&str> {
         let (a, b) = self.resource_range?;
+        self.canonical_path.as_deref()?.get(a..b)
+    }
+
+    /// The conversation a request on one conversation names (its first path parameter).
+    pub fn conversation_id(&self) -> Option<&str> {
+        let (a, b) = self.conversation_range?;
         self.canonical_path.as_deref()?.get(a..b)
     }
 
@@ -401,6 +448,9 @@ fn describe(code: Code) -> &'static str {
     // One place for the default messages: the doc strings of `Code`.
     match code {
         Code::MissingRole => "the token names no role",
+        Code::NeedLookup => "the decision needs the conversation's current assignment: look it up",
+        Code::ConversationNotAccessible => "this conversation is not assigned to you, your teams or (where the role allows) nobody: the role's conversation access does not reach it",
+        Code::ConversationRouteRestricted => "this route reaches conversations without an assignment to judge; a role with restricted conversation access may not use it",
         Code::SessionTooOld => "the session started too long ago; sign in again",
         Code::IpNotAllowed => "requests from this address are not allowed",
         Code::WrongWorkspace => "the token is for another workspace",
@@ -515,10 +565,14 @@ pub fn evaluate<'a>(
         .first()
         .is_some_and(|p| Some(*p) == who.subject.as_deref());
     // Parameters are slices of the canonical path: remember the last one as a range.
-    d.resource_range = params.last().map(|p| {
+    let range = |p: &&str| {
         let start = (p.as_ptr() as usize).saturating_sub(path.as_ptr() as usize);
         (start, start + p.len())
-    });
+    };
+    d.resource_range = params.last().map(range);
+    if route.conversation == Kind::ById {
+        d.conversation_range = params.first().map(range);
+    }
     d.canonical_path = Some(canon.path.clone());
     let mut required = route.required;
 
@@ -675,7 +729,18 @@ pub fn evaluate<'a>(
             }
         }
     }
-    let missing = required.difference(&granted);
+    let mut missing = required.difference(&granted);
+    // Seed 004: without "Can reassign", still from one's own, the unassigned or a team inbox.
+    let reassign_check = role.reassign == Reassign::OwnUnassignedOrTeam
+        && route.conversation == Kind::ById
+        && policy
+            .assign_permission
+            .is_some_and(|id| missing.contains(id));
+    if reassign_check {
+        if let Some(id) = policy.assign_permission {
+            missing.remove(id);
+        }
+    }
     if let Some(id) = missing.first() {
         d.code = Code::MissingPermission;
         d.required = Some(policy.permission_name(id));
@@ -716,9 +781,67 @@ pub fn evaluate<'a>(
         }
     }
 
+    // 12. Conversation access.
+    d.access = role.conversation_access;
+    if let Err(code) = conversation_access(policy, who, req, route.conversation, reassign_check, &mut d) {
+        d.code = code;
+        return d;
+    }
+    if d.effect == Effect::NeedLookup {
+        return d;
+    }
     d.effect = Effect::Allow;
     d.code = Code::Allowed;
     d
+}
+
+/// Step 12: what the role's conversation access makes of this route (see the module docs).
+fn conversation_access<'a>(
+    policy: &'a Policy,
+    who: &Principal,
+    req: &Request<'_>,
+    kind: Kind,
+    reassign_check: bool,
+    d: &mut Decision<'a>,
+) -> Result<(), Code> {
+    let restricted = d.access != Access::All;
+    let lookup = reassign_check || restricted && kind == Kind::ById;
+    match kind {
+        Kind::Unjudged if restricted => return Err(Code::ConversationRouteRestricted),
+        Kind::One | Kind::List if restricted => d.guard = Guard::Response(kind),
+        _ => {}
+    }
+    if !lookup {
+        return Ok(());
+    }
+    d.looked_up = true;
+    let a = match req.lookup {
+        Lookup::NotDone => {
+            d.effect = Effect::NeedLookup;
+            d.code = Code::NeedLookup;
+            return Ok(());
+        }
+        Lookup::Failed(why) => {
+            d.detail = Detail::Note(format!("The conversation's assignment could not be looked up ({why}): denied"));
+            return Err(Code::ConversationLookupFailed);
+        }
+        Lookup::NotFound => return Err(Code::ConversationNotAccessible),
+        Lookup::Known(a) => a,
+    };
+    let viewer = Viewer {
+        access: d.access,
+        admin: who.subject.clone(),
+        teams: who.teams.clone(),
+    };
+    if !viewer.may_access(a) {
+        return Err(Code::ConversationNotAccessible);
+    }
+    if reassign_check && !viewer.may_reassign(a) {
+        d.required = policy.assign_permission.map(|id| policy.permission_name(id));
+        d.detail = Detail::Note(String::from("Missing permission: conversations:assign (this conversation is in another teammate's inbox; without it only the teammate's own, the unassigned and team inboxes)"));
+        return Err(Code::MissingPermission);
+    }
+    Ok(())
 }
 
 /// Step 1c: the API version the routes are looked up in: `None` (every version's routes)

@@ -663,6 +663,7 @@ impl Request {
             version: self.version.as_deref(),
             body,
             source_ip: self.source.as_deref().and_then(crate::net::parse_source),
+            lookup: crate::conversation::Lookup::NotDone,
         };
         let out = self.shared.authz.authorize(&req, self.now());
         let after = self.shared.authz.tokens().stats();

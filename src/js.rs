@@ -315,6 +315,7 @@ impl Authorizer {
                 claims: r.claims.as_ref(),
                 body: body_bytes.as_deref(),
                 source_ip: r.source_ip.as_deref().and_then(crate::net::parse_source),
+                lookup: None,
             },
             now,
         );

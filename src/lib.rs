@@ -33,6 +33,7 @@ extern crate std;
 
 pub mod body;
 pub mod catalog;
+pub mod conversation;
 pub mod eval;
 pub mod json_path;
 pub mod net;
@@ -45,6 +46,8 @@ pub mod version;
 
 #[cfg(feature = "std")]
 pub mod authorizer;
+#[cfg(feature = "std")]
+pub mod guard;
 #[cfg(feature = "std")]
 pub mod pem;
 #[cfg(feature = "std")]

@@ -26,6 +26,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::body::{BodyRule, QueryRule};
 use crate::catalog;
+use crate::conversation::{self, Access, Kind, Reassign};
 use crate::net::Cidr;
 use crate::perm::{self, PermSet, PERMISSIONS};
 use crate::router::{InsertError, Method, Router};
@@ -148,6 +149,16 @@ pub struct RoleConfig {
     /// Source addresses allowed for this role (empty: any).
     #[serde(default)]
     pub ip_allowlist: Vec<String>,
+    /// Which conversations the role may see and act on (Intercom's "Conversation access"):
+    /// `all` (default), `assigned_to_me`, `assigned_to_me_or_my_teams`,
+    /// `assigned_to_me_my_teams_or_unassigned`. Inherited from `extends` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_access: Option<Access>,
+    /// Without `conversations:assign`: `with_permission` (default, assigning needs it) or
+    /// `own_unassigned_or_team` (seed 004: still from their own, the unassigned or a team
+    /// inbox). Inherited from `extends` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassign: Option<Reassign>,
 }
 
 /// A route as written (also what each catalog line becomes).
@@ -360,6 +371,10 @@ pub struct Role {
     pub revoked: PermSet,
     /// The role's description.
     pub description: Option<String>,
+    /// Which conversations it may see and act on.
+    pub conversation_access: Access,
+    /// Whom it may reassign from without `conversations:assign`.
+    pub reassign: Reassign,
 }
 
 /// A compiled route.
@@ -391,6 +406,8 @@ pub struct Route {
     pub version_range: Option<VersionRange>,
     /// What each `{param}` of the template accepts, in order.
     pub params: Vec<ParamKind>,
+    /// How it reaches conversations (for roles with restricted conversation access).
+    pub conversation: Kind,
 }
 
 /// What a `{param}` of a route template accepts.
@@ -482,6 +499,8 @@ pub struct Policy {
     pub(crate) token_grants: bool,
     pub(crate) default_role: Option<String>,
     pub(crate) max_session_age: Option<u64>,
+    /// `conversations:assign`, for the reassign rule.
+    pub(crate) assign_permission: Option<u16>,
 }
 
 fn parse_cidrs(list: &[String], owner: &str) -> Result<Vec<Cidr>, PolicyError> {
@@ -559,7 +578,9 @@ impl Policy {
             token_grants: cfg.token_grants,
             default_role: cfg.default_role.clone(),
             max_session_age: cfg.max_session_age.map(|s| s.0),
+            assign_permission: None,
         };
+        policy.assign_permission = policy.permission_id("conversations:assign");
         policy.mfa_permissions = policy.resolve_all(&cfg.mfa.permissions, "`mfa.permissions`")?;
         policy.compile_routes(cfg)?;
         policy.known_versions = policy.version_span();
@@ -775,6 +796,7 @@ impl Policy {
                 })?;
             self.routes.push(Route {
                 params: param_kinds(method, &rc.path),
+                conversation: conversation::kind(method, &template_shape(&rc.path)),
                 method,
                 display: format!("{} {}", method.as_str(), rc.path),
                 template: rc.path,
@@ -961,6 +983,14 @@ impl Policy {
             granted,
             revoked,
             description: rc.description.clone(),
+            conversation_access: rc
+                .conversation_access
+                .or(parent.map(|p| p.conversation_access))
+                .unwrap_or_default(),
+            reassign: rc
+                .reassign
+                .or(parent.map(|p| p.reassign))
+                .unwrap_or_default(),
         };
         done.insert(name.to_string(), role);
         Ok(permissions)
@@ -980,6 +1010,14 @@ impl Policy {
     /// Every role, built-in first.
     pub fn roles(&self) -> &[Role] {
         &self.roles
+    }
+
+    /// Whether any role's conversation access depends on assignment (or its reassigning on
+    /// the current assignee): a front-end must then judge responses and look conversations up.
+    pub fn restricts_conversations(&self) -> bool {
+        self.roles
+            .iter()
+            .any(|r| r.conversation_access != Access::All || r.reassign != Reassign::WithPermission)
     }
 
     /// Whether any decision reads the client's address (an `ip_allowlist` somewhere): a

@@ -13,7 +13,41 @@ use std::collections::BTreeMap;
 
 use intercom_authz::authorizer::{Authorizer, Outcome};
 
-fn check(c: &corpus::Concrete, out: &Outcome) -> Result<(), String> {
+/// The response half of a conversation-access case: the body the client gets, how many
+/// conversations were redacted, whether a lookup decided.
+fn check_response(
+    c: &corpus::Concrete,
+    out: &Outcome,
+    resp: &Option<(u16, Vec<u8>)>,
+    redacted: usize,
+    diffs: &mut Vec<String>,
+) {
+    let e = &c.expect;
+    if let Some(want) = &e.response {
+        match resp {
+            None => diffs.push(format!("no response (want {})", want.status)),
+            Some((status, body)) => {
+                let got: serde_json::Value = serde_json::from_slice(body)
+                    .unwrap_or_else(|_| String::from_utf8_lossy(body).into());
+                if *status != want.status || got != want.body {
+                    diffs.push(format!("response {status} {got} (want {} {})", want.status, want.body));
+                }
+            }
+        }
+    }
+    if let Some(n) = e.redacted {
+        if n != redacted {
+            diffs.push(format!("redacted {redacted} (want {n})"));
+        }
+    }
+    if let Some(l) = e.looked_up {
+        if l != out.looked_up {
+            diffs.push(format!("looked_up {} (want {l})", out.looked_up));
+        }
+    }
+}
+
+fn check(c: &corpus::Concrete, out: &Outcome, resp: &Option<(u16, Vec<u8>)>, redacted: usize) -> Result<(), String> {
     let e = &c.expect;
     let decision = if out.allow { "allow" } else { "deny" };
     let mut diffs = Vec::new();
@@ -40,6 +74,7 @@ fn check(c: &corpus::Concrete, out: &Outcome) -> Result<(), String> {
         &mut diffs,
     );
     opt("role", &out.role, &e.role, &mut diffs);
+    check_response(c, out, resp, redacted, &mut diffs);
     if diffs.is_empty() {
         Ok(())
     } else {
@@ -66,12 +101,12 @@ fn corpus_against_the_core() {
     let mut failures = Vec::new();
     let mut codes = BTreeMap::<String, usize>::new();
     for (i, c) in m.cases.iter_mut().enumerate() {
-        let out = corpus::run_core(&authorizers[&c.config], c, now);
+        let (out, resp, redacted) = corpus::run_core_response(&authorizers[&c.config], c, now);
         if !out.allow {
             c.deny_body = Some(out.deny_body(Some(&format!("case-{i}"))));
         }
         *codes.entry(out.code.to_string()).or_default() += 1;
-        if let Err(e) = check(c, &out) {
+        if let Err(e) = check(c, &out, &resp, redacted) {
             failures.push(e);
         }
         // Every denial has a JSON body with the same code.
@@ -110,7 +145,7 @@ fn corpus_against_the_core() {
         let s = code.as_str();
         if matches!(
             s,
-            "need_body" | "body_too_large" | "keys_unavailable" | "body_timeout"
+            "need_body" | "need_lookup" | "body_too_large" | "keys_unavailable" | "body_timeout"
         ) {
             continue; // front-end codes: covered by the Envoy tests (SlowBodies for body_timeout)
         }

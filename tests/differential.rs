@@ -318,6 +318,7 @@ fn whole(a: &Authorizer, c: &corpus::Concrete, now: u64) -> Option<Outcome> {
             claims: None,
             body: c.body.as_deref().map(str::as_bytes),
             source_ip: c.source_ip.parse().ok(),
+            lookup: None,
         },
         now,
     ))
@@ -390,6 +391,9 @@ fn generated_corpus() {
             route: out.route.clone(),
             canonical_path: out.canonical_path.clone(),
             role: out.role.clone(),
+            response: None,
+            redacted: None,
+            looked_up: None,
         };
         c.deny_body = (!out.allow).then(|| out.deny_body(Some(&format!("case-{i}"))));
     }

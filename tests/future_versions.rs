@@ -51,6 +51,7 @@ fn operations_of_later_versions_are_unknown_or_decided_as_their_row_says() {
                 content_type: Some("application/json"),
                 version: None,
                 source_ip: None,
+                lookup: intercom_authz::conversation::Lookup::NotDone,
             };
             let d = evaluate(&old, &owner, &req, 1_800_000_000);
             let matched = d

@@ -64,7 +64,7 @@ fn codes_table() -> String {
     let mut out = String::from("| code | status | meaning |\n|---|---|---|\n");
     for c in Code::ALL {
         let doc = match c {
-            Code::NeedBody => continue,
+            Code::NeedBody | Code::NeedLookup => continue,
             _ => code_doc(*c),
         };
         out.push_str(&format!("| `{}` | {} | {doc} |\n", c.as_str(), c.status()));

@@ -116,6 +116,7 @@ fn random_requests_never_panic_and_unknown_routes_never_pass() {
             content_type: Some("application/json"),
             version: None,
             source_ip: None,
+            lookup: intercom_authz::conversation::Lookup::NotDone,
         };
         let d = evaluate(&policy, &who, &req, 1_800_000_000);
         if d.is_allowed() {
@@ -185,6 +186,7 @@ fn random_tokens_never_panic_and_never_authenticate() {
             has_token_header: true,
             body: Body::NotRead,
             source_ip: None,
+            lookup: intercom_authz::conversation::Lookup::NotDone,
         };
         let out = authz.authorize(&req, 1_800_000_000);
         assert!(!out.allow, "{t}");

@@ -35,6 +35,7 @@ fn codes(policy: &Policy) -> Vec<(String, Option<String>, Code)> {
                 content_type: Some("application/json"),
                 version: None,
                 source_ip: None,
+                lookup: intercom_authz::conversation::Lookup::NotDone,
             };
             let d = evaluate(policy, &who, &req, 1_800_000_000);
             (r.display.clone(), r.scope.clone(), d.code)

@@ -48,6 +48,7 @@ fn every_documented_body_is_judged() {
                 content_type: Some("application/json"),
                 version: None,
                 source_ip: None,
+                lookup: intercom_authz::conversation::Lookup::NotDone,
             };
             evaluate(&policy, &owner, &req, 1_800_000_000).code
         };

@@ -105,6 +105,7 @@ fn judge(authz: &Authorizer, rule: BodyRule, body: &[u8], pick: u8) {
         version: None,
         body: Body::Bytes(body),
         source_ip: None,
+        lookup: intercom_authz::conversation::Lookup::NotDone,
     };
     let out = authz.authorize_principal(&who, &req, NOW);
     if !out.allow {

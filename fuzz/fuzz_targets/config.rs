@@ -20,6 +20,7 @@ fn judge(a: &Authorizer) {
             version: Some(b"2.11"),
             body: Body::Bytes(br#"{"message_type":"close"}"#),
             source_ip: None,
+            lookup: intercom_authz::conversation::Lookup::NotDone,
         };
         let out = a.authorize(&req, NOW);
         assert!(!out.allow, "a malformed token was allowed: {out:?}");

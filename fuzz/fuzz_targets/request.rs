@@ -60,6 +60,7 @@ fn whole(a: &Authorizer, f: &Frame) -> Option<Outcome> {
         claims: None,
         body: f.body.as_deref(),
         source_ip: f.http().source_ip,
+        lookup: None,
     };
     Some(a.authorize_whole(&r, NOW))
 }

@@ -50,6 +50,7 @@ fn mutated(s: &State, data: &[u8]) {
             version: None,
             body: Body::NotRead,
             source_ip: None,
+            lookup: intercom_authz::conversation::Lookup::NotDone,
         };
         let out = s.authz.authorize(&req, NOW);
         assert_eq!(out.status, 401, "a non-UTF-8 token: {out:?}");

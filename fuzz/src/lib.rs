@@ -134,6 +134,7 @@ impl Frame {
                 .ip
                 .as_deref()
                 .and_then(|ip| std::str::from_utf8(ip).ok()?.parse().ok()),
+            lookup: intercom_authz::conversation::Lookup::NotDone,
         }
     }
 

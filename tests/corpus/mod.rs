@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use intercom_authz::authorizer::{Authorizer, HttpRequest, Outcome};
+use intercom_authz::authorizer::{Authorizer, HttpRequest, HttpResponse, LookupAnswer, Outcome, ResponseVerdict};
+use intercom_authz::conversation::Lookup;
+use intercom_authz::guard::as_lookup;
 use intercom_authz::{Body, Effect};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde::{Deserialize, Serialize};
@@ -42,7 +44,63 @@ pub struct CaseFile {
 pub struct Case {
     pub description: String,
     pub request: RequestSpec,
+    /// What Intercom answers: the conversation lookup and the forwarded request.
+    #[serde(default)]
+    pub upstream: Option<Upstream>,
     pub expect: Expect,
+}
+
+/// Intercom's side of a conversation-access case (issue 14).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Upstream {
+    /// The answer to the lookup `GET /conversations/{id}` (the id is the request's; every
+    /// case's id is its own, so a front-end's lookup cache never answers for another case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<Reply>,
+    /// The answer to the request itself, when it goes on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Reply>,
+}
+
+/// An upstream answer.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    #[serde(default = "ok")]
+    pub status: u16,
+    /// A JSON body (the materialized form keeps it as `raw_body`, compact).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_body: Option<String>,
+    #[serde(default = "json_type")]
+    pub content_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<String>,
+    /// No answer in time (the mock answers after 3 s; the configuration's lookup timeout is 1 s).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timeout: bool,
+}
+
+fn ok() -> u16 {
+    200
+}
+fn json_type() -> String {
+    "application/json".into()
+}
+
+impl Reply {
+    fn concrete(mut self) -> Reply {
+        if let Some(b) = self.body.take() {
+            self.raw_body = Some(serde_json::to_string(&b).unwrap());
+        }
+        self
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        self.raw_body.as_deref().unwrap_or_default().as_bytes()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,6 +170,23 @@ pub struct Expect {
     pub canonical_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// What the client gets when the request was allowed and its response judged: the status
+    /// and the JSON body (after redaction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ExpectResponse>,
+    /// How many conversations the response judging redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<usize>,
+    /// Whether a conversation lookup decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub looked_up: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectResponse {
+    pub status: u16,
+    pub body: Value,
 }
 
 /// A case with everything concrete: what a front-end sends, what it must get.
@@ -129,6 +204,9 @@ pub struct Concrete {
     /// See [`RequestSpec::latin1`].
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub latin1: bool,
+    /// Intercom's side (bodies as `raw_body`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<Upstream>,
     pub expect: Expect,
     /// The core's deny body for this case, byte for byte, with `requestId` `case-<index>`:
     /// every front-end must send exactly these bytes (filled by `tests/decisions.rs`).
@@ -513,6 +591,10 @@ pub fn materialize_files(
                 body,
                 source_ip: c.request.source_ip,
                 latin1: c.request.latin1,
+                upstream: c.upstream.map(|u| Upstream {
+                    lookup: u.lookup.map(Reply::concrete),
+                    response: u.response.map(Reply::concrete),
+                }),
                 expect: c.expect,
                 deny_body: None,
             });
@@ -543,16 +625,56 @@ pub fn run_core(authz: &Authorizer, c: &Concrete, now: u64) -> Outcome {
         version: c.headers.get("intercom-version").map(|h| h.as_bytes()),
         body: Body::NotRead,
         source_ip,
+        lookup: Lookup::NotDone,
     };
-    let out = authz.authorize(&req, now);
-    if out.effect != Effect::NeedBody {
+    let mut out = authz.authorize(&req, now);
+    if out.effect == Effect::NeedBody {
+        req.body = match &body {
+            Some(b) => Body::Bytes(b),
+            None => Body::Absent,
+        };
+        out = authz.authorize(&req, now);
+    }
+    if out.effect != Effect::NeedLookup {
         return out;
     }
-    req.body = match &body {
-        Some(b) => Body::Bytes(b),
-        None => Body::Absent,
+    let Some(reply) = c.upstream.as_ref().and_then(|u| u.lookup.as_ref()) else {
+        panic!("{}: {}: the decision needs a lookup and the case has no `upstream.lookup`", c.file, c.description);
     };
+    let answer = LookupAnswer {
+        status: (!reply.timeout).then_some(reply.status),
+        body: reply.bytes(),
+    };
+    let read = answer.read();
+    req.lookup = as_lookup(&read);
     authz.authorize(&req, now)
+}
+
+/// What the client receives for an allowed case with an upstream response: the outcome (a
+/// denial when judging the response refused it) and, when it goes on, the status and body.
+pub fn run_core_response(
+    authz: &Authorizer,
+    c: &Concrete,
+    now: u64,
+) -> (Outcome, Option<(u16, Vec<u8>)>, usize) {
+    let out = run_core(authz, c, now);
+    let Some(reply) = c.upstream.as_ref().and_then(|u| u.response.as_ref()) else {
+        return (out, None, 0);
+    };
+    if !out.allow {
+        return (out, None, 0);
+    }
+    let resp = HttpResponse {
+        status: reply.status,
+        content_type: Some(reply.content_type.as_bytes()),
+        content_encoding: reply.content_encoding.as_deref().map(str::as_bytes),
+        body: reply.bytes(),
+    };
+    match authz.judge_response(&out, &resp) {
+        ResponseVerdict::Pass => (out, Some((reply.status, reply.bytes().to_vec())), 0),
+        ResponseVerdict::Redacted { body, count } => (out, Some((reply.status, body)), count),
+        ResponseVerdict::Deny(d) => (*d, None, 0),
+    }
 }
 
 pub fn now() -> u64 {

@@ -44,6 +44,36 @@ fn provenance(policy: &Policy, role: &str, perm: &str) -> String {
     chain.join(", ")
 }
 
+/// The role's conversation access and what it makes of this route (issue 14).
+fn conversation_rule(s: &mut String, policy: &Policy, out: &Outcome) {
+    use intercom_authz::conversation::{Access, Kind, Reassign};
+    let Some(role) = out.role.as_deref().and_then(|r| policy.role(r)) else {
+        return;
+    };
+    let kind = policy
+        .routes()
+        .iter()
+        .find(|x| Some(&x.display) == out.route.as_ref())
+        .map_or(Kind::Free, |r| r.conversation);
+    if role.conversation_access == Access::All && role.reassign == Reassign::WithPermission {
+        return;
+    }
+    let what = match (kind, role.conversation_access) {
+        (_, Access::All) | (Kind::Free | Kind::Created, _) => "not restricted on this route",
+        (Kind::One, _) => "judged on the response: a conversation not theirs is 403 conversation_not_accessible",
+        (Kind::List, _) => "judged on the response: conversations not theirs are redacted (type, id, times, assignees kept)",
+        (Kind::ById, _) => "judged before it goes on, from a lookup of the conversation's assignment (GET /conversations/{id}); a failed lookup is 503",
+        (Kind::Unjudged, _) => "refused: the route reaches conversations without an assignment to judge",
+    };
+    let _ = writeln!(s, "  conversations  access `{}`: {what}", role.conversation_access.as_str());
+    if role.reassign == Reassign::OwnUnassignedOrTeam {
+        let _ = writeln!(s, "  reassign       without conversations:assign, only from their own, the unassigned or a team inbox (looked up)");
+    }
+    if let Some(id) = &out.conversation_id {
+        let _ = writeln!(s, "  lookup         GET /conversations/{id}");
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn explain(
     path: &str,
@@ -76,6 +106,7 @@ pub fn explain(
         version: None,
         body: Body::NotRead,
         source_ip,
+        lookup: intercom_authz::conversation::Lookup::NotDone,
     };
     let bearer = token.map(|t| format!("Bearer {}", t.trim_start_matches("Bearer ")));
     let principal: Option<Principal> = match (&role, &claims) {
@@ -126,7 +157,11 @@ pub fn explain(
         s,
         "{} {target}: {} ({} {})",
         method,
-        if out.allow { "ALLOW" } else { "DENY" },
+        match (out.allow, out.effect) {
+            (true, _) => "ALLOW",
+            (false, intercom_authz::Effect::NeedLookup) => "DECIDED BY THE CONVERSATION'S ASSIGNMENT",
+            _ => "DENY",
+        },
         out.status,
         out.code
     );
@@ -160,11 +195,12 @@ pub fn explain(
         };
         let _ = writeln!(s, "  scope       {scope}");
     }
+    conversation_rule(&mut s, authz.policy(), &out);
     let _ = writeln!(s, "  reasons");
     for r in &out.reasons {
         let _ = writeln!(s, "    - {r}");
     }
-    if !out.allow {
+    if !out.allow && out.effect != intercom_authz::Effect::NeedLookup {
         let _ = writeln!(s, "  deny body   {}", out.deny_body(None));
     }
     out!("{s}");

@@ -96,6 +96,7 @@ pub fn routes(path: &str, spec: &str) -> Result<ExitCode> {
                     content_type: None,
                     version: None,
                     source_ip: None,
+                    lookup: intercom_authz::conversation::Lookup::NotDone,
                 };
                 intercom_authz::evaluate(&p, &who, &req, 0).route.is_some()
             };

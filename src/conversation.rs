@@ -1,0 +1,448 @@
+//! Conversation access by assignment (seed 004, Intercom's first teammate permission).
+//!
+//! A role may see every conversation ([`Access::All`], the default) or only those assigned to
+//! the teammate (always), to one of their teams, or nobody. Which conversation a request
+//! touches, and how it is judged, is the route's [`Kind`]:
+//!
+//! - **reads** (`GET /conversations/{id}`, the list, `POST /conversations/search`) are judged on
+//!   the response: a conversation the teammate may not see is refused (one) or redacted (in a
+//!   list) by [`judge_response`];
+//! - **writes and reads of a conversation's parts** (`/conversations/{id}/…`) are judged before
+//!   the request goes on, from the conversation's current assignment, which the front-end looks
+//!   up ([`read_lookup`]) and the evaluator judges ([`Lookup`]);
+//! - **routes that reach a conversation some other way** (tickets, calls, merges, Fin, the body
+//!   of `POST /conversations/redact`) are [`Kind::Unjudged`]: refused for a restricted role.
+//!
+//! Without "Can reassign conversations" (`conversations:assign`), a role with
+//! [`Reassign::OwnUnassignedOrTeam`] may still reassign a conversation from its own inbox, the
+//! unassigned inbox or a team inbox (seed 004): the lookup decides that too.
+//!
+//! `tests/spec-conversations/reach.tsv`, extracted from the OpenAPI descriptions, lists every
+//! operation that reaches a conversation; `tests/conversations.rs` checks that none is
+//! [`Kind::Free`].
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::body::parse_strict;
+use crate::router::Method;
+
+/// Which conversations a role may see and act on (Intercom's "Conversation access").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum Access {
+    /// Every conversation (the default).
+    #[default]
+    All,
+    /// Only conversations assigned to the teammate.
+    AssignedToMe,
+    /// Conversations assigned to the teammate or to one of their teams.
+    AssignedToMeOrMyTeams,
+    /// Conversations assigned to the teammate, to one of their teams, or to nobody.
+    AssignedToMeMyTeamsOrUnassigned,
+}
+
+impl Access {
+    /// The name as written in a policy.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::All => "all",
+            Access::AssignedToMe => "assigned_to_me",
+            Access::AssignedToMeOrMyTeams => "assigned_to_me_or_my_teams",
+            Access::AssignedToMeMyTeamsOrUnassigned => "assigned_to_me_my_teams_or_unassigned",
+        }
+    }
+}
+
+/// Whom a role lacking `conversations:assign` may reassign from (seed 004).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum Reassign {
+    /// Assigning needs `conversations:assign` (the default).
+    #[default]
+    WithPermission,
+    /// Without `conversations:assign`, only a conversation in the teammate's own inbox, the
+    /// unassigned inbox or a team inbox (no teammate assigned): Intercom's rule.
+    OwnUnassignedOrTeam,
+}
+
+/// How a route reaches conversations, for a role with restricted access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// It does not reach a conversation.
+    Free,
+    /// It creates one (the new conversation is the caller's to see).
+    Created,
+    /// It answers one conversation: judged on the response.
+    One,
+    /// It answers a list (`conversations`): each item judged on the response.
+    List,
+    /// It reads or changes the conversation named by its first path parameter: judged before
+    /// it goes on, from a lookup.
+    ById,
+    /// It reaches conversations the filter does not judge by assignment: refused.
+    Unjudged,
+}
+
+impl Kind {
+    /// The name, for `explain` and the spec test.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Free => "free",
+            Kind::Created => "created",
+            Kind::One => "one",
+            Kind::List => "list",
+            Kind::ById => "by_id",
+            Kind::Unjudged => "unjudged",
+        }
+    }
+}
+
+/// The route's kind, from its method and template shape (`{}` for each parameter).
+pub fn kind(method: Method, shape: &str) -> Kind {
+    let mut segs = shape.trim_start_matches('/').split('/');
+    let first = segs.next().unwrap_or_default();
+    let second = segs.next();
+    let third = segs.next();
+    match (first, second, third, method) {
+        ("conversations", None, _, Method::Get) => Kind::List,
+        ("conversations", None, _, _) => Kind::Created,
+        ("conversations", Some("search"), None, Method::Post) => Kind::List,
+        ("conversations", Some("attributes"), _, _) => Kind::Free,
+        ("conversations", Some("{}"), None, Method::Get) => Kind::One,
+        ("conversations", Some("{}"), Some("merge"), _) => Kind::Unjudged,
+        ("conversations", Some("{}"), _, _) => Kind::ById,
+        ("conversations", _, _, _) => Kind::Unjudged,
+        ("messages", None, _, Method::Post) => Kind::Created,
+        ("tickets", None, _, Method::Post) => Kind::Created,
+        ("tickets" | "calls" | "fin" | "fin_voice" | "data_connectors", _, _, _) => {
+            if first == "data_connectors" && third != Some("execution_results") {
+                Kind::Free
+            } else {
+                Kind::Unjudged
+            }
+        }
+        ("messages", Some("status" | "whatsapp"), _, _) => Kind::Unjudged,
+        _ => Kind::Free,
+    }
+}
+
+/// A conversation's current assignment, ids as decimal text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// The teammate (admin) it is assigned to.
+    pub admin: Option<String>,
+    /// The team it is assigned to.
+    pub team: Option<String>,
+}
+
+/// Who is asking, and what their role may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    /// The role's level.
+    pub access: Access,
+    /// The teammate's Intercom admin id (the subject claim).
+    pub admin: Option<String>,
+    /// Their team ids (the teams claim).
+    pub teams: Vec<String>,
+}
+
+impl Viewer {
+    /// Whether the teammate may see and act on a conversation with this assignment. A
+    /// conversation assigned directly to them always (seed 004).
+    pub fn may_access(&self, a: &Assignment) -> bool {
+        let mine = self.admin.is_some() && a.admin == self.admin;
+        let my_team = a.team.as_ref().is_some_and(|t| self.teams.contains(t));
+        let unassigned = a.admin.is_none() && a.team.is_none();
+        match self.access {
+            Access::All => true,
+            Access::AssignedToMe => mine,
+            Access::AssignedToMeOrMyTeams => mine || my_team,
+            Access::AssignedToMeMyTeamsOrUnassigned => mine || my_team || unassigned,
+        }
+    }
+
+    /// Whether the teammate may reassign it without `conversations:assign`: it is in their own
+    /// inbox, the unassigned inbox or a team inbox, i.e. no other teammate has it.
+    pub fn may_reassign(&self, a: &Assignment) -> bool {
+        a.admin.is_none() || (self.admin.is_some() && a.admin == self.admin)
+    }
+}
+
+/// An id field: a number or a string is an id; `null` or absent is nobody; anything else is
+/// not an assignment the filter can read.
+fn id_field(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, &'static str> {
+    match obj.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(Some(n.to_string())),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        Some(_) => Err("an assignee id is neither a number, a string nor null"),
+    }
+}
+
+/// The assignment of one conversation object. Both fields must be present (`null` when
+/// nobody): a conversation without them cannot be judged.
+pub fn assignment(conv: &Value) -> Result<Assignment, &'static str> {
+    let obj = conv.as_object().ok_or("a conversation is not a JSON object")?;
+    if !obj.contains_key("admin_assignee_id") || !obj.contains_key("team_assignee_id") {
+        return Err("a conversation lacks `admin_assignee_id` or `team_assignee_id`");
+    }
+    Ok(Assignment {
+        admin: id_field(obj, "admin_assignee_id")?,
+        team: id_field(obj, "team_assignee_id")?,
+    })
+}
+
+/// What a front-end knows of the conversation a [`Kind::ById`] request names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    /// Not looked up yet: the decision asks for it (`need_lookup`).
+    NotDone,
+    /// Its current assignment.
+    Known(&'a Assignment),
+    /// The lookup failed (why): the request is refused (fail closed).
+    Failed(&'a str),
+    /// Intercom answered 404: no such conversation, nothing to grant access to.
+    NotFound,
+}
+
+/// Reads Intercom's answer to `GET /conversations/{id}` (status and body).
+pub fn read_lookup(status: u16, body: &[u8]) -> Result<Assignment, &'static str> {
+    if status != 200 {
+        return Err("the lookup did not answer 200");
+    }
+    let v = parse_strict(body).map_err(|_| "the lookup's answer is not strict JSON")?;
+    assignment(&v)
+}
+
+/// What the judged response becomes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judged {
+    /// Forward it as it came.
+    Unchanged,
+    /// Forward this body instead: `count` conversations were redacted.
+    Redacted {
+        /// The new body.
+        body: Vec<u8>,
+        /// How many conversations were redacted.
+        count: usize,
+    },
+    /// A single conversation the teammate may not see: answer 403
+    /// `conversation_not_accessible` instead.
+    NotAccessible,
+}
+
+/// What a redacted conversation keeps: what identifies it and why it is hidden.
+pub const KEPT: [&str; 6] = [
+    "type",
+    "id",
+    "created_at",
+    "updated_at",
+    "admin_assignee_id",
+    "team_assignee_id",
+];
+
+/// The top-level fields of a list answer that are passed on (anything else is dropped: it
+/// could hold conversations the filter did not judge).
+pub const LIST_FIELDS: [&str; 4] = ["type", "conversations", "total_count", "pages"];
+
+fn redacted(conv: &Value) -> Value {
+    let mut out = Map::new();
+    if let Some(obj) = conv.as_object() {
+        for k in KEPT {
+            if let Some(v) = obj.get(k) {
+                out.insert(k.to_string(), v.clone());
+            }
+        }
+    }
+    out.insert("redacted".to_string(), Value::Bool(true));
+    Value::Object(out)
+}
+
+/// Judges a successful response's JSON body (`kind` [`Kind::One`] or [`Kind::List`]) for
+/// `viewer`. The error says why it cannot be judged: the front-end must not pass it on.
+pub fn judge_response(kind: Kind, viewer: &Viewer, body: &[u8]) -> Result<Judged, &'static str> {
+    let v = parse_strict(body).map_err(|_| "the response is not strict JSON")?;
+    match kind {
+        Kind::One => match assignment(&v) {
+            Ok(a) if viewer.may_access(&a) => Ok(Judged::Unchanged),
+            Ok(_) => Ok(Judged::NotAccessible),
+            Err(e) => Err(e),
+        },
+        Kind::List => judge_list(viewer, v),
+        _ => Err("this route's response is not judged"),
+    }
+}
+
+fn judge_list(viewer: &Viewer, v: Value) -> Result<Judged, &'static str> {
+    let Value::Object(mut obj) = v else {
+        return Err("the list is not a JSON object");
+    };
+    let Some(Value::Array(items)) = obj.remove("conversations") else {
+        return Err("the list has no `conversations` array");
+    };
+    let dropped = obj.keys().any(|k| !LIST_FIELDS.contains(&k.as_str()));
+    let mut count = 0;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        // An item that cannot be judged is redacted, never passed on.
+        if assignment(&item).is_ok_and(|a| viewer.may_access(&a)) {
+            out.push(item);
+        } else {
+            count += 1;
+            out.push(redacted(&item));
+        }
+    }
+    if count == 0 && !dropped {
+        return Ok(Judged::Unchanged);
+    }
+    obj.retain(|k, _| LIST_FIELDS.contains(&k.as_str()));
+    obj.insert("conversations".to_string(), Value::Array(out));
+    let body = serde_json::to_vec(&Value::Object(obj)).map_err(|_| "cannot write the list")?;
+    Ok(Judged::Redacted { body, count })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use serde_json::json;
+
+    fn a(admin: Option<&str>, team: Option<&str>) -> Assignment {
+        Assignment {
+            admin: admin.map(String::from),
+            team: team.map(String::from),
+        }
+    }
+
+    fn viewer(access: Access) -> Viewer {
+        Viewer {
+            access,
+            admin: Some("7".into()),
+            teams: vec!["50".into()],
+        }
+    }
+
+    #[test]
+    fn levels() {
+        let cases = [
+            (a(Some("7"), None), [true, true, true, true]),
+            (a(Some("7"), Some("99")), [true, true, true, true]),
+            (a(Some("8"), Some("50")), [true, false, true, true]),
+            (a(None, Some("50")), [true, false, true, true]),
+            (a(None, None), [true, false, false, true]),
+            (a(Some("8"), None), [true, false, false, false]),
+            (a(None, Some("99")), [true, false, false, false]),
+        ];
+        let levels = [
+            Access::All,
+            Access::AssignedToMe,
+            Access::AssignedToMeOrMyTeams,
+            Access::AssignedToMeMyTeamsOrUnassigned,
+        ];
+        for (asg, want) in cases {
+            for (lvl, w) in levels.iter().zip(want) {
+                assert_eq!(viewer(*lvl).may_access(&asg), w, "{asg:?} {lvl:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_teammate_without_an_admin_id_owns_nothing() {
+        let v = Viewer {
+            access: Access::AssignedToMe,
+            admin: None,
+            teams: vec![],
+        };
+        assert!(!v.may_access(&a(None, None)));
+        assert!(!v.may_reassign(&a(Some("7"), None)));
+        assert!(v.may_reassign(&a(None, Some("3"))));
+    }
+
+    #[test]
+    fn ids_are_numbers_or_strings() {
+        let c = json!({"admin_assignee_id": 7, "team_assignee_id": "50"});
+        assert_eq!(assignment(&c).unwrap(), a(Some("7"), Some("50")));
+        let c = json!({"admin_assignee_id": null, "team_assignee_id": null});
+        assert_eq!(assignment(&c).unwrap(), a(None, None));
+        for bad in [
+            json!({"admin_assignee_id": 7}),
+            json!({"admin_assignee_id": 7.5, "team_assignee_id": null}),
+            json!({"admin_assignee_id": [7], "team_assignee_id": null}),
+            json!({"admin_assignee_id": "", "team_assignee_id": null}),
+            json!([]),
+        ] {
+            assert!(assignment(&bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_duplicate_assignee_key_is_not_judged() {
+        let body = br#"{"admin_assignee_id":8,"admin_assignee_id":7,"team_assignee_id":null}"#;
+        assert!(read_lookup(200, body).is_err());
+        let v = viewer(Access::AssignedToMe);
+        assert!(judge_response(Kind::One, &v, body).is_err());
+    }
+
+    #[test]
+    fn one_and_list() {
+        let v = viewer(Access::AssignedToMe);
+        let mine = br#"{"type":"conversation","id":"1","admin_assignee_id":7,"team_assignee_id":null}"#;
+        assert_eq!(judge_response(Kind::One, &v, mine), Ok(Judged::Unchanged));
+        let other = br#"{"type":"conversation","id":"2","admin_assignee_id":8,"team_assignee_id":null,"source":{"body":"secret"}}"#;
+        assert_eq!(
+            judge_response(Kind::One, &v, other),
+            Ok(Judged::NotAccessible)
+        );
+        let list = json!({"type":"conversation.list","total_count":3,"extra":[{"id":"9"}],"conversations":[
+            {"type":"conversation","id":"1","admin_assignee_id":7,"team_assignee_id":null,"source":{"body":"mine"}},
+            {"type":"conversation","id":"2","admin_assignee_id":8,"team_assignee_id":null,"source":{"body":"secret"}},
+            {"type":"conversation","id":"3"}
+        ]});
+        let body = serde_json::to_vec(&list).unwrap();
+        let Ok(Judged::Redacted { body, count }) = judge_response(Kind::List, &v, &body) else {
+            panic!("not redacted")
+        };
+        assert_eq!(count, 2);
+        let got: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            got,
+            json!({"type":"conversation.list","total_count":3,"conversations":[
+                {"type":"conversation","id":"1","admin_assignee_id":7,"team_assignee_id":null,"source":{"body":"mine"}},
+                {"type":"conversation","id":"2","admin_assignee_id":8,"team_assignee_id":null,"redacted":true},
+                {"type":"conversation","id":"3","redacted":true}
+            ]})
+        );
+        assert!(judge_response(Kind::List, &v, b"{\"data\":[]}").is_err());
+        assert!(judge_response(Kind::List, &v, b"<html>").is_err());
+    }
+
+    #[test]
+    fn kinds() {
+        use Method::*;
+        for (m, p, k) in [
+            (Get, "/conversations", Kind::List),
+            (Post, "/conversations/search", Kind::List),
+            (Get, "/conversations/{}", Kind::One),
+            (Post, "/conversations/{}/reply", Kind::ById),
+            (Delete, "/conversations/{}/tags/{}", Kind::ById),
+            (Post, "/conversations/{}/merge", Kind::Unjudged),
+            (Post, "/conversations/redact", Kind::Unjudged),
+            (Post, "/conversations", Kind::Created),
+            (Get, "/conversations/attributes", Kind::Free),
+            (Get, "/tickets/{}", Kind::Unjudged),
+            (Post, "/tickets", Kind::Created),
+            (Get, "/data_connectors/{}", Kind::Free),
+            (Get, "/data_connectors/{}/execution_results", Kind::Unjudged),
+            (Get, "/contacts/{}", Kind::Free),
+        ] {
+            assert_eq!(kind(m, p), k, "{m:?} {p}");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Which Intercom API operations reach a conversation (or a ticket, which Intercom keeps as a
+conversation), from the OpenAPI descriptions 2.7 to 2.16.
+
+Development tool, not used at build or run time: it writes `tests/spec-conversations/reach.tsv`,
+which `tests/conversations.rs` checks `src/conversation.rs`'s route kinds against: every
+operation listed must have a kind other than `free`, so a role with restricted conversation
+access never reaches a conversation the filter does not judge.
+
+An operation reaches a conversation when its path names one (`/conversations/…`, `/tickets/…`),
+when its request body names one (a `conversation_id` / `ticket_id` property), or when its
+response schema contains a conversation, a ticket, a conversation part or a `conversation_id`
+(following `$ref`, `allOf`, `anyOf`, `oneOf`, `items`, `properties`).
+
+    python3 tests/spec-conversations/extract.py ../shared/intercom/openapi
+"""
+import pathlib
+import re
+import sys
+
+import yaml
+
+METHODS = ("get", "put", "post", "delete", "patch")
+SCHEMAS = re.compile(r"^(conversation|ticket)(_.*)?$")
+FIELDS = {"conversation_id", "ticket_id", "conversation_ids"}
+
+
+def shape(path):
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def reach(doc, schema, seen):
+    """The reasons `schema` reaches a conversation (schema names, field names)."""
+    out = set()
+    if not isinstance(schema, dict):
+        return out
+    ref = schema.get("$ref")
+    if ref:
+        name = ref.rsplit("/", 1)[-1]
+        if SCHEMAS.match(name) and not name.endswith("_attribute") and "attribute" not in name:
+            out.add(name)
+        if name in seen:
+            return out
+        seen.add(name)
+        target = doc["components"]["schemas"].get(name, {})
+        return out | reach(doc, target, seen)
+    for key in ("allOf", "anyOf", "oneOf"):
+        for s in schema.get(key, []) or []:
+            out |= reach(doc, s, seen)
+    if "items" in schema:
+        out |= reach(doc, schema["items"], seen)
+    for name, prop in (schema.get("properties") or {}).items():
+        if name in FIELDS:
+            out.add(name)
+        out |= reach(doc, prop, seen)
+    return out
+
+
+def body_schema(op):
+    content = (op.get("requestBody") or {}).get("content") or {}
+    return (content.get("application/json") or {}).get("schema")
+
+
+def main(root):
+    rows = {}
+    for spec in sorted(pathlib.Path(root).glob("*/api.intercom.io.yaml")):
+        if not re.fullmatch(r"\d+\.\d+", spec.parent.name):
+            continue
+        doc = yaml.safe_load(spec.read_text())
+        for path, item in (doc.get("paths") or {}).items():
+            for method in METHODS:
+                op = item.get(method)
+                if op is None:
+                    continue
+                why = set()
+                if re.match(r"^/(conversations|tickets)/\{", path):
+                    why.add("path")
+                body = body_schema(op)
+                if body:
+                    why |= {f"body:{w}" for w in reach(doc, body, set()) if w in FIELDS}
+                for code, resp in (op.get("responses") or {}).items():
+                    if not str(code).startswith("2"):
+                        continue
+                    content = (resp or {}).get("content") or {}
+                    for media in content.values():
+                        why |= {f"response:{w}" for w in reach(doc, media.get("schema"), set())}
+                if why:
+                    key = (method.upper(), shape(path))
+                    rows.setdefault(key, set()).update(why)
+    out = pathlib.Path(__file__).resolve().parent / "reach.tsv"
+    with out.open("w") as f:
+        for (m, p), why in sorted(rows.items(), key=lambda r: (r[0][1], r[0][0])):
+            f.write(f"{m}\t{p}\t{','.join(sorted(why))}\n")
+    print(len(rows), "operations reach a conversation")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "../shared/intercom/openapi")
