@@ -21,7 +21,14 @@ import sys
 import yaml
 
 METHODS = ("get", "put", "post", "delete", "patch")
-SCHEMAS = re.compile(r"^(conversation|ticket)(_.*)?$")
+# The schemas that carry a conversation's (or a ticket's) content; `ticket_type`,
+# `ticket_state`, `conversation_source` … are parts or definitions, reached through these.
+SCHEMAS = {
+    "conversation", "conversation_list", "conversation_list_item", "conversation_part",
+    "conversation_parts", "conversation_deleted", "paginated_conversation_response",
+    "ticket", "ticket_list", "ticket_part", "ticket_parts", "ticket_reply", "ticket_note",
+    "ticket_deleted",
+}
 FIELDS = {"conversation_id", "ticket_id", "conversation_ids"}
 
 
@@ -37,7 +44,7 @@ def reach(doc, schema, seen):
     ref = schema.get("$ref")
     if ref:
         name = ref.rsplit("/", 1)[-1]
-        if SCHEMAS.match(name) and not name.endswith("_attribute") and "attribute" not in name:
+        if name in SCHEMAS:
             out.add(name)
         if name in seen:
             return out
