@@ -36,9 +36,11 @@ use core::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::conversation::Lookup;
-pub use crate::guard::{ConversationsConfig, HttpResponse, LookupAnswer, ResponseGuard, ResponseVerdict};
 use crate::eval::{
     error_title, evaluate, Body, Code, Decision, DenyBody, Effect, Principal, Request,
+};
+pub use crate::guard::{
+    ConversationsConfig, HttpResponse, LookupAnswer, ResponseGuard, ResponseVerdict,
 };
 use crate::policy::{Policy, PolicyConfig};
 use crate::token::{www_authenticate, NoKeys, TokenConfig, TokenVerifier};

@@ -188,7 +188,9 @@ fn id_field(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, &'st
 /// The assignment of one conversation object. Both fields must be present (`null` when
 /// nobody): a conversation without them cannot be judged.
 pub fn assignment(conv: &Value) -> Result<Assignment, &'static str> {
-    let obj = conv.as_object().ok_or("a conversation is not a JSON object")?;
+    let obj = conv
+        .as_object()
+        .ok_or("a conversation is not a JSON object")?;
     if !obj.contains_key("admin_assignee_id") || !obj.contains_key("team_assignee_id") {
         return Err("a conversation lacks `admin_assignee_id` or `team_assignee_id`");
     }
@@ -393,7 +395,8 @@ mod tests {
     #[test]
     fn one_and_list() {
         let v = viewer(Access::AssignedToMe);
-        let mine = br#"{"type":"conversation","id":"1","admin_assignee_id":7,"team_assignee_id":null}"#;
+        let mine =
+            br#"{"type":"conversation","id":"1","admin_assignee_id":7,"team_assignee_id":null}"#;
         assert_eq!(judge_response(Kind::One, &v, mine), Ok(Judged::Unchanged));
         let other = br#"{"type":"conversation","id":"2","admin_assignee_id":8,"team_assignee_id":null,"source":{"body":"secret"}}"#;
         assert_eq!(

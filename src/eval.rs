@@ -783,7 +783,9 @@ pub fn evaluate<'a>(
 
     // 12. Conversation access.
     d.access = role.conversation_access;
-    if let Err(code) = conversation_access(policy, who, req, route.conversation, reassign_check, &mut d) {
+    if let Err(code) =
+        conversation_access(policy, who, req, route.conversation, reassign_check, &mut d)
+    {
         d.code = code;
         return d;
     }
@@ -822,7 +824,9 @@ fn conversation_access<'a>(
             return Ok(());
         }
         Lookup::Failed(why) => {
-            d.detail = Detail::Note(format!("The conversation's assignment could not be looked up ({why}): denied"));
+            d.detail = Detail::Note(format!(
+                "The conversation's assignment could not be looked up ({why}): denied"
+            ));
             return Err(Code::ConversationLookupFailed);
         }
         Lookup::NotFound => return Err(Code::ConversationNotAccessible),
@@ -837,7 +841,9 @@ fn conversation_access<'a>(
         return Err(Code::ConversationNotAccessible);
     }
     if reassign_check && !viewer.may_reassign(a) {
-        d.required = policy.assign_permission.map(|id| policy.permission_name(id));
+        d.required = policy
+            .assign_permission
+            .map(|id| policy.permission_name(id));
         d.detail = Detail::Note(String::from("Missing permission: conversations:assign (this conversation is in another teammate's inbox; without it only the teammate's own, the unassigned and team inboxes)"));
         return Err(Code::MissingPermission);
     }

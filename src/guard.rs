@@ -184,7 +184,8 @@ impl Authorizer {
         if !(200..300).contains(&resp.status) {
             return ResponseVerdict::Pass;
         }
-        let refuse = |code: Code, why: String| ResponseVerdict::Deny(Box::new(out.after(code, why)));
+        let refuse =
+            |code: Code, why: String| ResponseVerdict::Deny(Box::new(out.after(code, why)));
         let not_judgeable = |why: &str| {
             refuse(
                 Code::ResponseNotJudgeable,

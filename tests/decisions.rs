@@ -30,7 +30,10 @@ fn check_response(
                 let got: serde_json::Value = serde_json::from_slice(body)
                     .unwrap_or_else(|_| String::from_utf8_lossy(body).into());
                 if *status != want.status || got != want.body {
-                    diffs.push(format!("response {status} {got} (want {} {})", want.status, want.body));
+                    diffs.push(format!(
+                        "response {status} {got} (want {} {})",
+                        want.status, want.body
+                    ));
                 }
             }
         }
@@ -47,7 +50,12 @@ fn check_response(
     }
 }
 
-fn check(c: &corpus::Concrete, out: &Outcome, resp: &Option<(u16, Vec<u8>)>, redacted: usize) -> Result<(), String> {
+fn check(
+    c: &corpus::Concrete,
+    out: &Outcome,
+    resp: &Option<(u16, Vec<u8>)>,
+    redacted: usize,
+) -> Result<(), String> {
     let e = &c.expect;
     let decision = if out.allow { "allow" } else { "deny" };
     let mut diffs = Vec::new();

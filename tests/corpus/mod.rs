@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use intercom_authz::authorizer::{Authorizer, HttpRequest, HttpResponse, LookupAnswer, Outcome, ResponseVerdict};
+use intercom_authz::authorizer::{
+    Authorizer, HttpRequest, HttpResponse, LookupAnswer, Outcome, ResponseVerdict,
+};
 use intercom_authz::conversation::Lookup;
 use intercom_authz::guard::as_lookup;
 use intercom_authz::{Body, Effect};
@@ -639,7 +641,10 @@ pub fn run_core(authz: &Authorizer, c: &Concrete, now: u64) -> Outcome {
         return out;
     }
     let Some(reply) = c.upstream.as_ref().and_then(|u| u.lookup.as_ref()) else {
-        panic!("{}: {}: the decision needs a lookup and the case has no `upstream.lookup`", c.file, c.description);
+        panic!(
+            "{}: {}: the decision needs a lookup and the case has no `upstream.lookup`",
+            c.file, c.description
+        );
     };
     let answer = LookupAnswer {
         status: (!reply.timeout).then_some(reply.status),

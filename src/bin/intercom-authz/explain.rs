@@ -65,7 +65,11 @@ fn conversation_rule(s: &mut String, policy: &Policy, out: &Outcome) {
         (Kind::ById, _) => "judged before it goes on, from a lookup of the conversation's assignment (GET /conversations/{id}); a failed lookup is 503",
         (Kind::Unjudged, _) => "refused: the route reaches conversations without an assignment to judge",
     };
-    let _ = writeln!(s, "  conversations  access `{}`: {what}", role.conversation_access.as_str());
+    let _ = writeln!(
+        s,
+        "  conversations  access `{}`: {what}",
+        role.conversation_access.as_str()
+    );
     if role.reassign == Reassign::OwnUnassignedOrTeam {
         let _ = writeln!(s, "  reassign       without conversations:assign, only from their own, the unassigned or a team inbox (looked up)");
     }
@@ -159,7 +163,8 @@ pub fn explain(
         method,
         match (out.allow, out.effect) {
             (true, _) => "ALLOW",
-            (false, intercom_authz::Effect::NeedLookup) => "DECIDED BY THE CONVERSATION'S ASSIGNMENT",
+            (false, intercom_authz::Effect::NeedLookup) =>
+                "DECIDED BY THE CONVERSATION'S ASSIGNMENT",
             _ => "DENY",
         },
         out.status,
