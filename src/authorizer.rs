@@ -6,7 +6,7 @@
 //!
 //! ```
 //! use intercom_authz::authorizer::{Authorizer, HttpRequest};
-//! use intercom_authz::Body;
+//! use intercom_authz::{Body, Lookup};
 //! let authz = Authorizer::from_json(r#"{
 //!     "token": { "trusted_payload_header": "x-jwt-payload" }
 //! }"#).unwrap();
@@ -15,7 +15,7 @@
 //! let header = base64_url(claims);
 //! let req = HttpRequest { method: b"DELETE", path: b"/contacts/7", credential: Some(header.as_bytes()),
 //!                         has_token_header: true, content_type: None, version: None,
-//!                         body: Body::NotRead, source_ip: None };
+//!                         body: Body::NotRead, source_ip: None, lookup: Lookup::NotDone };
 //! let out = authz.authorize(&req, 1_800_000_000);
 //! assert_eq!(out.status, 403);
 //! assert_eq!(out.code, "missing_permission");
@@ -122,7 +122,7 @@ pub struct Config {
     #[serde(default = "default_body_timeout")]
     pub body_timeout_ms: u64,
     /// Conversation access by assignment: where the filter looks conversations up, how long it
-    /// remembers them, how large a judged response may be (see [`crate::guard`]).
+    /// remembers them, how large a judged response may be (module `guard`).
     #[serde(default)]
     pub conversations: ConversationsConfig,
 }

@@ -216,11 +216,15 @@ pub enum Lookup<'a> {
 /// Reads Intercom's answer to `GET /conversations/{id}` (status and body).
 pub fn read_lookup(status: u16, body: &[u8]) -> Result<Assignment, &'static str> {
     if status != 200 {
-        return Err("the lookup did not answer 200");
+        return Err(NO_ANSWER);
     }
     let v = parse_strict(body).map_err(|_| "the lookup's answer is not strict JSON")?;
     assignment(&v)
 }
+
+/// A lookup that did not answer, or not 200. One message for both: a proxy's timeout is its
+/// own 504 (Envoy's), and a front-end cannot always tell the two apart.
+pub const NO_ANSWER: &str = "the lookup did not answer 200 in time";
 
 /// What the judged response becomes.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -41,9 +41,13 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
 
+mod conversations;
 mod host;
 
+use conversations::{Guarded, Held, LookupCache};
+
 use crate::authorizer::{AuditMode, Authorizer, BodyHold, HttpRequest, Mode, Outcome};
+use crate::conversation::Lookup;
 use crate::eval::{Body, Code, Effect};
 use crate::token::parse_jwks;
 
@@ -117,6 +121,12 @@ struct Metrics {
     cache_misses: Option<u32>,
     jwks_ok: Option<u32>,
     jwks_failed: Option<u32>,
+    lookups: Option<u32>,
+    lookup_cache_hits: Option<u32>,
+    lookup_failed: Option<u32>,
+    responses_redacted: Option<u32>,
+    conversations_redacted: Option<u32>,
+    shadow_redacted: Option<u32>,
     /// Indexed by `Code as usize`.
     denied: Vec<Option<u32>>,
     shadow_denied: Vec<Option<u32>>,
@@ -140,7 +150,7 @@ impl Metrics {
             Code::ALL
                 .iter()
                 .map(|c| match c {
-                    Code::Allowed | Code::NeedBody => None,
+                    Code::Allowed | Code::NeedBody | Code::NeedLookup => None,
                     c => define(&format!("{kind}.{}", c.as_str())),
                 })
                 .collect()
@@ -151,6 +161,12 @@ impl Metrics {
             cache_misses: define("token_cache_misses"),
             jwks_ok: define("jwks_fetch_ok"),
             jwks_failed: define("jwks_fetch_failed"),
+            lookups: define("conversation_lookups"),
+            lookup_cache_hits: define("conversation_lookup_cache_hits"),
+            lookup_failed: define("conversation_lookup_failed"),
+            responses_redacted: define("responses_redacted"),
+            conversations_redacted: define("conversations_redacted"),
+            shadow_redacted: define("shadow_responses_redacted"),
             denied: per_code("denied"),
             shadow_denied: per_code("shadow_denied"),
         }
@@ -183,6 +199,8 @@ struct Shared {
     /// Requests waiting for their body, answered `408 body_timeout` by the root's tick when
     /// their deadline passes (a request context has no timer of its own).
     waiting: RefCell<Vec<Waiting>>,
+    /// Conversation assignments looked up (see [`conversations`]).
+    lookups: RefCell<LookupCache>,
 }
 
 /// A request held for its body.
@@ -252,6 +270,25 @@ fn stripped(authz: &Authorizer) -> Vec<String> {
         }
     }
     out
+}
+
+/// A policy that restricts a role's conversation access needs somewhere to look conversations
+/// up, a token to do it with, and held headers (the response is judged before it goes on).
+fn conversations_ready(authz: &Authorizer, has_token: bool) -> Result<(), &'static str> {
+    if !authz.policy().restricts_conversations() {
+        return Ok(());
+    }
+    let cfg = authz.config();
+    if cfg.conversations.cluster.is_none() {
+        return Err("a role's `conversation_access` is restricted: `conversations.cluster` must name Intercom's cluster (the lookups go there)");
+    }
+    if !has_token {
+        return Err("a role's `conversation_access` is restricted: the lookups need `upstream.intercom_token` or `upstream.intercom_token_env`");
+    }
+    if cfg.body_hold != BodyHold::Headers {
+        return Err("a role's `conversation_access` is restricted: responses are judged with the headers held, which needs `body_hold: headers` (and the plugin's `allow_on_headers_stop_iteration: true`)");
+    }
+    Ok(())
 }
 
 /// The root context: configuration, metrics, remote JWKS.
@@ -474,6 +511,14 @@ impl RootContext for Root {
             },
             (None, None) => None,
         };
+        if let Err(why) = conversations_ready(&authz, intercom_token.is_some()) {
+            log(
+                LogLevel::Error,
+                &format!("intercom-authz: refusing configuration: {why}"),
+            );
+            return false;
+        }
+        let conversations = authz.config().conversations.clone();
         let remote = authz.config().remote_jwks.is_some();
         let mode = authz.config().mode;
         let body_timeout = authz.config().body_timeout_ms;
@@ -491,6 +536,7 @@ impl RootContext for Root {
             metrics: Metrics::define_all(),
             intercom_token,
             waiting: RefCell::new(Vec::new()),
+            lookups: RefCell::new(LookupCache::new(&conversations)),
         }));
         *self.jwks.borrow_mut() = JwksState::default();
         // The tick refreshes the JWKS and times out bodies: a quarter of the body timeout,
@@ -547,6 +593,10 @@ impl RootContext for Root {
             declared_length: None,
             present: Vec::new(),
             source: None,
+            held: Held::NotRead,
+            lookup_token: None,
+            conversation: None,
+            guarded: None,
         }))
     }
 
@@ -610,9 +660,27 @@ struct Request {
     /// Which of [`Shared::strip`] the request carries (by index): only those are removed.
     present: Vec<usize>,
     source: Option<String>,
+    /// The body judged, while the conversation's lookup is out.
+    held: Held,
+    /// The lookup out (`dispatch_http_call`'s token).
+    lookup_token: Option<u32>,
+    /// The conversation looked up.
+    conversation: Option<String>,
+    /// An allowed read whose response is judged before the client sees it.
+    guarded: Option<Guarded>,
 }
 
-impl Context for Request {}
+impl Context for Request {
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        _headers: usize,
+        body_size: usize,
+        _trailers: usize,
+    ) {
+        self.looked_up(token, body_size);
+    }
+}
 
 impl Drop for Request {
     fn drop(&mut self) {
@@ -652,7 +720,7 @@ impl Request {
         now_secs()
     }
 
-    fn decide(&self, body: Body<'_>) -> Outcome {
+    fn decide(&self, body: Body<'_>, lookup: crate::conversation::Lookup<'_>) -> Outcome {
         let before = self.shared.authz.tokens().stats();
         let req = HttpRequest {
             method: &self.method,
@@ -663,7 +731,7 @@ impl Request {
             version: self.version.as_deref(),
             body,
             source_ip: self.source.as_deref().and_then(crate::net::parse_source),
-            lookup: crate::conversation::Lookup::NotDone,
+            lookup,
         };
         let out = self.shared.authz.authorize(&req, self.now());
         let after = self.shared.authz.tokens().stats();
@@ -698,7 +766,7 @@ impl Request {
             self.read_request_id();
         }
         if audited {
-            self.audit(out, dry);
+            self.audit(out, dry, 0);
         }
         // Reachable from access logs as %FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%.
         let _ = host::set_property(&["intercom_authz.decision"], out.code.as_bytes());
@@ -709,6 +777,7 @@ impl Request {
         if !self.headers_sent {
             self.prepare_upstream(out);
         }
+        self.guard(out);
         Action::Continue
     }
 
@@ -749,6 +818,10 @@ impl Request {
             if !up.forward_caller_token && self.has_token_header && t != "authorization" {
                 set_request_header(t, None);
             }
+        }
+        if out.guard.is_some() {
+            // The response is judged: it must come uncompressed.
+            set_request_header("accept-encoding", Some("identity"));
         }
         match &self.shared.intercom_token {
             Some(t) => set_request_header("authorization", Some(&format!("Bearer {t}"))),
@@ -820,7 +893,8 @@ impl Request {
         }
     }
 
-    fn audit(&mut self, out: &Outcome, dry: bool) {
+    /// One audit line; `redacted`: conversations redacted from the response.
+    fn audit(&mut self, out: &Outcome, dry: bool, redacted: usize) {
         self.read_source();
         let line = serde_json::json!({
             "time": self.now(),
@@ -840,6 +914,8 @@ impl Request {
             "requestId": self.request_id,
             "sensitive": out.sensitive,
             "dryRun": dry,
+            "lookedUp": out.looked_up,
+            "redacted": redacted,
         });
         // Serialized once: the log line, whose tail is the same record for access logs and
         // decision logs (%FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%).
@@ -861,13 +937,13 @@ impl HttpContext for Request {
         if self.shared.reads_source_ip {
             self.read_source();
         }
-        let out = self.decide(Body::NotRead);
+        let out = self.decide(Body::NotRead, Lookup::NotDone);
         if out.effect != Effect::NeedBody {
-            return self.act(&out);
+            return self.finish(out, Held::NotRead);
         }
         if end_of_stream {
-            let out = self.decide(Body::Absent);
-            return self.act(&out);
+            let out = self.decide(Body::Absent, Lookup::NotDone);
+            return self.finish(out, Held::Absent);
         }
         let max = self.shared.authz.config().max_body_bytes;
         let declared = self.declared_length;
@@ -893,6 +969,10 @@ impl HttpContext for Request {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.lookup_token.is_some() {
+            // Decided on the headers but for the conversation's assignment: the body waits too.
+            return Action::Pause;
+        }
         if !self.body_wanted {
             return Action::Continue;
         }
@@ -910,17 +990,15 @@ impl HttpContext for Request {
         if !self.stop_waiting() {
             return Action::Pause; // already answered 408
         }
-        let bytes = buffer(BufferType::HttpRequestBody, 0, body_size).unwrap_or_default();
-        let body = if bytes.is_empty() {
-            Body::Absent
-        } else {
-            Body::Bytes(&bytes)
-        };
-        let out = self.decide(body);
-        self.act(&out)
+        let held = Held::of(buffer(BufferType::HttpRequestBody, 0, body_size).unwrap_or_default());
+        let out = self.decide(held.body(), Lookup::NotDone);
+        self.finish(out, held)
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+        if self.lookup_token.is_some() {
+            return Action::Pause;
+        }
         if !self.body_wanted {
             return Action::Continue;
         }
@@ -931,18 +1009,26 @@ impl HttpContext for Request {
         let max = self.shared.authz.config().max_body_bytes;
         let bytes =
             buffer(BufferType::HttpRequestBody, 0, max.saturating_add(1)).unwrap_or_default();
-        let out = if bytes.len() > max {
-            Outcome::denied(
+        if bytes.len() > max {
+            return self.act(&Outcome::denied(
                 Code::BodyTooLarge,
                 String::from("the body is larger than the limit"),
-            )
-        } else {
-            self.decide(if bytes.is_empty() {
-                Body::Absent
-            } else {
-                Body::Bytes(&bytes)
-            })
-        };
-        self.act(&out)
+            ));
+        }
+        let held = Held::of(bytes);
+        let out = self.decide(held.body(), Lookup::NotDone);
+        self.finish(out, held)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        self.response_headers(end_of_stream)
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        self.response_body(body_size, end_of_stream)
+    }
+
+    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
+        self.response_trailers()
     }
 }

@@ -94,7 +94,7 @@ impl LookupAnswer<'_> {
     /// Reads it: `Ok(None)` is a 404.
     pub fn read(&self) -> ReadLookup {
         match self.status {
-            None => Err("no answer"),
+            None => Err(conversation::NO_ANSWER),
             Some(404) => Ok(None),
             Some(s) => conversation::read_lookup(s, self.body).map(Some),
         }

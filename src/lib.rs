@@ -77,5 +77,6 @@ pub mod js;
 #[cfg(feature = "component")]
 pub mod component;
 
+pub use conversation::Lookup;
 pub use eval::{evaluate, Body, Code, Decision, Effect, Principal, Request};
 pub use policy::{Policy, PolicyConfig, PolicyError};

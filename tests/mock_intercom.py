@@ -6,11 +6,18 @@ segment), records what it received (method, path, headers, body) one JSON line p
 the file given by --record, and serves a JWKS document at /.well-known/jwks.json when --jwks
 names a file (so the filter's remote JWKS can be tested against a local cluster).
 
+With --cases (the materialized corpus), conversation-access cases are answered as they say
+(tests/corpus/mod.rs `upstream`): a request carrying `x-case-id` gets its case's
+`upstream.response`; a lookup `GET /conversations/{id}` (no `x-case-id`: the filter's own call)
+gets the `upstream.lookup` of the case on that conversation (ids are unique per case); a
+`timeout` lookup answers after 3 s.
+
     python3 tests/mock_intercom.py --port 8081 --record /tmp/requests.jsonl
 """
 import argparse
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TYPES = {
@@ -27,6 +34,8 @@ class Handler(BaseHTTPRequestHandler):
     record = None
     jwks = None
     jwks_status = 200
+    responses = {}  # x-case-id -> reply
+    lookups = {}  # conversation id -> reply
 
     def log_message(self, fmt, *args):  # quiet
         pass
@@ -47,6 +56,14 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(self.jwks_status if self.jwks else 404, {"error": "no jwks"})
             with open(self.jwks, "rb") as f:
                 return self._send(200, raw=f.read())
+        reply = self._case_reply()
+        if reply is not None:
+            if reply.get("timeout"):
+                time.sleep(3)
+            headers = {"content-type": reply.get("content_type", "application/json")}
+            if reply.get("content_encoding"):
+                headers["content-encoding"] = reply["content_encoding"]
+            return self._send(reply.get("status", 200), raw=(reply.get("raw_body") or "").encode(), headers=headers)
         first = self.path.split("?")[0].strip("/").split("/")[0] or "root"
         kind = TYPES.get(first, first.rstrip("s") or "object")
         parts = self.path.split("?")[0].strip("/").split("/")
@@ -58,10 +75,20 @@ class Handler(BaseHTTPRequestHandler):
             obj["deleted"] = True
         self._send(200, obj)
 
-    def _send(self, status, obj=None, raw=None):
+    def _case_reply(self):
+        cid = self.headers.get("x-case-id")
+        if cid is not None:
+            return self.responses.get(cid)
+        parts = self.path.split("?")[0].strip("/").split("/")
+        if self.command == "GET" and len(parts) == 2 and parts[0] == "conversations":
+            return self.lookups.get(parts[1])
+        return None
+
+    def _send(self, status, obj=None, raw=None, headers=None):
         data = raw if raw is not None else json.dumps(obj).encode()
         self.send_response(status)
-        self.send_header("content-type", "application/json")
+        for k, v in (headers or {"content-type": "application/json"}).items():
+            self.send_header(k, v)
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -74,7 +101,18 @@ def main():
     ap.add_argument("--port", type=int, default=8081)
     ap.add_argument("--record")
     ap.add_argument("--jwks")
+    ap.add_argument("--cases")
     args = ap.parse_args()
+    if args.cases:
+        with open(args.cases) as f:
+            corpus = json.load(f)
+        for i, c in enumerate(corpus["cases"]):
+            up = c.get("upstream") or {}
+            if up.get("response"):
+                Handler.responses[str(i)] = up["response"]
+            if up.get("lookup"):
+                cid = c["path"].split("?")[0].strip("/").split("/")[1]
+                Handler.lookups[cid] = up["lookup"]
     Handler.record = args.record
     Handler.jwks = args.jwks
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

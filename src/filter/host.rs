@@ -24,8 +24,10 @@
 //! | [`send_response`] | `proxy_send_local_response` | status → `Result`; headers serialized here, sizes from `u32::try_from` (a header over 4 GiB is skipped) |
 //! | [`reset_request`] | `proxy_close_stream` (the request stream) | status ignored |
 //! | [`define_counter`] / [`increment`] | `proxy_define_metric` / `proxy_increment_metric` | status → `Result` |
+//! | [`resume_request`] | `proxy_continue_stream` (the request stream) | status → `Result` |
+//! | [`set_buffer`] | `proxy_set_buffer_bytes` | status → `Result`; the bytes are ours |
 //! | [`set_effective_context`] | `proxy_set_effective_context` | status → `Result` (a stream that has ended is `NotFound`) |
-//! | `proxy_wasm::hostcalls::dispatch_http_call` (JWKS, root context only) | `proxy_http_call` | kept from the SDK because its dispatcher must register the callout; it handles `Ok`, `BadArgument` and `InternalFailure`, the only statuses Envoy's `httpCall` returns |
+//! | `proxy_wasm::hostcalls::dispatch_http_call` (JWKS from the root; conversation lookups from a request) | `proxy_http_call` | kept from the SDK because its dispatcher must register the callout; it handles `Ok`, `BadArgument` and `InternalFailure`, the only statuses Envoy's `httpCall` returns |
 //!
 //! Memory the host hands back (`return_data`) was allocated by the SDK's exported
 //! `proxy_on_memory_allocate` as a boxed slice of exactly `return_size` bytes, so it is taken back
@@ -99,6 +101,14 @@ extern "C" {
     fn proxy_define_metric(kind: u32, name: *const u8, name_size: usize, ret_id: *mut u32) -> u32;
     fn proxy_increment_metric(id: u32, offset: i64) -> u32;
     fn proxy_set_effective_context(context_id: u32) -> u32;
+    fn proxy_continue_stream(stream_type: u32) -> u32;
+    fn proxy_set_buffer_bytes(
+        kind: u32,
+        start: usize,
+        size: usize,
+        data: *const u8,
+        data_size: usize,
+    ) -> u32;
 }
 
 /// A host call answered with this (non-`Ok`) status.
@@ -319,4 +329,20 @@ pub fn increment(id: u32) -> Result<(), HostError> {
 /// out); `Err` when that stream is gone.
 pub fn set_effective_context(id: u32) -> Result<(), HostError> {
     result(unsafe { proxy_set_effective_context(id) })
+}
+
+/// Lets a paused request go on (after a conversation lookup).
+pub fn resume_request() -> Result<(), HostError> {
+    const HTTP_REQUEST: u32 = 0;
+    result(unsafe { proxy_continue_stream(HTTP_REQUEST) })
+}
+
+/// Replaces `size` bytes of a buffer from `start` with `data` (the whole buffer: `0`, its size).
+pub fn set_buffer(
+    kind: BufferType,
+    start: usize,
+    size: usize,
+    data: &[u8],
+) -> Result<(), HostError> {
+    result(unsafe { proxy_set_buffer_bytes(kind as u32, start, size, data.as_ptr(), data.len()) })
 }

@@ -154,6 +154,9 @@ export interface AuthzConfig<C extends string = never> {
   /** How long the filter waits for a body-dependent request's whole body after its headers,
    *  in milliseconds (default 10,000); then `408 body_timeout` (filter only). */
   body_timeout_ms?: number;
+  /** Conversation access by assignment: where the filter looks conversations up, how long it
+   *  remembers them, how large a judged response may be (module `guard`). */
+  conversations?: ConversationsConfig<C>;
   /** The largest body buffered for a body-dependent route (default 64 KiB); more is 413. */
   max_body_bytes?: number;
   /** `enforce` (default) or `dry_run` (log and count denials, let them through). */
@@ -169,6 +172,9 @@ export interface AuthzConfig<C extends string = never> {
   /** What the filter adds to or removes from the request sent upstream. */
   upstream?: UpstreamConfig<C>;
 }
+
+/** Which conversations a role may see and act on (Intercom's "Conversation access"). */
+export type Access = "all" | "assigned_to_me" | "assigned_to_me_or_my_teams" | "assigned_to_me_my_teams_or_unassigned";
 
 /** Which decisions are written to the audit log. */
 export type AuditMode = "all" | "deny" | "none";
@@ -203,6 +209,24 @@ export interface ClaimsConfig<C extends string = never> {
   teams?: string;
   /** The workspace id. */
   workspace?: string;
+}
+
+/** Where and how conversations are looked up and judged. */
+export interface ConversationsConfig<C extends string = never> {
+  /** The lookup's `:authority` (default `api.intercom.io`). */
+  authority?: string;
+  /** How long a looked-up assignment is remembered, in seconds (default 5; 0: never). */
+  cache_secs?: number;
+  /** How many assignments are remembered (default 1,024). */
+  cache_size?: number;
+  /** The Envoy cluster lookups go to: Intercom's (filter only; needed when a role's
+   *  conversation access is restricted, with `upstream.intercom_token`). */
+  cluster?: string | null;
+  /** The largest response judged, in bytes (default 8 MiB); more is
+   *  `502 response_not_judgeable`, never passed on. */
+  max_response_bytes?: number;
+  /** The lookup's timeout in milliseconds (default 2,000); then `503 conversation_lookup_failed`. */
+  timeout_ms?: number;
 }
 
 /** One verification key. Exactly one of `secret`, `secret_env`, `secret_base64`, `pem`, `jwk`. */
@@ -275,6 +299,9 @@ export interface PolicyConfig<C extends string = never> {
   workspace_scopes?: (string)[] | null;
 }
 
+/** Whom a role lacking `conversations:assign` may reassign from (seed 004). */
+export type Reassign = "with_permission" | "own_unassigned_or_team";
+
 /** A JWKS fetched through an Envoy cluster. */
 export interface RemoteJwksConfig<C extends string = never> {
   /** The `:authority` to send (default: the cluster name). */
@@ -294,6 +321,10 @@ export interface RemoteJwksConfig<C extends string = never> {
 
 /** A role as written. */
 export interface RoleConfig<C extends string = never> {
+  /** Which conversations the role may see and act on (Intercom's "Conversation access"):
+   *  `all` (default), `assigned_to_me`, `assigned_to_me_or_my_teams`,
+   *  `assigned_to_me_my_teams_or_unassigned`. Inherited from `extends` when absent. */
+  conversation_access?: Access | null;
   /** What the role is for. */
   description?: string | null;
   /** The role it starts from. */
@@ -306,6 +337,10 @@ export interface RoleConfig<C extends string = never> {
   max_session_age?: Seconds | null;
   /** Whether every request of this role needs multi-factor authentication. */
   mfa?: boolean;
+  /** Without `conversations:assign`: `with_permission` (default, assigning needs it) or
+   *  `own_unassigned_or_team` (seed 004: still from their own, the unassigned or a team
+   *  inbox). Inherited from `extends` when absent. */
+  reassign?: Reassign | null;
   /** Permissions removed (after `grant`), same forms. */
   revoke?: Permission<NoInfer<C>>[];
 }

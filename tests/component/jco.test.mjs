@@ -13,7 +13,9 @@ const corpus = JSON.parse(fs.readFileSync(ROOT + "target/tmp/corpus.json", "utf8
 test("a sample of the corpus through jco: the same decisions as the core", () => {
   const authorizers = Object.fromEntries(Object.entries(corpus.configs).map(([k, v]) => [k, authz.Authorizer.create(JSON.stringify(v))]));
   // Every 5th case, and every case of the token attack and path files.
-  const sample = corpus.cases.filter((c, i) => i % 5 === 0 || c.file === "tokens.json" || c.file === "paths.json");
+  // Not the conversation-access cases (issue 14): the component does not yet take a lookup's
+  // answer or judge a response; they run against the core and the filter in Envoy.
+  const sample = corpus.cases.filter((c, i) => !c.upstream).filter((c, i) => i % 5 === 0 || c.file === "tokens.json" || c.file === "paths.json");
   assert.ok(sample.length >= 150, `${sample.length}`);
   const failures = [];
   for (const c of sample) {

@@ -85,6 +85,10 @@ class Component_(unittest.TestCase):
         failures = []
         refused = 0
         for i, c in enumerate(corpus["cases"]):
+            if c.get("upstream"):
+                # Conversation access (issue 14): the component does not yet take a lookup's
+                # answer or judge a response; these cases run against the core and the filter.
+                continue
             d = self.host.authorize(
                 authz[c["config"]], method=c["method"], path=c["path"],
                 headers=[header(k, v) for k, v in c["headers"].items()],

@@ -313,7 +313,8 @@ def _set_up_module():
     jwks_file.write_text(json.dumps({"keys": [
         {"kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB"},  # skipped: not a signature key
         rsa_jwk((ROOT / "tests/keys/rsa.pub.pem").read_bytes(), "remote-rs")]}))
-    start([sys.executable, str(ROOT / "tests/mock_intercom.py"), "--port", str(Env.upstream_port), "--record", str(Env.record)], Env.tmp / "upstream.log")
+    start([sys.executable, str(ROOT / "tests/mock_intercom.py"), "--port", str(Env.upstream_port), "--record", str(Env.record),
+           "--cases", str(CORPUS)], Env.tmp / "upstream.log")
     start([sys.executable, str(ROOT / "tests/mock_intercom.py"), "--port", str(Env.jwks_port), "--jwks", str(jwks_file)], Env.tmp / "jwks.log")
 
     default = Env.corpus["configs"]["default"]
@@ -423,8 +424,12 @@ class Corpus(unittest.TestCase):
                     failures.append(f"{where}: Envoy rewrites this to {ENVOY_REWRITES[c['description']][0]}, which is allowed; got {status}")
                 continue
             if e["decision"] == "allow":
-                if status != 200:
+                want = (e.get("response") or {}).get("status", 200)
+                if status != want:
                     failures.append(f"{where}: want allow, got {status} {body[:200]!r}")
+                elif e.get("response") and json.loads(body) != e["response"]["body"]:
+                    # Conversation access: what the client sees is the judged (maybe redacted) answer.
+                    failures.append(f"{where}: response {body[:300]!r}, the core's {json.dumps(e['response']['body'])[:300]}")
                 continue
             try:
                 got = json.loads(body)
@@ -459,7 +464,10 @@ class Corpus(unittest.TestCase):
                 if [g["path"] for g in got] != [want]:
                     wrong.append(f'{c["description"]}: upstream received {[g["path"] for g in got]}, judged {want}')
                 continue
-            if c["expect"]["decision"] == "deny" or c["description"] in ENVOY_REFUSES:
+            # Denied on the response (conversation access): the request went on, its answer did not.
+            on_response = c["expect"]["decision"] == "deny" and (c.get("upstream") or {}).get("response") \
+                and c["expect"]["code"] in ("conversation_not_accessible", "response_not_judgeable")
+            if (c["expect"]["decision"] == "deny" and not on_response) or c["description"] in ENVOY_REFUSES:
                 if got:
                     leaks.append(f'{c["file"]} / {c["description"]}: upstream received {got[0]["method"]} {got[0]["path"]}')
                 continue

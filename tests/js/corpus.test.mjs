@@ -28,6 +28,9 @@ for (const [file, want] of Object.entries(CORPORA)) test(`${file}: the same deci
       method: c.method, path: c.path, headers: c.headers, body: body(c), sourceIp: c.source_ip, now: corpus.now,
       requestId: `case-${i}`,
     };
+    // Conversation access (issue 14): the package does not yet take a lookup's answer or judge
+    // a response; these cases run against the core and the filter in Envoy.
+    if (c.upstream) continue;
     if (/[a-z]/.test(c.method)) {
       // From the wire the filter judges it; from code it is a mistake, and it throws.
       assert.throws(() => authz[c.config].authorize(request), /method `.*` is not upper case/);
