@@ -21,7 +21,10 @@ mod bindings {
     wit_bindgen::generate!({ path: "wit", world: "intercom-authz" });
 }
 
-use bindings::exports::intercom::authz::authz::{Decision, Guest, GuestAuthorizer, Request};
+use crate::guard::{HandedGuard, HttpResponse, LookupAnswer, ResponseVerdict};
+use bindings::exports::intercom::authz::authz::{
+    Decision, Guest, GuestAuthorizer, Redacted, Request, Response, ResponseGuard, Verdict,
+};
 
 struct Component;
 
@@ -85,13 +88,16 @@ impl GuestAuthorizer for AuthorizerResource {
                 claims: claims.as_ref(),
                 body: req.body.as_deref(),
                 source_ip: req.source_ip.as_deref().and_then(crate::net::parse_source),
-                lookup: None,
+                lookup: req.lookup.as_ref().map(|l| LookupAnswer {
+                    status: l.status,
+                    body: &l.body,
+                }),
             },
             req.now.unwrap_or_else(now),
         );
         let empty_list = req.headers.as_ref().is_some_and(|h| h.is_empty());
         let missing = out.code_id == Code::MissingToken;
-        let mut d = decision(out, req.request_id.as_deref());
+        let mut d = decision_of(out, req.request_id.as_deref());
         if missing && empty_list {
             // For the developer, not in the deny body: from jco, a plain object for `headers`
             // arrives as an empty list.
@@ -101,12 +107,52 @@ impl GuestAuthorizer for AuthorizerResource {
         }
         Ok(d)
     }
+
+    fn judge_response(&self, decision: Decision, response: Response) -> Result<Verdict, String> {
+        let Some(g) = decision.response_guard else {
+            return Ok(Verdict::Pass);
+        };
+        let access = serde_json::from_value(serde_json::Value::String(g.access))
+            .map_err(|e| format!("invalid response-guard: `access`: {e}"))?;
+        let handed = HandedGuard {
+            kind: g.kind,
+            access,
+            admin: g.admin,
+            teams: g.teams,
+        };
+        let out = Outcome::handed_back(handed.guard()?, decision.role, decision.route);
+        let resp = HttpResponse {
+            status: response.status,
+            content_type: response.content_type.as_deref().map(str::as_bytes),
+            content_encoding: response.content_encoding.as_deref().map(str::as_bytes),
+            body: &response.body,
+        };
+        Ok(match self.core.judge_response(&out, &resp) {
+            ResponseVerdict::Pass => Verdict::Pass,
+            ResponseVerdict::Redacted { body, count } => Verdict::Redact(Redacted {
+                body,
+                count: u32::try_from(count).unwrap_or(u32::MAX),
+            }),
+            ResponseVerdict::Deny(d) => {
+                Verdict::Deny(decision_of(*d, response.request_id.as_deref()))
+            }
+        })
+    }
 }
 
 /// The WIT record of an outcome.
-fn decision(out: Outcome, request_id: Option<&str>) -> Decision {
+fn decision_of(out: Outcome, request_id: Option<&str>) -> Decision {
     let deny_body = (!out.allow).then(|| out.deny_body(request_id));
     let www_authenticate = out.www_authenticate();
+    let response_guard = out.guard.as_ref().map(|g| {
+        let h = HandedGuard::from(g);
+        ResponseGuard {
+            kind: h.kind,
+            access: h.access.as_str().into(),
+            admin: h.admin,
+            teams: h.teams,
+        }
+    });
     Decision {
         allow: out.allow,
         status: out.status,
@@ -123,6 +169,9 @@ fn decision(out: Outcome, request_id: Option<&str>) -> Decision {
         sensitive: out.sensitive,
         deny_body,
         www_authenticate,
+        conversation_id: out.conversation_id,
+        looked_up: out.looked_up,
+        response_guard,
     }
 }
 

@@ -273,19 +273,49 @@ fn redacted(conv: &Value) -> Value {
 /// Judges a successful response's JSON body (`kind` [`Kind::One`] or [`Kind::List`]) for
 /// `viewer`. The error says why it cannot be judged: the front-end must not pass it on.
 pub fn judge_response(kind: Kind, viewer: &Viewer, body: &[u8]) -> Result<Judged, &'static str> {
+    judge_response_seen(kind, viewer, body, &mut |_, _| {})
+}
+
+/// A conversation's assignment seen in a response, with its id.
+pub type Seen<'s> = dyn FnMut(&str, &Assignment) + 's;
+
+/// [`judge_response`], telling `seen` the assignment of every conversation it judged (the
+/// filter remembers them: a write after a read needs no lookup).
+pub fn judge_response_seen(
+    kind: Kind,
+    viewer: &Viewer,
+    body: &[u8],
+    seen: &mut Seen<'_>,
+) -> Result<Judged, &'static str> {
     let v = parse_strict(body).map_err(|_| "the response is not strict JSON")?;
     match kind {
         Kind::One => match assignment(&v) {
-            Ok(a) if viewer.may_access(&a) => Ok(Judged::Unchanged),
-            Ok(_) => Ok(Judged::NotAccessible),
+            Ok(a) => {
+                tell(seen, &v, &a);
+                Ok(if viewer.may_access(&a) {
+                    Judged::Unchanged
+                } else {
+                    Judged::NotAccessible
+                })
+            }
             Err(e) => Err(e),
         },
-        Kind::List => judge_list(viewer, v),
+        Kind::List => judge_list(viewer, v, seen),
         _ => Err("this route's response is not judged"),
     }
 }
 
-fn judge_list(viewer: &Viewer, v: Value) -> Result<Judged, &'static str> {
+/// Tells `seen` of a conversation with an id.
+fn tell(seen: &mut Seen<'_>, conv: &Value, a: &Assignment) {
+    let id = conv
+        .as_object()
+        .and_then(|o| id_field(o, "id").ok().flatten());
+    if let Some(id) = id {
+        seen(&id, a);
+    }
+}
+
+fn judge_list(viewer: &Viewer, v: Value, seen: &mut Seen<'_>) -> Result<Judged, &'static str> {
     let Value::Object(mut obj) = v else {
         return Err("the list is not a JSON object");
     };
@@ -297,7 +327,11 @@ fn judge_list(viewer: &Viewer, v: Value) -> Result<Judged, &'static str> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         // An item that cannot be judged is redacted, never passed on.
-        if assignment(&item).is_ok_and(|a| viewer.may_access(&a)) {
+        let a = assignment(&item);
+        if let Ok(a) = &a {
+            tell(seen, &item, a);
+        }
+        if a.is_ok_and(|a| viewer.may_access(&a)) {
             out.push(item);
         } else {
             count += 1;

@@ -142,6 +142,76 @@ pub fn response_guard(d: &Decision<'_>, who: &Principal) -> Option<ResponseGuard
     }
 }
 
+/// A response guard as a front-end hands it to its caller with the decision and takes it back
+/// with the response (the JS package's `responseGuard`, the component's `response-guard`):
+/// plain data, so the caller keeps nothing of ours between the two steps.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandedGuard {
+    /// `one` or `list`.
+    pub kind: String,
+    /// The role's conversation access.
+    pub access: conversation::Access,
+    /// The teammate's admin id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
+    /// Their team ids.
+    #[serde(default)]
+    pub teams: Vec<String>,
+}
+
+impl From<&ResponseGuard> for HandedGuard {
+    fn from(g: &ResponseGuard) -> HandedGuard {
+        HandedGuard {
+            kind: g.kind.as_str().into(),
+            access: g.viewer.access,
+            admin: g.viewer.admin.clone(),
+            teams: g.viewer.teams.clone(),
+        }
+    }
+}
+
+impl HandedGuard {
+    /// The guard again; a kind other than `one` or `list` is the caller's mistake.
+    pub fn guard(&self) -> Result<ResponseGuard, String> {
+        let kind = match self.kind.as_str() {
+            "one" => Kind::One,
+            "list" => Kind::List,
+            k => {
+                return Err(format!(
+                    "invalid response guard: unknown kind `{k}` (`one` or `list`)"
+                ))
+            }
+        };
+        let viewer = Viewer {
+            access: self.access,
+            admin: self.admin.clone(),
+            teams: self.teams.clone(),
+        };
+        Ok(ResponseGuard { kind, viewer })
+    }
+}
+
+impl Outcome {
+    /// An allowed read handed back by a front-end's caller: what judging its response needs
+    /// (the guard) and what a refusal names (role, route).
+    pub fn handed_back(
+        guard: ResponseGuard,
+        role: Option<String>,
+        route: Option<String>,
+    ) -> Outcome {
+        let mut o = Outcome::denied(Code::Allowed, String::new());
+        o.effect = crate::eval::Effect::Allow;
+        o.allow = true;
+        o.reasons.clear();
+        o.role = role;
+        o.route = route;
+        o.judge_response = Some(guard.kind.as_str());
+        o.guard = Some(guard);
+        o
+    }
+}
+
 /// An upstream response, as far as judging it goes.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpResponse<'a> {
@@ -178,6 +248,17 @@ impl Authorizer {
     /// answer to a read with [`Outcome::guard`] is judged; it must be uncompressed JSON no
     /// larger than `conversations.max_response_bytes`, or it is `502 response_not_judgeable`.
     pub fn judge_response(&self, out: &Outcome, resp: &HttpResponse<'_>) -> ResponseVerdict {
+        self.judge_response_seen(out, resp, &mut |_, _| {})
+    }
+
+    /// [`Authorizer::judge_response`], telling `seen` the assignment of each conversation
+    /// judged (see [`conversation::judge_response_seen`]).
+    pub fn judge_response_seen(
+        &self,
+        out: &Outcome,
+        resp: &HttpResponse<'_>,
+        seen: &mut conversation::Seen<'_>,
+    ) -> ResponseVerdict {
         let Some(guard) = &out.guard else {
             return ResponseVerdict::Pass;
         };
@@ -209,7 +290,7 @@ impl Authorizer {
         if resp.body.len() > max {
             return not_judgeable(&format!("it is larger than {max} bytes"));
         }
-        match conversation::judge_response(guard.kind, &guard.viewer, resp.body) {
+        match conversation::judge_response_seen(guard.kind, &guard.viewer, resp.body, seen) {
             Ok(Judged::Unchanged) => ResponseVerdict::Pass,
             Ok(Judged::Redacted { body, count }) => ResponseVerdict::Redacted { body, count },
             Ok(Judged::NotAccessible) => refuse(

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::authorizer::{Authorizer as Core, WholeRequest};
+use crate::guard::LookupAnswer;
+
+mod conversations;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
@@ -48,7 +51,43 @@ export interface AuthorizeRequest {
   now?: number;
   /** Echoed as `requestId` in the deny body. */
   requestId?: string;
+  /** Intercom's answer to `GET /conversations/{conversationId}`, when a first decision was
+   *  `need_lookup` (a role with restricted conversation access acting on one conversation):
+   *  its status (`null`: no answer, e.g. a timeout) and body. */
+  lookup?: LookupAnswer;
 }
+
+/** Intercom's answer to the conversation lookup. */
+export interface LookupAnswer {
+  status: number | null;
+  body?: string | Uint8Array | ArrayBuffer | object | null;
+}
+
+/** What `judgeResponse` needs of an allowed read: pass the decision back as it came. */
+export interface ResponseGuard {
+  kind: "one" | "list";
+  access: "all" | "assigned_to_me" | "assigned_to_me_or_my_teams" | "assigned_to_me_my_teams_or_unassigned";
+  admin?: string;
+  teams: string[];
+}
+
+/** The upstream's answer to an allowed read whose decision has `responseGuard`. */
+export interface UpstreamResponse {
+  status: number;
+  /** Response headers (`content-type`, `content-encoding` are read), same forms as a request's. */
+  headers?: Record<string, string | string[] | undefined> | Map<string, string | string[]> | Iterable<[string, string]>;
+  /** The whole body, as received (not decompressed). */
+  body: string | Uint8Array | ArrayBuffer;
+  /** Echoed as `requestId` in a denial's body. */
+  requestId?: string;
+}
+
+/** What becomes of a judged response: forward it, forward `body` instead (set
+ *  `content-length`), or answer `decision` (a denial) instead. */
+export type ResponseVerdict =
+  | { action: "pass" }
+  | { action: "redact"; body: string; redacted: number }
+  | { action: "deny"; decision: Decision };
 
 /** The JSON body of a denial (seed 000's shape, extended). */
 export interface DenyBody {
@@ -89,6 +128,15 @@ export interface Decision {
   denyBodyJson?: string;
   /** Headers of that response: `content-type`, and `www-authenticate` on a 401. */
   denyHeaders?: Record<string, string>;
+  /** With `need_lookup`: the conversation to fetch (`GET /conversations/{id}`), to authorize
+   *  again with `lookup`. */
+  conversationId?: string;
+  /** Whether the conversation's assignment decided. */
+  lookedUp?: boolean;
+  /** Allowed on condition: judge the upstream's successful answer with `judgeResponse`
+   *  before the client sees it. */
+  judgeResponse?: "one" | "list";
+  responseGuard?: ResponseGuard;
 }
 "#;
 
@@ -103,6 +151,12 @@ extern "C" {
     /// `Decision` in TypeScript.
     #[wasm_bindgen(typescript_type = "Decision")]
     pub type DecisionOutput;
+    /// `UpstreamResponse` in TypeScript.
+    #[wasm_bindgen(typescript_type = "UpstreamResponse")]
+    pub type ResponseInput;
+    /// `ResponseVerdict` in TypeScript.
+    #[wasm_bindgen(typescript_type = "ResponseVerdict")]
+    pub type VerdictOutput;
 }
 
 /// What differs in JavaScript: `secret_env` is read from `process.env` (Node; wasm has no
@@ -145,7 +199,7 @@ fn js_only_settings(cfg: &mut serde_json::Value) -> Result<(), JsError> {
 }
 
 /// The fields of a request object, in JavaScript's spelling.
-const REQUEST_FIELDS: [&str; 9] = [
+const REQUEST_FIELDS: [&str; 10] = [
     "method",
     "path",
     "headers",
@@ -155,21 +209,27 @@ const REQUEST_FIELDS: [&str; 9] = [
     "sourceIp",
     "now",
     "requestId",
+    "lookup",
 ];
 
 /// A misspelled field (`header:`) is an error, not a request without a credential.
 /// (`serde_wasm_bindgen` reads only the fields it knows, so `deny_unknown_fields` cannot.)
 fn check_fields(request: &JsValue) -> Result<(), JsError> {
-    if !request.is_object() {
-        return Err(err("invalid request: expected an object"));
+    check_object("request", request, &REQUEST_FIELDS)
+}
+
+/// An object with only these fields; `what` names it in the error.
+fn check_object(what: &str, v: &JsValue, fields: &[&str]) -> Result<(), JsError> {
+    if !v.is_object() {
+        return Err(err(format!("invalid {what}: expected an object")));
     }
-    for k in js_sys::Object::keys(&js_sys::Object::from(request.clone())).iter() {
+    for k in js_sys::Object::keys(&js_sys::Object::from(v.clone())).iter() {
         let k = k.as_string().unwrap_or_default();
-        if !REQUEST_FIELDS.contains(&k.as_str()) {
-            let near = crate::perm::nearest(&k, REQUEST_FIELDS.iter().copied())
+        if !fields.contains(&k.as_str()) {
+            let near = crate::perm::nearest(&k, fields.iter().copied())
                 .map(|n| format!(" (did you mean `{n}`?)"))
                 .unwrap_or_default();
-            return Err(err(format!("invalid request: unknown field `{k}`{near}")));
+            return Err(err(format!("invalid {what}: unknown field `{k}`{near}")));
         }
     }
     Ok(())
@@ -226,6 +286,14 @@ struct Out {
     deny_body_json: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     deny_headers: Option<std::collections::BTreeMap<&'static str, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conversation_id: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    looked_up: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    judge_response: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_guard: Option<crate::guard::HandedGuard>,
 }
 
 fn err(msg: impl core::fmt::Display) -> JsError {
@@ -284,7 +352,8 @@ impl Authorizer {
         let request: JsValue = request.into();
         check_fields(&request)?;
         let headers = read_headers(&request)?;
-        let (body_bytes, body_is_value) = body_bytes(&request)?;
+        let (body_bytes, body_is_value) = body_bytes(&request, "body")?;
+        let lookup = conversations::lookup_answer(&request)?;
         let r: Req = serde_wasm_bindgen::from_value(request)
             .map_err(|e| err(format!("invalid request: {e}")))?;
         crate::authorizer::check_caller_method(&r.method).map_err(err)?;
@@ -315,60 +384,75 @@ impl Authorizer {
                 claims: r.claims.as_ref(),
                 body: body_bytes.as_deref(),
                 source_ip: r.source_ip.as_deref().and_then(crate::net::parse_source),
-                lookup: None,
+                lookup: lookup.as_ref().map(|(status, body)| LookupAnswer {
+                    status: *status,
+                    body: body.as_deref().unwrap_or_default(),
+                }),
             },
             now,
         );
-        let (deny_body_json, deny_headers) = if out.allow {
-            (None, None)
-        } else {
-            let mut h = std::collections::BTreeMap::new();
-            h.insert("content-type", String::from("application/json"));
-            if let Some(w) = out.www_authenticate() {
-                h.insert("www-authenticate", w);
-            }
-            (Some(out.deny_body(r.request_id.as_deref())), Some(h))
-        };
-        let o = Out {
-            allow: out.allow,
-            status: out.status,
-            code: out.code,
-            required: out.required,
-            role: out.role,
-            route: out.route,
-            canonical_path: out.canonical_path,
-            forward_path: out.forward_path,
-            resource_id: out.resource_id,
-            permissions: out.permissions,
-            subject: out.subject,
-            email: out.email,
-            message: out.message,
-            reasons: out.reasons,
-            sensitive: out.sensitive,
-            token_cached: out.token_cached,
-            deny_body_json,
-            deny_headers,
-        };
-        let ser = serde_wasm_bindgen::Serializer::json_compatible();
-        let decision = o
-            .serialize(&ser)
-            .map_err(|e| err(format!("cannot build the decision: {e}")))?;
-        // `denyBody` is parsed from the exact bytes the filter sends, so its keys keep their
-        // order: `JSON.stringify(d.denyBody) === d.denyBodyJson`.
-        if let Some(json) = &o.deny_body_json {
-            let body = js_sys::JSON::parse(json)
-                .map_err(|_| err("cannot build the decision: the deny body"))?;
-            js_sys::Reflect::set(&decision, &JsValue::from_str("denyBody"), &body)
-                .map_err(|_| err("cannot build the decision: the deny body"))?;
-        }
-        Ok(decision.unchecked_into())
+        decision_output(out, r.request_id.as_deref())
     }
+}
+
+/// The decision as JavaScript sees it.
+fn decision_output(
+    out: crate::authorizer::Outcome,
+    request_id: Option<&str>,
+) -> Result<DecisionOutput, JsError> {
+    let (deny_body_json, deny_headers) = if out.allow {
+        (None, None)
+    } else {
+        let mut h = std::collections::BTreeMap::new();
+        h.insert("content-type", String::from("application/json"));
+        if let Some(w) = out.www_authenticate() {
+            h.insert("www-authenticate", w);
+        }
+        (Some(out.deny_body(request_id)), Some(h))
+    };
+    let o = Out {
+        allow: out.allow,
+        status: out.status,
+        code: out.code,
+        required: out.required,
+        role: out.role,
+        route: out.route,
+        canonical_path: out.canonical_path,
+        forward_path: out.forward_path,
+        resource_id: out.resource_id,
+        permissions: out.permissions,
+        subject: out.subject,
+        email: out.email,
+        message: out.message,
+        reasons: out.reasons,
+        sensitive: out.sensitive,
+        token_cached: out.token_cached,
+        deny_body_json,
+        deny_headers,
+        conversation_id: out.conversation_id,
+        looked_up: out.looked_up,
+        judge_response: out.judge_response,
+        response_guard: out.guard.as_ref().map(crate::guard::HandedGuard::from),
+    };
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    let decision = o
+        .serialize(&ser)
+        .map_err(|e| err(format!("cannot build the decision: {e}")))?;
+    // `denyBody` is parsed from the exact bytes the filter sends, so its keys keep their
+    // order: `JSON.stringify(d.denyBody) === d.denyBodyJson`.
+    if let Some(json) = &o.deny_body_json {
+        let body = js_sys::JSON::parse(json)
+            .map_err(|_| err("cannot build the decision: the deny body"))?;
+        js_sys::Reflect::set(&decision, &JsValue::from_str("denyBody"), &body)
+            .map_err(|_| err("cannot build the decision: the deny body"))?;
+    }
+    Ok(decision.unchecked_into())
 }
 
 /// The request's `headers`: a plain object (Node's `req.headers`), a `Map`, or any iterable
 /// of `[name, value]` pairs (fetch's `Headers`). A value is a string, or an array whose first
 /// string counts (Node's repeated headers). Anything else is an error, never "no headers".
-fn read_headers(request: &JsValue) -> Result<Vec<(String, String)>, JsError> {
+pub(crate) fn read_headers(request: &JsValue) -> Result<Vec<(String, String)>, JsError> {
     let h = js_sys::Reflect::get(request, &JsValue::from_str("headers"))
         .map_err(|_| err("invalid request: expected an object"))?;
     if h.is_undefined() || h.is_null() {
@@ -403,8 +487,8 @@ fn read_headers(request: &JsValue) -> Result<Vec<(String, String)>, JsError> {
 /// The request's `body`: absent or `null` → none; a string → its UTF-8 bytes; a `Uint8Array`
 /// (a Node `Buffer` is one) or an `ArrayBuffer` → those bytes; any other value → its JSON text
 /// (and `true`: it was a value).
-fn body_bytes(request: &JsValue) -> Result<(Option<Vec<u8>>, bool), JsError> {
-    let b = js_sys::Reflect::get(request, &JsValue::from_str("body"))
+fn body_bytes(request: &JsValue, field: &str) -> Result<(Option<Vec<u8>>, bool), JsError> {
+    let b = js_sys::Reflect::get(request, &JsValue::from_str(field))
         .map_err(|_| err("invalid request: expected an object"))?;
     if b.is_undefined() || b.is_null() {
         return Ok((None, false));
@@ -416,6 +500,6 @@ fn body_bytes(request: &JsValue) -> Result<(Option<Vec<u8>>, bool), JsError> {
         return Ok((Some(js_sys::Uint8Array::new(&b).to_vec()), false));
     }
     let v: serde_json::Value = serde_wasm_bindgen::from_value(b)
-        .map_err(|e| err(format!("invalid request: `body`: {e}")))?;
+        .map_err(|e| err(format!("invalid request: `{field}`: {e}")))?;
     Ok((Some(v.to_string().into_bytes()), true))
 }

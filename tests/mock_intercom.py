@@ -10,12 +10,14 @@ With --cases (the materialized corpus), conversation-access cases are answered a
 (tests/corpus/mod.rs `upstream`): a request carrying `x-case-id` gets its case's
 `upstream.response`; a lookup `GET /conversations/{id}` (no `x-case-id`: the filter's own call)
 gets the `upstream.lookup` of the case on that conversation (ids are unique per case); a
-`timeout` lookup answers after 3 s.
+`timeout` lookup answers after 3 s. A conversation whose id has seven digits (`7000001`) is
+assigned to the teammate its first digit names (admin `7`), for tests that count lookups.
 
     python3 tests/mock_intercom.py --port 8081 --record /tmp/requests.jsonl
 """
 import argparse
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,7 +83,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.responses.get(cid)
         parts = self.path.split("?")[0].strip("/").split("/")
         if self.command == "GET" and len(parts) == 2 and parts[0] == "conversations":
-            return self.lookups.get(parts[1])
+            if parts[1] in self.lookups:
+                return self.lookups[parts[1]]
+            if re.fullmatch(r"[1-9][0-9]{6}", parts[1]):
+                conv = {"type": "conversation", "id": parts[1], "admin_assignee_id": int(parts[1][0]),
+                        "team_assignee_id": None, "source": {"body": f"the text of {parts[1]}"}}
+                return {"status": 200, "raw_body": json.dumps(conv)}
         return None
 
     def _send(self, status, obj=None, raw=None, headers=None):

@@ -15,6 +15,9 @@
                 every (method, anchored path regex) the role may call, derived from
                 `intercom-authz matrix '{}' --format json` (target/release/intercom-authz)
   baseline_hs256  only with BENCH_BASELINE_WASM=/path/to/intercom_authz.wasm: an earlier build
+  authz_conv    intercom-authz with a role restricted to its own conversations (issue 14):
+                `GET /conversations` (a list of 20, half the teammate's) as an agent (access to
+                all: passed unread, on authz_hs256) and as that role (held, judged, 10 redacted)
 
 The upstream is a second Envoy answering with a direct response, so the upstream is never the
 bottleneck. Prints throughput, ratios to nofilter and to the no-op floor, p50/p99 latency and the
@@ -93,9 +96,31 @@ def envoy_config(admin_port, listeners, up_port=None):
     return {"admin": {"address": address(admin_port)}, "static_resources": resources}
 
 
+LIST_PATH = "/conversations"
+
+
+def conversation_list():
+    """20 conversations, the even ones assigned to admin 7 (the benchmarked teammate)."""
+    items = [{"type": "conversation", "id": str(1000 + i), "created_at": 1700000000 + i, "updated_at": 1700000100 + i,
+              "admin_assignee_id": 7 if i % 2 == 0 else 9, "team_assignee_id": None, "state": "open", "read": True,
+              "source": {"type": "conversation", "id": str(5000 + i), "delivered_as": "customer_initiated",
+                         "subject": "", "body": f"<p>Hello, I have a question about my order #{40000 + i}.</p>",
+                         "author": {"type": "user", "id": f"u{i}", "name": f"Customer {i}", "email": f"c{i}@example.com"}},
+              "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": f"c{i}"}]},
+              "tags": {"type": "tag.list", "tags": []}}
+             for i in range(20)]
+    return json.dumps({"type": "conversation.list", "conversations": items, "total_count": 20,
+                       "pages": {"type": "pages", "page": 1, "per_page": 20, "total_pages": 1}})
+
+
 def upstream_config(admin_port, port):
-    answer = {"direct_response": {"status": 200, "body": {"inline_string": "{\"type\":\"contact\",\"id\":\"123\"}"}}}
-    return envoy_config(admin_port, [listener("up", port, [], answer)])
+    contact = {"direct_response": {"status": 200, "body": {"inline_string": "{\"type\":\"contact\",\"id\":\"123\"}"}}}
+    listing = {"direct_response": {"status": 200, "body": {"inline_string": conversation_list()}},
+               "response_headers_to_add": [{"header": {"key": "content-type", "value": "application/json"}}]}
+    routes = [{"match": {"path": LIST_PATH}, **listing}, {"match": {"prefix": "/"}, **contact}]
+    up = listener("up", port, [])
+    up["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"][0]["routes"] = routes
+    return envoy_config(admin_port, [up])
 
 
 # ---- the filters under test --------------------------------------------------------------------
@@ -121,6 +146,14 @@ RS_KEY = {"kid": "rs1", "alg": "RS256", "pem": (KEYS / "rsa.pub.pem").read_text(
 
 def authz_filters(name, key, wasm=AUTHZ_WASM):
     return wasm_filters(name, wasm, authz_config(key))
+
+
+def conversations_filters(name):
+    cfg = authz_config(HS_KEY)
+    cfg["policy"] = {"roles": {"mine": {"extends": "agent", "conversation_access": "assigned_to_me"}}}
+    cfg["conversations"] = {"cluster": "upstream"}
+    cfg["upstream"] = {"intercom_token": "bench-workspace-token"}
+    return wasm_filters(name, AUTHZ_WASM, cfg)
 
 
 def noop_filters(name):
@@ -229,17 +262,17 @@ def stop(proc):
     proc.wait(timeout=10)
 
 
-def token(alg, sub="admin-42", n=0):
+def token(alg, sub="admin-42", n=0, role="agent"):
     now = int(time.time())
-    claims = {"iss": "https://sso.example.com", "aud": "intercom-authz", "sub": sub, "role": "agent",
+    claims = {"iss": "https://sso.example.com", "aud": "intercom-authz", "sub": sub, "role": role,
               "iat": now - 60, "exp": now + 3600, "n": n}
     if alg == "HS256":
         return jwt.encode(claims, (KEYS / "hs.secret").read_bytes(), algorithm="HS256", headers={"kid": "hs1"})
     return jwt.encode(claims, (KEYS / "rsa.pem").read_bytes(), algorithm="RS256", headers={"kid": "rs1"})
 
 
-def status(port, method, tok):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{PATH}", method=method,
+def status(port, method, tok, path=PATH):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
                                  headers={"authorization": f"Bearer {tok}"} if tok else {})
     try:
         return urllib.request.urlopen(req, timeout=5).status
@@ -273,13 +306,13 @@ def wasm_vms(admin_port):
     return int(found.group(1)) if found else 0
 
 
-def wrk(port, token_value=None, script=None, duration=DURATION, connections=CONNECTIONS):
+def wrk(port, token_value=None, script=None, duration=DURATION, connections=CONNECTIONS, path=PATH):
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration}", "--latency"]
     if token_value:
         cmd += ["-H", f"Authorization: Bearer {token_value}"]
     if script:
         cmd += ["-s", str(script)]
-    cmd.append(f"http://127.0.0.1:{port}{PATH}")
+    cmd.append(f"http://127.0.0.1:{port}{path}")
     out = subprocess.run(pinned(cmd, 1), capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
@@ -296,7 +329,8 @@ def tested_listeners(ports, matrix):
                  listener("authz_hs256", ports["authz_hs256"], authz_filters("authz_hs256", HS_KEY)),
                  listener("authz_rs256", ports["authz_rs256"], authz_filters("authz_rs256", RS_KEY)),
                  listener("native_rs256", ports["native_rs256"], native_filters()),
-                 listener("native_full", ports["native_full"], native_catalog_filters(matrix))]
+                 listener("native_full", ports["native_full"], native_catalog_filters(matrix)),
+                 listener("authz_conv", ports["authz_conv"], conversations_filters("authz_conv"))]
     if BASELINE:
         listeners.append(listener("baseline_hs256", ports["baseline_hs256"], authz_filters("baseline_hs256", HS_KEY, BASELINE)))
     return listeners
@@ -309,18 +343,27 @@ def sanity(ports, hs, rs):
         assert status(ports[name], "GET", tok) == 200, name
     for name, tok in [("authz_hs256", hs), ("native_full", rs)]:
         assert status(ports[name], "DELETE", tok) == 403, name
+    # The restricted teammate's list: 200, and 10 of 20 redacted.
+    req = urllib.request.Request(f"http://127.0.0.1:{ports['authz_conv']}{LIST_PATH}",
+                                 headers={"authorization": f"Bearer {token('HS256', sub='7', role='mine')}"})
+    listing = json.loads(urllib.request.urlopen(req, timeout=5).read())
+    assert sum(1 for c in listing["conversations"] if c.get("redacted")) == 10, listing
 
 
 def runs(hs, rs, script, n_routes):
-    rows = [("no filter", "nofilter", None, None),
-            ("no-op Proxy-Wasm filter (reads 3 headers)", "noop", None, None),
-            ("intercom-authz HS256", "authz_hs256", hs, None),
-            ("intercom-authz RS256, repeated token (cache)", "authz_rs256", rs, None),
-            ("intercom-authz RS256, unique tokens (cold)", "authz_rs256", None, script),
-            ("native jwt_authn + rbac, 1 route", "native_rs256", rs, None),
-            (f"native jwt_authn + rbac, full catalog ({n_routes} routes × {len(ROLES)} roles)", "native_full", rs, None)]
+    mine = token("HS256", sub="7", role="mine")
+    rows = [("no filter", "nofilter", None, None, PATH),
+            ("no-op Proxy-Wasm filter (reads 3 headers)", "noop", None, None, PATH),
+            ("intercom-authz HS256", "authz_hs256", hs, None, PATH),
+            ("intercom-authz RS256, repeated token (cache)", "authz_rs256", rs, None, PATH),
+            ("intercom-authz RS256, unique tokens (cold)", "authz_rs256", None, script, PATH),
+            ("native jwt_authn + rbac, 1 route", "native_rs256", rs, None, PATH),
+            (f"native jwt_authn + rbac, full catalog ({n_routes} routes × {len(ROLES)} roles)", "native_full", rs, None, PATH),
+            (f"GET {LIST_PATH} (20 conversations), no filter", "nofilter", None, None, LIST_PATH),
+            (f"GET {LIST_PATH}, intercom-authz HS256, agent (access to all: not judged)", "authz_hs256", hs, None, LIST_PATH),
+            (f"GET {LIST_PATH}, intercom-authz HS256, assigned_to_me (judged, 10 redacted)", "authz_conv", mine, None, LIST_PATH)]
     if BASELINE:
-        rows.insert(2, (f"baseline build ({pathlib.Path(BASELINE).name}) HS256", "baseline_hs256", hs, None))
+        rows.insert(2, (f"baseline build ({pathlib.Path(BASELINE).name}) HS256", "baseline_hs256", hs, None, PATH))
     return rows
 
 
@@ -329,9 +372,9 @@ def measure(pid, ports, rows):
     machine hits every variant alike); per variant the median round by req/s and the range."""
     rounds = {label: [] for label, *_ in rows}
     for r in range(ROUNDS):
-        for label, name, tok, script in rows:
+        for label, name, tok, script, path in rows:
             c0 = cpu_seconds(pid)
-            rps, total, p50, p99, bad = wrk(ports[name], tok, script)
+            rps, total, p50, p99, bad = wrk(ports[name], tok, script, path=path)
             cpu_us = (cpu_seconds(pid) - c0) / max(total, 1) * 1e6
             rounds[label].append((rps, p50, p99, cpu_us, bad))
             print(f"round {r + 1}: {label:62s} {rps:10.0f} req/s  p50 {p50}  p99 {p99}  CPU {cpu_us:6.1f} µs/req  non-2xx {bad}", flush=True)
@@ -342,7 +385,7 @@ def throughput_table(results):
     median = lambda runs: runs[len(runs) // 2]
     base, floor = median(results[0][1])[0], median(results[1][1])[0]
     lines = [f"wrk -t1 -c{CONNECTIONS} -d{DURATION}, {ROUNDS} interleaved rounds (median round; range of × floor), "
-             f"Envoy 1.40 --concurrency 1, GET {PATH} as agent "
+             f"Envoy 1.40 --concurrency 1, GET {PATH} as agent unless the row says otherwise "
              f"(native rows: RS256, the same token), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
              "| variant | req/s | × no filter | × floor | × floor, range | p50 | p99 | Envoy CPU µs/req | CPU range | non-2xx |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -359,7 +402,7 @@ def throughput_table(results):
 
 
 def bench_throughput(tmp, up_port, matrix):
-    names = ["nofilter", "noop", "authz_hs256", "authz_rs256", "native_rs256", "native_full", "baseline_hs256"]
+    names = ["nofilter", "noop", "authz_hs256", "authz_rs256", "native_rs256", "native_full", "baseline_hs256", "authz_conv"]
     ports = {n: free_port() for n in names}
     admin = free_port()
     proc = start_envoy(envoy_config(admin, tested_listeners(ports, matrix), up_port), tmp, "tested", 72)

@@ -5,8 +5,9 @@
 //!   the filter asks Intercom `GET /conversations/{id}` (`dispatch_http_call` to
 //!   `conversations.cluster`, with the workspace token, `accept-encoding: identity`), judges
 //!   again with the answer and resumes or denies. Answers are remembered `cache_secs` per
-//!   conversation (a warm cache costs no lookup); an allowed write forgets its conversation
-//!   (it may have reassigned it). A lookup that fails, times out or cannot be read is
+//!   conversation (a warm cache costs no lookup), and so are the assignments a judged read
+//!   response shows (a reply after opening the conversation costs none); an allowed write
+//!   forgets its conversation (it may have reassigned it). A lookup that fails, times out or cannot be read is
 //!   `503 conversation_lookup_failed`, never an allow.
 //! - **An allowed read** (one conversation, a list) carries a guard: the upstream is asked for
 //!   an uncompressed answer, a 2xx response's headers are held (the plugin's
@@ -327,7 +328,21 @@ impl Request {
             content_encoding: g.content_encoding.as_deref(),
             body,
         };
-        match self.shared.authz.judge_response(&g.out, &resp) {
+        // What the response shows of assignments is remembered like a lookup's answer: a
+        // write after a read (open, then reply) needs no lookup.
+        let now = now_millis();
+        let mut cache = self.shared.lookups.borrow_mut();
+        let mut seen = |id: &str, a: &Assignment| {
+            if plain_id(id) {
+                cache.put(id, a, now);
+            }
+        };
+        let verdict = self
+            .shared
+            .authz
+            .judge_response_seen(&g.out, &resp, &mut seen);
+        drop(cache);
+        match verdict {
             ResponseVerdict::Pass => Action::Continue,
             ResponseVerdict::Redacted { body: new, count } => {
                 self.redacted(&g.out, body.len(), &new, count)

@@ -1,4 +1,4 @@
-import type { AuthzConfig, Authorizer, CheckedConfig, Decision } from "./node/intercom_authz";
+import type { AuthzConfig, Authorizer, CheckedConfig, Decision, LookupAnswer } from "./node/intercom_authz";
 
 export interface AuthorizeOptions {
   /**
@@ -9,6 +9,13 @@ export interface AuthorizeOptions {
   prefix?: string;
   /** Derive the Intercom path (query included) from the request yourself. */
   path?: (req: { method: string; url: string; originalUrl: string }) => string;
+  /**
+   * Fetches a conversation from Intercom (`GET /conversations/{id}` with the workspace
+   * token) when a role with restricted conversation access acts on one: resolve to its status
+   * and body. Without it, or when it throws, such a request is refused
+   * (`503 conversation_lookup_failed`).
+   */
+  lookup?: (conversationId: string, req: unknown) => Promise<LookupAnswer> | LookupAnswer;
 }
 
 /** The Intercom target of `url` under the prefix's (lower-case) segments, or `null`. */

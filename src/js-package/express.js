@@ -16,6 +16,13 @@
 // the body, the middleware reads the raw body itself (at most `max_body_bytes` + 1 bytes),
 // judges those bytes, and leaves `req.body` parsed (JSON) or as a Buffer for what follows (a
 // later `express.json()` sees a finished stream and keeps it).
+//
+// Conversation access (a role with `conversation_access` other than `all`): a request on one
+// conversation is decided with its current assignment, which `options.lookup(id, req)` fetches
+// from Intercom (`GET /conversations/{id}` with the workspace token; it resolves to
+// `{ status, body }`); without it, or when it fails, the request is refused (503). An allowed
+// read's response is held whole and judged before it is sent: passed, redacted (a list) or
+// refused (403 for one conversation, 502 when it cannot be judged: compressed, not JSON).
 const { Authorizer } = require("./node/intercom_authz.js");
 
 /** The prefix's segments, lower-cased: "/API/v1/" -> ["api", "v1"]. */
@@ -114,8 +121,9 @@ function authorize(config, options = {}) {
     const url = options.path ? options.path(req) : req.url;
     const path = underPrefix(url, segments);
     if (path === null) return next();
-    const judge = (body) =>
+    const judge = (body, lookup) =>
       authz.authorize({
+        lookup,
         method: req.method,
         path,
         headers: req.headers,
@@ -123,27 +131,114 @@ function authorize(config, options = {}) {
         sourceIp: req.ip || (req.socket && req.socket.remoteAddress) || undefined,
         requestId: req.get ? req.get("x-request-id") : undefined,
       });
+    const decide = (body, lookup) => {
+      const d = judge(body, lookup);
+      if (d.code !== "need_lookup") return Promise.resolve(d);
+      return lookUp(options.lookup, d.conversationId, req).then((answer) => judge(body, answer));
+    };
     const decision = judge(bodyOf(req));
     if (decision.code === "body_required" && req.body === undefined && hasBody(req)) {
       // No body parser ran before us, and this route's decision needs the body.
-      readBody(req, authz.maxBodyBytes() + 1).then((bytes) => {
-        req.body = keepBody(req, bytes);
-        finish(req, res, next, judge(bytes));
-      }, next);
+      readBody(req, authz.maxBodyBytes() + 1)
+        .then((bytes) => {
+          req.body = keepBody(req, bytes);
+          return decide(bytes);
+        })
+        .then((d) => finish(authz, req, res, next, d), next);
       return;
     }
-    finish(req, res, next, decision);
+    if (decision.code === "need_lookup") {
+      decide(bodyOf(req)).then((d) => finish(authz, req, res, next, d), next);
+      return;
+    }
+    finish(authz, req, res, next, decision);
   };
 }
 
-function finish(req, res, next, decision) {
+/** The app's lookup, as `{ status, body }`; no lookup, a throw or a bad answer: no answer. */
+function lookUp(lookup, id, req) {
+  if (typeof lookup !== "function") return Promise.resolve({ status: null });
+  return Promise.resolve()
+    .then(() => lookup(id, req))
+    .then(
+      (a) => (a && Number.isInteger(a.status) ? { status: a.status, body: a.body ?? "" } : { status: null }),
+      () => ({ status: null }),
+    );
+}
+
+function finish(authz, req, res, next, decision) {
   req.authz = decision;
-  if (decision.allow) return next();
+  if (decision.allow) {
+    if (decision.responseGuard) holdResponse(authz, req, res, decision);
+    return next();
+  }
+  deny(res, decision);
+}
+
+function deny(res, decision) {
   res.status(decision.status);
   for (const [k, v] of Object.entries(decision.denyHeaders || {})) res.set(k, v);
   res.set("x-intercom-authz-code", decision.code);
   // The exact bytes Envoy sends (res.json would re-serialize).
   return res.send(decision.denyBodyJson);
+}
+
+/**
+ * Holds the response of an allowed read whose decision has a `responseGuard`: nothing reaches
+ * the client before the whole body is judged. `writeHead`, `write` and `end` are taken over;
+ * at `end` the body is passed, replaced by its redaction, or replaced by a denial.
+ */
+function holdResponse(authz, req, res, decision) {
+  const orig = { writeHead: res.writeHead, write: res.write, end: res.end };
+  const chunks = [];
+  const add = (chunk, encoding) => {
+    if (chunk === undefined || chunk === null || typeof chunk === "function") return;
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, typeof encoding === "string" ? encoding : "utf8"));
+  };
+  res.writeHead = function (status, reason, headers) {
+    // Kept for `end`: the status, and headers set now (not sent).
+    const h = typeof reason === "object" ? reason : headers;
+    res.statusCode = status;
+    if (h) for (const [k, v] of Array.isArray(h) ? pairs(h) : Object.entries(h)) res.setHeader(k, v);
+    return res;
+  };
+  res.write = function (chunk, encoding, cb) {
+    add(chunk, encoding);
+    if (typeof encoding === "function") encoding();
+    else if (typeof cb === "function") cb();
+    return true;
+  };
+  res.end = function (chunk, encoding, cb) {
+    add(chunk, encoding);
+    Object.assign(res, orig);
+    const done = [chunk, encoding, cb].find((f) => typeof f === "function");
+    const body = Buffer.concat(chunks);
+    const v = authz.judgeResponse(decision, {
+      status: res.statusCode, headers: headersOf(res), body,
+      requestId: req.get ? req.get("x-request-id") : undefined,
+    });
+    if (v.action === "deny") {
+      for (const k of res.getHeaderNames()) res.removeHeader(k);
+      req.authz = v.decision;
+      return deny(res, v.decision);
+    }
+    const out = v.action === "redact" ? Buffer.from(v.body, "utf8") : body;
+    if (v.action === "redact") res.setHeader("content-length", String(out.length));
+    return res.end(out, done);
+  };
+}
+
+function pairs(flat) {
+  const out = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  return out;
+}
+
+/** The response headers the judge reads, as strings. */
+function headersOf(res) {
+  const out = {};
+  for (const [k, v] of Object.entries(res.getHeaders())) out[k] = Array.isArray(v) ? v.join(", ") : String(v);
+  return out;
 }
 
 module.exports = { authorize, Authorizer, underPrefix };

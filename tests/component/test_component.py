@@ -35,6 +35,7 @@ class Host:
         get = lambda name: self.instance.get_func(self.store, self.instance.get_export_index(self.store, name, iface))
         self._create = get("[static]authorizer.create")
         self._authorize = get("[method]authorizer.authorize")
+        self._judge = get("[method]authorizer.judge-response")
         self._header = get("[method]authorizer.credential-header")
 
     def call(self, f, *args):
@@ -47,20 +48,77 @@ class Host:
 
     def authorize(self, authz, **fields):
         """The decision's fields, or the error string."""
-        req = Record()
-        defaults = {"method": "GET", "path": "/", "headers": None, "body": None, "token": None, "claims-json": None,
-                    "source-ip": None, "now": None, "request-id": None}
-        defaults.update(fields)
-        for k, v in defaults.items():
-            setattr(req, k, v)
-        out = self.call(self._authorize, authz, req)
+        out = self.authorize_record(authz, **fields)
         return out if isinstance(out, str) else out.__dict__
+
+    def authorize_record(self, authz, **fields):
+        """The decision record (to hand back to `judge-response`), or the error string."""
+        defaults = {"method": "GET", "path": "/", "headers": None, "body": None, "token": None, "claims-json": None,
+                    "source-ip": None, "now": None, "request-id": None, "lookup": None}
+        defaults.update(fields)
+        return self.call(self._authorize, authz, record(**defaults))
+
+    def judge_response(self, authz, decision, **fields):
+        """The verdict (`Variant`: `pass`, `redact` with the body, `deny` with a decision)."""
+        defaults = {"status": 200, "content-type": None, "content-encoding": None, "body": b"", "request-id": None}
+        defaults.update(fields)
+        return self.call(self._judge, authz, decision, record(**defaults))
+
+    def run_case(self, authz, c, **request):
+        """A conversation-access case in two steps (tests/decisions.rs): the lookup's answer when
+        the first decision is `need_lookup`, then the upstream response through `judge-response`.
+        The final decision record, what the client gets (status, body) and how many were redacted."""
+        d = self.authorize_record(authz, **request)
+        up = c.get("upstream") or {}
+        if isinstance(d, str):
+            return d, None, 0
+        if d.code == "need_lookup" and up.get("lookup"):
+            lk = up["lookup"]
+            answer = record(status=None if lk.get("timeout") else lk["status"], body=lk.get("raw_body", "").encode())
+            d = self.authorize_record(authz, **request, lookup=answer)
+        r = up.get("response")
+        if not d.allow or r is None:
+            return d, None, 0
+        body = r.get("raw_body", "").encode()
+        v = self.judge_response(authz, d, status=r["status"], body=body, **{
+            "content-type": r.get("content_type"), "content-encoding": r.get("content_encoding"),
+            "request-id": request.get("request-id")})
+        if v.tag == "deny":
+            return v.payload, None, 0
+        if v.tag == "redact":
+            return d, (r["status"], bytes(v.payload.body)), v.payload.count
+        return d, (r["status"], body), 0
+
+
+def record(**fields):
+    r = Record()
+    for k, v in fields.items():
+        setattr(r, k, v)
+    return r
 
 
 def header(name, value):
-    h = Record()
-    h.name, h.value = name, value
-    return h
+    return record(name=name, value=value)
+
+
+def response_diffs(c, d, response, redacted):
+    """The response half of a conversation-access case (tests/decisions.rs: check_response)."""
+    e, diffs = c["expect"], []
+    if e.get("response") is not None:
+        if response is None:
+            diffs.append(f"no response (want {e['response']['status']})")
+        else:
+            try:
+                got = json.loads(response[1])
+            except ValueError:
+                got = response[1].decode("utf-8", "replace")
+            if response[0] != e["response"]["status"] or got != e["response"]["body"]:
+                diffs.append(f"response {response[0]} {response[1]!r}")
+    if e.get("redacted") is not None and e["redacted"] != redacted:
+        diffs.append(f"redacted {redacted} (want {e['redacted']})")
+    if e.get("looked_up") is not None and e["looked_up"] != d["looked-up"]:
+        diffs.append(f"looked-up {d['looked-up']}")
+    return diffs
 
 
 class Component_(unittest.TestCase):
@@ -85,12 +143,8 @@ class Component_(unittest.TestCase):
         failures = []
         refused = 0
         for i, c in enumerate(corpus["cases"]):
-            if c.get("upstream"):
-                # Conversation access (issue 14): the component does not yet take a lookup's
-                # answer or judge a response; these cases run against the core and the filter.
-                continue
-            d = self.host.authorize(
-                authz[c["config"]], method=c["method"], path=c["path"],
+            d, response, redacted = self.host.run_case(
+                authz[c["config"]], c, method=c["method"], path=c["path"],
                 headers=[header(k, v) for k, v in c["headers"].items()],
                 body=c["body"].encode("latin-1" if c.get("latin1") else "utf-8") if c["body"] is not None else None,
                 **{"source-ip": c["source_ip"], "now": corpus["now"], "request-id": f"case-{i}"})
@@ -100,8 +154,9 @@ class Component_(unittest.TestCase):
                 self.assertIn("is not upper case", d)
                 refused += 1
                 continue
+            d = d.__dict__
             e = c["expect"]
-            diffs = []
+            diffs = response_diffs(c, d, response, redacted)
             if ("allow" if d["allow"] else "deny") != e["decision"]:
                 diffs.append(f"decision {d['allow']}")
             if d["status"] != e["status"] or d["code"] != e["code"]:

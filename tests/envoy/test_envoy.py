@@ -392,6 +392,46 @@ def metrics():
         return out
 
 
+class Conversations(unittest.TestCase):
+    """Lookups counted (issue 14): a write on one conversation by a restricted teammate asks
+    Intercom once; repeated denied writes are answered from the cache; an allowed write forgets
+    (it may have reassigned); a judged read teaches the cache (open, then reply: no lookup).
+    One keep-alive connection, so every request meets the same worker's cache."""
+
+    def test_lookups_per_write_with_the_cache_warm(self):
+        tok = mint({"role": "mine", "sub": "7", "teams": []})
+        conn = http.client.HTTPConnection("127.0.0.1", Env.ports["corpus_conversations"], timeout=10)
+        reply = json.dumps({"message_type": "comment", "type": "admin", "admin_id": "7", "body": "hi"})
+        headers = {"authorization": f"Bearer {tok}", "content-type": "application/json", "host": "api.intercom.io"}
+        name = "intercom_authz_conversation_"
+
+        def send(method, path, body=None):
+            conn.request(method, path, body=body, headers=headers)
+            r = conn.getresponse()
+            return r.status, r.read()
+
+        def counts():
+            m = metrics()
+            return m.get(name + "lookups", 0), m.get(name + "lookup_cache_hits", 0)
+
+        def step(method, path, body, want_status):
+            before = counts()
+            status, text = send(method, path, body)
+            self.assertEqual(status, want_status, text)
+            after = counts()
+            return after[0] - before[0], after[1] - before[1]
+
+        mine, theirs = "/conversations/7000001/reply", "/conversations/9000001/reply"
+        self.assertEqual(step("POST", theirs, reply, 403), (1, 0), "the first write looks up")
+        self.assertEqual(step("POST", theirs, reply, 403), (0, 1), "a denied retry: from the cache")
+        self.assertEqual(step("POST", mine, reply, 200), (1, 0))
+        self.assertEqual(step("POST", mine, reply, 200), (1, 0), "an allowed write forgot it")
+        status, text = send("GET", "/conversations/7000001")
+        self.assertEqual(status, 200, text)
+        self.assertEqual(step("POST", mine, reply, 200), (0, 1), "the read taught the cache")
+        conn.close()
+
+
 class Corpus(unittest.TestCase):
     """The whole decision corpus, through Envoy."""
 

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import fs from "node:fs";
+import { isDeepStrictEqual } from "node:util";
 
 const require = createRequire(import.meta.url);
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -18,6 +19,43 @@ const CORPORA = {
   "target/tmp/generated.json": { min: 1000, lowerCase: [0, 0] },
 };
 
+// A conversation-access case in two steps, as an Express app would run them: a `need_lookup`
+// decision is asked again with Intercom's answer to the lookup; an allowed read's upstream
+// response goes through `judgeResponse`. Returns the final decision and what the client gets.
+function run(a, c, request) {
+  const up = c.upstream ?? {};
+  let d = a.authorize(request);
+  if (d.code === "need_lookup" && up.lookup) {
+    const l = up.lookup;
+    d = a.authorize({ ...request, lookup: l.timeout ? { status: null } : { status: l.status, body: l.raw_body ?? "" } });
+  }
+  if (!d.allow || !up.response) return { d, response: null, redacted: 0 };
+  const r = up.response;
+  const headers = { "content-type": r.content_type, ...(r.content_encoding ? { "content-encoding": r.content_encoding } : {}) };
+  const v = a.judgeResponse(d, { status: r.status, headers, body: r.raw_body ?? "", requestId: request.requestId });
+  if (v.action === "deny") return { d: v.decision, response: null, redacted: 0 };
+  const body = v.action === "redact" ? v.body : r.raw_body ?? "";
+  return { d, response: { status: r.status, body }, redacted: v.action === "redact" ? v.redacted : 0 };
+}
+
+// The response half of a conversation-access case (tests/decisions.rs: check_response).
+function responseDiffs(c, d, response, redacted) {
+  const e = c.expect, diffs = [];
+  if (e.response) {
+    if (!response) diffs.push(`no response (want ${e.response.status})`);
+    else {
+      let got;
+      try { got = JSON.parse(response.body); } catch { got = response.body; }
+      if (response.status !== e.response.status || !isDeepStrictEqual(got, e.response.body)) {
+        diffs.push(`response ${response.status} ${response.body}`);
+      }
+    }
+  }
+  if (e.redacted !== undefined && e.redacted !== redacted) diffs.push(`redacted ${redacted} (want ${e.redacted})`);
+  if (e.looked_up !== undefined && e.looked_up !== (d.lookedUp ?? false)) diffs.push(`lookedUp ${d.lookedUp}`);
+  return diffs;
+}
+
 for (const [file, want] of Object.entries(CORPORA)) test(`${file}: the same decisions as the core`, () => {
   const corpus = JSON.parse(fs.readFileSync(ROOT + file, "utf8"));
   const authz = Object.fromEntries(Object.entries(corpus.configs).map(([k, v]) => [k, new Authorizer(v)]));
@@ -28,18 +66,15 @@ for (const [file, want] of Object.entries(CORPORA)) test(`${file}: the same deci
       method: c.method, path: c.path, headers: c.headers, body: body(c), sourceIp: c.source_ip, now: corpus.now,
       requestId: `case-${i}`,
     };
-    // Conversation access (issue 14): the package does not yet take a lookup's answer or judge
-    // a response; these cases run against the core and the filter in Envoy.
-    if (c.upstream) continue;
     if (/[a-z]/.test(c.method)) {
       // From the wire the filter judges it; from code it is a mistake, and it throws.
       assert.throws(() => authz[c.config].authorize(request), /method `.*` is not upper case/);
       refused++;
       continue;
     }
-    const d = authz[c.config].authorize(request);
+    const { d, response, redacted } = run(authz[c.config], c, request);
     const e = c.expect;
-    const diffs = [];
+    const diffs = responseDiffs(c, d, response, redacted);
     if ((d.allow ? "allow" : "deny") !== e.decision) diffs.push(`decision ${d.allow ? "allow" : "deny"}`);
     if (d.status !== e.status) diffs.push(`status ${d.status}`);
     if (d.code !== e.code) diffs.push(`code ${d.code}`);

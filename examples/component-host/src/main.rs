@@ -35,6 +35,7 @@ fn request(method: &str, path: &str, claims: &str) -> Request {
         source_ip: None,
         now: None,
         request_id: Some("host-1".into()),
+        lookup: None,
     }
 }
 
