@@ -172,5 +172,42 @@ fn scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, full_catalog, scaling);
+/// Judging a list response (issue 14): the 20-conversation list of `make bench-envoy`
+/// (envoy/bench/run.py), half of it another teammate's, for an `assigned_to_me` teammate.
+fn conversation_list(c: &mut Criterion) {
+    use intercom_authz::conversation::{judge_response, Access, Kind, Viewer};
+    let items: Vec<String> = (0..20)
+        .map(|i| {
+            format!(
+                r#"{{"type":"conversation","id":"{}","created_at":{},"updated_at":{},"admin_assignee_id":{},"team_assignee_id":null,"state":"open","read":true,"source":{{"type":"conversation","id":"{}","delivered_as":"customer_initiated","subject":"","body":"<p>Hello, I have a question about my order #{}.</p>","author":{{"type":"user","id":"u{i}","name":"Customer {i}","email":"c{i}@example.com"}}}},"contacts":{{"type":"contact.list","contacts":[{{"type":"contact","id":"c{i}"}}]}},"tags":{{"type":"tag.list","tags":[]}}}}"#,
+                1000 + i,
+                1_700_000_000 + i,
+                1_700_000_100 + i,
+                if i % 2 == 0 { 7 } else { 9 },
+                5000 + i,
+                40000 + i
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"{{"type":"conversation.list","conversations":[{}],"total_count":20,"pages":{{"type":"pages","page":1,"per_page":20,"total_pages":1}}}}"#,
+        items.join(",")
+    );
+    let viewer = Viewer {
+        access: Access::AssignedToMe,
+        admin: Some("7".into()),
+        teams: Vec::new(),
+    };
+    let mut g = c.benchmark_group("conversation list");
+    g.bench_function(
+        format!("judge and redact 10 of 20 ({} bytes)", body.len()),
+        |b| b.iter(|| judge_response(Kind::List, &viewer, black_box(body.as_bytes())).unwrap()),
+    );
+    g.bench_function("parse only (serde_json::Value)", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(body.as_bytes())).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, full_catalog, scaling, conversation_list);
 criterion_main!(benches);

@@ -119,7 +119,9 @@ def upstream_config(admin_port, port):
                "response_headers_to_add": [{"header": {"key": "content-type", "value": "application/json"}}]}
     routes = [{"match": {"path": LIST_PATH}, **listing}, {"match": {"prefix": "/"}, **contact}]
     up = listener("up", port, [])
-    up["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]["virtual_hosts"][0]["routes"] = routes
+    route_config = up["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]
+    route_config["virtual_hosts"][0]["routes"] = routes
+    route_config["max_direct_response_body_size_bytes"] = 65536
     return envoy_config(admin_port, [up])
 
 
