@@ -185,11 +185,13 @@ function deny(res, decision) {
 
 /**
  * Holds the response of an allowed read whose decision has a `responseGuard`: nothing reaches
- * the client before the whole body is judged. `writeHead`, `write` and `end` are taken over;
+ * the client before the whole body is judged. `writeHead`, `flushHeaders`, `write` and `end`
+ * are taken over;
  * at `end` the body is passed, replaced by its redaction, or replaced by a denial.
  */
 function holdResponse(authz, req, res, decision) {
-  const orig = { writeHead: res.writeHead, write: res.write, end: res.end };
+  const orig = { writeHead: res.writeHead, write: res.write, end: res.end, flushHeaders: res.flushHeaders };
+  res.flushHeaders = function () {}; // nothing leaves before the judgement, headers included
   const chunks = [];
   const add = (chunk, encoding) => {
     if (chunk === undefined || chunk === null || typeof chunk === "function") return;

@@ -42,9 +42,10 @@ async function serve(options) {
   app.get("/api/conversations", (req, res) => res.json({ type: "conversation.list", conversations: Object.values(CONVERSATIONS) }));
   app.get("/api/conversations/:id", (req, res) => res.json(CONVERSATIONS[req.params.id]));
   app.post("/api/conversations/:id/reply", express.json(), (req, res) => res.json({ replied: req.params.id }));
-  // Streamed in pieces with writeHead, then a compressed answer: neither gets out unjudged.
+  // Headers flushed, then the body in pieces: held all the same, judged whole.
   app.post("/api/conversations/search", express.json(), (req, res) => {
     res.writeHead(200, { "content-type": "application/json" });
+    res.flushHeaders();
     const body = JSON.stringify({ type: "conversation.list", conversations: Object.values(CONVERSATIONS) });
     res.write(body.slice(0, 10));
     res.end(body.slice(10));
