@@ -4,14 +4,15 @@
 //! the teammate (always), to one of their teams, or nobody. Which conversation a request
 //! touches, and how it is judged, is the route's [`Kind`]:
 //!
-//! - **reads** (`GET /conversations/{id}`, the list, `POST /conversations/search`) are judged on
-//!   the response: a conversation the teammate may not see is refused (one) or redacted (in a
-//!   list) by [`judge_response`];
+//! - **reads** (`GET /conversations/{id}`, the list) are judged on the response: a
+//!   conversation the teammate may not see is refused (one) or redacted (in a list) by
+//!   [`judge_response`];
 //! - **writes and reads of a conversation's parts** (`/conversations/{id}/…`) are judged before
 //!   the request goes on, from the conversation's current assignment, which the front-end looks
 //!   up ([`read_lookup`]) and the evaluator judges ([`Lookup`]);
 //! - **routes that reach a conversation some other way** (tickets, calls, merges, Fin, the body
-//!   of `POST /conversations/redact`) are [`Kind::Unjudged`]: refused for a restricted role.
+//!   of `POST /conversations/redact`, search, whose query runs on every conversation before
+//!   anything is judged) are [`Kind::Unjudged`]: refused for a restricted role.
 //!
 //! Without "Can reassign conversations" (`conversations:assign`), a role with
 //! [`Reassign::OwnUnassignedOrTeam`] may still reassign a conversation from its own inbox, the
@@ -112,14 +113,17 @@ pub fn kind(method: Method, shape: &str) -> Kind {
     match (first, second, third, method) {
         ("conversations", None, _, Method::Get) => Kind::List,
         ("conversations", None, _, _) => Kind::Created,
-        ("conversations", Some("search"), None, Method::Post) => Kind::List,
+        // Search runs the caller's query on every conversation before anything is judged: a
+        // query on another teammate's conversation (`id = 99 AND source.body ~ "…"`) answers
+        // through the number of matches, redacted or not. Refused until the filter can add the
+        // teammate's assignment to the query.
+        ("conversations", Some("search"), None, Method::Post) => Kind::Unjudged,
         ("conversations", Some("attributes"), _, _) => Kind::Free,
         ("conversations", Some("{}"), None, Method::Get) => Kind::One,
         ("conversations", Some("{}"), Some("merge"), _) => Kind::Unjudged,
         ("conversations", Some("{}"), _, _) => Kind::ById,
         ("conversations", _, _, _) => Kind::Unjudged,
         ("messages", None, _, Method::Post) => Kind::Created,
-        ("tickets", None, _, Method::Post) => Kind::Created,
         ("tickets" | "calls" | "fin" | "fin_voice" | "data_connectors", _, _, _) => {
             if first == "data_connectors" && third != Some("execution_results") {
                 Kind::Free
@@ -130,6 +134,19 @@ pub fn kind(method: Method, shape: &str) -> Kind {
         ("messages", Some("status" | "whatsapp"), _, _) => Kind::Unjudged,
         _ => Kind::Free,
     }
+}
+
+/// Whether a conversation id in a path is one Intercom can only read as that conversation:
+/// decimal digits, no leading zero, at most 20 (a `u64`). Anything else (`last`, which
+/// Intercom resolves from the body, `012`, `+12`) cannot be looked up as the conversation
+/// the request acts on.
+pub fn is_conversation_number(id: &str) -> bool {
+    let b = id.as_bytes();
+    !b.is_empty()
+        && b.len() <= 20
+        && b.iter().all(u8::is_ascii_digit)
+        && (b.first() != Some(&b'0') || b.len() == 1)
+        && id.parse::<u64>().is_ok()
 }
 
 /// A conversation's current assignment, ids as decimal text.
@@ -351,7 +368,7 @@ mod tests {
         use Method::*;
         for (m, p, k) in [
             (Get, "/conversations", Kind::List),
-            (Post, "/conversations/search", Kind::List),
+            (Post, "/conversations/search", Kind::Unjudged),
             (Get, "/conversations/{}", Kind::One),
             (Post, "/conversations/{}/reply", Kind::ById),
             (Delete, "/conversations/{}/tags/{}", Kind::ById),
@@ -360,7 +377,8 @@ mod tests {
             (Post, "/conversations", Kind::Created),
             (Get, "/conversations/attributes", Kind::Free),
             (Get, "/tickets/{}", Kind::Unjudged),
-            (Post, "/tickets", Kind::Created),
+            // `conversation_to_link_id` (2.14+) links an existing conversation to the ticket.
+            (Post, "/tickets", Kind::Unjudged),
             (Get, "/data_connectors/{}", Kind::Free),
             (Get, "/data_connectors/{}/execution_results", Kind::Unjudged),
             (Get, "/contacts/{}", Kind::Free),

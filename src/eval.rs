@@ -816,6 +816,15 @@ fn conversation_access<'a>(
     if !lookup {
         return Ok(());
     }
+    if let Some(id) = d
+        .conversation_id()
+        .filter(|id| !crate::conversation::is_conversation_number(id))
+    {
+        d.detail = Detail::Note(format!(
+            "`{id}` is not a conversation number: the conversation this request acts on cannot be looked up"
+        ));
+        return Err(Code::ConversationRouteRestricted);
+    }
     d.looked_up = true;
     let a = match req.lookup {
         Lookup::NotDone => {

@@ -8,9 +8,9 @@ operation listed must have a kind other than `free`, so a role with restricted c
 access never reaches a conversation the filter does not judge.
 
 An operation reaches a conversation when its path names one (`/conversations/…`, `/tickets/…`),
-when its request body names one (a `conversation_id` / `ticket_id` property), or when its
-response schema contains a conversation, a ticket, a conversation part or a `conversation_id`
-(following `$ref`, `allOf`, `anyOf`, `oneOf`, `items`, `properties`).
+when its request body names one (a `conversation_id`, `conversation_to_link_id` or `ticket_id`
+property), or when its response schema contains a conversation, a ticket, a conversation part
+or a `conversation_id` (following `$ref`, `allOf`, `anyOf`, `oneOf`, `items`, `properties`).
 
     python3 tests/spec-conversations/extract.py ../shared/intercom/openapi
 """
@@ -29,7 +29,7 @@ SCHEMAS = {
     "ticket", "ticket_list", "ticket_part", "ticket_parts", "ticket_reply", "ticket_note",
     "ticket_deleted",
 }
-FIELDS = {"conversation_id", "ticket_id", "conversation_ids"}
+FIELDS = {"conversation_id", "ticket_id", "conversation_ids", "conversation_to_link_id"}
 
 
 def shape(path):
