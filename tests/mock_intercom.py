@@ -11,7 +11,9 @@ With --cases (the materialized corpus), conversation-access cases are answered a
 `upstream.response`; a lookup `GET /conversations/{id}` (no `x-case-id`: the filter's own call)
 gets the `upstream.lookup` of the case on that conversation (ids are unique per case); a
 `timeout` lookup answers after 3 s. A conversation whose id has seven digits (`7000001`) is
-assigned to the teammate its first digit names (admin `7`), for tests that count lookups.
+assigned to the teammate its first digit names (admin `7`), for tests that count lookups; a
+list `GET /conversations` with `x-mock-list: N` answers N conversations of admin 9, each with
+about 1 KB of private text (`secret`), for tests of large judged answers.
 
     python3 tests/mock_intercom.py --port 8081 --record /tmp/requests.jsonl
 """
@@ -82,6 +84,11 @@ class Handler(BaseHTTPRequestHandler):
         if cid is not None:
             return self.responses.get(cid)
         parts = self.path.split("?")[0].strip("/").split("/")
+        if self.command == "GET" and parts == ["conversations"] and self.headers.get("x-mock-list"):
+            n = int(self.headers["x-mock-list"])
+            items = [{"type": "conversation", "id": str(9000000 + i), "admin_assignee_id": 9, "team_assignee_id": None,
+                      "source": {"body": "secret " + "x" * 1000}} for i in range(n)]
+            return {"status": 200, "raw_body": json.dumps({"type": "conversation.list", "conversations": items})}
         if self.command == "GET" and len(parts) == 2 and parts[0] == "conversations":
             if parts[1] in self.lookups:
                 return self.lookups[parts[1]]
