@@ -86,7 +86,7 @@ class Handler(BaseHTTPRequestHandler):
         parts = self.path.split("?")[0].strip("/").split("/")
         if self.command == "GET" and parts == ["conversations"] and self.headers.get("x-mock-list"):
             n = int(self.headers["x-mock-list"])
-            items = [{"type": "conversation", "id": str(9000000 + i), "admin_assignee_id": 9, "team_assignee_id": None,
+            items = [{"type": "conversation", "id": str(9500000 + i), "admin_assignee_id": 9, "team_assignee_id": None,
                       "source": {"body": "secret " + "x" * 1000}} for i in range(n)]
             return {"status": 200, "raw_body": json.dumps({"type": "conversation.list", "conversations": items})}
         if self.command == "GET" and len(parts) == 2 and parts[0] == "conversations":

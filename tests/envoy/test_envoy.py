@@ -433,13 +433,14 @@ class Conversations(unittest.TestCase):
 
     def test_a_judged_answer_larger_than_envoys_buffer_never_leaves(self):
         """A list is buffered whole to be judged: past Envoy's buffer limit (1 MiB by default,
-        below `max_response_bytes`) Envoy answers with its own error; nothing of it is passed on."""
+        below `max_response_bytes`) Envoy answers with its own error; nothing of it is passed on.
+        (The mock's list ids, 95xxxxx, are not the lookup test's: a judged list teaches the cache.)"""
         tok = mint({"role": "mine", "sub": "7", "teams": []})
         headers = {"authorization": f"Bearer {tok}"}
         small = raw_request(Env.ports["corpus_conversations"], "GET", "/conversations", dict(headers, **{"x-mock-list": "3"}))
         self.assertEqual(small[0], 200, small[2][:300])
         self.assertEqual(json.loads(small[2])["conversations"][0], {
-            "type": "conversation", "id": "9000000", "admin_assignee_id": 9, "team_assignee_id": None, "redacted": True})
+            "type": "conversation", "id": "9500000", "admin_assignee_id": 9, "team_assignee_id": None, "redacted": True})
         for n in ["1500", "5000"]:  # about 1.5 MB and 5 MB
             status, _, body = raw_request(Env.ports["corpus_conversations"], "GET", "/conversations",
                                           dict(headers, **{"x-mock-list": n}), timeout=30)
