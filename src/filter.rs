@@ -66,7 +66,7 @@ mod entry {
                 &std::format!("intercom-authz: panic, the VM is unusable: {info}"),
             );
             if let Ok(id) = super::host::define_counter("intercom_authz.vm_panics") {
-                let _ = super::host::increment(id);
+                let _ = super::host::increment(id, 1);
             }
         }));
         proxy_wasm::set_root_context(|id| -> std::boxed::Box<dyn proxy_wasm::traits::RootContext> {
@@ -139,8 +139,12 @@ fn define(name: &str) -> Option<u32> {
 }
 
 fn bump(id: Option<u32>) {
-    if let Some(id) = id {
-        let _ = host::increment(id);
+    bump_by(id, 1);
+}
+
+fn bump_by(id: Option<u32>, n: usize) {
+    if let (Some(id), Ok(n @ 1..)) = (id, i64::try_from(n)) {
+        let _ = host::increment(id, n);
     }
 }
 
@@ -518,7 +522,7 @@ impl RootContext for Root {
             );
             return false;
         }
-        let conversations = authz.config().conversations.clone();
+        let lookups = RefCell::new(LookupCache::new(&authz.config().conversations));
         let remote = authz.config().remote_jwks.is_some();
         let mode = authz.config().mode;
         let body_timeout = authz.config().body_timeout_ms;
@@ -536,7 +540,7 @@ impl RootContext for Root {
             metrics: Metrics::define_all(),
             intercom_token,
             waiting: RefCell::new(Vec::new()),
-            lookups: RefCell::new(LookupCache::new(&conversations)),
+            lookups,
         }));
         *self.jwks.borrow_mut() = JwksState::default();
         // The tick refreshes the JWKS and times out bodies: a quarter of the body timeout,
@@ -720,7 +724,7 @@ impl Request {
         now_secs()
     }
 
-    fn decide(&self, body: Body<'_>, lookup: crate::conversation::Lookup<'_>) -> Outcome {
+    fn decide(&self, body: Body<'_>, lookup: Lookup<'_>) -> Outcome {
         let before = self.shared.authz.tokens().stats();
         let req = HttpRequest {
             method: &self.method,
@@ -745,6 +749,15 @@ impl Request {
         out
     }
 
+    /// Whether the configuration's `audit` mode writes this outcome's line.
+    fn audited(&self, out: &Outcome) -> bool {
+        match self.shared.authz.config().audit {
+            AuditMode::All => true,
+            AuditMode::Deny => !out.allow,
+            AuditMode::None => false,
+        }
+    }
+
     /// Acts on a final outcome: continue or deny.
     fn act(&mut self, out: &Outcome) -> Action {
         let cfg = self.shared.authz.config();
@@ -757,11 +770,7 @@ impl Request {
         } else {
             m.denial(out.code_id, false);
         }
-        let audited = match self.shared.authz.config().audit {
-            AuditMode::All => true,
-            AuditMode::Deny => !out.allow,
-            AuditMode::None => false,
-        };
+        let audited = self.audited(out);
         if (audited || !out.allow) && self.request_id.is_none() {
             self.read_request_id();
         }

@@ -145,6 +145,14 @@ fn conversation(text: &str) -> Result<Option<Conversation<'_>>, &'static str> {
         .map_err(|_| "a conversation is not strict JSON, or repeats a field the judgement reads")
 }
 
+/// The assignment of one conversation's JSON text (a lookup's answer). Both fields must be
+/// present (`null` when nobody): a conversation without them cannot be judged.
+pub fn assignment(text: &str) -> Result<Assignment, &'static str> {
+    conversation(text)?
+        .ok_or("a conversation is not a JSON object")?
+        .assignment()
+}
+
 /// Tells `seen` of a conversation with an id.
 fn tell(seen: &mut Seen<'_>, c: &Conversation<'_>, a: &Assignment) {
     if let Some(id) = c.id.0.and_then(|v| raw_id(v).ok().flatten()) {

@@ -21,9 +21,9 @@ use std::{boxed::Box, format, vec, vec::Vec};
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
-use super::{bump, host, log, now_millis, send_denial, Request};
+use super::{bump, bump_by, host, log, now_millis, send_denial, Request};
 use crate::authorizer::{HttpResponse, LookupAnswer, Mode, Outcome, ResponseVerdict};
-use crate::conversation::{Assignment, Lookup};
+use crate::conversation::{is_conversation_number, Assignment, Lookup};
 use crate::eval::{Body, Code, Effect};
 use crate::guard::{as_lookup, ConversationsConfig};
 
@@ -103,11 +103,6 @@ pub(super) struct Guarded {
     content_encoding: Option<Vec<u8>>,
 }
 
-/// Conversation ids are Intercom's (digits); anything else is not put in a lookup's path.
-fn plain_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
 impl Request {
     /// A decision is final, or needs the conversation's assignment first.
     pub(super) fn finish(&mut self, out: Outcome, held: Held) -> Action {
@@ -120,7 +115,12 @@ impl Request {
 
     /// From the cache, or asks Intercom (the request waits, see [`Request::looked_up`]).
     fn look_up(&mut self, out: &Outcome, held: Held) -> Action {
-        let Some(id) = out.conversation_id.clone().filter(|id| plain_id(id)) else {
+        // The evaluator asks only for conversation numbers; anything else never goes in a path.
+        let Some(id) = out
+            .conversation_id
+            .clone()
+            .filter(|id| is_conversation_number(id))
+        else {
             return self.decide_after(&held, Lookup::Failed("the conversation id is not one"));
         };
         let cached = self.shared.lookups.borrow_mut().get(&id, now_millis());
@@ -333,7 +333,7 @@ impl Request {
         let now = now_millis();
         let mut cache = self.shared.lookups.borrow_mut();
         let mut seen = |id: &str, a: &Assignment| {
-            if plain_id(id) {
+            if is_conversation_number(id) {
                 cache.put(id, a, now);
             }
         };
@@ -358,9 +358,7 @@ impl Request {
             bump(m.shadow_redacted);
         } else {
             bump(m.responses_redacted);
-            for _ in 0..count {
-                bump(m.conversations_redacted);
-            }
+            bump_by(m.conversations_redacted, count);
         }
         self.audit_response(out, dry, count);
         if dry {
@@ -400,12 +398,7 @@ impl Request {
     }
 
     fn audit_response(&mut self, out: &Outcome, dry: bool, redacted: usize) {
-        let audited = match self.shared.authz.config().audit {
-            crate::authorizer::AuditMode::All => true,
-            crate::authorizer::AuditMode::Deny => !out.allow,
-            crate::authorizer::AuditMode::None => false,
-        };
-        if !audited {
+        if !self.audited(out) {
             return;
         }
         if self.request_id.is_none() {

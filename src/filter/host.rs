@@ -320,9 +320,9 @@ pub fn define_counter(name: &str) -> Result<u32, HostError> {
     result(status).map(|()| id)
 }
 
-/// Adds one to a counter.
-pub fn increment(id: u32) -> Result<(), HostError> {
-    result(unsafe { proxy_increment_metric(id, 1) })
+/// Adds `by` to a counter.
+pub fn increment(id: u32, by: i64) -> Result<(), HostError> {
+    result(unsafe { proxy_increment_metric(id, by) })
 }
 
 /// Makes the following host calls act on context `id` (the root acting on a request it times
