@@ -367,7 +367,17 @@ impl PermSet {
 
     /// The ids in the set, ascending.
     pub fn iter(&self) -> impl Iterator<Item = u16> + '_ {
-        (0..Self::CAPACITY as u16).filter(move |id| self.contains(*id))
+        // Set bits only (lowest first): a request's set holds one to three of 256.
+        let (mut words, mut i) = (self.0, 0u16);
+        core::iter::from_fn(move || loop {
+            let w = words.get_mut(usize::from(i))?;
+            if *w != 0 {
+                let bit = w.trailing_zeros() as u16; // < 64: `w` is not 0
+                *w &= *w - 1;
+                return Some(i * 64 + bit);
+            }
+            i += 1;
+        })
     }
 
     /// The lowest id in the set.
@@ -444,6 +454,7 @@ pub(crate) fn nearest<'a>(
 mod tests {
     use super::*;
     use alloc::collections::BTreeSet;
+    use alloc::vec::Vec;
 
     #[test]
     fn names_are_unique_and_well_formed() {
@@ -458,6 +469,30 @@ mod tests {
             assert!(!desc.is_empty());
         }
         assert!(PERMISSIONS.len() < PermSet::CAPACITY);
+    }
+
+    #[test]
+    fn iter_yields_exactly_the_members_in_order() {
+        let sets: [&[u16]; 6] = [
+            &[],
+            &[0],
+            &[63, 64],
+            &[255],
+            &[1, 2, 3, 127, 128, 200, 254, 255],
+            &[0, 64, 128, 192],
+        ];
+        for ids in sets {
+            let mut s = PermSet::new();
+            ids.iter().for_each(|&i| s.insert(i));
+            let brute: Vec<u16> = (0..PermSet::CAPACITY as u16)
+                .filter(|i| s.contains(*i))
+                .collect();
+            assert_eq!(s.iter().collect::<Vec<_>>(), brute);
+            assert_eq!(brute, ids);
+        }
+        let mut full = PermSet::new();
+        (0..PermSet::CAPACITY as u16).for_each(|i| full.insert(i));
+        assert_eq!(full.iter().count(), PermSet::CAPACITY);
     }
 
     #[test]

@@ -6,6 +6,7 @@
                 reads `:method`, `:path` and `authorization` and continues; same V8 runtime and
                 settings as intercom-authz
   authz_hs256   intercom-authz (as shipped: no buffer filter), HS256 token (the same token each time: cached)
+  authz_hs256_deny_state  the same with `"decision_state": "deny"` (no filter state for allowed requests)
   authz_rs256   intercom-authz, RS256, the same token (cache hits)
   authz_rs256_cold  intercom-authz, RS256, a different token on every request (cache misses)
   native_rs256  Envoy's own jwt_authn (RS256, local JWKS) + rbac with one policy for the one
@@ -15,6 +16,8 @@
                 every (method, anchored path regex) the role may call, derived from
                 `intercom-authz matrix '{}' --format json` (target/release/intercom-authz)
   baseline_hs256  only with BENCH_BASELINE_WASM=/path/to/intercom_authz.wasm: an earlier build
+  variant_NAME  only with BENCH_VARIANTS=NAME=/path/a.wasm,NAME2=/path/b.wasm: more builds, HS256
+                as authz_hs256 (experiments side by side in one run)
   authz_conv    intercom-authz with a role restricted to its own conversations (issue 14):
                 `GET /conversations` (a list of 20, half the teammate's) as an agent (access to
                 all: passed unread, on authz_hs256) and as that role (held, judged, 10 redacted)
@@ -27,7 +30,8 @@ Then (unless BENCH_RSS=0) Envoy's resident memory (VmRSS) per proxy: separate En
 time, each with ONE listener (no filter, the no-op filter, intercom-authz HS256) at --concurrency
 1 and 4, idle (after /ready and 2 s) and after 3 s of wrk. Writes envoy/bench/results.md.
 BENCH_DURATION (default 5s) per row and round, BENCH_ROUNDS (default 3) and BENCH_CONNECTIONS
-(default 16) set the main runs.
+(default 16) set the main runs; BENCH_ONLY=authz_hs256,variant_NAME,... keeps those listeners' rows
+(and always the no-filter and floor rows the ratios need).
 """
 import base64
 import json
@@ -61,6 +65,10 @@ ROLES = ["owner", "admin", "restricted", "agent", "observer"]
 # An earlier build to compare with, side by side in the same run (e.g. one built from an older
 # commit): BENCH_BASELINE_WASM=/path/to/intercom_authz.wasm make bench-envoy
 BASELINE = os.environ.get("BENCH_BASELINE_WASM")
+# More builds side by side, each an HS256 row: BENCH_VARIANTS=name=/path/a.wasm,other=/path/b.wasm
+VARIANTS = [tuple(v.split("=", 1)) for v in os.environ.get("BENCH_VARIANTS", "").split(",") if v]
+# Only these listeners' rows (the no-filter and floor rows always run: the ratios need them).
+ONLY = {n for n in os.environ.get("BENCH_ONLY", "").split(",") if n}
 
 
 def free_port():
@@ -146,8 +154,8 @@ HS_KEY = {"kid": "hs1", "alg": "HS256", "secret": (KEYS / "hs.secret").read_text
 RS_KEY = {"kid": "rs1", "alg": "RS256", "pem": (KEYS / "rsa.pub.pem").read_text()}
 
 
-def authz_filters(name, key, wasm=AUTHZ_WASM):
-    return wasm_filters(name, wasm, authz_config(key))
+def authz_filters(name, key, wasm=AUTHZ_WASM, **extra):
+    return wasm_filters(name, wasm, dict(authz_config(key), **extra))
 
 
 def conversations_filters(name):
@@ -329,22 +337,28 @@ def tested_listeners(ports, matrix):
     listeners = [listener("nofilter", ports["nofilter"], []),
                  listener("noop", ports["noop"], noop_filters("noop")),
                  listener("authz_hs256", ports["authz_hs256"], authz_filters("authz_hs256", HS_KEY)),
+                 listener("authz_hs256_deny_state", ports["authz_hs256_deny_state"],
+                          authz_filters("authz_hs256_deny_state", HS_KEY, decision_state="deny")),
                  listener("authz_rs256", ports["authz_rs256"], authz_filters("authz_rs256", RS_KEY)),
                  listener("native_rs256", ports["native_rs256"], native_filters()),
                  listener("native_full", ports["native_full"], native_catalog_filters(matrix)),
                  listener("authz_conv", ports["authz_conv"], conversations_filters("authz_conv"))]
     if BASELINE:
         listeners.append(listener("baseline_hs256", ports["baseline_hs256"], authz_filters("baseline_hs256", HS_KEY, BASELINE)))
+    for name, wasm in VARIANTS:
+        listeners.append(listener(f"variant_{name}", ports[f"variant_{name}"], authz_filters(f"variant_{name}", HS_KEY, wasm)))
     return listeners
 
 
 def sanity(ports, hs, rs):
     """Each variant answers 200 for the benchmarked request; the authorizers deny an agent's delete."""
-    for name, tok in [("nofilter", None), ("noop", None), ("authz_hs256", hs), ("authz_rs256", rs),
+    for name, tok in [("nofilter", None), ("noop", None), ("authz_hs256", hs), ("authz_hs256_deny_state", hs), ("authz_rs256", rs),
                       ("native_rs256", rs), ("native_full", rs)]:
         assert status(ports[name], "GET", tok) == 200, name
     for name, tok in [("authz_hs256", hs), ("native_full", rs)]:
         assert status(ports[name], "DELETE", tok) == 403, name
+    for name, _ in VARIANTS:
+        assert status(ports[f"variant_{name}"], "GET", hs) == 200, name
     # The restricted teammate's list: 200, and 10 of 20 redacted.
     req = urllib.request.Request(f"http://127.0.0.1:{ports['authz_conv']}{LIST_PATH}",
                                  headers={"authorization": f"Bearer {token('HS256', sub='7', role='mine')}"})
@@ -357,6 +371,7 @@ def runs(hs, rs, script, n_routes):
     rows = [("no filter", "nofilter", None, None, PATH),
             ("no-op Proxy-Wasm filter (reads 3 headers)", "noop", None, None, PATH),
             ("intercom-authz HS256", "authz_hs256", hs, None, PATH),
+            ('intercom-authz HS256, `"decision_state": "deny"`', "authz_hs256_deny_state", hs, None, PATH),
             ("intercom-authz RS256, repeated token (cache)", "authz_rs256", rs, None, PATH),
             ("intercom-authz RS256, unique tokens (cold)", "authz_rs256", None, script, PATH),
             ("native jwt_authn + rbac, 1 route", "native_rs256", rs, None, PATH),
@@ -366,6 +381,10 @@ def runs(hs, rs, script, n_routes):
             (f"GET {LIST_PATH}, intercom-authz HS256, assigned_to_me (judged, 10 redacted)", "authz_conv", mine, None, LIST_PATH)]
     if BASELINE:
         rows.insert(2, (f"baseline build ({pathlib.Path(BASELINE).name}) HS256", "baseline_hs256", hs, None, PATH))
+    for name, wasm in reversed(VARIANTS):
+        rows.insert(4, (f"variant {name} ({pathlib.Path(wasm).name}) HS256", f"variant_{name}", hs, None, PATH))
+    if ONLY:
+        rows = [r for i, r in enumerate(rows) if i < 2 or r[1] in ONLY]
     return rows
 
 
@@ -404,15 +423,21 @@ def throughput_table(results):
 
 
 def bench_throughput(tmp, up_port, matrix):
-    names = ["nofilter", "noop", "authz_hs256", "authz_rs256", "native_rs256", "native_full", "baseline_hs256", "authz_conv"]
-    ports = {n: free_port() for n in names}
-    admin = free_port()
+    names = ["nofilter", "noop", "authz_hs256", "authz_hs256_deny_state", "authz_rs256", "native_rs256", "native_full", "baseline_hs256", "authz_conv"]
+    names += [f"variant_{name}" for name, _ in VARIANTS]
+    ports, admin = {}, free_port()
+    for n in names:  # distinct: the OS may hand a just-released port out again
+        while (p := free_port()) in ports.values() or p == admin:
+            pass
+        ports[n] = p
     proc = start_envoy(envoy_config(admin, tested_listeners(ports, matrix), up_port), tmp, "tested", 72)
     try:
         wait_ready(admin, proc)
         hs, rs = token("HS256"), token("RS256")
         sanity(ports, hs, rs)
-        results = measure(proc.pid, ports, runs(hs, rs, cold_tokens_script(tmp), len(matrix)))
+        # 4096 RS256 signatures take minutes: only when the cold row runs.
+        script = cold_tokens_script(tmp) if not ONLY or "authz_rs256" in ONLY else None
+        results = measure(proc.pid, ports, runs(hs, rs, script, len(matrix)))
     finally:
         stop(proc)
     return throughput_table(results)
@@ -487,7 +512,10 @@ def main():
             lines += rss_lines
     finally:
         stop(upstream)
-    (ROOT / "envoy/bench/results.md").write_text("\n".join(lines) + "\n")
+    # A partial or experimental run does not replace the committed table.
+    out = tmp / "results.md" if ONLY or VARIANTS else ROOT / "envoy/bench/results.md"
+    out.write_text("\n".join(lines) + "\n")
+    print(f"written: {out}")
 
 
 if __name__ == "__main__":

@@ -157,6 +157,9 @@ export interface AuthzConfig<C extends string = never> {
   /** Conversation access by assignment: where the filter looks conversations up, how long it
    *  remembers them, how large a judged response may be (module `guard`). */
   conversations?: ConversationsConfig<C>;
+  /** Which decisions the filter writes to Envoy's filter state as `intercom_authz.decision`,
+   *  for access logs (`%FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%`; filter only). */
+  decision_state?: DecisionState;
   /** The largest body buffered for a body-dependent route (default 64 KiB); more is 413. */
   max_body_bytes?: number;
   /** `enforce` (default) or `dry_run` (log and count denials, let them through). */
@@ -228,6 +231,9 @@ export interface ConversationsConfig<C extends string = never> {
   /** The lookup's timeout in milliseconds (default 2,000); then `503 conversation_lookup_failed`. */
   timeout_ms?: number;
 }
+
+/** Which decisions the filter writes to filter state (`intercom_authz.decision`). */
+export type DecisionState = "all" | "deny";
 
 /** One verification key. Exactly one of `secret`, `secret_env`, `secret_base64`, `pem`, `jwk`. */
 export interface KeyConfig<C extends string = never> {
