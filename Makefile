@@ -108,16 +108,16 @@ dist/js/package.json: .deps-rust .deps-clang .deps-wasm-bindgen $(NODE_TOOLS)/.o
 
 
 # ---- the WebAssembly component -------------------------------------------------------------
-# wit-bindgen with --target wasm32-wasip2 writes a component directly. (wasm-opt does not read
-# components, so this one is not run through it.)
+# wit-bindgen with --target wasm32-wasip2 writes a component directly; `jco opt` (npm) runs
+# wasm-opt on the core modules inside it (wasm-opt itself does not read components).
 component: $(COMPONENT)
 
-$(COMPONENT): .deps-rust .deps-clang Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*.tsv wit/*.wit)
-	# No name section: nothing after this step strips it (the other modules go through wasm-opt).
-	$(WASM_CC) cargo rustc --lib --profile wasm --config "profile.wasm.strip=true" --target wasm32-wasip2 --no-default-features --features component --crate-type cdylib
+COMPONENT_RAW := target/wasm32-wasip2/wasm/intercom_authz.wasm
+$(COMPONENT): .deps-rust .deps-clang $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*.tsv wit/*.wit)
+	$(WASM_CC) cargo rustc --lib --profile wasm --target wasm32-wasip2 --no-default-features --features component --crate-type cdylib
 	@mkdir -p dist
-	cp target/wasm32-wasip2/wasm/intercom_authz.wasm $@
-	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped)"
+	$(NODE_TOOLS)/.bin/jco opt $(COMPONENT_RAW) -o $@ --quiet -- $(WASM_OPT_FLAGS)
+	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped), before jco opt $$(stat -c %s $(COMPONENT_RAW))"
 
 # ---- tests ---------------------------------------------------------------------------------
 test: test-lint test-nostd test-rust test-envoy test-istio test-js test-component test-readme test-sdk test-report test-fuzz
