@@ -117,7 +117,8 @@ fn generated_request_id() -> String {
 /// Envoy counters, defined once per configuration; ids are looked up by position, so counting
 /// costs one host call and no allocation. The three counts every allowed request makes are
 /// added up in [`Metrics::pending`] instead and handed to Envoy by the root's tick: a host call
-/// costs more in Envoy than the rest of an allowed request's bookkeeping (`make bench-envoy`).
+/// crosses V8's C API into Envoy, so an allowed request makes as few as it can (`make
+/// bench-filter` counts them).
 #[derive(Default)]
 struct Metrics {
     pending: Pending,
