@@ -41,6 +41,7 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
 
+mod audit;
 mod conversations;
 mod host;
 
@@ -638,6 +639,7 @@ impl RootContext for Root {
             lookup_token: None,
             conversation: None,
             guarded: None,
+            decided_at: Cell::new(0),
         }))
     }
 
@@ -709,6 +711,9 @@ struct Request {
     conversation: Option<String>,
     /// An allowed read whose response is judged before the client sees it.
     guarded: Option<Guarded>,
+    /// When the last decision was made (seconds; 0: none yet): the audit line's time, without
+    /// asking the host again.
+    decided_at: Cell<u64>,
 }
 
 impl Context for Request {
@@ -774,7 +779,9 @@ impl Request {
             source_ip: self.source.as_deref().and_then(crate::net::parse_source),
             lookup,
         };
-        let out = self.shared.authz.authorize(&req, self.now());
+        let now = self.now();
+        self.decided_at.set(now);
+        let out = self.shared.authz.authorize(&req, now);
         let after = self.shared.authz.tokens().stats();
         let m = &self.shared.metrics;
         if after.hits > before.hits {
@@ -944,34 +951,26 @@ impl Request {
     /// One audit line; `redacted`: conversations redacted from the response.
     fn audit(&mut self, out: &Outcome, dry: bool, redacted: usize) {
         self.read_source();
-        let line = serde_json::json!({
-            "time": self.now(),
-            "adminId": out.subject,
-            "adminEmail": out.email,
-            "action": out.required.as_deref().or(out.permissions.first().map(String::as_str)),
-            "permissions": out.permissions,
-            "resource": out.route,
-            "resourceId": out.resource_id,
-            "success": out.allow,
-            "ipAddress": self.source.as_deref().and_then(crate::net::parse_source).map(|ip| ip.to_string()),
-            "code": out.code,
-            "status": out.status,
-            "role": out.role,
-            "method": String::from_utf8_lossy(&self.method),
-            "path": out.canonical_path.clone().unwrap_or_else(|| String::from_utf8_lossy(&self.path).into_owned()),
-            "requestId": self.request_id,
-            "sensitive": out.sensitive,
-            "dryRun": dry,
-            "lookedUp": out.looked_up,
-            "redacted": redacted,
-        });
-        // Serialized once: the log line, whose tail is the same record for access logs and
-        // decision logs (%FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%).
-        const AUDIT: &str = "intercom-authz audit ";
-        let msg = format!("{AUDIT}{line}");
-        let record = msg.get(AUDIT.len()..).unwrap_or_default();
+        let time = match self.decided_at.get() {
+            0 => self.now(),
+            t => t,
+        };
+        let record = audit::record(
+            out,
+            &audit::Seen {
+                time,
+                source: self.source.as_deref(),
+                method: &self.method,
+                path: &self.path,
+                request_id: self.request_id.as_deref(),
+                dry_run: dry,
+                redacted,
+            },
+        );
+        // Serialized once: the log line, and the same record for access logs and decision
+        // logs (%FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%).
         let _ = host::set_property(&["intercom_authz.audit"], record.as_bytes());
-        log(LogLevel::Info, &msg);
+        log(LogLevel::Info, &format!("intercom-authz audit {record}"));
     }
 }
 
