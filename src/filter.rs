@@ -117,15 +117,13 @@ fn generated_request_id() -> String {
 
 /// Envoy counters, defined once per configuration; ids are looked up by position, so counting
 /// costs one host call and no allocation. The three counts every allowed request makes are
-/// added up in [`Metrics::pending`] instead and handed to Envoy by the root's tick: a host call
-/// crosses V8's C API into Envoy, so an allowed request makes as few as it can (`make
-/// bench-filter` counts them).
+/// [`Batched`] instead: a host call crosses V8's C API into Envoy, so an allowed request makes
+/// as few as it can (`make bench-filter` counts them).
 #[derive(Default)]
 struct Metrics {
-    pending: Pending,
-    allowed: Option<u32>,
-    cache_hits: Option<u32>,
-    cache_misses: Option<u32>,
+    allowed: Batched,
+    cache_hits: Batched,
+    cache_misses: Batched,
     jwks_ok: Option<u32>,
     jwks_failed: Option<u32>,
     lookups: Option<u32>,
@@ -155,28 +153,39 @@ fn bump_by(id: Option<u32>, n: usize) {
     }
 }
 
-/// Counts not yet handed to Envoy ([`Metrics::flush`], on every tick: at most a second behind).
+/// A counter added up in the VM and handed to Envoy by [`Metrics::flush`] (on every tick: at
+/// most a second behind).
 #[derive(Default)]
-struct Pending {
-    allowed: Cell<u64>,
-    cache_hits: Cell<u64>,
-    cache_misses: Cell<u64>,
+struct Batched {
+    id: Option<u32>,
+    pending: Cell<u64>,
 }
 
-fn add_one(c: &Cell<u64>) {
-    c.set(c.get().saturating_add(1));
+impl Batched {
+    fn new(name: &str) -> Batched {
+        Batched {
+            id: define(name),
+            pending: Cell::new(0),
+        }
+    }
+
+    fn add_one(&self) {
+        self.pending.set(self.pending.get().saturating_add(1));
+    }
+
+    fn flush(&self) {
+        bump_by(
+            self.id,
+            usize::try_from(self.pending.take()).unwrap_or(usize::MAX),
+        );
+    }
 }
 
 impl Metrics {
-    /// Hands the pending counts to Envoy.
+    /// Hands the batched counts to Envoy.
     fn flush(&self) {
-        let p = &self.pending;
-        for (id, c) in [
-            (self.allowed, &p.allowed),
-            (self.cache_hits, &p.cache_hits),
-            (self.cache_misses, &p.cache_misses),
-        ] {
-            bump_by(id, usize::try_from(c.take()).unwrap_or(usize::MAX));
+        for b in [&self.allowed, &self.cache_hits, &self.cache_misses] {
+            b.flush();
         }
     }
 
@@ -191,10 +200,9 @@ impl Metrics {
                 .collect()
         };
         Metrics {
-            pending: Pending::default(),
-            allowed: define("allowed"),
-            cache_hits: define("token_cache_hits"),
-            cache_misses: define("token_cache_misses"),
+            allowed: Batched::new("allowed"),
+            cache_hits: Batched::new("token_cache_hits"),
+            cache_misses: Batched::new("token_cache_misses"),
             jwks_ok: define("jwks_fetch_ok"),
             jwks_failed: define("jwks_fetch_failed"),
             lookups: define("conversation_lookups"),
@@ -785,10 +793,10 @@ impl Request {
         let after = self.shared.authz.tokens().stats();
         let m = &self.shared.metrics;
         if after.hits > before.hits {
-            add_one(&m.pending.cache_hits);
+            m.cache_hits.add_one();
         }
         if after.misses > before.misses {
-            add_one(&m.pending.cache_misses);
+            m.cache_misses.add_one();
         }
         out
     }
@@ -808,7 +816,7 @@ impl Request {
         let dry = cfg.mode == Mode::DryRun;
         let m = &self.shared.metrics;
         if out.allow {
-            add_one(&m.pending.allowed);
+            m.allowed.add_one();
         } else if dry {
             m.denial(out.code_id, true);
         } else {

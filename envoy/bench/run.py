@@ -15,17 +15,18 @@
                 write without us: one RBAC policy per built-in role, its permissions the OR of
                 every (method, anchored path regex) the role may call, derived from
                 `intercom-authz matrix '{}' --format json` (target/release/intercom-authz)
-  baseline_hs256  only with BENCH_BASELINE_WASM=/path/to/intercom_authz.wasm: an earlier build
   variant_NAME  only with BENCH_VARIANTS=NAME=/path/a.wasm,NAME2=/path/b.wasm: more builds, HS256
-                as authz_hs256 (experiments side by side in one run)
+                as authz_hs256 (experiments side by side in one run); BENCH_BASELINE_WASM=/path
+                is the variant `baseline` (an earlier build)
   authz_conv    intercom-authz with a role restricted to its own conversations (issue 14):
                 `GET /conversations` (a list of 20, half the teammate's) as an agent (access to
                 all: passed unread, on authz_hs256) and as that role (held, judged, 10 redacted)
 
 The upstream is a second Envoy answering with a direct response, so the upstream is never the
 bottleneck. Each variant is measured in its own fresh Envoy per round (one listener; see
-`measure`), after one Envoy holding every listener has checked each variant's answers. Prints throughput, ratios to nofilter and to the no-op floor, p50/p99 latency and the
-tested Envoy's CPU time per request.
+`measure`), after one Envoy holding every listener has checked each variant's answers. Prints
+throughput, ratios to nofilter and to the no-op floor, p50/p99 latency and the tested Envoy's
+CPU time per request.
 
 Then (unless BENCH_RSS=0) Envoy's resident memory (VmRSS) per proxy: separate Envoys, one at a
 time, each with ONE listener (no filter, the no-op filter, intercom-authz HS256) at --concurrency
@@ -63,11 +64,11 @@ RSS = os.environ.get("BENCH_RSS", "1") != "0"
 RSS_DURATION = "3s"
 PATH = "/contacts/123"
 ROLES = ["owner", "admin", "restricted", "agent", "observer"]
-# An earlier build to compare with, side by side in the same run (e.g. one built from an older
-# commit): BENCH_BASELINE_WASM=/path/to/intercom_authz.wasm make bench-envoy
-BASELINE = os.environ.get("BENCH_BASELINE_WASM")
-# More builds side by side, each an HS256 row: BENCH_VARIANTS=name=/path/a.wasm,other=/path/b.wasm
+# More builds side by side, each an HS256 row: BENCH_VARIANTS=name=/path/a.wasm,other=/path/b.wasm;
+# an earlier build (e.g. from an older commit): BENCH_BASELINE_WASM=/path/to/intercom_authz.wasm
 VARIANTS = [tuple(v.split("=", 1)) for v in os.environ.get("BENCH_VARIANTS", "").split(",") if v]
+if os.environ.get("BENCH_BASELINE_WASM"):
+    VARIANTS.insert(0, ("baseline", os.environ["BENCH_BASELINE_WASM"]))
 # Only these listeners' rows (the no-filter and floor rows always run: the ratios need them).
 ONLY = {n for n in os.environ.get("BENCH_ONLY", "").split(",") if n}
 
@@ -76,6 +77,15 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_ports(n):
+    """`n` distinct free ports (the OS may hand a just-released port out again)."""
+    ports = []
+    while len(ports) < n:
+        if (p := free_port()) not in ports:
+            ports.append(p)
+    return ports
 
 
 def address(port):
@@ -334,8 +344,8 @@ def wrk(port, token_value=None, script=None, duration=DURATION, connections=CONN
 
 # ---- throughput ----------------------------------------------------------------------------------
 
-def tested_listeners(ports, matrix, only=None):
-    """Every variant's listener (or `only` that one), on `ports[name]`."""
+def variant_filters(matrix):
+    """Each variant's listener name and the HTTP filters it runs."""
     filters = {"nofilter": lambda: [],
                "noop": lambda: noop_filters("noop"),
                "authz_hs256": lambda: authz_filters("authz_hs256", HS_KEY),
@@ -344,11 +354,9 @@ def tested_listeners(ports, matrix, only=None):
                "native_rs256": native_filters,
                "native_full": lambda: native_catalog_filters(matrix),
                "authz_conv": lambda: conversations_filters("authz_conv")}
-    if BASELINE:
-        filters["baseline_hs256"] = lambda: authz_filters("baseline_hs256", HS_KEY, BASELINE)
     for name, wasm in VARIANTS:
         filters[f"variant_{name}"] = lambda name=name, wasm=wasm: authz_filters(f"variant_{name}", HS_KEY, wasm)
-    return [listener(name, ports[name], make()) for name, make in filters.items() if only in (None, name)]
+    return filters
 
 
 def sanity(ports, hs, rs):
@@ -380,8 +388,6 @@ def runs(hs, rs, script, n_routes):
             (f"GET {LIST_PATH} (20 conversations), no filter", "nofilter", None, None, LIST_PATH),
             (f"GET {LIST_PATH}, intercom-authz HS256, agent (access to all: not judged)", "authz_hs256", hs, None, LIST_PATH),
             (f"GET {LIST_PATH}, intercom-authz HS256, assigned_to_me (judged, 10 redacted)", "authz_conv", mine, None, LIST_PATH)]
-    if BASELINE:
-        rows.insert(2, (f"baseline build ({pathlib.Path(BASELINE).name}) HS256", "baseline_hs256", hs, None, PATH))
     for name, wasm in reversed(VARIANTS):
         rows.insert(4, (f"variant {name} ({pathlib.Path(wasm).name}) HS256", f"variant_{name}", hs, None, PATH))
     if ONLY:
@@ -389,7 +395,7 @@ def runs(hs, rs, script, n_routes):
     return rows
 
 
-def measure(tmp, up_port, matrix, rows):
+def measure(tmp, up_port, filters, rows):
     """ROUNDS rounds, every variant once per round (interleaved, so a slow spell of this shared
     machine hits every variant alike); per variant the median round by req/s and the range.
     Each measurement runs in a fresh Envoy that holds only that variant's listener, after a
@@ -399,10 +405,8 @@ def measure(tmp, up_port, matrix, rows):
     rounds = {label: [] for label, *_ in rows}
     for r in range(ROUNDS):
         for label, name, tok, script, path in rows:
-            admin = free_port()
-            while (port := free_port()) == admin:
-                pass
-            config = envoy_config(admin, [l for l in tested_listeners({name: port}, matrix, only=name)], up_port)
+            admin, port = free_ports(2)
+            config = envoy_config(admin, [listener(name, port, filters[name]())], up_port)
             proc = start_envoy(config, tmp, "measured", 72)
             try:
                 wait_ready(admin, proc)
@@ -438,14 +442,11 @@ def throughput_table(results):
 
 
 def bench_throughput(tmp, up_port, matrix):
-    names = ["nofilter", "noop", "authz_hs256", "authz_hs256_deny_state", "authz_rs256", "native_rs256", "native_full", "baseline_hs256", "authz_conv"]
-    names += [f"variant_{name}" for name, _ in VARIANTS]
-    ports, admin = {}, free_port()
-    for n in names:  # distinct: the OS may hand a just-released port out again
-        while (p := free_port()) in ports.values() or p == admin:
-            pass
-        ports[n] = p
-    proc = start_envoy(envoy_config(admin, tested_listeners(ports, matrix), up_port), tmp, "tested", 72)
+    filters = variant_filters(matrix)
+    admin, *free = free_ports(len(filters) + 1)
+    ports = dict(zip(filters, free))
+    listeners = [listener(name, ports[name], make()) for name, make in filters.items()]
+    proc = start_envoy(envoy_config(admin, listeners, up_port), tmp, "tested", 72)
     try:
         wait_ready(admin, proc)
         hs, rs = token("HS256"), token("RS256")
@@ -454,7 +455,7 @@ def bench_throughput(tmp, up_port, matrix):
         script = cold_tokens_script(tmp) if not ONLY or "authz_rs256" in ONLY else None
     finally:
         stop(proc)
-    results = measure(tmp, up_port, matrix, runs(hs, rs, script, len(matrix)))
+    results = measure(tmp, up_port, filters, runs(hs, rs, script, len(matrix)))
     return throughput_table(results)
 
 
@@ -467,7 +468,7 @@ RSS_VARIANTS = [("no filter", lambda: [], None),
 
 def rss_of(tmp, up_port, filters, tok, concurrency, base_id):
     """(idle MiB, after-traffic MiB, live Wasm VMs) of one Envoy with one listener."""
-    admin, port = free_port(), free_port()
+    admin, port = free_ports(2)
     config = envoy_config(admin, [listener("one", port, filters)], up_port)
     proc = start_envoy(config, tmp, f"rss-{base_id}", base_id, concurrency)
     try:
@@ -515,7 +516,7 @@ def rss_table(rows):
 def main():
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-bench-"))
     matrix = catalog_matrix(tmp)
-    up_admin, up_port = free_port(), free_port()
+    up_admin, up_port = free_ports(2)
     upstream = start_envoy(upstream_config(up_admin, up_port), tmp, "up", 71, core=1)
     try:
         wait_ready(up_admin, upstream)
