@@ -13,20 +13,19 @@
 //! - **Host calls** all go through [`host`], which declares the Proxy-Wasm ABI functions itself,
 //!   reads every header, property and buffer as bytes and maps every non-`Ok` status to an
 //!   error (the request headers are read in one call, `proxy_get_header_map_pairs`, and parsed
-//!   by a reader that never indexes past the buffer); its module documentation lists each call and why it cannot panic. The one SDK host
-//!   function still called is `hostcalls::dispatch_http_call` (the JWKS fetch, root context),
-//!   whose dispatcher must register the callout; it panics only on a status Envoy's `httpCall`
-//!   never returns.
-//! - **The SDK's dispatcher** (`proxy_on_*` entry points) panics on a host that breaks the ABI
-//!   (unknown context ids) and when `create_http_context` returns `None`: [`Root`] never does,
-//!   an unconfigured root answers every request 503 instead ([`Unconfigured`]).
+//!   by a reader that never indexes past the buffer); its module documentation lists each call
+//!   and why it cannot panic.
+//! - **The entry points** (`proxy_on_*`) are [`abi`]'s, not the proxy-wasm SDK's (whose
+//!   dispatcher panics on a context id it does not know): a request of an unknown or
+//!   unconfigured root is answered 503 ([`Unconfigured`]), a callback for a context that is
+//!   gone is ignored, a host that re-enters a request's callback gets that request reset.
 //! - **Values that are not UTF-8** are the authorizer's to judge ([`HttpRequest`] is bytes):
 //!   credential → `malformed_token`, method or path → `non_canonical_path`; a request id that is
 //!   not UTF-8 is replaced by a generated one; `content-length` and `source.address` that are
 //!   not are ignored; a JWKS response's `:status` is read lossily.
 //! - **Sizes and integers**: the body is read only up to `max_body_bytes` (`+ 1` saturating),
 //!   times are `u64` seconds with saturating additions, statuses `u16` widened to `u32`; the
-//!   memory the host hands back was allocated by the SDK's `proxy_on_memory_allocate` for exactly
+//!   memory the host hands back was allocated by [`abi::proxy_on_memory_allocate`] for exactly
 //!   that many bytes (header values are bounded by Envoy's header limits).
 //! - **The test-only `test-trap` feature** panics on purpose; it is never in a shipped module.
 
@@ -37,13 +36,12 @@ use std::time::Duration;
 use std::vec::Vec;
 use std::{boxed::Box, format, vec};
 
-use proxy_wasm::hostcalls;
-use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType};
-
+mod abi;
 mod audit;
 mod conversations;
 mod host;
+
+use abi::{Action, BufferType, LogLevel, MapType};
 
 use conversations::{Guarded, Held, LookupCache};
 
@@ -54,38 +52,25 @@ use crate::conversation::Lookup;
 use crate::eval::{Body, Code, Effect};
 use crate::token::parse_jwks;
 
-#[allow(
-    unsafe_code,
-    reason = "proxy-wasm's entry point macro exports `_initialize`"
-)]
-mod entry {
-    proxy_wasm::main! {{
-        proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
-        std::panic::set_hook(std::boxed::Box::new(|info| {
-            // The VM is lost after this: say so loudly and count it (alert on
-            // `intercom_authz.vm_panics`); the host's failure_policy decides next.
-            super::host::log(
-                proxy_wasm::types::LogLevel::Critical,
-                &std::format!("intercom-authz: panic, the VM is unusable: {info}"),
-            );
-            if let Ok(id) = super::host::define_counter("intercom_authz.vm_panics") {
-                let _ = super::host::increment(id, 1);
-            }
-        }));
-        proxy_wasm::set_root_context(|id| -> std::boxed::Box<dyn proxy_wasm::traits::RootContext> {
-            std::boxed::Box::new(super::Root { id, ..super::Root::default() })
-        });
-    }}
+/// Run once when the module starts ([`abi::_initialize`]).
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        // The VM is lost after this: say so loudly and count it (alert on
+        // `intercom_authz.vm_panics`); the host's failure_policy decides next.
+        log(
+            LogLevel::Critical,
+            &format!("intercom-authz: panic, the VM is unusable: {info}"),
+        );
+        if let Ok(id) = host::define_counter("intercom_authz.vm_panics") {
+            let _ = host::increment(id, 1);
+        }
+    }));
 }
 
 use host::{buffer, log};
 
-// INVARIANT: no SDK helper that can panic is called. The SDK's trait helpers
-// (`self.get_http_request_header` …) unwrap the host's answer, and its `hostcalls` convert
-// header values to `String` with `unwrap` and panic on unexpected statuses: one 0xFF byte in a
-// header would trap the VM. Every host call goes through `host` (bytes in, bytes out, every
-// status an error); `host`'s documentation lists each call and why it cannot panic. The one SDK
-// call left is `dispatch_http_call` (JWKS), explained there.
+// INVARIANT: every host call goes through `host` (bytes in, bytes out, every status an error);
+// `host`'s documentation lists each call and why it cannot panic.
 
 fn now_secs() -> u64 {
     host::now_nanos().map_or(0, |n| n / 1_000_000_000)
@@ -428,17 +413,16 @@ impl Root {
             return;
         }
         let authority = r.authority.clone().unwrap_or_else(|| r.cluster.clone());
-        let headers = vec![
+        let headers = [
             (":method", "GET"),
             (":path", r.path.as_str()),
             (":authority", authority.as_str()),
             ("accept", "application/json"),
         ];
-        match hostcalls::dispatch_http_call(
+        match abi::http_call(
+            self.id,
             &r.cluster,
-            headers,
-            None,
-            vec![],
+            &headers,
             Duration::from_millis(r.timeout_ms),
         ) {
             Ok(token) => st.in_flight = Some(token),
@@ -447,14 +431,16 @@ impl Root {
     }
 }
 
-impl Context for Root {
-    fn on_http_call_response(
-        &mut self,
-        token_id: u32,
-        _num_headers: usize,
-        body_size: usize,
-        _num_trailers: usize,
-    ) {
+impl Root {
+    fn new(id: u32) -> Root {
+        Root {
+            id,
+            ..Root::default()
+        }
+    }
+
+    /// The JWKS fetch answered (or timed out: no `:status`).
+    fn on_http_call_response(&mut self, token_id: u32, body_size: usize) {
         let Some(shared) = self.shared.clone() else {
             return;
         };
@@ -514,7 +500,7 @@ impl Context for Root {
     }
 }
 
-impl RootContext for Root {
+impl Root {
     fn on_configure(&mut self, _size: usize) -> bool {
         let Some(bytes) = buffer(BufferType::PluginConfiguration, 0, usize::MAX) else {
             log(
@@ -622,12 +608,11 @@ impl RootContext for Root {
         self.expire_bodies();
     }
 
-    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
-        // INVARIANT: never `None` (the SDK's dispatcher panics on it).
+    fn create_stream(&self, context_id: u32) -> Stream {
         let Some(shared) = self.shared.clone() else {
-            return Some(Box::new(Unconfigured));
+            return Stream::Unconfigured;
         };
-        Some(Box::new(Request {
+        Stream::Request(Box::new(Request {
             id: context_id,
             shared,
             body_wanted: false,
@@ -650,9 +635,63 @@ impl RootContext for Root {
             decided_at: Cell::new(0),
         }))
     }
+}
 
-    fn get_type(&self) -> Option<ContextType> {
-        Some(ContextType::HttpContext)
+/// A request context: judged by a configured root, or answered 503 by one without a
+/// configuration.
+enum Stream {
+    Request(Box<Request>),
+    Unconfigured,
+}
+
+impl Stream {
+    fn on_request_headers(&mut self, end_of_stream: bool) -> Action {
+        match self {
+            Stream::Request(r) => r.on_request_headers(end_of_stream),
+            Stream::Unconfigured => Unconfigured::on_request_headers(),
+        }
+    }
+
+    fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        match self {
+            Stream::Request(r) => r.on_request_body(size, end_of_stream),
+            Stream::Unconfigured => Action::Pause,
+        }
+    }
+
+    fn on_request_trailers(&mut self) -> Action {
+        match self {
+            Stream::Request(r) => r.on_request_trailers(),
+            Stream::Unconfigured => Action::Pause,
+        }
+    }
+
+    fn on_response_headers(&mut self, end_of_stream: bool) -> Action {
+        match self {
+            Stream::Request(r) => r.response_headers(end_of_stream),
+            Stream::Unconfigured => Action::Continue,
+        }
+    }
+
+    fn on_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        match self {
+            Stream::Request(r) => r.response_body(size, end_of_stream),
+            Stream::Unconfigured => Action::Continue,
+        }
+    }
+
+    fn on_response_trailers(&mut self) -> Action {
+        match self {
+            Stream::Request(r) => r.response_trailers(),
+            Stream::Unconfigured => Action::Continue,
+        }
+    }
+
+    /// A conversation lookup answered.
+    fn on_http_call_response(&mut self, token: u32, body_size: usize) {
+        if let Stream::Request(r) = self {
+            r.looked_up(token, body_size);
+        }
     }
 }
 
@@ -667,13 +706,12 @@ fn test_trap() {
 }
 
 /// A request that reached a root with no configuration (Envoy normally refuses such a plugin
-/// before any request): answered 503, nothing goes upstream.
-pub struct Unconfigured;
+/// before any request), or a context the VM does not know: answered 503, nothing goes
+/// upstream.
+struct Unconfigured;
 
-impl Context for Unconfigured {}
-
-impl HttpContext for Unconfigured {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+impl Unconfigured {
+    fn on_request_headers() -> Action {
         let body = br#"{"error":"Service Unavailable","message":"intercom-authz has no configuration","code":"not_configured"}"#;
         let headers = [
             ("content-type", "application/json"),
@@ -722,18 +760,6 @@ struct Request {
     /// When the last decision was made (seconds; 0: none yet): the audit line's time, without
     /// asking the host again.
     decided_at: Cell<u64>,
-}
-
-impl Context for Request {
-    fn on_http_call_response(
-        &mut self,
-        token: u32,
-        _headers: usize,
-        body_size: usize,
-        _trailers: usize,
-    ) {
-        self.looked_up(token, body_size);
-    }
 }
 
 impl Drop for Request {
@@ -982,8 +1008,9 @@ impl Request {
     }
 }
 
-impl HttpContext for Request {
-    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+/// The callbacks ([`Stream`] hands them over).
+impl Request {
+    fn on_request_headers(&mut self, end_of_stream: bool) -> Action {
         #[cfg(feature = "test-trap")]
         test_trap();
         self.read_headers();
@@ -1023,7 +1050,7 @@ impl HttpContext for Request {
         }
     }
 
-    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+    fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         if self.lookup_token.is_some() {
             // Decided on the headers but for the conversation's assignment: the body waits too.
             return Action::Pause;
@@ -1050,7 +1077,7 @@ impl HttpContext for Request {
         self.finish(out, held)
     }
 
-    fn on_http_request_trailers(&mut self, _num_trailers: usize) -> Action {
+    fn on_request_trailers(&mut self) -> Action {
         if self.lookup_token.is_some() {
             return Action::Pause;
         }
@@ -1073,17 +1100,5 @@ impl HttpContext for Request {
         let held = Held::of(bytes);
         let out = self.decide(held.body(), Lookup::NotDone);
         self.finish(out, held)
-    }
-
-    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        self.response_headers(end_of_stream)
-    }
-
-    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
-        self.response_body(body_size, end_of_stream)
-    }
-
-    fn on_http_response_trailers(&mut self, _num_trailers: usize) -> Action {
-        self.response_trailers()
     }
 }

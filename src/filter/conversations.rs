@@ -2,7 +2,7 @@
 //! the shared front-end side: [`crate::guard`]).
 //!
 //! - **A write on one conversation** comes back `need_lookup`: the request stays paused while
-//!   the filter asks Intercom `GET /conversations/{id}` (`dispatch_http_call` to
+//!   the filter asks Intercom `GET /conversations/{id}` (`abi::http_call` to
 //!   `conversations.cluster`, with the workspace token, `accept-encoding: identity`), judges
 //!   again with the answer and resumes or denies. Answers are remembered `cache_secs` per
 //!   conversation (a warm cache costs no lookup), and so are the assignments a judged read
@@ -18,9 +18,7 @@ use std::string::String;
 use std::time::Duration;
 use std::{boxed::Box, format, vec, vec::Vec};
 
-use proxy_wasm::hostcalls;
-use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
-
+use super::abi::{self, Action, BufferType, LogLevel, MapType};
 use super::{bump, bump_by, host, log, now_millis, send_denial, Request};
 use crate::authorizer::{HttpResponse, LookupAnswer, Mode, Outcome, ResponseVerdict};
 use crate::conversation::{is_conversation_number, Assignment, Lookup};
@@ -167,11 +165,10 @@ impl Request {
         if let Some(v) = version {
             headers.push(("intercom-version", v));
         }
-        hostcalls::dispatch_http_call(
+        abi::http_call(
+            self.id,
             cluster,
-            headers,
-            None,
-            vec![],
+            &headers,
             Duration::from_millis(cfg.timeout_ms),
         )
         .map_err(|e| format!("{e:?}"))

@@ -1,6 +1,7 @@
 //! The Proxy-Wasm host calls the filter makes, none of which can panic.
 //!
-//! The SDK's `hostcalls` functions are not safe to call from a filter that must never trap:
+//! The proxy-wasm SDK's `hostcalls` functions (which this module replaced) are not safe to
+//! call from a filter that must never trap:
 //! `get_map_value` converts header values with `String::from_utf8(..).unwrap()` (one 0xFF byte
 //! in a header traps the VM), and every one of them ends with `status => panic!(..)` for a
 //! status it did not expect. So the filter declares the ABI functions it uses itself and maps
@@ -27,11 +28,11 @@
 //! | [`resume_request`] | `proxy_continue_stream` (the request stream) | status → `Result` |
 //! | [`set_buffer`] | `proxy_set_buffer_bytes` | status → `Result`; the bytes are ours |
 //! | [`set_effective_context`] | `proxy_set_effective_context` | status → `Result` (a stream that has ended is `NotFound`) |
-//! | `proxy_wasm::hostcalls::dispatch_http_call` (JWKS from the root; conversation lookups from a request) | `proxy_http_call` | kept from the SDK because its dispatcher must register the callout; it handles `Ok`, `BadArgument` and `InternalFailure`, the only statuses Envoy's `httpCall` returns |
+//! | [`http_call`] (JWKS from the root; conversation lookups from a request, through [`abi::http_call`](super::abi::http_call), which records who gets the answer) | `proxy_http_call` | status → `Result`; headers serialized here; the timeout saturates at `u32::MAX` ms |
 //!
-//! Memory the host hands back (`return_data`) was allocated by the SDK's exported
-//! `proxy_on_memory_allocate` as a boxed slice of exactly `return_size` bytes, so it is taken back
-//! as a `Vec` of that length and capacity, as the SDK itself does. Its size is bounded by what
+//! Memory the host hands back (`return_data`) was allocated by the exported
+//! [`proxy_on_memory_allocate`](super::abi::proxy_on_memory_allocate) as a boxed slice of exactly
+//! `return_size` bytes, so it is taken back as a `Vec` of that length and capacity. Its size is bounded by what
 //! Envoy holds: header values (Envoy's header limits, 60 KiB by default), bodies (the filter asks
 //! for at most `max_body_bytes`), the plugin configuration and the JWKS (`remote_jwks.max_bytes`).
 #![allow(
@@ -42,7 +43,9 @@
 use std::ptr::null_mut;
 use std::vec::Vec;
 
-use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType};
+use std::time::Duration;
+
+use super::abi::{BufferType, LogLevel, MapType};
 
 const OK: u32 = 0;
 
@@ -102,6 +105,18 @@ extern "C" {
     fn proxy_increment_metric(id: u32, offset: i64) -> u32;
     fn proxy_set_effective_context(context_id: u32) -> u32;
     fn proxy_continue_stream(stream_type: u32) -> u32;
+    fn proxy_http_call(
+        upstream: *const u8,
+        upstream_size: usize,
+        headers: *const u8,
+        headers_size: usize,
+        body: *const u8,
+        body_size: usize,
+        trailers: *const u8,
+        trailers_size: usize,
+        timeout_ms: u32,
+        ret_token: *mut u32,
+    ) -> u32;
     fn proxy_set_buffer_bytes(
         kind: u32,
         start: usize,
@@ -126,7 +141,7 @@ fn result(status: u32) -> Result<(), HostError> {
 /// Takes ownership of what the host returned (`Ok` with data), or `None`.
 ///
 /// SAFETY (the caller's): `data`/`size` come from a host call that returned `Ok`, so `data` is
-/// null or a block of `size` bytes allocated by the SDK's `proxy_on_memory_allocate`.
+/// null or a block of `size` bytes allocated by `abi::proxy_on_memory_allocate`.
 unsafe fn owned(status: u32, data: *mut u8, size: usize) -> Option<Vec<u8>> {
     if status != OK {
         return None;
@@ -306,17 +321,12 @@ pub fn reset_request() {
     }
 }
 
+const COUNTER: u32 = 0;
+
 /// Defines a counter; its id, or an error.
 pub fn define_counter(name: &str) -> Result<u32, HostError> {
     let mut id = 0u32;
-    let status = unsafe {
-        proxy_define_metric(
-            MetricType::Counter as u32,
-            name.as_ptr(),
-            name.len(),
-            &mut id,
-        )
-    };
+    let status = unsafe { proxy_define_metric(COUNTER, name.as_ptr(), name.len(), &mut id) };
     result(status).map(|()| id)
 }
 
@@ -345,4 +355,34 @@ pub fn set_buffer(
     data: &[u8],
 ) -> Result<(), HostError> {
     result(unsafe { proxy_set_buffer_bytes(kind as u32, start, size, data.as_ptr(), data.len()) })
+}
+
+/// Starts an HTTP call to `cluster` (headers only, no body): its token, or the host's refusal.
+/// Only [`abi::http_call`](super::abi::http_call) calls it, which records who gets the answer.
+pub fn http_call(
+    cluster: &str,
+    headers: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<u32, HostError> {
+    let Some(h) = serialize_map(headers) else {
+        return Err(HostError(u32::MAX));
+    };
+    let trailers = [0u8; 4]; // no trailers: a count of 0
+    let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
+    let mut token = 0u32;
+    let status = unsafe {
+        proxy_http_call(
+            cluster.as_ptr(),
+            cluster.len(),
+            h.as_ptr(),
+            h.len(),
+            std::ptr::null(),
+            0,
+            trailers.as_ptr(),
+            trailers.len(),
+            ms,
+            &mut token,
+        )
+    };
+    result(status).map(|()| token)
 }
