@@ -510,7 +510,7 @@ impl Authorizer {
     }
 
     fn parse(json: &str) -> Result<Config, ConfigError> {
-        serde_json::from_str(json).map_err(|e| {
+        serde_json::from_slice(json.as_bytes()).map_err(|e| {
             // serde_json appends " at line L column C": keep it, it helps find the spot.
             let msg = e.to_string();
             let path = crate::json_path::path_at(json, e.line(), e.column(), &msg);

@@ -8,7 +8,6 @@
 //! The body is parsed strictly: a JSON object, no duplicate key at any depth (Rails keeps the
 //! last duplicate, other parsers the first: either way two readers could disagree).
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -492,14 +491,15 @@ impl<'de> Visitor<'de> for StrictVisitor {
         Ok(Value::Array(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = BTreeMap::new();
+        // Built in place (a map collected from an iterator is sorted again).
+        let mut out = serde_json::Map::new();
         while let Some(k) = map.next_key::<String>()? {
             let Strict(v) = map.next_value()?;
             if out.insert(k, v).is_some() {
                 return Err(de::Error::custom("duplicate key"));
             }
         }
-        Ok(Value::Object(out.into_iter().collect()))
+        Ok(Value::Object(out))
     }
 }
 

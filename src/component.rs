@@ -70,9 +70,10 @@ impl GuestAuthorizer for AuthorizerResource {
         };
         let claims = match req.claims_json.as_deref() {
             Some(c) => Some(
-                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(c).map_err(
-                    |e| format!("invalid request: `claims-json` is not a JSON object: {e}"),
-                )?,
+                serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(c.as_bytes())
+                    .map_err(|e| {
+                        format!("invalid request: `claims-json` is not a JSON object: {e}")
+                    })?,
             ),
             None => None,
         };

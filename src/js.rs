@@ -321,9 +321,8 @@ impl Authorizer {
     pub fn new(config: ConfigInput) -> Result<Authorizer, JsError> {
         let value: JsValue = config.into();
         let mut v: serde_json::Value = match value.as_string() {
-            Some(s) => {
-                serde_json::from_str(&s).map_err(|e| err(format!("invalid configuration: {e}")))?
-            }
+            Some(s) => serde_json::from_slice(s.as_bytes())
+                .map_err(|e| err(format!("invalid configuration: {e}")))?,
             None => serde_wasm_bindgen::from_value(value)
                 .map_err(|e| err(format!("invalid configuration: {e}")))?,
         };

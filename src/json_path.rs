@@ -82,7 +82,7 @@ impl Scan {
                     if let Some(Frame::Object(key @ None)) = self.stack.last_mut() {
                         if close <= end {
                             let raw = json.get(i..close).unwrap_or_default();
-                            *key = Some(serde_json::from_str(raw).unwrap_or_default());
+                            *key = Some(serde_json::from_slice(raw.as_bytes()).unwrap_or_default());
                         }
                     }
                     i = close;

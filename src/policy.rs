@@ -711,11 +711,12 @@ impl Policy {
             all.extend(rows.iter().map(|r| r.to_config()));
         }
         // (method, template shape) -> index in `all`: one lookup per configured route.
-        let mut index: BTreeMap<(String, String), usize> = all
-            .iter()
-            .enumerate()
-            .map(|(i, e)| ((e.method.clone(), template_shape(&e.path)), i))
-            .collect();
+        // Inserted one by one: collecting a map sorts its entries first (a sort instantiated
+        // for this one type, `make size`).
+        let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for (i, e) in all.iter().enumerate() {
+            index.insert((e.method.clone(), template_shape(&e.path)), i);
+        }
         for rc in &cfg.routes {
             let key = (rc.method.clone(), template_shape(&rc.path));
             match (index.get(&key).copied(), rc.replace) {

@@ -122,7 +122,7 @@ impl Conversation<'_> {
 /// An id: a number or a non-empty string; `null` is nobody; anything else cannot be read.
 fn raw_id(v: &RawValue) -> Result<Option<String>, &'static str> {
     let bad = "an assignee id is neither a number, a string nor null";
-    match serde_json::from_str::<serde_json::Value>(v.get()).map_err(|_| bad)? {
+    match serde_json::from_slice::<serde_json::Value>(v.get().as_bytes()).map_err(|_| bad)? {
         serde_json::Value::Null => Ok(None),
         serde_json::Value::Number(n) if n.is_u64() || n.is_i64() => Ok(Some(n.to_string())),
         serde_json::Value::String(s) if !s.is_empty() => Ok(Some(s)),
@@ -140,7 +140,7 @@ fn conversation(text: &str) -> Result<Option<Conversation<'_>>, &'static str> {
     if !is_object(text) {
         return Ok(None);
     }
-    serde_json::from_str(text)
+    serde_json::from_slice(text.as_bytes())
         .map(Some)
         .map_err(|_| "a conversation is not strict JSON, or repeats a field the judgement reads")
 }
@@ -227,12 +227,12 @@ fn judge_list(viewer: &Viewer, text: &str, seen: &mut Seen<'_>) -> Result<Judged
     if !is_object(text) {
         return Err("the list is not a JSON object");
     }
-    let Top(fields) = serde_json::from_str(text)
+    let Top(fields) = serde_json::from_slice(text.as_bytes())
         .map_err(|_| "the list is not strict JSON, or repeats a field at its top")?;
     let items = fields
         .iter()
         .find(|(k, _)| k == "conversations")
-        .and_then(|(_, v)| serde_json::from_str::<Vec<&RawValue>>(v.get()).ok())
+        .and_then(|(_, v)| serde_json::from_slice::<Vec<&RawValue>>(v.get().as_bytes()).ok())
         .ok_or("the list has no `conversations` array")?;
     let dropped = fields
         .iter()
