@@ -59,7 +59,7 @@ fn role_order(written: &[String], policy: &Policy) -> Vec<String> {
         .map(|r| r.name.as_str())
         .filter(|r| !crate::policy::BUILTIN_ROLES.contains(r));
     let mut custom: Vec<&str> = custom.collect();
-    custom.sort_unstable();
+    crate::sort::sort_by(&mut custom, |a, b| a.cmp(b));
     let rest = custom.into_iter().chain(crate::policy::BUILTIN_ROLES);
     for r in written.iter().map(String::as_str).chain(rest) {
         if known(r) && !order.iter().any(|o| o == r) {

@@ -15,6 +15,7 @@
 //!            │ policy   PolicyConfig (serde) → Policy (compiled)            │
 //!            │ eval     evaluate(policy, principal, request, now) → Decision│
 //!            │ json_path  a configuration error's path, from the JSON text  │
+//!            │ sort     the one sort instance (module size)                 │
 //!            └──────────────────────────────────────────────────────────────┘
 //!   std:     token (JWT verification, claim mapping, cache), pem (public keys from PEM),
 //!            authorizer (config + HTTP view); ring_verify (every signature by ring)
@@ -42,6 +43,7 @@ pub mod perm;
 pub mod policy;
 pub mod rack;
 pub mod router;
+pub mod sort;
 pub mod version;
 
 #[cfg(feature = "std")]

@@ -550,7 +550,7 @@ impl Policy {
             .enumerate()
             .map(|(i, n)| (n.clone(), i as u16))
             .collect();
-        perm_lookup.sort_unstable();
+        crate::sort::sort_by(&mut perm_lookup, |a, b| a.cmp(b));
 
         let mut policy = Policy {
             perm_names,
@@ -897,8 +897,9 @@ impl Policy {
             .enumerate()
             .map(|(i, r)| (crate::router::Key::new(&r.name), i))
             .collect();
-        self.role_lookup
-            .sort_unstable_by(|(a, _), (b, _)| a.cmp_str(b.as_str()));
+        crate::sort::sort_by(&mut self.role_lookup, |(a, _), (b, _)| {
+            a.cmp_str(b.as_str())
+        });
         self.roles = roles;
         Ok(())
     }

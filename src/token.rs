@@ -528,7 +528,7 @@ impl TokenVerifier {
             keys.extend(ks);
         }
         let mut kids: Vec<&str> = keys.iter().filter_map(|k| k.kid.as_deref()).collect();
-        kids.sort_unstable();
+        crate::sort::sort_by(&mut kids, |a, b| a.cmp(b));
         if let Some(w) = kids.windows(2).find(|w| w.first() == w.get(1)) {
             return Err(format!(
                 "two keys have `kid` `{}`",

@@ -34,12 +34,19 @@ time, each with ONE listener (no filter, the no-op filter, intercom-authz HS256)
 BENCH_DURATION (default 5s) per row and round, BENCH_ROUNDS (default 5) and BENCH_CONNECTIONS
 (default 16) set the main runs; BENCH_ONLY=authz_hs256,variant_NAME,... keeps those listeners' rows
 (and always the no-filter and floor rows the ratios need).
+
+BENCH_PERF=1 also samples the measured Envoy with `perf record -e cpu-clock` (Debian
+`linux-perf`) during each main run and adds a table splitting each variant's CPU per request by
+where it ran: the Wasm modules' machine code (V8's JIT), Envoy's own code, the kernel, the rest
+(libc, vdso). That answers whether a filter's cost is its own code or the host's work for it
+(host calls, VM entries), which the totals cannot.
 """
 import base64
 import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,6 +78,8 @@ if os.environ.get("BENCH_BASELINE_WASM"):
     VARIANTS.insert(0, ("baseline", os.environ["BENCH_BASELINE_WASM"]))
 # Only these listeners' rows (the no-filter and floor rows always run: the ratios need them).
 ONLY = {n for n in os.environ.get("BENCH_ONLY", "").split(",") if n}
+PERF = os.environ.get("BENCH_PERF", "0") != "0"
+PERF_PARTS = ["wasm (V8 JIT)", "Envoy", "kernel", "other"]
 
 
 def free_port():
@@ -411,14 +420,54 @@ def measure(tmp, up_port, filters, rows):
             try:
                 wait_ready(admin, proc)
                 wrk(port, tok, script, path=path, duration="1s")
+                sampler = perf_start(proc.pid, tmp) if PERF else None
                 c0 = cpu_seconds(proc.pid)
                 rps, total, p50, p99, bad = wrk(port, tok, script, path=path)
                 cpu_us = (cpu_seconds(proc.pid) - c0) / max(total, 1) * 1e6
+                shares = perf_shares(sampler) if sampler else None
             finally:
                 stop(proc)
-            rounds[label].append((rps, p50, p99, cpu_us, bad))
+            rounds[label].append((rps, p50, p99, cpu_us, bad, shares))
             print(f"round {r + 1}: {label:62s} {rps:10.0f} req/s  p50 {p50}  p99 {p99}  CPU {cpu_us:6.1f} µs/req  non-2xx {bad}", flush=True)
-    return [(label, sorted(rounds[label])) for label, *_ in rows]
+    return [(label, sorted(rounds[label], key=lambda r: r[0])) for label, *_ in rows]
+
+
+def perf_start(pid, tmp):
+    """`perf record` on the measured Envoy (cpu-clock: no hardware counters needed)."""
+    data = tmp / f"perf-{pid}.data"
+    proc = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "2999", "-p", str(pid), "-o", str(data)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.2)  # attached before the run starts
+    return proc, data
+
+
+def perf_shares(sampler):
+    """Each part's share of the samples, by the object the sample's code belongs to."""
+    proc, data = sampler
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=30)
+    out = subprocess.run(["perf", "report", "-i", str(data), "--sort", "dso", "--stdio", "-g", "none"],
+                         capture_output=True, text=True, check=True).stdout
+    shares = dict.fromkeys(PERF_PARTS, 0.0)
+    for pct, dso in re.findall(r"^\s+([\d.]+)%\s+(.+?)\s*$", out, re.M):
+        part = ("wasm (V8 JIT)" if dso.startswith("[JIT]") else "Envoy" if dso == "envoy"
+                else "kernel" if dso.startswith("[kernel") else "other")
+        shares[part] += float(pct) / 100
+    data.unlink(missing_ok=True)
+    return shares
+
+
+def perf_table(results):
+    """µs per request in each part, from the median round (its CPU total × each part's share)."""
+    lines = ["", f"## Where the CPU goes (BENCH_PERF=1: perf cpu-clock samples of the measured Envoy, median round)", "",
+             "| variant | Envoy CPU µs/req | " + " | ".join(f"{p} µs/req" for p in PERF_PARTS) + " |",
+             "|---|---:|" + "---:|" * len(PERF_PARTS)]
+    for label, runs in results:
+        *_, cpu_us, _, shares = runs[len(runs) // 2]
+        lines.append(f"| {label} | {cpu_us:.1f} | " + " | ".join(f"{shares[p] * cpu_us:.1f}" for p in PERF_PARTS) + " |")
+    lines += ["", "wasm (V8 JIT): the machine code V8 compiled from the Wasm modules (both the filter and "
+              "the glue V8 generates for its calls). Envoy: Envoy's binary, host calls and VM entries included."]
+    return lines
 
 
 def throughput_table(results):
@@ -430,7 +479,7 @@ def throughput_table(results):
              "| variant | req/s | × no filter | × floor | × floor, range | p50 | p99 | Envoy CPU µs/req | CPU range | non-2xx |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label, runs in results:
-        rps, p50, p99, cpu_us, _ = median(runs)
+        rps, p50, p99, cpu_us, *_ = median(runs)
         cpus = sorted(r[3] for r in runs)
         bad = sum(r[4] for r in runs)
         span = f"{runs[0][0] / floor:.2f}–{runs[-1][0] / floor:.2f}"
@@ -456,7 +505,7 @@ def bench_throughput(tmp, up_port, matrix):
     finally:
         stop(proc)
     results = measure(tmp, up_port, filters, runs(hs, rs, script, len(matrix)))
-    return throughput_table(results)
+    return throughput_table(results) + (perf_table(results) if PERF else [])
 
 
 # ---- resident memory -------------------------------------------------------------------------
@@ -514,6 +563,8 @@ def rss_table(rows):
 
 
 def main():
+    if PERF and not shutil.which("perf"):
+        raise SystemExit("BENCH_PERF=1 needs perf (Debian: apt-get install linux-perf)")
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-bench-"))
     matrix = catalog_matrix(tmp)
     up_admin, up_port = free_ports(2)
