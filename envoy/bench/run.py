@@ -7,6 +7,9 @@
                 settings as intercom-authz
   authz_hs256   intercom-authz (as shipped: no buffer filter), HS256 token (the same token each time: cached)
   authz_hs256_deny_state  the same with `"decision_state": "deny"` (no filter state for allowed requests)
+  authz_default the same with `"audit": "all"`, the default (the other rows set `"audit": "none"`):
+                an audit record in filter state and a log line per request, Envoy logging Wasm
+                at `info` to a file
   authz_rs256   intercom-authz, RS256, the same token (cache hits)
   authz_rs256_cold  intercom-authz, RS256, a different token on every request (cache misses)
   native_rs256  Envoy's own jwt_authn (RS256, local JWKS) + rbac with one policy for the one
@@ -268,10 +271,10 @@ def pinned(cmd, core):
     return ["taskset", "-c", str(core)] + cmd if PIN else cmd
 
 
-def start_envoy(config, tmp, name, base_id, concurrency=1, core=0):
+def start_envoy(config, tmp, name, base_id, concurrency=1, core=0, args=()):
     path = tmp / f"{name}.json"
     path.write_text(json.dumps(config))
-    cmd = [ENVOY, "-c", str(path), "--concurrency", str(concurrency), "--base-id", str(base_id), "-l", "error"]
+    cmd = [ENVOY, "-c", str(path), "--concurrency", str(concurrency), "--base-id", str(base_id), "-l", "error", *args]
     return subprocess.Popen(pinned(cmd, core), start_new_session=True)
 
 
@@ -359,6 +362,7 @@ def variant_filters(matrix):
                "noop": lambda: noop_filters("noop"),
                "authz_hs256": lambda: authz_filters("authz_hs256", HS_KEY),
                "authz_hs256_deny_state": lambda: authz_filters("authz_hs256_deny_state", HS_KEY, decision_state="deny"),
+               "authz_default": lambda: authz_filters("authz_default", HS_KEY, audit="all"),
                "authz_rs256": lambda: authz_filters("authz_rs256", RS_KEY),
                "native_rs256": native_filters,
                "native_full": lambda: native_catalog_filters(matrix),
@@ -370,7 +374,8 @@ def variant_filters(matrix):
 
 def sanity(ports, hs, rs):
     """Each variant answers 200 for the benchmarked request; the authorizers deny an agent's delete."""
-    for name, tok in [("nofilter", None), ("noop", None), ("authz_hs256", hs), ("authz_hs256_deny_state", hs), ("authz_rs256", rs),
+    for name, tok in [("nofilter", None), ("noop", None), ("authz_hs256", hs), ("authz_hs256_deny_state", hs),
+                      ("authz_default", hs), ("authz_rs256", rs),
                       ("native_rs256", rs), ("native_full", rs)]:
         assert status(ports[name], "GET", tok) == 200, name
     for name, tok in [("authz_hs256", hs), ("native_full", rs)]:
@@ -390,6 +395,7 @@ def runs(hs, rs, script, n_routes):
             ("no-op Proxy-Wasm filter (reads 3 headers)", "noop", None, None, PATH),
             ("intercom-authz HS256", "authz_hs256", hs, None, PATH),
             ('intercom-authz HS256, `"decision_state": "deny"`', "authz_hs256_deny_state", hs, None, PATH),
+            ('intercom-authz HS256, `"audit": "all"` (the default), audit lines written to a file', "authz_default", hs, None, PATH),
             ("intercom-authz RS256, repeated token (cache)", "authz_rs256", rs, None, PATH),
             ("intercom-authz RS256, unique tokens (cold)", "authz_rs256", None, script, PATH),
             ("native jwt_authn + rbac, 1 route", "native_rs256", rs, None, PATH),
@@ -404,6 +410,14 @@ def runs(hs, rs, script, n_routes):
     return rows
 
 
+def envoy_args(name, tmp):
+    """The default-configuration row logs as a deployment that keeps the audit lines does:
+    Wasm at `info`, Envoy's log to a file (the other rows log errors only)."""
+    if name != "authz_default":
+        return ()
+    return ("--component-log-level", "wasm:info", "--log-path", str(tmp / "audit.log"))
+
+
 def measure(tmp, up_port, filters, rows):
     """ROUNDS rounds, every variant once per round (interleaved, so a slow spell of this shared
     machine hits every variant alike); per variant the median round by req/s and the range.
@@ -416,7 +430,7 @@ def measure(tmp, up_port, filters, rows):
         for label, name, tok, script, path in rows:
             admin, port = free_ports(2)
             config = envoy_config(admin, [listener(name, port, filters[name]())], up_port)
-            proc = start_envoy(config, tmp, "measured", 72)
+            proc = start_envoy(config, tmp, "measured", 72, args=envoy_args(name, tmp))
             try:
                 wait_ready(admin, proc)
                 wrk(port, tok, script, path=path, duration="1s")
