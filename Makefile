@@ -27,7 +27,7 @@ JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test fuzz test-fuzz test-report size bench-filter test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-reload deps clean
+.PHONY: all build test fuzz test-fuzz test-report size bench-filter test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-hostcalls bench-reload deps clean
 
 all: build
 
@@ -245,6 +245,19 @@ $(CLI): Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*/*/*.rs src/*.
 # BENCH_RSS=0 skips the Envoy memory part.
 bench-envoy: $(WASM) $(NOOP_WASM) $(CLI) $(VENV)/.ok .deps-wrk
 	$(PY) envoy/bench/run.py
+
+# What each host call an allowed request makes costs inside Envoy: the floor built again with
+# one more host call per request (benches/noop, NOOP_PROBE), side by side with the floor, each
+# row's Envoy CPU split by perf (BENCH_PERF=1: needs Debian's linux-perf).
+PROBES := pairs path remove property time
+bench-hostcalls: $(WASM) $(NOOP_WASM) $(CLI) $(VENV)/.ok .deps-wrk
+	@for p in $(PROBES); do \
+	  NOOP_PROBE=$$p cargo build --release --locked --target wasm32-wasip1 --manifest-path benches/noop/Cargo.toml && \
+	  $(WASM_OPT) $(WASM_OPT_FLAGS) $(NOOP_CARGO_WASM) -o dist/bench/probe-$$p.wasm || exit 1; \
+	done
+	cargo build --release --locked --target wasm32-wasip1 --manifest-path benches/noop/Cargo.toml
+	BENCH_PERF=1 BENCH_RSS=0 BENCH_ONLY=$$(echo $(PROBES) | sed 's/\([a-z]*\)/variant_\1/g; s/ /,/g') \
+	  BENCH_VARIANTS=$$(echo $(PROBES) | sed 's|\([a-z]*\)|\1=dist/bench/probe-\1.wasm|g; s/ /,/g') $(PY) envoy/bench/run.py
 
 # The filter's own per-request cost, without Envoy: a minimal Proxy-Wasm host in Node (V8,
 # --no-liftoff), the host calls each request makes, next to the no-op floor and, with

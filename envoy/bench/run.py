@@ -332,6 +332,15 @@ def rss_mib(pid):
     return kb / 1024
 
 
+def heap_mib(admin_port):
+    """(live, free) MiB of Envoy's heap (admin `/memory`): what is allocated, and what tcmalloc
+    keeps free (freed after a peak, e.g. compiling the Wasm modules at start, not yet returned
+    to the system; part of VmRSS)."""
+    m = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/memory", timeout=5).read())
+    mib = lambda k: int(m.get(k, 0)) / 1048576
+    return mib("allocated"), mib("pageheap_free") + mib("total_thread_cache")
+
+
 def wasm_vms(admin_port):
     """Envoy's count of live V8 Wasm VMs (0 without a Wasm filter)."""
     stats = urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/stats?filter=wasm", timeout=5).read().decode()
@@ -540,7 +549,7 @@ def rss_of(tmp, up_port, filters, tok, concurrency, base_id):
         idle = rss_mib(proc.pid)
         _, _, _, _, bad = wrk(port, tok, duration=RSS_DURATION, connections="16")
         assert bad == 0, f"{bad} non-2xx responses"
-        return idle, rss_mib(proc.pid), wasm_vms(admin)
+        return idle, rss_mib(proc.pid), wasm_vms(admin), heap_mib(admin)
     finally:
         stop(proc)
 
@@ -550,9 +559,9 @@ def bench_rss(tmp, up_port):
     rows, base_id = [], 80
     for concurrency in (1, 4):
         for label, filters, alg in RSS_VARIANTS:
-            idle, after, vms = rss_of(tmp, up_port, filters(), hs if alg else None, concurrency, base_id)
+            idle, after, vms, heap = rss_of(tmp, up_port, filters(), hs if alg else None, concurrency, base_id)
             base_id += 1
-            rows.append((label, concurrency, idle, after, vms))
+            rows.append((label, concurrency, idle, after, vms, heap))
             print(f"{label:30s} --concurrency {concurrency}  idle {idle:6.1f} MiB  after traffic {after:6.1f} MiB  Wasm VMs {vms}", flush=True)
     return rss_table(rows)
 
@@ -560,14 +569,17 @@ def bench_rss(tmp, up_port):
 def rss_table(rows):
     lines = ["", f"## Envoy resident memory (VmRSS), one listener per Envoy, idle (2 s after /ready) and after "
                  f"wrk -t1 -c16 -d{RSS_DURATION}", "",
-             "| variant | --concurrency | idle MiB | after traffic MiB | added over no filter, idle MiB | added over no filter, after traffic MiB | Wasm VMs |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "| variant | --concurrency | idle MiB | after traffic MiB | added over no filter, idle MiB | added over no filter, after traffic MiB | Wasm VMs | heap live MiB | heap free MiB |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     added = {}
-    for label, concurrency, idle, after, vms in rows:
+    for label, concurrency, idle, after, vms, (live, free) in rows:
         base = next(r for r in rows if r[1] == concurrency)
         added[label, concurrency] = (idle - base[2], after - base[3])
-        lines.append(f"| {label} | {concurrency} | {idle:.1f} | {after:.1f} | {idle - base[2]:+.1f} | {after - base[3]:+.1f} | {vms} |")
-    lines += ["", "Wasm VMs: Envoy's gauge wasm.envoy.wasm.runtime.v8.active (the base VM, the main thread's, one per worker).", ""]
+        lines.append(f"| {label} | {concurrency} | {idle:.1f} | {after:.1f} | {idle - base[2]:+.1f} | {after - base[3]:+.1f} | {vms} | {live:.1f} | {free:.1f} |")
+    lines += ["", "Wasm VMs: Envoy's gauge wasm.envoy.wasm.runtime.v8.active (the base VM, the main thread's, one per worker).",
+              "Heap (admin `/memory`, after traffic): live is what Envoy has allocated; free is what tcmalloc keeps "
+              "for reuse (page heap and thread caches), memory freed after a peak (compiling the Wasm modules at start) "
+              "and still resident.", ""]
     for concurrency in sorted({r[1] for r in rows}):
         a, n = added["intercom-authz HS256", concurrency], added["no-op Proxy-Wasm filter", concurrency]
         ratio = lambda x, y: f"{x / y:.2f}" if y > 0 else "n/a"
