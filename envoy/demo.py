@@ -63,6 +63,18 @@ def call(method, path, role=None, body=None):
     print(f"\n$ {method} {path}{shown}   as {who}\n  -> {status} {text}")
 
 
+def counters():
+    """The filter's non-zero counters, once the plugin's tick has handed over the allowed and
+    token-cache counts (the filter batches those; envoy/README.md, "Observability")."""
+    deadline = time.monotonic() + 5
+    while True:
+        with urllib.request.urlopen("http://127.0.0.1:9901/stats/prometheus", timeout=5) as r:
+            lines = [l for l in r.read().decode().splitlines() if l.startswith("intercom_authz") and not l.endswith(" 0")]
+        if any(l.startswith("intercom_authz_allowed") for l in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.1)
+
+
 def main():
     for port in (8081, 10000, 9901):
         if not port_free(port):
@@ -91,8 +103,7 @@ def main():
         call("GET", "/contacts/1;jsessionid=x", "agent")
         call("GET", "/internal/debug", "owner")
         call("GET", "/contacts", None)
-        with urllib.request.urlopen("http://127.0.0.1:9901/stats/prometheus", timeout=5) as r:
-            lines = [l for l in r.read().decode().splitlines() if l.startswith("intercom_authz") and not l.endswith(" 0")]
+        lines = counters()
         print("\nEnvoy counters (admin :9901/stats/prometheus):\n  " + "\n  ".join(lines))
         audit = [l.split("intercom-authz audit ", 1)[1] for l in (ROOT / "target/demo-envoy.log").read_text().splitlines() if "intercom-authz audit" in l]
         if audit:
