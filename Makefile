@@ -142,6 +142,8 @@ test-nostd: .deps-rust
 # The Envoy harness replays the corpus materialized (tokens minted now) by the decisions test.
 test-envoy: $(WASM) $(TRAP_WASM) $(VENV)/.ok
 	cargo test --test decisions
+	# The entry points (src/filter/abi.rs) in a minimal Proxy-Wasm host: the cases Envoy never makes.
+	node --test tests/filter/
 	$(PY) -m unittest -v tests/envoy/test_envoy.py tests/envoy/test_fleet.py tests/envoy/test_faults.py tests/envoy/test_soak.py
 
 # Mixed traffic through Envoy for SOAK_SECONDS (default 300): statuses, leaks, Envoy RSS.
