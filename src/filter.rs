@@ -17,7 +17,7 @@
 //!   and why it cannot panic.
 //! - **The entry points** (`proxy_on_*`) are [`abi`]'s, not the proxy-wasm SDK's (whose
 //!   dispatcher panics on a context id it does not know): a request of an unknown or
-//!   unconfigured root is answered 503 ([`Unconfigured`]), a callback for a context that is
+//!   unconfigured root is answered 503 ([`refuse_unconfigured`]), a callback for a context that is
 //!   gone is ignored, a host that re-enters a request's callback gets that request reset.
 //! - **Values that are not UTF-8** are the authorizer's to judge ([`HttpRequest`] is bytes):
 //!   credential → `malformed_token`, method or path → `non_canonical_path`; a request id that is
@@ -648,7 +648,7 @@ impl Stream {
     fn on_request_headers(&mut self, end_of_stream: bool) -> Action {
         match self {
             Stream::Request(r) => r.on_request_headers(end_of_stream),
-            Stream::Unconfigured => Unconfigured::on_request_headers(),
+            Stream::Unconfigured => refuse_unconfigured(),
         }
     }
 
@@ -708,21 +708,17 @@ fn test_trap() {
 /// A request that reached a root with no configuration (Envoy normally refuses such a plugin
 /// before any request), or a context the VM does not know: answered 503, nothing goes
 /// upstream.
-struct Unconfigured;
-
-impl Unconfigured {
-    fn on_request_headers() -> Action {
-        let body = br#"{"error":"Service Unavailable","message":"intercom-authz has no configuration","code":"not_configured"}"#;
-        let headers = [
-            ("content-type", "application/json"),
-            ("x-intercom-authz-code", "not_configured"),
-            ("cache-control", "no-store"),
-        ];
-        if host::send_response(503, "intercom_authz_not_configured", &headers, body).is_err() {
-            host::reset_request();
-        }
-        Action::Pause
+fn refuse_unconfigured() -> Action {
+    let body = br#"{"error":"Service Unavailable","message":"intercom-authz has no configuration","code":"not_configured"}"#;
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-intercom-authz-code", "not_configured"),
+        ("cache-control", "no-store"),
+    ];
+    if host::send_response(503, "intercom_authz_not_configured", &headers, body).is_err() {
+        host::reset_request();
     }
+    Action::Pause
 }
 
 /// One request.

@@ -210,7 +210,7 @@ pub extern "C" fn proxy_on_request_headers(
 ) -> Action {
     // An unknown request context (a host breaking the ABI) is answered as unconfigured: 503.
     on_stream(id, Action::Pause, |s| s.on_request_headers(end_of_stream))
-        .unwrap_or_else(super::Unconfigured::on_request_headers)
+        .unwrap_or_else(super::refuse_unconfigured)
 }
 
 #[no_mangle]
