@@ -171,7 +171,7 @@ impl Default for Config {
     }
 }
 
-fn default_max_body() -> usize {
+pub(crate) fn default_max_body() -> usize {
     64 * 1024
 }
 fn default_request_id() -> String {
@@ -266,13 +266,13 @@ pub struct RemoteJwksConfig {
     pub timeout_ms: u64,
 }
 
-fn default_refresh() -> u64 {
+pub(crate) fn default_refresh() -> u64 {
     300
 }
-fn default_retry() -> u64 {
+pub(crate) fn default_retry() -> u64 {
     5
 }
-fn default_timeout() -> u64 {
+pub(crate) fn default_timeout() -> u64 {
     2000
 }
 
@@ -510,7 +510,7 @@ impl Authorizer {
     }
 
     fn parse(json: &str) -> Result<Config, ConfigError> {
-        serde_json::from_slice(json.as_bytes()).map_err(|e| {
+        crate::config_read::read(json.as_bytes()).map_err(|e| {
             // serde_json appends " at line L column C": keep it, it helps find the spot.
             let msg = e.to_string();
             let path = crate::json_path::path_at(json, e.line(), e.column(), &msg);

@@ -18,7 +18,8 @@
 //!            │ sort     the one sort instance (module size)                 │
 //!            └──────────────────────────────────────────────────────────────┘
 //!   std:     token (JWT verification, claim mapping, cache), pem (public keys from PEM),
-//!            authorizer (config + HTTP view); ring_verify (every signature by ring)
+//!            authorizer (config + HTTP view), config_read (the configuration's JSON reader);
+//!            ring_verify (every signature by ring)
 //!   filter:  Proxy-Wasm filter for Envoy / Istio (wasm32-wasip1)
 //! ```
 //!
@@ -48,6 +49,8 @@ pub mod version;
 
 #[cfg(feature = "std")]
 pub mod authorizer;
+#[cfg(feature = "std")]
+pub mod config_read;
 #[cfg(feature = "std")]
 pub mod guard;
 #[cfg(feature = "std")]

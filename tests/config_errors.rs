@@ -2,7 +2,9 @@
 //! at serde_json's error position. Here it is held to serde_path_to_error, which tracks the path
 //! through every `Deserialize` call, on every configuration of `tests/configs/` broken in every
 //! place: each value replaced by each JSON type, each object given an unknown key, each key
-//! dropped, compact and pretty-printed.
+//! dropped, compact and pretty-printed; and one configuration that sets every field
+//! (`tests/config_errors/every_field.json`). The shipped reader (`config_read`) is held to the
+//! derived `Deserialize` on the same configurations.
 //!
 //! One difference is allowed, and counted: a value of the wrong shape given to a type that
 //! reads it through an untagged enum or a custom `Deserialize` (`"max_session_age": [5]`) is
@@ -25,6 +27,21 @@ fn library_message(text: &str) -> Option<String> {
     } else {
         format!("invalid configuration at `{path}`: {inner}")
     })
+}
+
+/// The configurations broken here: every one of `tests/configs/`, and one that sets every field
+/// of every type to something other than its default (`tests/config_errors/every_field.json`).
+fn configs() -> Vec<Value> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut files: Vec<_> = std::fs::read_dir(format!("{root}/tests/configs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.push(format!("{root}/tests/config_errors/every_field.json").into());
+    files
+        .iter()
+        .map(|f| serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap())
+        .collect()
 }
 
 /// Every node of `v`, by its JSON pointer.
@@ -101,11 +118,8 @@ fn inside(ours: &str, library: &str) -> bool {
 
 #[test]
 fn error_paths_agree_with_serde_path_to_error() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/configs");
     let (mut compared, mut deeper, mut failed) = (0, 0, Vec::new());
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        let config: Value = serde_json::from_str(&text).unwrap();
+    for config in configs() {
         for v in variants(&config) {
             for text in [
                 serde_json::to_string(&v).unwrap(),
@@ -143,5 +157,49 @@ fn error_paths_agree_with_serde_path_to_error() {
         "{} of {compared} differ; first:\n{}",
         failed.len(),
         failed.join("\n")
+    );
+}
+
+/// The shipped reader (`config_read`) against the derived `Deserialize` it replaces, on the same
+/// broken configurations and on every one the derive accepts: the same value, or the same
+/// error (message, line and column).
+#[test]
+fn reader_agrees_with_the_derive() {
+    let (mut accepted, mut refused, mut failed) = (0, 0, Vec::new());
+    for config in configs() {
+        let mut all = variants(&config);
+        all.push(config);
+        for v in all {
+            for text in [
+                serde_json::to_string(&v).unwrap(),
+                serde_json::to_string_pretty(&v).unwrap(),
+            ] {
+                let derived = serde_json::from_str::<Config>(&text).map_err(|e| e.to_string());
+                let read =
+                    intercom_authz::config_read::read(text.as_bytes()).map_err(|e| e.to_string());
+                match &derived {
+                    Ok(_) => accepted += 1,
+                    Err(_) => refused += 1,
+                }
+                if derived != read {
+                    failed.push(format!("{text}\n  derive: {derived:?}\n  reader: {read:?}"));
+                }
+            }
+        }
+    }
+    assert!(
+        accepted > 500 && refused > 3000,
+        "{accepted} accepted, {refused} refused"
+    );
+    assert!(
+        failed.is_empty(),
+        "{} differ; first:\n{}",
+        failed.len(),
+        failed
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
