@@ -90,6 +90,8 @@ enum Slot<'a> {
     StrMap(&'a mut BTreeMap<String, String>),
     OptValue(&'a mut Option<Value>),
     OptSeconds(&'a mut Option<Seconds>),
+    /// Inside `OptSeconds`, past `null`.
+    Seconds(&'a mut Option<Seconds>),
 }
 
 impl<'de> DeserializeSeed<'de> for Slot<'_> {
@@ -103,6 +105,7 @@ impl<'de> DeserializeSeed<'de> for Slot<'_> {
             Slot::Roles(m) => return d.deserialize_map(Roles(m)),
             Slot::Enum(c) => return d.deserialize_enum(c.name(), c.variants(), Pick(c)),
             Slot::OptEnum(c) => return d.deserialize_option(Maybe(Slot::Enum(c))),
+            Slot::OptSeconds(v) => return d.deserialize_option(Maybe(Slot::Seconds(v))),
             Slot::Str(v) => *v = String::deserialize(d)?,
             Slot::OptStr(v) => *v = Option::deserialize(d)?,
             Slot::Bool(v) => *v = bool::deserialize(d)?,
@@ -110,12 +113,99 @@ impl<'de> DeserializeSeed<'de> for Slot<'_> {
             Slot::Usize(v) => *v = usize::deserialize(d)?,
             Slot::Strs(v) => *v = Vec::deserialize(d)?,
             Slot::OptStrs(v) => *v = Option::deserialize(d)?,
-            Slot::OneOrMany(v) => *v = crate::policy::one_or_many(d)?,
+            Slot::OneOrMany(v) => *v = one_or_many(d)?,
             Slot::StrMap(v) => *v = BTreeMap::deserialize(d)?,
             Slot::OptValue(v) => *v = Option::deserialize(d)?,
-            Slot::OptSeconds(v) => *v = Option::deserialize(d)?,
+            Slot::Seconds(v) => *v = Some(seconds(d)?),
         }
         Ok(())
+    }
+}
+
+/// A route's `permission`: one string or an array of them (`policy::one_or_many`).
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    match d.deserialize_any(Scalar::Other)? {
+        Scalar::Str(s) => Ok(alloc::vec![s]),
+        Scalar::Strs(v) => Ok(v),
+        _ => Err(D::Error::custom(
+            "data did not match any variant of untagged enum OneOrMany",
+        )),
+    }
+}
+
+/// A duration: seconds, or a string such as `30m` (`policy::Seconds`).
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Seconds, D::Error> {
+    match d.deserialize_any(Scalar::Other)? {
+        Scalar::U64(n) => Ok(Seconds(n)),
+        Scalar::Str(s) => crate::policy::parse_duration(&s)
+            .map(Seconds)
+            .ok_or_else(|| {
+                D::Error::custom(alloc::format!(
+                    "invalid duration `{s}` (use seconds or `30m`, `8h`, `1d`)"
+                ))
+            }),
+        _ => Err(D::Error::custom(
+            "data did not match any variant of untagged enum Raw",
+        )),
+    }
+}
+
+/// Any JSON value, read whole, as what the two untagged enums above can take: the derive
+/// reads (buffers) the whole value before it tries each variant, so a wrong one is refused
+/// after it, and so is it here.
+enum Scalar {
+    U64(u64),
+    Str(String),
+    /// An array of strings only.
+    Strs(Vec<String>),
+    Other,
+}
+
+impl<'de> DeserializeSeed<'de> for Scalar {
+    type Value = Scalar;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scalar, D::Error> {
+        d.deserialize_any(Scalar::Other)
+    }
+}
+
+impl<'de> Visitor<'de> for Scalar {
+    type Value = Scalar;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+        Ok(Scalar::U64(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+        Ok(Scalar::Str(v.into()))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+        let mut strings = Some(Vec::new());
+        while let Some(item) = seq.next_element_seed(Scalar::Other)? {
+            match (item, strings.as_mut()) {
+                (Scalar::Str(s), Some(v)) => v.push(s),
+                _ => strings = None,
+            }
+        }
+        Ok(strings.map_or(Scalar::Other, Scalar::Strs))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+        while map.next_key_seed(Scalar::Other)?.is_some() {
+            map.next_value_seed(Scalar::Other)?;
+        }
+        Ok(Scalar::Other)
     }
 }
 
