@@ -338,12 +338,14 @@ pub fn load_key(k: &KeyConfig, owner: &str) -> Result<VerifyKey, String> {
     })
 }
 
-#[derive(Deserialize)]
+/// A JWK's fields, as read: each absent, `null` or a string (anything else, or a JWK that is not
+/// an object, is refused); other members are ignored.
+#[cfg_attr(test, derive(Deserialize, Debug, PartialEq))]
 struct RawJwk {
     kty: Option<String>,
     kid: Option<String>,
     alg: Option<String>,
-    #[serde(rename = "use")]
+    #[cfg_attr(test, serde(rename = "use"))]
     use_: Option<String>,
     crv: Option<String>,
     n: Option<String>,
@@ -353,11 +355,35 @@ struct RawJwk {
     k: Option<String>,
 }
 
+impl RawJwk {
+    /// Read by hand rather than through `serde_json::from_value` (a derived visitor and a copy
+    /// of the value); held to the derive by `tests::raw_jwk_reads_as_the_derive`.
+    fn read(v: &Value) -> Option<RawJwk> {
+        let m = v.as_object()?;
+        let field = |name: &str| match m.get(name) {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => Some(Some(s.clone())),
+            Some(_) => None,
+        };
+        Some(RawJwk {
+            kty: field("kty")?,
+            kid: field("kid")?,
+            alg: field("alg")?,
+            use_: field("use")?,
+            crv: field("crv")?,
+            n: field("n")?,
+            e: field("e")?,
+            x: field("x")?,
+            y: field("y")?,
+            k: field("k")?,
+        })
+    }
+}
+
 /// Parses one JWK. The algorithm is the JWK's `alg`, or follows from `kty`/`crv` (RSA: RS256,
 /// EC P-256: ES256, EC P-384: ES384, OKP Ed25519: EdDSA, oct: HS256).
 pub fn parse_jwk(v: &Value, owner: &str) -> Result<VerifyKey, String> {
-    let raw: RawJwk =
-        serde_json::from_value(v.clone()).map_err(|_| format!("{owner} is not a JWK object"))?;
+    let raw = RawJwk::read(v).ok_or_else(|| format!("{owner} is not a JWK object"))?;
     if raw.use_.as_deref().is_some_and(|u| u != "sig") {
         return Err(format!(
             "{owner} is not a signature key (`use` is not `sig`)"
@@ -995,6 +1021,45 @@ mod tests {
         fn cache_len(&self) -> usize {
             self.cache.as_ref().map_or(0, |c| c.borrow().len())
         }
+    }
+
+    /// `RawJwk::read` takes and refuses what `serde_json::from_value` with the derive does,
+    /// except a JSON array, which the derive would read field by field.
+    #[test]
+    fn raw_jwk_reads_as_the_derive() {
+        use serde_json::json;
+        let base = json!({"kty": "RSA", "kid": "a", "alg": "RS256", "use": "sig", "crv": "P-256",
+                          "n": "n", "e": "e", "x": "x", "y": "y", "k": "k", "other": [1]});
+        let mut cases = alloc::vec![base.clone(), json!({}), json!("RSA"), json!(5), json!(null)];
+        for f in [
+            "kty", "kid", "alg", "use", "crv", "n", "e", "x", "y", "k", "other",
+        ] {
+            for r in [
+                json!(null),
+                json!(5),
+                json!(true),
+                json!([]),
+                json!({}),
+                json!("s"),
+            ] {
+                let mut c = base.clone();
+                c[f] = r;
+                cases.push(c);
+            }
+            let mut c = base.clone();
+            c.as_object_mut().unwrap().remove(f);
+            cases.push(c);
+        }
+        let mut refused = 0;
+        for c in &cases {
+            let derived = serde_json::from_value::<RawJwk>(c.clone()).ok();
+            refused += usize::from(derived.is_none());
+            assert_eq!(RawJwk::read(c), derived, "{c}");
+        }
+        assert!(refused > 40, "{refused}");
+        let array = json!(["RSA", "a", "RS256", "sig", "P-256", "n", "e", "x", "y", "k"]);
+        assert!(serde_json::from_value::<RawJwk>(array.clone()).is_ok());
+        assert_eq!(RawJwk::read(&array), None);
     }
 
     fn verifier(cache_size: usize) -> TokenVerifier {
