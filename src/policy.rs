@@ -707,8 +707,7 @@ impl Policy {
     fn compile_routes(&mut self, cfg: &PolicyConfig) -> Result<(), PolicyError> {
         let mut all: Vec<RouteConfig> = Vec::new();
         if cfg.catalog {
-            let rows = catalog::parse(catalog::CATALOG_TSV).map_err(PolicyError)?;
-            all.extend(rows.iter().map(|r| r.to_config()));
+            all.extend(catalog::rows().iter().map(|r| r.to_config()));
         }
         // (method, template shape) -> index in `all`: one lookup per configured route.
         // Inserted one by one: collecting a map sorts its entries first (a sort instantiated
