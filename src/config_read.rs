@@ -223,7 +223,11 @@ impl<'de> Visitor<'de> for Shape<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let fields = self.0.fields();
         let mut seen = 0u64;
-        while let Some(i) = map.next_key_seed(Key(fields))? {
+        let names = Name {
+            names: fields,
+            variant: false,
+        };
+        while let Some(i) = map.next_key_seed(names)? {
             if seen & (1 << i) != 0 {
                 return Err(A::Error::duplicate_field(
                     fields.get(i).copied().unwrap_or(""),
@@ -253,45 +257,36 @@ impl<'de> Visitor<'de> for Shape<'_> {
     }
 }
 
-/// A field's name, as its index; an unknown one is refused (`deny_unknown_fields`).
-struct Key(&'static [&'static str]);
+/// A field's or a variant's name, as its index; an unknown one is refused (the structs are
+/// `deny_unknown_fields`).
+#[derive(Clone, Copy)]
+struct Name {
+    names: &'static [&'static str],
+    variant: bool,
+}
 
-impl<'de> DeserializeSeed<'de> for Key {
+impl<'de> DeserializeSeed<'de> for Name {
     type Value = usize;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
         d.deserialize_identifier(self)
     }
 }
 
-impl<'de> Visitor<'de> for Key {
+impl<'de> Visitor<'de> for Name {
     type Value = usize;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("field identifier")
+        f.write_str(if self.variant {
+            "variant identifier"
+        } else {
+            "field identifier"
+        })
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<usize, E> {
-        let found = self.0.iter().position(|f| *f == v);
-        found.ok_or_else(|| E::unknown_field(v, self.0))
-    }
-}
-
-/// A variant's name, as its index.
-struct Variant(&'static [&'static str]);
-
-impl<'de> DeserializeSeed<'de> for Variant {
-    type Value = usize;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-        d.deserialize_identifier(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Variant {
-    type Value = usize;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("variant identifier")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<usize, E> {
-        let found = self.0.iter().position(|f| *f == v);
-        found.ok_or_else(|| E::unknown_variant(v, self.0))
+        match self.names.iter().position(|n| *n == v) {
+            Some(i) => Ok(i),
+            None if self.variant => Err(E::unknown_variant(v, self.names)),
+            None => Err(E::unknown_field(v, self.names)),
+        }
     }
 }
 
@@ -304,7 +299,11 @@ impl<'de> Visitor<'de> for Pick<'_> {
         write!(f, "enum {}", self.0.name())
     }
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
-        let (i, variant) = data.variant_seed(Variant(self.0.variants()))?;
+        let names = Name {
+            names: self.0.variants(),
+            variant: true,
+        };
+        let (i, variant) = data.variant_seed(names)?;
         variant.unit_variant()?;
         self.0.choose(i);
         Ok(())
