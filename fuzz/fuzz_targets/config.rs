@@ -1,10 +1,11 @@
 //! Configuration loading, on any bytes: a policy (`PolicyConfig` → `Policy::compile`), a
 //! whole configuration (`Authorizer::from_json`, and as the JS package and the component load
 //! it), a JWKS document. Each is an error or a value, never a panic; a configuration that loads
-//! judges a request.
+//! judges a request. The shipped configuration reader (`config_read`) reads every input as the
+//! serde derive it replaces does: the same value, or the same error at the same place.
 #![no_main]
 
-use intercom_authz::authorizer::{Authorizer, HttpRequest};
+use intercom_authz::authorizer::{Authorizer, Config, HttpRequest};
 use intercom_authz::token::parse_jwks;
 use intercom_authz::{Body, Policy, PolicyConfig};
 use intercom_authz_fuzz::NOW;
@@ -28,6 +29,9 @@ fn judge(a: &Authorizer) {
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let read = intercom_authz::config_read::read(data).map_err(|e| e.to_string());
+    let derived = serde_json::from_slice::<Config>(data).map_err(|e| e.to_string());
+    assert_eq!(read, derived, "config_read and the derive disagree");
     if let Ok(cfg) = serde_json::from_slice::<PolicyConfig>(data) {
         let _ = Policy::compile(&cfg);
     }
