@@ -28,6 +28,33 @@ test("exports the callbacks it handles and no others", async () => {
   }
 });
 
+// The sizes of a module's function bodies (its code section).
+function bodySizes(bytes) {
+  let i = 8;
+  const leb = () => { let r = 0, s = 0, b; do { b = bytes[i++]; r += (b & 0x7f) * 2 ** s; s += 7; } while (b & 0x80); return r; };
+  while (i < bytes.length) {
+    const id = bytes[i++], size = leb(), end = i + size;
+    if (id === 10) {
+      const sizes = [];
+      for (let n = leb(); n > 0; n--) { const len = leb(); sizes.push(len); i += len; }
+      return sizes;
+    }
+    i = end;
+  }
+  return [];
+}
+
+// V8's optimizing compiler needs memory by the size of a function body, and Envoy compiles
+// the module's functions concurrently at start: with 32 KB bodies (wasm-opt inlining large
+// functions into their only caller) an Envoy kept 14 MiB more (README, "Performance"). The
+// Makefile's --one-caller-inline-max-function-size keeps the largest near 17 KB.
+test("no function body is over 24 KB", () => {
+  const sizes = bodySizes(fs.readFileSync(WASM));
+  assert.ok(sizes.length > 500, `${sizes.length} functions read`);
+  const largest = Math.max(...sizes);
+  assert.ok(largest <= 24 * 1024, `the largest function body is ${largest} bytes`);
+});
+
 test("an allowed request goes on, entering the VM 4 times", async () => {
   const v = await load("filter", WASM, CONFIG);
   const before = v.entries();
