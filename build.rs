@@ -11,7 +11,8 @@ const COLUMNS: usize = 7;
 
 fn main() {
     println!("cargo:rerun-if-changed=src/catalog.tsv");
-    let text = std::fs::read_to_string("src/catalog.tsv").expect("src/catalog.tsv");
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    let text = std::fs::read_to_string(format!("{dir}/src/catalog.tsv")).expect("src/catalog.tsv");
     let mut values: [Vec<&str>; COLUMNS] = Default::default();
     let mut rows = Vec::new();
     for (n, line) in text.lines().enumerate() {
