@@ -270,6 +270,13 @@ fn lint() {
     // The shipped bootstrap: FAIL_RELOAD passes; its policy keeps the built-in roles, whose
     // sensitive permissions have no MFA (L001), accepted here as a team would.
     golden("lint-demo-envoy", &["lint", "envoy/envoy.yaml"], 4);
+    // An ip_allowlist behind a connection manager that trusts X-Forwarded-For (L012), next to
+    // the same allowlist behind `use_remote_address: true` (no L012).
+    golden(
+        "lint-client-address",
+        &["lint", "tests/cli/client-address.yaml", "--accept", "L001"],
+        4,
+    );
     golden(
         "lint-demo-envoy-accepted",
         &["lint", "envoy/envoy.yaml", "--accept", "L001"],

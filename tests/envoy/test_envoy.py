@@ -160,12 +160,15 @@ RELOAD_CONFIG = {"backoff": {"base_interval": "0.01s", "max_interval": "1s"}}
 
 
 def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD", underscores="REJECT_REQUEST", access_log=None,
-             hold="headers", host_env_keys=None, code=None):
+             hold="headers", host_env_keys=None, code=None, trusted_hops=1):
     """`hold`: how body-dependent requests are held. `headers` (shipped, envoy/envoy.yaml): the
     plugin's `allow_on_headers_stop_iteration`, no buffer filter; `buffer_filter`: the mode for
     hosts without that knob (`body_hold: buffer_filter` + envoy.filters.http.buffer after the
     filter); `no_knob`: `body_hold: headers` on a host without the knob (a misconfiguration).
-    `code`: the module's `vm_config.code` (default: the local `wasm`)."""
+    `code`: the module's `vm_config.code` (default: the local `wasm`). `trusted_hops`: the
+    connection manager's `xff_num_trusted_hops` (always `use_remote_address: true`): 1 is a
+    trusted load balancer in front (the right-most X-Forwarded-For entry is the client, as the
+    tests send one per case); 0 is the shipped edge (envoy/envoy.yaml: the header is ignored)."""
     if hold == "buffer_filter" and isinstance(plugin_config, dict):
         plugin_config = dict(plugin_config, body_hold="buffer_filter")
     buffer = [{"name": "envoy.filters.http.buffer", "typed_config": {
@@ -180,8 +183,10 @@ def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD",
                 "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
                 "stat_prefix": name,
                 # Deliberately no normalize_path / merge_slashes: the filter must hold alone.
-                # The client address comes from X-Forwarded-For (tests send one per case).
-                "use_remote_address": False,
+                # As behind one trusted load balancer (envoy/README.md, "The client address"):
+                # the right-most X-Forwarded-For entry is the client (tests send one per case).
+                "use_remote_address": True,
+                **({"xff_num_trusted_hops": trusted_hops} if trusted_hops else {}),
                 # Tests name each request (`x-request-id: case-<i>`) to compare deny bodies byte for byte.
                 "preserve_external_request_id": True,
                 # HTTP/1 and h2c (prior knowledge) on one port, as a mesh listener speaks both.
@@ -346,6 +351,10 @@ def _set_up_module():
     # named in vm_config.environment_variables.host_env_keys (envoy/README.md).
     add("token_env", dict(default, upstream={"intercom_token_env": "INTERCOM_AUTHZ_TEST_WORKSPACE_TOKEN"}),
         host_env_keys=["INTERCOM_AUTHZ_TEST_WORKSPACE_TOKEN"])
+    # The client address: the shipped edge (no X-Forwarded-For trusted) and one trusted hop.
+    fenced = dict(default, policy=dict(default.get("policy", {}), ip_allowlist=["10.20.0.0/16"]))
+    add("edge", fenced, trusted_hops=0)
+    add("behind_lb", fenced, trusted_hops=1)
     slow = dict(default, body_timeout_ms=3000, upstream={"role_header": "x-authz-role", "intercom_token": "icm-workspace-token"})
     for hold in ["headers", "buffer_filter", "no_knob"]:
         add("slow_" + hold, slow, hold=hold)
@@ -577,6 +586,20 @@ class Behaviour(unittest.TestCase):
                             algorithm="HS512", headers={"kid": "hs1"})
         status, _, body = self.send("corpus_default", "GET", "/contacts", forged)
         self.assertEqual((status, json.loads(body)["code"]), (401, "disallowed_algorithm"))
+
+    def test_a_spoofed_x_forwarded_for_is_not_the_client_address(self):
+        # envoy/envoy.yaml's connection manager (`use_remote_address: true`, no trusted hop):
+        # the address is the connection's (127.0.0.1), whatever the client writes in the header.
+        tok = mint({"role": "owner"})
+        for xff in [None, "10.20.1.1", "10.20.1.1, 10.20.1.2"]:
+            status, _, body = self.send("edge", "GET", "/contacts", tok, headers={"x-forwarded-for": xff} if xff else {})
+            self.assertEqual((status, json.loads(body)["code"]), (403, "ip_not_allowed"), xff)
+        # Behind one trusted load balancer (`xff_num_trusted_hops: 1`): the entry it appended, the
+        # right-most, is the client; anything the client wrote before it is not.
+        status, _, body = self.send("behind_lb", "GET", "/contacts", tok, headers={"x-forwarded-for": "10.20.1.1"})
+        self.assertEqual(status, 200, body[:200])
+        status, _, body = self.send("behind_lb", "GET", "/contacts", tok, headers={"x-forwarded-for": "10.20.1.1, 192.0.2.7"})
+        self.assertEqual((status, json.loads(body)["code"]), (403, "ip_not_allowed"))
 
     def test_dry_run_lets_denials_through_and_counts_them(self):
         before = metrics().get('intercom_authz_shadow_denied{intercom_authz_code="missing_permission"}', 0)

@@ -8,6 +8,8 @@ use serde::Deserialize as _;
 use serde_json::Value;
 
 const WASM_FILTER: &str = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm";
+const HCM: &str =
+    "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager";
 
 /// Which knob decides what happens when the plugin fails.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +35,9 @@ pub struct Embedded {
     pub config: Result<Value, String>,
     /// The failure knob.
     pub failure: Failure,
+    /// Inside a connection manager that takes the client address from `X-Forwarded-For`
+    /// (`use_remote_address` not `true`); `false` where no connection manager encloses it.
+    pub trusts_forwarded_for: bool,
 }
 
 /// Every configuration of ours in the YAML `text`.
@@ -51,7 +56,7 @@ pub fn find(text: &str) -> Result<Vec<Embedded>, String> {
             }
             continue;
         }
-        walk(&v, &mut at.trim_end_matches(": ").to_string(), &mut out);
+        walk(&v, &mut at.trim_end_matches(": ").to_string(), false, &mut out);
     }
     Ok(out)
 }
@@ -91,30 +96,40 @@ fn wasm_plugin(v: &Value, at: &str) -> Option<Embedded> {
                 .and_then(Value::as_str)
                 .map(str::to_string),
         },
+        trusts_forwarded_for: false,
     })
 }
 
-fn walk(v: &Value, at: &mut String, out: &mut Vec<Embedded>) {
+/// `xff`: whether the nearest enclosing connection manager trusts `X-Forwarded-For`.
+fn walk(v: &Value, at: &mut String, xff: bool, out: &mut Vec<Embedded>) {
     let len = at.len();
     match v {
         Value::Object(o) => {
-            if o.get("@type").and_then(Value::as_str) == Some(WASM_FILTER) {
+            let ty = o.get("@type").and_then(Value::as_str);
+            if ty == Some(WASM_FILTER) {
                 if let Some(e) = envoy_filter(v, at) {
-                    out.push(e);
+                    out.push(Embedded {
+                        trusts_forwarded_for: xff,
+                        ..e
+                    });
                 }
                 return;
             }
+            let xff = match ty {
+                Some(HCM) => o.get("use_remote_address").and_then(Value::as_bool) != Some(true),
+                _ => xff,
+            };
             for (k, child) in o {
                 at.push_str(if at.is_empty() { "" } else { "." });
                 at.push_str(k);
-                walk(child, at, out);
+                walk(child, at, xff, out);
                 at.truncate(len);
             }
         }
         Value::Array(a) => {
             for (i, child) in a.iter().enumerate() {
                 at.push_str(&format!("[{i}]"));
-                walk(child, at, out);
+                walk(child, at, xff, out);
                 at.truncate(len);
             }
         }
@@ -150,6 +165,7 @@ fn envoy_filter(typed: &Value, at: &str) -> Option<Embedded> {
                 .map(str::to_string),
             fail_open: config.get("fail_open").and_then(Value::as_bool) == Some(true),
         },
+        trusts_forwarded_for: false,
     })
 }
 

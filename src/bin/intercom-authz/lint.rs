@@ -204,6 +204,9 @@ fn findings(path: &str) -> Result<Vec<Finding>> {
         let p = Policy::compile(&cfg.policy)
             .map_err(|err| format!("`{path}` ({}): invalid policy: {err} (run `check`)", e.at))?;
         these.extend(policy_findings(&cfg, &p));
+        if e.trusts_forwarded_for && p.reads_source_ip() {
+            these.push(finding("L012", "spoofable-client-address", e.id.clone(), "an `ip_allowlist` behind a connection manager without `use_remote_address: true`: Envoy takes the client address from `X-Forwarded-For`, which any client writes (set `use_remote_address: true`, and `xff_num_trusted_hops` only for load balancers of yours)".into()));
+        }
         out.extend(these.into_iter().map(|f| Finding {
             within: Some(e.at.clone()),
             ..f
