@@ -19,7 +19,9 @@ WASM := dist/intercom_authz.wasm
 WASM_OPT_FLAGS := -Oz --one-caller-inline-max-function-size=1000 --strip-debug --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
-CARGO_WASM := target/wasm32-wasip1/wasm/intercom_authz.wasm
+# The crates every module is built from (core/, src/) and the workspace's manifests.
+LIB_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/build.rs $(wildcard core/src/*.rs core/src/*/*.rs core/src/*.tsv src/*.rs)
+CARGO_WASM := target/wasm32-wasip1/wasm/intercom_authz_filter.wasm
 # ring (feature ring-verify: every shipped module verifies with it) compiles C for wasm32:
 # clang from Debian. Its C (the curve and bignum arithmetic) at -Oz, like the rest: against
 # -O3, 32 KB less in the filter for cold verification 3 % (RS256), 3-6 % (ES256) and 11 %
@@ -27,7 +29,7 @@ CARGO_WASM := target/wasm32-wasip1/wasm/intercom_authz.wasm
 WASM_CC := CC_wasm32_wasip1=clang-19 AR_wasm32_wasip1=llvm-ar-19 CFLAGS_wasm32_wasip1=-Oz \
   CC_wasm32_unknown_unknown=clang-19 AR_wasm32_unknown_unknown=llvm-ar-19 CFLAGS_wasm32_unknown_unknown=-Oz \
   CC_wasm32_wasip2=clang-19 AR_wasm32_wasip2=llvm-ar-19 CFLAGS_wasm32_wasip2=-Oz
-JS_WASM := target/wasm32-unknown-unknown/wasm/intercom_authz.wasm
+JS_WASM := target/wasm32-unknown-unknown/wasm/intercom_authz_js.wasm
 COMPONENT := dist/intercom_authz.component.wasm
 JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
@@ -83,8 +85,8 @@ $(NODE_TOOLS)/.ok: tests/node/package.json tests/node/package-lock.json
 # ---- the filter ----------------------------------------------------------------------------
 wasm: $(WASM)
 
-$(WASM): .deps-rust .deps-clang $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock build.rs $(wildcard src/*.rs src/*/*.rs src/*.tsv)
-	$(WASM_CC) cargo rustc --lib --profile wasm --target wasm32-wasip1 --no-default-features --features filter --crate-type cdylib
+$(WASM): .deps-rust .deps-clang $(NODE_TOOLS)/.ok $(LIB_SOURCES) filter/Cargo.toml $(wildcard filter/src/*.rs)
+	$(WASM_CC) cargo rustc -p intercom-authz-filter --lib --profile wasm --target wasm32-wasip1 --crate-type cdylib
 	@mkdir -p dist
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(CARGO_WASM) -o $@
 	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped), before wasm-opt $$(stat -c %s $(CARGO_WASM))"
@@ -92,24 +94,24 @@ $(WASM): .deps-rust .deps-clang $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock build.rs
 # Tests only: the same filter with a trap on request (feature test-trap), to watch failure policies.
 TRAP_WASM := dist/intercom_authz.test-trap.wasm
 $(TRAP_WASM): $(WASM)
-	$(WASM_CC) cargo rustc --lib --profile wasm --target wasm32-wasip1 --no-default-features --features filter,test-trap --crate-type cdylib
+	$(WASM_CC) cargo rustc -p intercom-authz-filter --lib --profile wasm --target wasm32-wasip1 --features test-trap --crate-type cdylib
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(CARGO_WASM) -o $@
 
 # ---- the npm package -----------------------------------------------------------------------
 js: dist/js/package.json
 
-dist/js/package.json: .deps-rust .deps-clang .deps-wasm-bindgen $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock build.rs $(wildcard src/*.rs src/*/*.rs src/*.tsv src/js-package/*)
-	$(WASM_CC) cargo rustc --lib --profile wasm --target wasm32-unknown-unknown --no-default-features --features js --crate-type cdylib
+dist/js/package.json: .deps-rust .deps-clang .deps-wasm-bindgen $(NODE_TOOLS)/.ok $(LIB_SOURCES) js/Cargo.toml $(wildcard js/src/*.rs js/package/*)
+	$(WASM_CC) cargo rustc -p intercom-authz-js --lib --profile wasm --target wasm32-unknown-unknown --crate-type cdylib
 	rm -rf dist/js && mkdir -p dist/js
-	wasm-bindgen --target nodejs --out-dir dist/js/node $(JS_WASM)
-	wasm-bindgen --target web --out-dir dist/js/web $(JS_WASM)
+	wasm-bindgen --target nodejs --out-name intercom_authz --out-dir dist/js/node $(JS_WASM)
+	wasm-bindgen --target web --out-name intercom_authz --out-dir dist/js/web $(JS_WASM)
 	# One copy of the wasm (the two targets emit the same module): Node loads the web build's.
 	cmp dist/js/node/intercom_authz_bg.wasm dist/js/web/intercom_authz_bg.wasm
 	rm dist/js/node/intercom_authz_bg.wasm
 	grep -q '^const wasmPath = `$${__dirname}/intercom_authz_bg.wasm`;$$' dist/js/node/intercom_authz.js
 	sed -i 's|^const wasmPath = `$${__dirname}/intercom_authz_bg.wasm`;$$|const wasmPath = `$${__dirname}/../web/intercom_authz_bg.wasm`;|' dist/js/node/intercom_authz.js
 	$(WASM_OPT) $(WASM_OPT_FLAGS) dist/js/web/intercom_authz_bg.wasm -o dist/js/web/intercom_authz_bg.wasm
-	cp src/js-package/package.json src/js-package/express.js src/js-package/express.d.ts src/js-package/config.d.ts src/js-package/README.md dist/js/
+	cp js/package/package.json js/package/express.js js/package/express.d.ts js/package/config.d.ts js/package/README.md dist/js/
 	@echo "dist/js: $$(stat -c %s dist/js/web/intercom_authz_bg.wasm) bytes of wasm ($$(gzip -9c dist/js/web/intercom_authz_bg.wasm | wc -c) gzipped)"
 	cd dist/js && npm pack --dry-run --json > ../js-pack.json
 	@python3 -c 'import json; p = json.load(open("dist/js-pack.json"))[0]; w = [f["path"] for f in p["files"] if f["path"].endswith(".wasm")]; assert w == ["web/intercom_authz_bg.wasm"], w; print("npm package: %d bytes packed, %d installed, %d files" % (p["size"], p["unpackedSize"], len(p["files"])))'
@@ -120,9 +122,9 @@ dist/js/package.json: .deps-rust .deps-clang .deps-wasm-bindgen $(NODE_TOOLS)/.o
 # wasm-opt on the core modules inside it (wasm-opt itself does not read components).
 component: $(COMPONENT)
 
-COMPONENT_RAW := target/wasm32-wasip2/wasm/intercom_authz.wasm
-$(COMPONENT): .deps-rust .deps-clang $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock build.rs $(wildcard src/*.rs src/*/*.rs src/*.tsv wit/*.wit)
-	$(WASM_CC) cargo rustc --lib --profile wasm --target wasm32-wasip2 --no-default-features --features component --crate-type cdylib
+COMPONENT_RAW := target/wasm32-wasip2/wasm/intercom_authz_component.wasm
+$(COMPONENT): .deps-rust .deps-clang $(NODE_TOOLS)/.ok $(LIB_SOURCES) component/Cargo.toml $(wildcard component/src/*.rs wit/*.wit)
+	$(WASM_CC) cargo rustc -p intercom-authz-component --lib --profile wasm --target wasm32-wasip2 --crate-type cdylib
 	@mkdir -p dist
 	$(NODE_TOOLS)/.bin/jco opt $(COMPONENT_RAW) -o $@ --quiet -- $(WASM_OPT_FLAGS)
 	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped), before jco opt $$(stat -c %s $(COMPONENT_RAW))"
@@ -131,19 +133,25 @@ $(COMPONENT): .deps-rust .deps-clang $(NODE_TOOLS)/.ok Cargo.toml Cargo.lock bui
 test: test-lint test-nostd test-rust test-envoy test-istio test-js test-component test-readme test-sdk test-report test-fuzz
 	@echo "make test: all passed"
 
+# Natively: the core, the std layer (verifying with ring, as shipped) and the CLI. The filter,
+# the npm package and the component are tested as the modules they ship as (test-envoy,
+# test-js, test-component).
+NATIVE := --workspace --exclude intercom-authz-filter --exclude intercom-authz-js --exclude intercom-authz-component
 test-rust:
-	cargo test --features cli,ring-verify
+	cargo test $(NATIVE) --features intercom-authz/ring-verify
 
 test-lint: .deps-rust .deps-clang
 	cargo fmt --check
-	cargo clippy --all-targets --features filter,cli -- -D warnings
-	# The filter as shipped: verification only, every algorithm by ring, no RustCrypto.
-	cargo clippy --lib --no-default-features --features filter -- -D warnings
-	$(WASM_CC) cargo clippy --lib --target wasm32-unknown-unknown --no-default-features --features js -- -D warnings
-	$(WASM_CC) cargo clippy --lib --target wasm32-wasip2 --no-default-features --features component -- -D warnings
+	cargo clippy --workspace --exclude intercom-authz-js --exclude intercom-authz-component --all-targets -- -D warnings
+	# The std layer as shipped: verification only, every algorithm by ring, no RustCrypto.
+	cargo clippy -p intercom-authz --lib --no-default-features --features ring-verify -- -D warnings
+	$(WASM_CC) cargo clippy -p intercom-authz-js --lib --target wasm32-unknown-unknown -- -D warnings
+	$(WASM_CC) cargo clippy -p intercom-authz-component --lib --target wasm32-wasip2 -- -D warnings
+	# No import circle between the files of a crate (every `crate::` path read; tools/circles.py).
+	python3 tests/circles.py core/src src filter/src js/src component/src cli/src
 
 test-nostd: .deps-rust
-	cargo build --no-default-features --lib --target x86_64-unknown-none
+	cargo build -p intercom-authz-core --lib --target x86_64-unknown-none
 
 # The Envoy harness replays the corpus materialized (tokens minted now) by the decisions test.
 test-envoy: $(WASM) $(TRAP_WASM) $(VENV)/.ok
@@ -200,7 +208,7 @@ fuzz: .deps-fuzz
 
 # The access-review page of `intercom-authz report` in headless chromium (Debian).
 test-report: .deps-chromium
-	cargo build --features cli
+	cargo build -p intercom-authz-cli
 	python3 -m unittest -v tests/cli/test_report.py
 
 .deps-chromium:
@@ -246,8 +254,8 @@ $(NOOP_WASM): .deps-rust $(NODE_TOOLS)/.ok benches/noop/Cargo.toml benches/noop/
 
 # The CLI: bench-envoy derives the native RBAC of the whole catalog from its `matrix`.
 CLI := target/release/intercom-authz
-$(CLI): Cargo.toml Cargo.lock $(wildcard src/*.rs src/*/*.rs src/*/*/*.rs src/*.tsv)
-	cargo build --release --features cli
+$(CLI): $(LIB_SOURCES) cli/Cargo.toml $(wildcard cli/src/*.rs)
+	cargo build --release -p intercom-authz-cli
 
 # BENCH_DURATION (default 5s) per row and round, BENCH_ROUNDS (default 5, interleaved; medians);
 # BENCH_RSS=0 skips the Envoy memory part.

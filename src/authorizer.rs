@@ -33,17 +33,21 @@ use std::vec::Vec;
 
 use core::net::IpAddr;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub mod guard;
+
+pub use crate::config::{
+    AuditMode, BodyHold, Config, ConfigError, ConversationsConfig, DecisionState, Mode,
+    RemoteJwksConfig, UpstreamConfig,
+};
 use crate::conversation::Lookup;
 use crate::eval::{
     error_title, evaluate, Body, Code, Decision, DenyBody, Effect, Principal, Request,
 };
-pub use crate::guard::{
-    ConversationsConfig, HttpResponse, LookupAnswer, ResponseGuard, ResponseVerdict,
-};
-use crate::policy::{Policy, PolicyConfig};
-use crate::token::{www_authenticate, NoKeys, TokenConfig, TokenVerifier};
+use crate::policy::Policy;
+use crate::token::{www_authenticate, NoKeys, TokenVerifier};
+pub use guard::{HttpResponse, LookupAnswer, ResponseGuard, ResponseVerdict};
 
 /// The order in which a role claim that is an array picks its role: `role_order` as written
 /// (names the policy does not know dropped), then the policy's other roles, custom ones first
@@ -81,212 +85,6 @@ pub fn check_caller_method(method: &str) -> Result<(), String> {
     }
     Ok(())
 }
-
-/// The whole configuration: the same JSON for the filter, the JS package, the component and
-/// the CLI. Front-ends ignore the parts that do not concern them (JS has no upstream).
-/// [`Config::default`] is the configuration `{}`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct Config {
-    /// The policy.
-    #[serde(default)]
-    pub policy: PolicyConfig,
-    /// Tokens.
-    #[serde(default)]
-    pub token: TokenConfig,
-    /// `enforce` (default) or `dry_run` (log and count denials, let them through).
-    #[serde(default)]
-    pub mode: Mode,
-    /// The largest body buffered for a body-dependent route (default 64 KiB); more is 413.
-    #[serde(default = "default_max_body")]
-    pub max_body_bytes: usize,
-    /// What the filter adds to or removes from the request sent upstream.
-    #[serde(default)]
-    pub upstream: UpstreamConfig,
-    /// Which decisions get an audit line.
-    #[serde(default)]
-    pub audit: AuditMode,
-    /// Which decisions the filter writes to Envoy's filter state as `intercom_authz.decision`,
-    /// for access logs (`%FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%`; filter only).
-    #[serde(default)]
-    pub decision_state: DecisionState,
-    /// A JWKS fetched through an Envoy cluster (filter only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_jwks: Option<RemoteJwksConfig>,
-    /// The header whose value is echoed as `requestId` (default `x-request-id`).
-    #[serde(default = "default_request_id")]
-    pub request_id_header: String,
-    /// How the filter keeps a body-dependent request from the upstream until its body is
-    /// judged (filter only; see [`BodyHold`]).
-    #[serde(default)]
-    pub body_hold: BodyHold,
-    /// How long the filter waits for a body-dependent request's whole body after its headers,
-    /// in milliseconds (default 10,000); then `408 body_timeout` (filter only).
-    #[serde(default = "default_body_timeout")]
-    pub body_timeout_ms: u64,
-    /// Conversation access by assignment: where the filter looks conversations up, how long it
-    /// remembers them, how large a judged response may be (module `guard`).
-    #[serde(default)]
-    pub conversations: ConversationsConfig,
-}
-
-/// How the filter holds a request whose decision needs its body.
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum BodyHold {
-    /// Pause the headers until the body is judged: nothing goes upstream before the decision
-    /// and the headers are rewritten after it. Needs Envoy ≥ 1.35 with the plugin's
-    /// `allow_on_headers_stop_iteration: true` (without it the body never arrives, and the
-    /// request ends `408 body_timeout`).
-    #[default]
-    Headers,
-    /// Let the (rewritten) headers go on and hold the body: for hosts without that knob
-    /// (Istio's `WasmPlugin`), where `envoy.filters.http.buffer` must follow this filter so the
-    /// headers cannot reach the upstream before the decision.
-    BufferFilter,
-}
-
-fn default_body_timeout() -> u64 {
-    10_000
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            policy: PolicyConfig::default(),
-            token: TokenConfig::default(),
-            mode: Mode::default(),
-            max_body_bytes: default_max_body(),
-            upstream: UpstreamConfig::default(),
-            audit: AuditMode::default(),
-            decision_state: DecisionState::default(),
-            remote_jwks: None,
-            request_id_header: default_request_id(),
-            body_hold: BodyHold::default(),
-            body_timeout_ms: default_body_timeout(),
-            conversations: ConversationsConfig::default(),
-        }
-    }
-}
-
-pub(crate) fn default_max_body() -> usize {
-    64 * 1024
-}
-fn default_request_id() -> String {
-    "x-request-id".into()
-}
-
-/// Enforcement mode.
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub enum Mode {
-    /// Deny what the policy denies.
-    #[default]
-    Enforce,
-    /// Shadow mode: log and count what would be denied, deny nothing.
-    DryRun,
-}
-
-/// Which decisions the filter writes to filter state (`intercom_authz.decision`).
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub enum DecisionState {
-    /// Every decision: an access log tells an allowed request (`allowed`) from one the filter
-    /// never judged (`-`).
-    #[default]
-    All,
-    /// Denials only (`%RESPONSE_CODE_DETAILS%` says the same): one host call fewer per allowed
-    /// request (`make bench-filter` counts them; `make bench-envoy` has a row for it).
-    Deny,
-}
-
-/// Which decisions are written to the audit log.
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub enum AuditMode {
-    /// Every decision.
-    #[default]
-    All,
-    /// Denials only.
-    Deny,
-    /// None.
-    None,
-}
-
-/// Headers for the upstream.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct UpstreamConfig {
-    /// Set to the judged role (any client-sent copy is removed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_header: Option<String>,
-    /// Set to the caller's subject (any client-sent copy is removed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject_header: Option<String>,
-    /// Replace `Authorization` with `Bearer <this>`: the workspace's Intercom access token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub intercom_token: Option<String>,
-    /// Same, from this environment variable of the VM.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub intercom_token_env: Option<String>,
-    /// Forward the caller's JWT upstream (default `false`: it is removed).
-    #[serde(default)]
-    pub forward_caller_token: bool,
-}
-
-/// A JWKS fetched through an Envoy cluster.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-pub struct RemoteJwksConfig {
-    /// The Envoy cluster.
-    pub cluster: String,
-    /// The path on it, e.g. `/.well-known/jwks.json`.
-    pub path: String,
-    /// The `:authority` to send (default: the cluster name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authority: Option<String>,
-    /// Seconds between refreshes (default 300).
-    #[serde(default = "default_refresh")]
-    pub refresh_secs: u64,
-    /// Seconds between retries after a failure (default 5).
-    #[serde(default = "default_retry")]
-    pub retry_secs: u64,
-    /// The largest JWKS accepted, in bytes (default 64 KiB).
-    #[serde(default = "default_max_body")]
-    pub max_bytes: usize,
-    /// Request timeout in milliseconds (default 2,000).
-    #[serde(default = "default_timeout")]
-    pub timeout_ms: u64,
-}
-
-pub(crate) fn default_refresh() -> u64 {
-    300
-}
-pub(crate) fn default_retry() -> u64 {
-    5
-}
-pub(crate) fn default_timeout() -> u64 {
-    2000
-}
-
-/// A configuration that could not be loaded: one line naming the culprit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError(pub String);
-
-impl core::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// What a front-end passes in: the bytes it received, which need not be UTF-8 (Envoy passes
 /// bytes 0x80–0xFF in header values and in an HTTP/2 `:path`). A credential that is not UTF-8
@@ -720,7 +518,7 @@ impl Authorizer {
         match (out.effect, &r.lookup) {
             (Effect::NeedLookup, Some(answer)) => {
                 let assignment = answer.read();
-                req.lookup = crate::guard::as_lookup(&assignment);
+                req.lookup = guard::as_lookup(&assignment);
                 judge(&req)
             }
             _ => out,
@@ -786,8 +584,8 @@ impl Authorizer {
                 .then(|| d.conversation_id().map(str::to_owned))
                 .flatten(),
             looked_up: d.looked_up,
-            judge_response: crate::guard::response_kind(d),
-            guard: crate::guard::response_guard(d, who),
+            judge_response: guard::response_kind(d),
+            guard: guard::response_guard(d, who),
         }
     }
 }

@@ -21,11 +21,13 @@ use serde::de::{
 };
 use serde_json::Value;
 
-use crate::authorizer::{
-    AuditMode, BodyHold, Config, DecisionState, Mode, RemoteJwksConfig, UpstreamConfig,
+use crate::config::{
+    AuditMode, BodyHold, Config, ConversationsConfig, DecisionState, Mode, RemoteJwksConfig,
+    UpstreamConfig,
 };
+
 use crate::conversation::{Access, Reassign};
-use crate::guard::ConversationsConfig;
+
 use crate::policy::{
     MfaConfig, PathMode, PolicyConfig, RoleConfig, RouteConfig, ScopeMode, ScopeSource, Seconds,
     UnknownVersions,
@@ -406,10 +408,10 @@ impl RemoteJwksConfig {
             cluster: String::new(),
             path: String::new(),
             authority: None,
-            refresh_secs: crate::authorizer::default_refresh(),
-            retry_secs: crate::authorizer::default_retry(),
-            max_bytes: crate::authorizer::default_max_body(),
-            timeout_ms: crate::authorizer::default_timeout(),
+            refresh_secs: crate::config::default_refresh(),
+            retry_secs: crate::config::default_retry(),
+            max_bytes: crate::config::default_max_body(),
+            timeout_ms: crate::config::default_timeout(),
         }
     }
 }

@@ -1,61 +1,45 @@
 //! # intercom-authz
 //!
-//! Authorization in front of Intercom's REST API. One evaluator, several front-ends:
+//! Authorization in front of Intercom's REST API. One evaluator, several front-ends; the
+//! workspace's crates are its layers, and the arrows run one way, down:
 //!
 //! ```text
-//!            ┌──────────── core: no_std + alloc, no host crate ────────────┐
-//!            │ perm     permission vocabulary, Intercom aliases, bitsets    │
-//!            │ catalog  every Intercom API route → permission, scope, rule  │
-//!            │ router   segment-trie route index (literal beats {param})    │
-//!            │ path     canonicalization (the anti-bypass layer)            │
-//!            │ rack     how Intercom's Rails upstream reads a request        │
-//!            │ version  Intercom-Version and the catalog's version ranges   │
-//!            │ body     body/query-dependent routes, strict JSON            │
-//!            │ net      CIDR allowlists                                     │
-//!            │ policy   PolicyConfig (serde) → Policy (compiled)            │
-//!            │ eval     evaluate(policy, principal, request, now) → Decision│
-//!            │ json_path  a configuration error's path, from the JSON text  │
-//!            │ sort     the one sort instance (module size)                 │
-//!            └──────────────────────────────────────────────────────────────┘
-//!   std:     token (JWT verification, claim mapping, cache), pem (public keys from PEM),
-//!            authorizer (config + HTTP view), config_read (the configuration's JSON reader);
-//!            ring_verify (every signature by ring)
-//!   filter:  Proxy-Wasm filter for Envoy / Istio (wasm32-wasip1)
+//!  front-ends   intercom-authz-filter (filter/)   Proxy-Wasm for Envoy / Istio (wasm32-wasip1)
+//!               intercom-authz-js (js/)           the npm package (wasm-bindgen)
+//!               intercom-authz-component          the WebAssembly component (wit-bindgen, wit/)
+//!               intercom-authz-cli (cli/)         the `intercom-authz` command
+//!                          │
+//!  std layer    intercom-authz (src/, this crate)
+//!               token        JWT verification (jsonwebtoken), claim mapping, verified-token cache
+//!               pem          public keys from PEM by a strict DER reader
+//!               ring_verify  every signature by ring (feature `ring-verify`: every shipped module)
+//!               authorizer   the configuration every front-end loads, and the one call they make
+//!               config_read  the configuration's JSON reader (held to serde's derive)
+//!               guard        conversation lookups and responses, judged for the front-ends
+//!                          │
+//!  core         intercom-authz-core (core/): no_std, no host crate; re-exported here
+//!               perm catalog router path rack version body net conversation policy eval
 //! ```
 //!
-//! Start with [`policy::Policy::compile`] and [`eval::evaluate`], or, with the `std` feature,
-//! [`authorizer::Authorizer`], which every front-end wraps.
+//! Start with [`policy::Policy::compile`] and [`eval::evaluate`] (the core), or
+//! [`authorizer::Authorizer`], which every front-end wraps. A Rust user who wants only the
+//! evaluator depends on `intercom-authz-core` alone.
 #![doc = include_str!("../README.md")]
-#![no_std]
 #![cfg_attr(not(test), warn(missing_docs))]
 
 extern crate alloc;
-#[cfg(any(feature = "std", test))]
-extern crate std;
 
-pub mod body;
-pub mod catalog;
-pub mod conversation;
-pub mod eval;
-pub mod json_path;
-pub mod net;
-pub mod path;
-pub mod perm;
-pub mod policy;
-pub mod rack;
-pub mod router;
-pub mod sort;
-pub mod version;
+pub use intercom_authz_core::{
+    body, catalog, conversation, eval, json_path, net, path, perm, policy, rack, router, sort,
+    version,
+};
 
-#[cfg(feature = "std")]
 pub mod authorizer;
-#[cfg(feature = "std")]
+pub mod config;
 pub mod config_read;
-#[cfg(feature = "std")]
-pub mod guard;
-#[cfg(feature = "std")]
+/// Conversation lookups and responses, judged for the front-ends (part of the authorizer).
+pub use authorizer::guard;
 pub mod pem;
-#[cfg(feature = "std")]
 pub mod token;
 
 #[cfg(feature = "ring-verify")]
@@ -64,23 +48,8 @@ pub mod ring_verify;
 // The token layer verifies with ring (`ring-verify`: every shipped module) or jsonwebtoken's
 // RustCrypto provider (`rust-crypto`: the default, for tests and the CLI); with neither,
 // jsonwebtoken would panic at the first key.
-#[cfg(all(
-    feature = "std",
-    not(any(feature = "ring-verify", feature = "rust-crypto"))
-))]
-compile_error!("the `std` token layer needs `ring-verify` or `rust-crypto`");
-
-#[cfg(feature = "schema")]
-pub mod schema;
-
-#[cfg(feature = "filter")]
-pub mod filter;
-
-#[cfg(feature = "js")]
-pub mod js;
-
-#[cfg(feature = "component")]
-pub mod component;
+#[cfg(not(any(feature = "ring-verify", feature = "rust-crypto")))]
+compile_error!("the token layer needs `ring-verify` or `rust-crypto`");
 
 pub use conversation::Lookup;
 pub use eval::{evaluate, Body, Code, Decision, Effect, Principal, Request};

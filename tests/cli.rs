@@ -14,7 +14,7 @@ use std::process::Command;
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_intercom-authz"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .output()
         .unwrap();
     (
@@ -34,7 +34,7 @@ fn golden(name: &str, args: &[&str], want_code: i32) {
         !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
         "{got}"
     );
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .join("tests/cli/golden")
         .join(format!("{name}.txt"));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
@@ -392,7 +392,8 @@ fn routes_suggestions_paste_into_a_policy_that_checks() {
     let fragment: serde_json::Value = serde_json::from_str(json).unwrap();
     let mut cfg: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/default.json"),
+            Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+                .join("tests/configs/default.json"),
         )
         .unwrap(),
     )
@@ -479,7 +480,7 @@ fn a_closed_stdout_is_a_quiet_exit() {
         assert_eq!(run(args).0, normal, "{args:?}");
         let mut child = Command::new(env!("CARGO_BIN_EXE_intercom-authz"))
             .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -501,7 +502,7 @@ fn a_closed_stdout_is_a_quiet_exit() {
 /// Writes `target/tmp/usage/NAME` with `tests/cli/gen_audit_log.py` (deterministic).
 fn audit_log(lines: usize, name: &str, gzip: bool) -> String {
     let rel = format!("target/tmp/usage/{name}");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     std::fs::create_dir_all(root.join("target/tmp/usage")).unwrap();
     let mut cmd = Command::new("python3");
     cmd.args(["tests/cli/gen_audit_log.py", &lines.to_string(), &rel])

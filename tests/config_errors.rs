@@ -1,4 +1,4 @@
-//! A configuration error names the culprit's path: `src/json_path.rs` reads it off the JSON text
+//! A configuration error names the culprit's path: `core/src/json_path.rs` reads it off the JSON text
 //! at serde_json's error position. Here it is held to serde_path_to_error, which tracks the path
 //! through every `Deserialize` call, on every configuration of `tests/configs/` broken in every
 //! place: each value replaced by each JSON type, each object given an unknown key, each key

@@ -1,6 +1,6 @@
 //! Every Intercom operation that reaches a conversation (`tests/spec-conversations/reach.tsv`,
 //! extracted from the OpenAPI descriptions by `extract.py`) has a conversation kind other than
-//! `free` in `src/conversation.rs`: a role with restricted conversation access never reaches a
+//! `free` in `core/src/conversation.rs`: a role with restricted conversation access never reaches a
 //! conversation the filter does not judge. And the kinds that judge (one, list, by id) are on
 //! routes whose responses and paths are what the judging reads.
 #![allow(

@@ -1,26 +1,26 @@
 //! The shipped JSON Schema (`envoy/config.schema.json`) and the npm package's TypeScript
-//! declarations (`src/js-package/config.d.ts`) are what `src/schema.rs` generates from the Rust
+//! declarations (`js/package/config.d.ts`) are what `cli/src/schema.rs` generates from the Rust
 //! configuration types, so they cannot drift. `UPDATE_SCHEMA=1 cargo test --test schema
-//! --features cli` rewrites them.
+//! -p intercom-authz-cli` rewrites them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 
 fn check(file: &str, generated: String) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).join(file);
     if std::env::var_os("UPDATE_SCHEMA").is_some() {
         std::fs::write(&path, &generated).unwrap();
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "{file} is not what src/schema.rs generates: run `UPDATE_SCHEMA=1 cargo test --test schema --features cli`"
+        "{file} is not what cli/src/schema.rs generates: run `UPDATE_SCHEMA=1 cargo test --test schema -p intercom-authz-cli`"
     );
 }
 
 #[test]
 fn the_json_schema_is_generated() {
-    let schema = intercom_authz::schema::json_schema();
+    let schema = intercom_authz_cli::schema::json_schema();
     check(
         "envoy/config.schema.json",
         serde_json::to_string_pretty(&schema).unwrap() + "\n",
@@ -40,11 +40,11 @@ fn the_json_schema_is_generated() {
 
 #[test]
 fn the_typescript_declarations_are_generated() {
-    let ts = intercom_authz::schema::typescript();
+    let ts = intercom_authz_cli::schema::typescript();
     for (name, _) in intercom_authz::perm::PERMISSIONS {
         assert!(ts.contains(&format!("\"{name}\"")), "{name}");
     }
     assert!(ts.contains("export interface AuthzConfig<C extends string = never>"));
     assert!(ts.contains("grant?: Permission<NoInfer<C>>[];"));
-    check("src/js-package/config.d.ts", ts);
+    check("js/package/config.d.ts", ts);
 }

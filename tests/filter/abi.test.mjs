@@ -1,4 +1,4 @@
-// The filter's Proxy-Wasm entry points (src/filter/abi.rs) under the minimal host: what they
+// The filter's Proxy-Wasm entry points (filter/src/abi.rs) under the minimal host: what they
 // export, and that the cases Envoy never produces (a context the VM does not know, a callback
 // after the context is gone, an answer to an HTTP call nobody made) get an answer and never
 // trap. Run by `make test-envoy`.

@@ -3,7 +3,7 @@
 conversation), from the OpenAPI descriptions 2.7 to 2.16.
 
 Development tool, not used at build or run time: it writes `tests/spec-conversations/reach.tsv`,
-which `tests/conversations.rs` checks `src/conversation.rs`'s route kinds against: every
+which `tests/conversations.rs` checks `core/src/conversation.rs`'s route kinds against: every
 operation listed must have a kind other than `free`, so a role with restricted conversation
 access never reaches a conversation the filter does not judge.
 

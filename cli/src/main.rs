@@ -1,0 +1,269 @@
+//! `intercom-authz`: the CLI for policy authors and auditors (feature `cli`). One file per
+//! command, named after it; `common.rs` loads configurations.
+//!
+//! ```text
+//! intercom-authz check   CONFIG|ENVOY.yaml|ISTIO.yaml [--format text|json]
+//! intercom-authz explain CONFIG METHOD PATH [--role R | --claims JSON | --token T] [--body JSON] [--ip A]
+//! intercom-authz matrix  CONFIG [--format md|csv|json] [--by route|permission]
+//! intercom-authz matrix  --diff OLD NEW [--format md|csv|json]
+//! intercom-authz lint    CONFIG|ENVOY.yaml|ISTIO.yaml [--format text|json] [--accept CODE[:SUBJECT]]
+//! intercom-authz usage   CONFIG AUDIT_LOG... [--format text|json] [--propose OUT]
+//! intercom-authz report  CONFIG [--usage AUDIT_LOG...] [--previous OLD] -o review.html
+//! intercom-authz routes  CONFIG --openapi SPEC.yaml
+//! intercom-authz token   --secret S --role R [--claims JSON] [--ttl 1h] [--kid K]
+//! intercom-authz schema  [--typescript]
+//! ```
+//!
+//! CONFIG is a full configuration (the filter's plugin configuration) or a bare policy. Errors
+//! are one line on stderr and exit code 1 (2 for usage errors, from clap); never a panic.
+//! `explain` exits 3 when the request is denied, `lint` and `routes` exit 4 when they warn.
+
+/// `print!` for stdout that may be closed early (`intercom-authz matrix … | head`): the
+/// standard macros panic on a closed pipe; this exits quietly instead.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*)) };
+}
+
+/// `println!`, the same way.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0); // the reader has all it wanted
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
+mod check;
+mod common;
+mod conditions;
+mod embedded;
+mod explain;
+mod lint;
+mod matrix;
+mod problems;
+mod report;
+mod routes;
+mod token;
+mod usage;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "intercom-authz",
+    version,
+    about = "Check, explain and audit intercom-authz policies"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum MatrixFormat {
+    Md,
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum By {
+    Route,
+    Permission,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a configuration or policy file
+    Check {
+        config: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: CheckFormat,
+    },
+    /// Judge one request and explain the decision
+    Explain {
+        config: String,
+        method: String,
+        path: String,
+        #[arg(long, conflicts_with_all = ["claims", "token"])]
+        role: Option<String>,
+        /// Verified claims, as JSON (mapped like a token's)
+        #[arg(long, conflicts_with = "token")]
+        claims: Option<String>,
+        /// A bearer token, verified with the configuration's keys
+        #[arg(long)]
+        token: Option<String>,
+        /// The JSON body
+        #[arg(long)]
+        body: Option<String>,
+        /// The source address
+        #[arg(long)]
+        ip: Option<String>,
+        /// The time, in seconds since the epoch (default: now)
+        #[arg(long)]
+        now: Option<u64>,
+    },
+    /// Print the role × route (or permission) access matrix, or what changed between two policies
+    Matrix {
+        config: Option<String>,
+        #[arg(long, value_enum, default_value = "md")]
+        format: MatrixFormat,
+        #[arg(long, value_enum, default_value = "route")]
+        by: By,
+        /// Compare two policies: what each role gained and lost
+        #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with = "config")]
+        diff: Option<Vec<String>>,
+    },
+    /// Least-privilege warnings
+    Lint {
+        config: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: CheckFormat,
+        /// Accept a finding: `L005` (the whole rule) or `L001:agent` (the rule for one subject)
+        #[arg(long, value_name = "CODE[:SUBJECT]")]
+        accept: Vec<String>,
+    },
+    /// Least privilege from the filter's audit lines: used and unused grants per role and
+    /// subject, denials by code, and a narrower policy (--propose)
+    Usage {
+        config: String,
+        #[arg(required = true, value_name = "AUDIT_LOG")]
+        logs: Vec<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: CheckFormat,
+        /// Write the configuration with every unused grant revoked to this file
+        #[arg(long, value_name = "OUT")]
+        propose: Option<String>,
+    },
+    /// One self-contained HTML page for an access review
+    Report {
+        config: String,
+        /// Audit logs: used and unused grants as a heat map
+        #[arg(long = "usage", value_name = "AUDIT_LOG", num_args = 1..)]
+        logs: Vec<String>,
+        /// A previous policy: what changed since
+        #[arg(long, value_name = "OLD")]
+        previous: Option<String>,
+        #[arg(short = 'o', long = "output", value_name = "HTML")]
+        output: String,
+    },
+    /// Operations of an Intercom OpenAPI description that the policy does not classify
+    Routes {
+        config: String,
+        #[arg(long)]
+        openapi: String,
+    },
+    /// The configuration's JSON Schema (or, with --typescript, its TypeScript declarations),
+    /// generated from the Rust types
+    Schema {
+        #[arg(long)]
+        typescript: bool,
+    },
+    /// Mint an HS256 token for local testing
+    Token {
+        #[arg(long)]
+        secret: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        claims: Option<String>,
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        #[arg(long)]
+        kid: Option<String>,
+        #[arg(long, default_value = "admin-1")]
+        sub: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { config, format } => check::check(&config, format),
+        Command::Explain {
+            config,
+            method,
+            path,
+            role,
+            claims,
+            token,
+            body,
+            ip,
+            now: at,
+        } => explain::explain(&config, &method, &path, role, claims, token, body, ip, at),
+        Command::Matrix {
+            config,
+            format,
+            by,
+            diff,
+        } => match (diff, config) {
+            (Some(d), _) => match d.as_slice() {
+                [old, new] => matrix::matrix_diff(old, new, format),
+                _ => Err("`--diff` takes OLD and NEW".into()),
+            },
+            (None, Some(c)) => matrix::matrix(&c, format, by),
+            (None, None) => Err("`matrix` needs CONFIG or `--diff OLD NEW`".into()),
+        },
+        Command::Lint {
+            config,
+            format,
+            accept,
+        } => lint::lint(&config, format, &accept),
+        Command::Usage {
+            config,
+            logs,
+            format,
+            propose,
+        } => usage::usage(&config, &logs, format, propose.as_deref()),
+        Command::Report {
+            config,
+            logs,
+            previous,
+            output,
+        } => report::report(&config, &logs, previous.as_deref(), &output),
+        Command::Routes { config, openapi } => routes::routes(&config, &openapi),
+        Command::Schema { typescript } => {
+            if typescript {
+                out!("{}", intercom_authz_cli::schema::typescript());
+            } else {
+                let schema = intercom_authz_cli::schema::json_schema();
+                outln!(
+                    "{}",
+                    serde_json::to_string_pretty(&schema).unwrap_or_default()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token {
+            secret,
+            role,
+            claims,
+            ttl,
+            kid,
+            sub,
+        } => token::token(&secret, &role, claims, &ttl, kid, &sub),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

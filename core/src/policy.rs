@@ -1,0 +1,954 @@
+//! The policy: its configuration ([`PolicyConfig`], serde) and its compiled form ([`Policy`]).
+//!
+//! Compiling resolves every name once (permissions, aliases, roles, routes), so evaluation only
+//! compares bitsets. Anything wrong is a [`PolicyError`] naming the culprit:
+//!
+//! ```
+//! use intercom_authz_core::policy::{Policy, PolicyConfig};
+//! let cfg: PolicyConfig = serde_json::from_str(r#"{
+//!     "roles": { "tier1": { "extends": "agent", "grant": ["contacts:destroy"] } }
+//! }"#).unwrap();
+//! let err = Policy::compile(&cfg).unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "unknown permission `contacts:destroy` in role `tier1` (did you mean `contacts:delete`?)"
+//! );
+//! ```
+
+use alloc::borrow::Cow;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::body::{BodyRule, QueryRule};
+use crate::catalog;
+use crate::conversation::{self, Access, Kind, Reassign};
+use crate::net::Cidr;
+use crate::perm::{self, PermSet, PERMISSIONS};
+use crate::router::{InsertError, Method, Router};
+use crate::version::{ApiVersion, VersionRange};
+
+pub mod config;
+pub use config::*;
+
+/// The built-in roles, in order of decreasing power.
+pub const BUILTIN_ROLES: [&str; 5] = ["owner", "admin", "restricted", "agent", "observer"];
+
+/// A configuration the compiler refused, with a one-line message naming the culprit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError(pub String);
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn err<T>(msg: String) -> Result<T, PolicyError> {
+    Err(PolicyError(msg))
+}
+
+fn hint(name: &str, near: Option<&str>) -> String {
+    near.filter(|n| *n != name)
+        .map(|n| format!(" (did you mean `{n}`?)"))
+        .unwrap_or_default()
+}
+
+/// A compiled role.
+#[derive(Debug, Clone)]
+pub struct Role {
+    /// The role's name.
+    pub name: String,
+    /// What the role grants.
+    pub permissions: PermSet,
+    /// Whether every request needs MFA.
+    pub mfa: bool,
+    /// The oldest a session may be (the stricter of the policy's and the role's).
+    pub max_session_age: Option<u64>,
+    /// Allowed source addresses (empty: any).
+    pub ip_allowlist: Vec<Cidr>,
+    /// The role it extends, if any.
+    pub extends: Option<String>,
+    /// What its own configuration granted and revoked (for `explain`).
+    pub granted: PermSet,
+    /// See `granted`.
+    pub revoked: PermSet,
+    /// The role's description.
+    pub description: Option<String>,
+    /// Which conversations it may see and act on.
+    pub conversation_access: Access,
+    /// Whom it may reassign from without `conversations:assign`.
+    pub reassign: Reassign,
+}
+
+/// A compiled route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The method.
+    pub method: Method,
+    /// The template as written, e.g. `/contacts/{id}`.
+    pub template: String,
+    /// `METHOD template`, as decisions report it.
+    pub display: String,
+    /// The permissions needed (unless a body or self rule says otherwise).
+    pub required: PermSet,
+    /// The OAuth scope.
+    pub scope: Option<String>,
+    /// Whether Intercom documents the scope.
+    pub scope_documented: bool,
+    /// The body rule.
+    pub body: Option<BodyRule>,
+    /// The query rule.
+    pub query: Option<QueryRule>,
+    /// See [`RouteConfig::self_permission`].
+    pub self_permission: Option<u16>,
+    /// See [`RouteConfig::not_self`].
+    pub not_self: bool,
+    /// The API versions that have it, as written.
+    pub versions: Option<String>,
+    /// The same, parsed (`None`: every version).
+    pub version_range: Option<VersionRange>,
+    /// What each `{param}` of the template accepts, in order.
+    pub params: Vec<ParamKind>,
+    /// How it reaches conversations (for roles with restricted conversation access).
+    pub conversation: Kind,
+}
+
+/// What a `{param}` of a route template accepts.
+///
+/// Intercom's ids are numbers, hex strings and UUIDs; the API's literal segments are lower-case
+/// words (`search`, `activity_logs`). An id parameter never accepts a word-shaped segment, so
+/// a literal that a *later* API version adds next to `{id}` (`GET /admins/activity_log_event_types`
+/// next to `GET /admins/{id}`) is `unknown_route` rather than judged as the `{id}` route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// An id: anything but a word-shaped segment, except the words listed (documented values,
+    /// such as `last` for a conversation to reply to).
+    Id(&'static [&'static str]),
+    /// Free text (external ids, emails, identifiers, names): any segment.
+    Free,
+}
+
+/// Parameter names that hold free text, not ids (from the specs: external ids are UUIDs or the
+/// customer's own keys, job and object-type identifiers are names, phone numbers are numbers
+/// with punctuation). Custom routes may use them too.
+pub const FREE_TEXT_PARAMS: &[&str] = &[
+    "external_id",
+    "job_identifier",
+    "custom_object_type_identifier",
+    "phone_number",
+    "email",
+    "name",
+    "key",
+    "slug",
+];
+
+/// Words an id parameter accepts on one route, where the spec documents them:
+/// `(method, template, words)`.
+pub const ID_WORDS: &[(&str, &str, &[&str])] = &[("POST", "/conversations/{id}/reply", &["last"])];
+
+impl ParamKind {
+    /// Whether the parameter accepts the (canonical) segment `value`.
+    pub fn accepts(self, value: &str) -> bool {
+        let word = value.bytes().any(|b| b.is_ascii_lowercase())
+            && value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        match self {
+            ParamKind::Free => true,
+            ParamKind::Id(words) => !word || words.contains(&value),
+        }
+    }
+}
+
+fn param_kinds(method: Method, template: &str) -> Vec<ParamKind> {
+    let words = ID_WORDS
+        .iter()
+        .find(|(m, t, _)| *m == method.as_str() && *t == template)
+        .map_or(&[][..], |(_, _, w)| *w);
+    template
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| {
+            if FREE_TEXT_PARAMS.contains(&name) {
+                ParamKind::Free
+            } else {
+                ParamKind::Id(words)
+            }
+        })
+        .collect()
+}
+
+/// A compiled policy: immutable, shared by every request.
+#[derive(Debug)]
+pub struct Policy {
+    pub(crate) perm_names: Vec<Cow<'static, str>>,
+    pub(crate) perm_descriptions: Vec<Cow<'static, str>>,
+    /// (name, id), sorted by name.
+    perm_lookup: Vec<(Cow<'static, str>, u16)>,
+    pub(crate) routes: Vec<Route>,
+    pub(crate) router: Router,
+    pub(crate) roles: Vec<Role>,
+    /// (name, index), sorted by key.
+    role_lookup: Vec<(crate::router::Key, usize)>,
+    pub(crate) workspace: Option<String>,
+    pub(crate) scopes: ScopeMode,
+    pub(crate) scope_source: ScopeSource,
+    pub(crate) workspace_scopes: Option<Vec<String>>,
+    pub(crate) unknown_versions: UnknownVersions,
+    /// The first and last version any route names (`None`: no route names one).
+    pub(crate) known_versions: Option<(ApiVersion, ApiVersion)>,
+    pub(crate) mfa_permissions: PermSet,
+    pub(crate) mfa_methods: Vec<String>,
+    pub(crate) ip_allowlist: Vec<Cidr>,
+    pub(crate) paths: PathMode,
+    pub(crate) token_grants: bool,
+    pub(crate) default_role: Option<String>,
+    pub(crate) max_session_age: Option<u64>,
+    /// `conversations:assign`, for the reassign rule.
+    pub(crate) assign_permission: Option<u16>,
+}
+
+fn parse_cidrs(list: &[String], owner: &str) -> Result<Vec<Cidr>, PolicyError> {
+    list.iter()
+        .map(|c| {
+            c.parse::<Cidr>()
+                .map_err(|_| PolicyError(format!("invalid address block `{c}` in {owner}")))
+        })
+        .collect()
+}
+
+impl Policy {
+    /// Compiles a policy.
+    pub fn compile(cfg: &PolicyConfig) -> Result<Policy, PolicyError> {
+        // Permissions: built in, then custom.
+        let mut perm_names: Vec<Cow<'static, str>> =
+            PERMISSIONS.iter().map(|(n, _)| Cow::Borrowed(*n)).collect();
+        let mut perm_descriptions: Vec<Cow<'static, str>> =
+            PERMISSIONS.iter().map(|(_, d)| Cow::Borrowed(*d)).collect();
+        for (name, desc) in &cfg.permissions {
+            let well_formed = name.split_once(':').is_some_and(|(r, a)| {
+                !r.is_empty()
+                    && !a.is_empty()
+                    && name.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b':'
+                    })
+            }) && name.matches(':').count() == 1;
+            if !well_formed {
+                return err(format!(
+                    "invalid permission name `{name}` (use `resource:action`, lower case)"
+                ));
+            }
+            if perm_names.iter().any(|n| n == name) {
+                return err(format!("permission `{name}` is already defined"));
+            }
+            if perm_names.len() >= PermSet::CAPACITY {
+                return err(format!(
+                    "too many permissions at `{name}` (at most {})",
+                    PermSet::CAPACITY
+                ));
+            }
+            perm_names.push(Cow::Owned(name.clone()));
+            perm_descriptions.push(Cow::Owned(desc.clone()));
+        }
+        let mut perm_lookup: Vec<(Cow<'static, str>, u16)> = perm_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u16))
+            .collect();
+        crate::sort::sort_by(&mut perm_lookup, |a, b| a.cmp(b));
+
+        let mut policy = Policy {
+            perm_names,
+            perm_descriptions,
+            perm_lookup,
+            routes: Vec::new(),
+            router: Router::default(),
+            roles: Vec::new(),
+            role_lookup: Vec::new(),
+            workspace: cfg.workspace.clone(),
+            scopes: cfg.scopes,
+            scope_source: cfg.scope_source,
+            workspace_scopes: cfg.workspace_scopes.clone(),
+            unknown_versions: cfg.unknown_versions,
+            known_versions: None,
+            mfa_permissions: PermSet::new(),
+            mfa_methods: cfg.mfa.methods.clone().unwrap_or_else(|| {
+                ["mfa", "otp", "hwk", "sms"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            }),
+            ip_allowlist: parse_cidrs(&cfg.ip_allowlist, "`ip_allowlist`")?,
+            paths: cfg.paths,
+            token_grants: cfg.token_grants,
+            default_role: cfg.default_role.clone(),
+            max_session_age: cfg.max_session_age.map(|s| s.0),
+            assign_permission: None,
+        };
+        policy.assign_permission = policy.permission_id("conversations:assign");
+        policy.mfa_permissions = policy.resolve_all(&cfg.mfa.permissions, "`mfa.permissions`")?;
+        policy.compile_routes(cfg)?;
+        policy.known_versions = policy.version_span();
+        policy.check_workspace_scopes()?;
+        policy.compile_roles(cfg)?;
+        if let Some(r) = &cfg.default_role {
+            if policy.role(r).is_none() {
+                return err(format!("unknown role `{r}` in `default_role`"));
+            }
+        }
+        Ok(policy)
+    }
+
+    /// The first and last API version the routes name.
+    fn version_span(&self) -> Option<(ApiVersion, ApiVersion)> {
+        let ends = self
+            .routes
+            .iter()
+            .filter_map(|r| r.version_range)
+            .flat_map(|r| [Some(r.since), r.until])
+            .flatten();
+        let lo = ends.clone().min()?;
+        let hi = ends.max()?;
+        Some((lo, hi))
+    }
+
+    /// Whether `v` is a version the catalog knows (between its first and last, same major).
+    pub fn knows_version(&self, v: ApiVersion) -> bool {
+        self.known_versions
+            .is_some_and(|(lo, hi)| v.major == lo.major && lo <= v && v <= hi)
+    }
+
+    /// Every name in `workspace_scopes` is a scope some route needs (a typo would deny).
+    fn check_workspace_scopes(&self) -> Result<(), PolicyError> {
+        let known = || self.routes.iter().filter_map(|r| r.scope.as_deref());
+        for s in self.workspace_scopes.iter().flatten() {
+            if !known().any(|k| k == s) {
+                let near = perm::nearest(s, known());
+                return err(format!(
+                    "unknown OAuth scope `{s}` in `workspace_scopes`{}",
+                    hint(s, near)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The id of a permission name (not an alias).
+    pub fn permission_id(&self, name: &str) -> Option<u16> {
+        self.perm_lookup
+            .binary_search_by(|(n, _)| (**n).cmp(name))
+            .ok()
+            .and_then(|i| self.perm_lookup.get(i))
+            .map(|(_, id)| *id)
+    }
+
+    /// The name of permission `id`.
+    pub fn permission_name(&self, id: u16) -> &str {
+        self.perm_names.get(usize::from(id)).map_or("?", |n| n)
+    }
+
+    /// The description of permission `id`.
+    pub fn permission_description(&self, id: u16) -> &str {
+        self.perm_descriptions
+            .get(usize::from(id))
+            .map_or("", |n| n)
+    }
+
+    /// Every permission: `(id, name)`.
+    pub fn permissions(&self) -> impl Iterator<Item = (u16, &str)> {
+        self.perm_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (i as u16, &**n))
+    }
+
+    /// Resolves a permission name, alias, `resource:*` or `*` into a set.
+    fn resolve(&self, name: &str, owner: &str) -> Result<PermSet, PolicyError> {
+        let mut set = PermSet::new();
+        if name == "*" {
+            for i in 0..self.perm_names.len() {
+                set.insert(i as u16);
+            }
+            return Ok(set);
+        }
+        if let Some(res) = name.strip_suffix(":*") {
+            for (i, n) in self.perm_names.iter().enumerate() {
+                if n.split_once(':').is_some_and(|(r, _)| r == res) {
+                    set.insert(i as u16);
+                }
+            }
+            if set.is_empty() {
+                return err(format!("no permission matches `{name}` in {owner}"));
+            }
+            return Ok(set);
+        }
+        if let Some(id) = self.permission_id(name) {
+            set.insert(id);
+            return Ok(set);
+        }
+        if let Some(perms) = perm::alias(name) {
+            for p in perms {
+                if let Some(id) = self.permission_id(p) {
+                    set.insert(id);
+                }
+            }
+            return Ok(set);
+        }
+        let near = perm::nearest(name, self.perm_names.iter().map(|n| &**n));
+        err(format!(
+            "unknown permission `{name}` in {owner}{}",
+            hint(name, near)
+        ))
+    }
+
+    fn resolve_all(&self, names: &[String], owner: &str) -> Result<PermSet, PolicyError> {
+        let mut set = PermSet::new();
+        for n in names {
+            set = set.union(&self.resolve(n, owner)?);
+        }
+        Ok(set)
+    }
+
+    fn compile_routes(&mut self, cfg: &PolicyConfig) -> Result<(), PolicyError> {
+        let mut all: Vec<RouteConfig> = Vec::new();
+        if cfg.catalog {
+            all.extend(catalog::rows().iter().map(|r| r.to_config()));
+        }
+        // (method, template shape) -> index in `all`: one lookup per configured route.
+        // Inserted one by one: collecting a map sorts its entries first (a sort instantiated
+        // for this one type, `make size`).
+        let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for (i, e) in all.iter().enumerate() {
+            index.insert((e.method.clone(), template_shape(&e.path)), i);
+        }
+        for rc in &cfg.routes {
+            let key = (rc.method.clone(), template_shape(&rc.path));
+            match (index.get(&key).copied(), rc.replace) {
+                (Some(i), true) => {
+                    if let Some(slot) = all.get_mut(i) {
+                        *slot = rc.clone();
+                    }
+                }
+                (Some(i), false) => {
+                    let with = all.get(i).map(|e| e.path.clone()).unwrap_or_default();
+                    return err(format!(
+                        "route `{} {}` conflicts with `{} {with}` (set `replace: true` to override it)",
+                        rc.method, rc.path, rc.method
+                    ));
+                }
+                (None, true) => {
+                    return err(format!(
+                        "route `{} {}` has `replace: true` but replaces nothing",
+                        rc.method, rc.path
+                    ))
+                }
+                (None, false) => {
+                    index.insert(key, all.len());
+                    all.push(rc.clone());
+                }
+            }
+        }
+        for rc in all {
+            let owner = format!("route `{} {}`", rc.method, rc.path);
+            let method = Method::parse(&rc.method)
+                .filter(|_| rc.method != "HEAD")
+                .ok_or_else(|| PolicyError(format!("unknown method `{}` in {owner}", rc.method)))?;
+            if rc.permission.is_empty() {
+                return err(format!("{owner} names no permission"));
+            }
+            let required = self.resolve_all(&rc.permission, &owner)?;
+            let body = match &rc.body {
+                None => None,
+                Some(b) => Some(BodyRule::parse(b).ok_or_else(|| {
+                    let near = perm::nearest(b, BodyRule::ALL.iter().map(|r| r.name()));
+                    PolicyError(format!(
+                        "unknown body rule `{b}` in {owner}{}",
+                        hint(b, near)
+                    ))
+                })?),
+            };
+            let query =
+                match &rc.query {
+                    None => None,
+                    Some(q) => Some(QueryRule::parse(q).ok_or_else(|| {
+                        PolicyError(format!("unknown query rule `{q}` in {owner}"))
+                    })?),
+                };
+            let self_permission = match &rc.self_permission {
+                None => None,
+                Some(p) => Some(self.permission_id(p).ok_or_else(|| {
+                    let near = perm::nearest(p, self.perm_names.iter().map(|n| &**n));
+                    PolicyError(format!(
+                        "unknown permission `{p}` in {owner}{}",
+                        hint(p, near)
+                    ))
+                })?),
+            };
+            if (self_permission.is_some() || rc.not_self) && !rc.path.contains('{') {
+                return err(format!("{owner} has a self rule but no path parameter"));
+            }
+            let idx = self.routes.len() as u32;
+            self.router
+                .insert(method, &rc.path, idx)
+                .map_err(|e| match e {
+                    InsertError::Malformed(why) => {
+                        PolicyError(format!("invalid path template in {owner}: {why}"))
+                    }
+                    InsertError::Conflict { with } => PolicyError(format!(
+                        "{owner} conflicts with `{} {with}`",
+                        method.as_str()
+                    )),
+                })?;
+            self.routes.push(Route {
+                params: param_kinds(method, &rc.path),
+                conversation: conversation::kind(method, &template_shape(&rc.path)),
+                method,
+                display: format!("{} {}", method.as_str(), rc.path),
+                template: rc.path,
+                required,
+                scope: rc.scope,
+                scope_documented: rc.scope_documented,
+                body,
+                query,
+                self_permission,
+                not_self: rc.not_self,
+                version_range: match rc.versions.as_deref() {
+                    None => None,
+                    Some(v) => Some(VersionRange::parse(v).ok_or_else(|| {
+                        PolicyError(format!(
+                            "invalid `versions` `{v}` in {owner} (write `2.7-` or `2.7-2.11`)"
+                        ))
+                    })?),
+                },
+                versions: rc.versions,
+            });
+        }
+        Ok(())
+    }
+
+    fn builtin_permissions(&self, name: &str) -> Option<PermSet> {
+        let mut all = PermSet::new();
+        for i in 0..self.perm_names.len() {
+            all.insert(i as u16);
+        }
+        let ids = |names: &[&str]| -> PermSet {
+            let mut s = PermSet::new();
+            for n in names {
+                if let Some(id) = self.permission_id(n) {
+                    s.insert(id);
+                }
+            }
+            s
+        };
+        // A chain, each step built on the next: observer ⊆ agent ⊆ restricted ⊆ admin ⊆ owner.
+        // Custom permissions are the owner's alone until the policy grants them to a role.
+        let mut shipped = PermSet::new();
+        for i in 0..PERMISSIONS.len() {
+            shipped.insert(i as u16);
+        }
+        let admin = shipped.difference(&ids(ADMIN_LACKS));
+        let observer = self.reads().difference(&ids(OBSERVER_READ_LACKS));
+        Some(match name {
+            "owner" => all,
+            "admin" => admin,
+            "restricted" => admin.difference(&ids(RESTRICTED_LACKS)),
+            "agent" => observer.union(&ids(AGENT_WRITES)),
+            "observer" => observer,
+            _ => return None,
+        })
+    }
+
+    fn reads(&self) -> PermSet {
+        let mut s = PermSet::new();
+        for (i, n) in self.perm_names.iter().enumerate().take(PERMISSIONS.len()) {
+            if n.ends_with(":read") {
+                s.insert(i as u16);
+            }
+        }
+        s
+    }
+
+    fn compile_roles(&mut self, cfg: &PolicyConfig) -> Result<(), PolicyError> {
+        let mut names: Vec<String> = BUILTIN_ROLES.iter().map(|s| s.to_string()).collect();
+        for name in cfg.roles.keys() {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+            {
+                return err(format!(
+                    "invalid role name `{name}` (letters, digits and `_-.:`)"
+                ));
+            }
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        // Resolve in dependency order, detecting cycles.
+        let mut done: BTreeMap<String, Role> = BTreeMap::new();
+        for name in &names {
+            let mut stack: Vec<String> = Vec::new();
+            self.resolve_role(name, cfg, &mut done, &mut stack)?;
+        }
+        let mut roles: Vec<Role> = Vec::new();
+        for name in &names {
+            if let Some(r) = done.remove(name) {
+                roles.push(r);
+            }
+        }
+        self.role_lookup = roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (crate::router::Key::new(&r.name), i))
+            .collect();
+        crate::sort::sort_by(&mut self.role_lookup, |(a, _), (b, _)| {
+            a.cmp_str(b.as_str())
+        });
+        self.roles = roles;
+        Ok(())
+    }
+
+    fn resolve_role(
+        &self,
+        name: &str,
+        cfg: &PolicyConfig,
+        done: &mut BTreeMap<String, Role>,
+        stack: &mut Vec<String>,
+    ) -> Result<PermSet, PolicyError> {
+        if let Some(r) = done.get(name) {
+            return Ok(r.permissions);
+        }
+        if stack.iter().any(|s| s == name) {
+            let mut cycle = stack.clone();
+            cycle.push(name.to_string());
+            return err(format!(
+                "role `{name}` extends itself: {}",
+                cycle.join(" -> ")
+            ));
+        }
+        let rc = cfg.roles.get(name);
+        let builtin = self.builtin_permissions(name);
+        let owner = format!("role `{name}`");
+        let base = match (rc.and_then(|r| r.extends.as_deref()), builtin) {
+            (Some(_), Some(_)) => {
+                return err(format!("built-in role `{name}` cannot extend another role"))
+            }
+            (Some(parent), None) => {
+                if !cfg.roles.contains_key(parent) && !BUILTIN_ROLES.contains(&parent) {
+                    let near = perm::nearest(
+                        parent,
+                        BUILTIN_ROLES
+                            .iter()
+                            .copied()
+                            .chain(cfg.roles.keys().map(|k| k.as_str())),
+                    );
+                    return err(format!(
+                        "unknown role `{parent}` extended by {owner}{}",
+                        hint(parent, near)
+                    ));
+                }
+                stack.push(name.to_string());
+                let p = self.resolve_role(parent, cfg, done, stack)?;
+                stack.pop();
+                p
+            }
+            (None, Some(b)) => b,
+            (None, None) => PermSet::new(),
+        };
+        let empty = RoleConfig::default();
+        let rc = rc.unwrap_or(&empty);
+        let granted = self.resolve_all(&rc.grant, &owner)?;
+        let revoked = self.resolve_all(&rc.revoke, &owner)?;
+        let both = granted.difference(&granted.difference(&revoked));
+        if let Some(id) = both.first() {
+            return err(format!(
+                "{owner} both grants and revokes `{}`",
+                self.permission_name(id)
+            ));
+        }
+        let permissions = base.union(&granted).difference(&revoked);
+        let parent = rc.extends.as_ref().and_then(|p| done.get(p));
+        let ages = [
+            self.max_session_age,
+            rc.max_session_age.map(|s| s.0),
+            parent.and_then(|p| p.max_session_age),
+        ];
+        let mut ip_allowlist = parse_cidrs(&rc.ip_allowlist, &owner)?;
+        if ip_allowlist.is_empty() {
+            if let Some(p) = parent {
+                ip_allowlist = p.ip_allowlist.clone();
+            }
+        }
+        let role = Role {
+            name: name.to_string(),
+            permissions,
+            mfa: rc.mfa || parent.is_some_and(|p| p.mfa),
+            max_session_age: ages.iter().flatten().min().copied(),
+            ip_allowlist,
+            extends: rc.extends.clone(),
+            granted,
+            revoked,
+            description: rc.description.clone(),
+            conversation_access: rc
+                .conversation_access
+                .or(parent.map(|p| p.conversation_access))
+                .unwrap_or_default(),
+            reassign: rc
+                .reassign
+                .or(parent.map(|p| p.reassign))
+                .unwrap_or_default(),
+        };
+        done.insert(name.to_string(), role);
+        Ok(permissions)
+    }
+
+    /// The compiled role named `name`.
+    pub fn role(&self, name: &str) -> Option<&Role> {
+        let probe = crate::router::prefix8(name);
+        let i = self
+            .role_lookup
+            .binary_search_by(|(k, _)| k.cmp_probe(probe, name))
+            .ok()?;
+        let (_, idx) = self.role_lookup.get(i)?;
+        self.roles.get(*idx)
+    }
+
+    /// Every role, built-in first.
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    /// Whether any role's conversation access depends on assignment (or its reassigning on
+    /// the current assignee): a front-end must then judge responses and look conversations up.
+    pub fn restricts_conversations(&self) -> bool {
+        self.roles
+            .iter()
+            .any(|r| r.conversation_access != Access::All || r.reassign != Reassign::WithPermission)
+    }
+
+    /// Whether any decision reads the client's address (an `ip_allowlist` somewhere): a
+    /// front-end that must ask its host for the address can skip asking when none does.
+    pub fn reads_source_ip(&self) -> bool {
+        !self.ip_allowlist.is_empty() || self.roles.iter().any(|r| !r.ip_allowlist.is_empty())
+    }
+
+    /// Every route.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// The names of the permissions in `set`.
+    pub fn names<'a>(&'a self, set: &'a PermSet) -> impl Iterator<Item = &'a str> + 'a {
+        set.iter().map(move |id| self.permission_name(id))
+    }
+
+    /// The permissions that need MFA whoever asks (`mfa.permissions`, resolved).
+    pub fn mfa_permissions(&self) -> PermSet {
+        self.mfa_permissions
+    }
+
+    /// The name nearest to an unknown role, for messages.
+    pub fn nearest_role(&self, name: &str) -> Option<&str> {
+        perm::nearest(name, self.roles.iter().map(|r| r.name.as_str()))
+    }
+}
+
+/// A template's shape, every parameter written `{}`: `/contacts/{contact_id}/notes` →
+/// `/contacts/{}/notes` (two templates of one shape are one route).
+pub fn template_shape(t: &str) -> String {
+    t.split('/')
+        .map(|s| if s.starts_with('{') { "{}" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The built-in roles form a chain, each a subset of the one above. Each step: (role above,
+/// role below, why the one below has less, from the seeds). The README's chain table lists
+/// what each step takes away, generated from the compiled roles.
+pub const CHAIN: [(&str, &str, &str); 4] = [
+    ("owner", "admin", "the workspace's owner alone changes security and workspace settings and makes irreversible deletions (contacts, conversation metrics)"),
+    ("admin", "restricted", "seed 003: a restricted teammate loses app settings, teammates and billing; here also exports, publishing and messages to many"),
+    ("restricted", "agent", "seed 002: agents work conversations and tickets (reply, note, assign, close, tag, message one person) and read; they change nothing else"),
+    ("agent", "observer", "seed 002: observers read conversations, reports and articles, and take no action"),
+];
+
+/// What `admin` lacks: owner-only security and workspace settings, irreversible deletions.
+pub const ADMIN_LACKS: &[&str] = &[
+    "settings:manage",
+    "security:manage",
+    "contacts:delete",
+    "conversations:delete_metrics",
+];
+
+/// What `restricted` lacks beside what `admin` lacks (seed 003): settings, teammates, billing,
+/// export, and messages to more than one person.
+pub const RESTRICTED_LACKS: &[&str] = &[
+    "settings:read",
+    "settings:manage",
+    "security:manage",
+    "admins:activity_logs",
+    "admins:update_away",
+    "reports:export",
+    "content:export",
+    "workflows:export",
+    "messages:bulk_send",
+    "content:publish",
+];
+
+/// What `agent` may change.
+pub const AGENT_WRITES: &[&str] = &[
+    "admins:update_own_away",
+    "conversations:create",
+    "conversations:reply",
+    "conversations:note",
+    "conversations:assign",
+    "conversations:close",
+    "conversations:snooze",
+    "conversations:open",
+    "conversations:update",
+    "tickets:create",
+    "tickets:reply",
+    "tickets:note",
+    "tickets:update",
+    "tickets:assign",
+    "tickets:close",
+    "tickets:snooze",
+    "tags:apply",
+    "notes:write",
+    "messages:send",
+    "fin:use",
+];
+
+/// The reads `observer` (and so every role above it but `admin`'s own) does not get: settings.
+pub const OBSERVER_READ_LACKS: &[&str] = &["settings:read"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile(json: &str) -> Result<Policy, String> {
+        let cfg: PolicyConfig = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        Policy::compile(&cfg).map_err(|e| e.0)
+    }
+
+    #[test]
+    fn default_policy_compiles() {
+        let p = compile("{}").unwrap();
+        assert!(p.routes().len() >= 231);
+        for r in BUILTIN_ROLES {
+            assert!(p.role(r).is_some(), "{r}");
+        }
+        let owner = p.role("owner").unwrap().permissions;
+        let admin = p.role("admin").unwrap().permissions;
+        let agent = p.role("agent").unwrap().permissions;
+        let observer = p.role("observer").unwrap().permissions;
+        let restricted = p.role("restricted").unwrap().permissions;
+        // The chain: every permission of a role is in the role above it, and each step adds.
+        let chain = [owner, admin, restricted, agent, observer];
+        for (i, pair) in chain.windows(2).enumerate() {
+            let (above, below) = (pair[0], pair[1]);
+            assert!(
+                above.contains_all(&below),
+                "{} ⊉ {}",
+                BUILTIN_ROLES[i],
+                BUILTIN_ROLES[i + 1]
+            );
+            assert_ne!(
+                above,
+                below,
+                "{} = {}",
+                BUILTIN_ROLES[i],
+                BUILTIN_ROLES[i + 1]
+            );
+        }
+        assert!(!agent.contains(p.permission_id("contacts:delete").unwrap()));
+        assert!(observer
+            .iter()
+            .all(|id| p.permission_name(id).ends_with(":read")));
+    }
+
+    #[test]
+    fn errors_name_the_culprit() {
+        let cases = [
+            (r#"{"roles":{"a":{"extends":"b"},"b":{"extends":"a"}}}"#, "role `a` extends itself: a -> b -> a"),
+            (r#"{"roles":{"a":{"extends":"agnet"}}}"#, "unknown role `agnet` extended by role `a` (did you mean `agent`?)"),
+            (r#"{"roles":{"a":{"grant":["contacts:read"],"revoke":["contacts:read"]}}}"#, "role `a` both grants and revokes `contacts:read`"),
+            (r#"{"routes":[{"method":"GET","path":"/contacts/{contact_id}","permission":"contacts:read"}]}"#,
+             "route `GET /contacts/{contact_id}` conflicts with `GET /contacts/{id}` (set `replace: true` to override it)"),
+            (r#"{"routes":[{"method":"GET","path":"/x","permission":"x:y"}]}"#, "unknown permission `x:y` in route `GET /x`"),
+            (r#"{"routes":[{"method":"GET","path":"/x/{a","permission":"contacts:read"}]}"#,
+             "invalid path template in route `GET /x/{a`: a parameter must span the whole segment, as `{id}`"),
+            (r#"{"routes":[{"method":"FETCH","path":"/x","permission":"contacts:read"}]}"#, "unknown method `FETCH` in route `FETCH /x`"),
+            (r#"{"routes":[{"method":"POST","path":"/x","permission":"contacts:read","body":"tag"}]}"#,
+             "unknown body rule `tag` in route `POST /x` (did you mean `tags`?)"),
+            (r#"{"ip_allowlist":["10.0.0.0/40"]}"#, "invalid address block `10.0.0.0/40` in `ip_allowlist`"),
+            (r#"{"default_role":"boss"}"#, "unknown role `boss` in `default_role`"),
+            (r#"{"mfa":{"permissions":["contact:delete"]}}"#, "unknown permission `contact:delete` in `mfa.permissions` (did you mean `contacts:delete`?)"),
+            (r#"{"permissions":{"Bad Name":"x"}}"#, "invalid permission name `Bad Name` (use `resource:action`, lower case)"),
+            (r#"{"roles":{"agent":{"extends":"admin"}}}"#, "built-in role `agent` cannot extend another role"),
+        ];
+        for (json, want) in cases {
+            assert_eq!(compile(json).err().as_deref(), Some(want), "{json}");
+        }
+        assert!(compile(r#"{"rolez":{}}"#)
+            .unwrap_err()
+            .contains("unknown field `rolez`"));
+    }
+
+    #[test]
+    fn custom_roles_and_aliases() {
+        let p = compile(
+            r#"{"permissions":{"reports:custom":"x"},
+                "roles":{
+                  "tier1":{"extends":"agent","revoke":["conversations:assign"],"grant":["Can manage tags"]},
+                  "tier2":{"extends":"tier1","grant":["can_export_csv","reports:custom"],"mfa":true}}}"#,
+        )
+        .unwrap();
+        let t1 = p.role("tier1").unwrap();
+        let t2 = p.role("tier2").unwrap();
+        let id = |n| p.permission_id(n).unwrap();
+        assert!(!t1.permissions.contains(id("conversations:assign")));
+        assert!(t1.permissions.contains(id("tags:manage")));
+        assert!(
+            t2.permissions.contains(id("reports:export"))
+                && t2.permissions.contains(id("reports:custom"))
+        );
+        assert!(t2.mfa && !t1.mfa);
+        assert!(
+            !t2.permissions.contains(id("conversations:assign")),
+            "revocation is inherited"
+        );
+    }
+
+    #[test]
+    fn reads_the_source_ip_only_with_an_allowlist() {
+        let reads = |json: &str| {
+            let cfg: PolicyConfig = serde_json::from_str(json).unwrap();
+            Policy::compile(&cfg).unwrap().reads_source_ip()
+        };
+        assert!(!reads("{}"));
+        assert!(reads(r#"{"ip_allowlist":["10.0.0.0/8"]}"#));
+        assert!(reads(
+            r#"{"roles":{"agent":{"ip_allowlist":["10.0.0.0/8"]}}}"#
+        ));
+        assert!(reads(
+            r#"{"roles":{"t":{"extends":"agent","ip_allowlist":["::1/128"]}}}"#
+        ));
+    }
+
+    #[test]
+    fn default_is_the_empty_object() {
+        let parsed: PolicyConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(parsed, PolicyConfig::default());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Some(90));
+        assert_eq!(parse_duration("8h"), Some(28800));
+        assert_eq!(parse_duration("1d"), Some(86400));
+        assert_eq!(parse_duration("1w"), None);
+        assert_eq!(parse_duration("h"), None);
+    }
+}

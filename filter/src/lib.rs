@@ -1,0 +1,1103 @@
+//! The Proxy-Wasm filter for Envoy and Istio (feature `filter`, target `wasm32-wasip1`).
+//!
+//! A thin adapter: the root context parses and compiles the plugin configuration once into an
+//! [`Authorizer`] shared by every request behind `Rc`; each request context reads the method,
+//! `:path`, the credential header and `source.address`, asks the authorizer, buffers the body
+//! only when the route's decision needs it, and either denies with the JSON body or lets the
+//! request through with the canonical path and the configured upstream headers.
+//!
+//! CAUTION: a panic traps the VM. With `failure_policy: FAIL_OPEN` Envoy would then let
+//! requests through unchecked; with `FAIL_CLOSED` one trap is an outage of that worker until
+//! a restart. Ship `FAIL_RELOAD` (envoy/README.md). Nothing here may panic:
+//!
+//! - **Host calls** all go through [`host`], which declares the Proxy-Wasm ABI functions itself,
+//!   reads every header, property and buffer as bytes and maps every non-`Ok` status to an
+//!   error (the request headers are read in one call, `proxy_get_header_map_pairs`, and parsed
+//!   by a reader that never indexes past the buffer); its module documentation lists each call
+//!   and why it cannot panic.
+//! - **The entry points** (`proxy_on_*`) are [`abi`]'s, not the proxy-wasm SDK's (whose
+//!   dispatcher panics on a context id it does not know): a request of an unknown or
+//!   unconfigured root is answered 503 ([`refuse_unconfigured`]), a callback for a context that is
+//!   gone is ignored, a host that re-enters a request's callback gets that request reset.
+//! - **Values that are not UTF-8** are the authorizer's to judge ([`HttpRequest`] is bytes):
+//!   credential → `malformed_token`, method or path → `non_canonical_path`; a request id that is
+//!   not UTF-8 is replaced by a generated one; `content-length` and `source.address` that are
+//!   not are ignored; a JWKS response's `:status` is read lossily.
+//! - **Sizes and integers**: the body is read only up to `max_body_bytes` (`+ 1` saturating),
+//!   times are `u64` seconds with saturating additions, statuses `u16` widened to `u32`; the
+//!   memory the host hands back was allocated by [`abi::proxy_on_memory_allocate`] for exactly
+//!   that many bytes (header values are bounded by Envoy's header limits).
+//! - **The test-only `test-trap` feature** panics on purpose; it is never in a shipped module.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::string::{String, ToString};
+use std::time::Duration;
+use std::vec::Vec;
+use std::{boxed::Box, format, vec};
+
+mod abi;
+mod audit;
+mod conversations;
+mod host;
+
+use host::{Action, BufferType, LogLevel, MapType};
+
+use conversations::{Guarded, Held, LookupCache};
+
+use intercom_authz::authorizer::{
+    AuditMode, Authorizer, BodyHold, DecisionState, HttpRequest, Mode, Outcome,
+};
+use intercom_authz::conversation::Lookup;
+use intercom_authz::eval::{Body, Code, Effect};
+use intercom_authz::token::parse_jwks;
+
+/// Run once when the module starts ([`abi::_initialize`]).
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        // The VM is lost after this: say so loudly and count it (alert on
+        // `intercom_authz.vm_panics`); the host's failure_policy decides next.
+        log(
+            LogLevel::Critical,
+            &format!("intercom-authz: panic, the VM is unusable: {info}"),
+        );
+        if let Ok(id) = host::define_counter("intercom_authz.vm_panics") {
+            let _ = host::increment(id, 1);
+        }
+    }));
+}
+
+use host::{buffer, log};
+
+// INVARIANT: every host call goes through `host` (bytes in, bytes out, every status an error);
+// `host`'s documentation lists each call and why it cannot panic.
+
+fn now_secs() -> u64 {
+    host::now_nanos().map_or(0, |n| n / 1_000_000_000)
+}
+
+fn set_request_header(name: &str, value: Option<&str>) {
+    let r = match value {
+        Some(v) => host::set_header(MapType::HttpRequestHeaders, name, v.as_bytes()),
+        None => host::remove_header(MapType::HttpRequestHeaders, name),
+    };
+    if let Err(e) = r {
+        log(
+            LogLevel::Warn,
+            &format!("intercom-authz: cannot set request header `{name}`: {e:?}"),
+        );
+    }
+}
+
+/// A request id for a request whose own one is not UTF-8 (or absent where one is needed).
+fn generated_request_id() -> String {
+    use core::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "intercom-authz-{:x}-{n:x}",
+        host::now_nanos().unwrap_or_default()
+    )
+}
+
+/// Envoy counters, defined once per configuration; ids are looked up by position, so counting
+/// costs one host call and no allocation. The three counts every allowed request makes are
+/// [`Batched`] instead: a host call crosses V8's C API into Envoy, so an allowed request makes
+/// as few as it can (`make bench-filter` counts them).
+#[derive(Default)]
+struct Metrics {
+    allowed: Batched,
+    cache_hits: Batched,
+    cache_misses: Batched,
+    jwks_ok: Option<u32>,
+    jwks_failed: Option<u32>,
+    lookups: Option<u32>,
+    lookup_cache_hits: Option<u32>,
+    lookup_failed: Option<u32>,
+    responses_redacted: Option<u32>,
+    conversations_redacted: Option<u32>,
+    shadow_redacted: Option<u32>,
+    /// Indexed by `Code as usize`.
+    denied: Vec<Option<u32>>,
+    shadow_denied: Vec<Option<u32>>,
+}
+
+const PREFIX: &str = "intercom_authz";
+
+fn define(name: &str) -> Option<u32> {
+    host::define_counter(&format!("{PREFIX}.{name}")).ok()
+}
+
+fn bump(id: Option<u32>) {
+    bump_by(id, 1);
+}
+
+fn bump_by(id: Option<u32>, n: usize) {
+    if let (Some(id), Ok(n @ 1..)) = (id, i64::try_from(n)) {
+        let _ = host::increment(id, n);
+    }
+}
+
+/// A counter added up in the VM and handed to Envoy by [`Metrics::flush`] (on every tick: at
+/// most a second behind).
+#[derive(Default)]
+struct Batched {
+    id: Option<u32>,
+    pending: Cell<u64>,
+}
+
+impl Batched {
+    fn new(name: &str) -> Batched {
+        Batched {
+            id: define(name),
+            pending: Cell::new(0),
+        }
+    }
+
+    fn add_one(&self) {
+        self.pending.set(self.pending.get().saturating_add(1));
+    }
+
+    fn flush(&self) {
+        bump_by(
+            self.id,
+            usize::try_from(self.pending.take()).unwrap_or(usize::MAX),
+        );
+    }
+}
+
+impl Metrics {
+    /// Hands the batched counts to Envoy.
+    fn flush(&self) {
+        for b in [&self.allowed, &self.cache_hits, &self.cache_misses] {
+            b.flush();
+        }
+    }
+
+    fn define_all() -> Metrics {
+        let per_code = |kind: &str| -> Vec<Option<u32>> {
+            Code::ALL
+                .iter()
+                .map(|c| match c {
+                    Code::Allowed | Code::NeedBody | Code::NeedLookup => None,
+                    c => define(&format!("{kind}.{}", c.as_str())),
+                })
+                .collect()
+        };
+        Metrics {
+            allowed: Batched::new("allowed"),
+            cache_hits: Batched::new("token_cache_hits"),
+            cache_misses: Batched::new("token_cache_misses"),
+            jwks_ok: define("jwks_fetch_ok"),
+            jwks_failed: define("jwks_fetch_failed"),
+            lookups: define("conversation_lookups"),
+            lookup_cache_hits: define("conversation_lookup_cache_hits"),
+            lookup_failed: define("conversation_lookup_failed"),
+            responses_redacted: define("responses_redacted"),
+            conversations_redacted: define("conversations_redacted"),
+            shadow_redacted: define("shadow_responses_redacted"),
+            denied: per_code("denied"),
+            shadow_denied: per_code("shadow_denied"),
+        }
+    }
+
+    fn denial(&self, code: Code, dry_run: bool) {
+        let table = if dry_run {
+            &self.shadow_denied
+        } else {
+            &self.denied
+        };
+        bump(table.get(code as usize).copied().flatten());
+    }
+}
+
+/// What every request context shares with the root.
+struct Shared {
+    authz: Authorizer,
+    metrics: Metrics,
+    intercom_token: Option<String>,
+    /// Request headers removed before the upstream sees an allowed request (see [`stripped`]).
+    strip: Vec<String>,
+    /// [`Authorizer::credential_header`], once.
+    credential_header: String,
+    /// [`Policy::reads_source_ip`](intercom_authz::policy::Policy::reads_source_ip), once.
+    reads_source_ip: bool,
+    /// With `trusted_payload_header`: `token.header` (lower case), whose presence is checked
+    /// and which never goes upstream unless `forward_caller_token`.
+    token_header: Option<String>,
+    /// Requests waiting for their body, answered `408 body_timeout` by the root's tick when
+    /// their deadline passes (a request context has no timer of its own).
+    waiting: RefCell<Vec<Waiting>>,
+    /// Conversation assignments looked up (see [`conversations`]).
+    lookups: RefCell<LookupCache>,
+}
+
+/// A request held for its body.
+struct Waiting {
+    context_id: u32,
+    /// Milliseconds since the epoch.
+    deadline: u64,
+    request_id: Option<String>,
+}
+
+fn now_millis() -> u64 {
+    host::now_nanos().map_or(0, |n| n / 1_000_000)
+}
+
+/// Sends a denial (JSON body, headers, `%RESPONSE_CODE_DETAILS%`); resets the stream when even
+/// that fails.
+fn send_denial(out: &Outcome, request_id: Option<&str>) {
+    let body = out.deny_body(request_id);
+    let www = out.www_authenticate();
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("x-intercom-authz-code", out.code),
+        ("cache-control", "no-store"),
+    ];
+    if let Some(w) = &www {
+        headers.push(("www-authenticate", w.as_str()));
+    }
+    // %RESPONSE_CODE_DETAILS% says who denied and why, as Envoy's rbac filter does.
+    let details = format!("intercom_authz_denied.{}", out.code);
+    if let Err(e) = host::send_response(out.status, &details, &headers, body.as_bytes()) {
+        log(
+            LogLevel::Error,
+            &format!("intercom-authz: cannot send the denial: {e:?}; resetting the stream"),
+        );
+        host::reset_request();
+    }
+}
+
+/// Headers a Rack/Rails upstream would act on that the filter does not judge: method
+/// overrides (Rack::MethodOverride reads `X-HTTP-Method-Override` on a POST) and path rewrites
+/// (`X-Original-URL`, `X-Rewrite-URL`), and the underscore spellings of the identity headers
+/// the filter sets (CGI/Rack read `x_authz_role` as `x-authz-role`). Envoy's
+/// `headers_with_underscores_action: REJECT_REQUEST` (shipped) refuses underscores first; this
+/// holds where a host does not.
+const OVERRIDE_HEADERS: [&str; 5] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
+];
+
+fn stripped(authz: &Authorizer) -> Vec<String> {
+    let up = &authz.config().upstream;
+    let mut out: Vec<String> = OVERRIDE_HEADERS.iter().map(|h| h.to_string()).collect();
+    let cred = authz.credential_header();
+    for h in [
+        up.role_header.as_deref(),
+        up.subject_header.as_deref(),
+        Some(cred.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if h.contains('-') {
+            out.push(h.replace('-', "_"));
+        }
+    }
+    out
+}
+
+/// A policy that restricts a role's conversation access needs somewhere to look conversations
+/// up, a token to do it with, and held headers (the response is judged before it goes on).
+fn conversations_ready(authz: &Authorizer, has_token: bool) -> Result<(), &'static str> {
+    if !authz.policy().restricts_conversations() {
+        return Ok(());
+    }
+    let cfg = authz.config();
+    if cfg.conversations.cluster.is_none() {
+        return Err("a role's `conversation_access` is restricted: `conversations.cluster` must name Intercom's cluster (the lookups go there)");
+    }
+    if !has_token {
+        return Err("a role's `conversation_access` is restricted: the lookups need `upstream.intercom_token` or `upstream.intercom_token_env`");
+    }
+    if cfg.body_hold != BodyHold::Headers {
+        return Err("a role's `conversation_access` is restricted: responses are judged with the headers held, which needs `body_hold: headers` (and the plugin's `allow_on_headers_stop_iteration: true`)");
+    }
+    Ok(())
+}
+
+/// The root context: configuration, metrics, remote JWKS.
+#[derive(Default)]
+pub struct Root {
+    /// The root context's id (to act as the root again after timing a request out).
+    id: u32,
+    shared: Option<Rc<Shared>>,
+    jwks: RefCell<JwksState>,
+}
+
+#[derive(Default)]
+struct JwksState {
+    in_flight: Option<u32>,
+    next_fetch: u64,
+}
+
+impl JwksState {
+    /// A fetch failed: keep serving the keys we have (stale), count, log, retry soon.
+    fn failed(
+        &mut self,
+        metrics: &Metrics,
+        now: u64,
+        r: &intercom_authz::authorizer::RemoteJwksConfig,
+        why: &str,
+    ) {
+        self.next_fetch = now.saturating_add(r.retry_secs);
+        bump(metrics.jwks_failed);
+        log(
+            LogLevel::Warn,
+            &format!(
+                "intercom-authz: JWKS fetch from cluster `{}` failed: {why}",
+                r.cluster
+            ),
+        );
+    }
+}
+
+impl Root {
+    fn now(&self) -> u64 {
+        now_secs()
+    }
+
+    /// Answers `408 body_timeout` to every request whose body is overdue.
+    fn expire_bodies(&self) {
+        let Some(shared) = &self.shared else { return };
+        let now = now_millis();
+        let overdue: Vec<Waiting> = {
+            // INVARIANT: never held across a host call (a local reply may end a stream, whose
+            // context then leaves the list); `try_` so that a mistake here cannot trap the VM.
+            let Ok(mut waiting) = shared.waiting.try_borrow_mut() else {
+                return;
+            };
+            if waiting.iter().all(|w| w.deadline > now) {
+                return;
+            }
+            let (overdue, keep) = waiting.drain(..).partition(|w| w.deadline <= now);
+            *waiting = keep;
+            overdue
+        };
+        let cfg = shared.authz.config();
+        let ms = cfg.body_timeout_ms;
+        let hint = match cfg.body_hold {
+            BodyHold::Headers => " (`body_hold: headers` needs the plugin's `allow_on_headers_stop_iteration: true`, Envoy 1.35+; without it no body ever arrives)",
+            BodyHold::BufferFilter => "",
+        };
+        for w in overdue {
+            if host::set_effective_context(w.context_id).is_err() {
+                continue; // that stream has ended
+            }
+            log(
+                LogLevel::Warn,
+                &format!("intercom-authz: the body did not arrive within {ms} ms of the headers: 408 body_timeout{hint}"),
+            );
+            let out = Outcome::denied(
+                Code::BodyTimeout,
+                format!("the body did not arrive within {ms} ms"),
+            );
+            shared.metrics.denial(Code::BodyTimeout, false);
+            send_denial(&out, w.request_id.as_deref());
+        }
+        let _ = host::set_effective_context(self.id);
+    }
+
+    fn fetch_jwks(&self) {
+        let Some(shared) = &self.shared else { return };
+        let Some(r) = &shared.authz.config().remote_jwks else {
+            return;
+        };
+        let mut st = self.jwks.borrow_mut();
+        let now = self.now();
+        if st.in_flight.is_some() || now < st.next_fetch {
+            return;
+        }
+        let authority = r.authority.clone().unwrap_or_else(|| r.cluster.clone());
+        let headers = [
+            (":method", "GET"),
+            (":path", r.path.as_str()),
+            (":authority", authority.as_str()),
+            ("accept", "application/json"),
+        ];
+        match abi::http_call(
+            self.id,
+            &r.cluster,
+            &headers,
+            Duration::from_millis(r.timeout_ms),
+        ) {
+            Ok(token) => st.in_flight = Some(token),
+            Err(e) => st.failed(&shared.metrics, now, r, &format!("{e:?}")),
+        }
+    }
+}
+
+impl Root {
+    fn new(id: u32) -> Root {
+        Root {
+            id,
+            ..Root::default()
+        }
+    }
+
+    /// The JWKS fetch answered (or timed out: no `:status`).
+    fn on_http_call_response(&mut self, token_id: u32, body_size: usize) {
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
+        let Some(r) = shared.authz.config().remote_jwks.clone() else {
+            return;
+        };
+        let now = self.now();
+        let mut st = self.jwks.borrow_mut();
+        if st.in_flight != Some(token_id) {
+            return;
+        }
+        st.in_flight = None;
+        let status = host::header(MapType::HttpCallResponseHeaders, ":status")
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        let result: Result<usize, String> = if status.as_deref() != Some("200") {
+            Err(format!(
+                "status {}",
+                status
+                    .as_deref()
+                    .unwrap_or("none (timeout or connection failure)")
+            ))
+        } else if body_size > r.max_bytes {
+            Err(format!(
+                "{body_size} bytes, more than `max_bytes` {}",
+                r.max_bytes
+            ))
+        } else {
+            match buffer(BufferType::HttpCallResponseBody, 0, body_size) {
+                None => Err("empty body".into()),
+                Some(body) => parse_jwks(&body).map(|(keys, skipped)| {
+                    for s in skipped {
+                        log(
+                            LogLevel::Warn,
+                            &format!("intercom-authz: JWKS key skipped: {s}"),
+                        );
+                    }
+                    let n = keys.len();
+                    shared.authz.tokens().set_remote_keys(keys);
+                    n
+                }),
+            }
+        };
+        match result {
+            Ok(n) => {
+                st.next_fetch = now.saturating_add(r.refresh_secs);
+                bump(shared.metrics.jwks_ok);
+                log(
+                    LogLevel::Info,
+                    &format!(
+                        "intercom-authz: loaded {n} key(s) from the JWKS at `{}`",
+                        r.path
+                    ),
+                );
+            }
+            Err(e) => st.failed(&shared.metrics, now, &r, &e),
+        }
+    }
+}
+
+impl Root {
+    fn on_configure(&mut self, _size: usize) -> bool {
+        let Some(bytes) = buffer(BufferType::PluginConfiguration, 0, usize::MAX) else {
+            log(
+                LogLevel::Error,
+                "intercom-authz: refusing configuration: the plugin configuration is empty",
+            );
+            return false;
+        };
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(t) => t,
+            Err(_) => {
+                log(
+                    LogLevel::Error,
+                    "intercom-authz: refusing configuration: it is not UTF-8",
+                );
+                return false;
+            }
+        };
+        let authz = match Authorizer::from_json(text) {
+            Ok(a) => a,
+            Err(e) => {
+                log(
+                    LogLevel::Error,
+                    &format!("intercom-authz: refusing configuration: {e}"),
+                );
+                return false;
+            }
+        };
+        let up = &authz.config().upstream;
+        let intercom_token = match (&up.intercom_token, &up.intercom_token_env) {
+            (Some(t), _) => Some(t.clone()),
+            (None, Some(var)) => match std::env::var(var) {
+                Ok(t) if !t.is_empty() => Some(t),
+                _ => {
+                    log(LogLevel::Error, &format!("intercom-authz: refusing configuration: VM environment variable `{var}` (`upstream.intercom_token_env`) is not set"));
+                    return false;
+                }
+            },
+            (None, None) => None,
+        };
+        if let Err(why) = conversations_ready(&authz, intercom_token.is_some()) {
+            log(
+                LogLevel::Error,
+                &format!("intercom-authz: refusing configuration: {why}"),
+            );
+            return false;
+        }
+        if let Some(old) = &self.shared {
+            old.metrics.flush(); // the same counters: nothing counted is lost to a new configuration
+        }
+        let lookups = RefCell::new(LookupCache::new(&authz.config().conversations));
+        let remote = authz.config().remote_jwks.is_some();
+        let mode = authz.config().mode;
+        let body_timeout = authz.config().body_timeout_ms;
+        self.shared = Some(Rc::new(Shared {
+            strip: stripped(&authz),
+            credential_header: authz.credential_header(),
+            reads_source_ip: authz.policy().reads_source_ip(),
+            token_header: authz
+                .config()
+                .token
+                .trusted_payload_header
+                .as_ref()
+                .map(|_| authz.config().token.header.to_ascii_lowercase()),
+            authz,
+            metrics: Metrics::define_all(),
+            intercom_token,
+            waiting: RefCell::new(Vec::new()),
+            lookups,
+        }));
+        *self.jwks.borrow_mut() = JwksState::default();
+        // The tick refreshes the JWKS and times out bodies: a quarter of the body timeout,
+        // between 50 ms and 1 s.
+        let tick = (body_timeout / 4).clamp(50, 1000);
+        if let Err(e) = host::set_tick_period(tick) {
+            log(
+                LogLevel::Error,
+                &format!(
+                    "intercom-authz: cannot start the timer (JWKS refresh, body timeouts): {e:?}"
+                ),
+            );
+        }
+        if remote {
+            self.fetch_jwks();
+        }
+        log(
+            LogLevel::Info,
+            &format!(
+                "intercom-authz: configuration loaded ({})",
+                if mode == Mode::DryRun {
+                    "dry_run: denials are logged, not enforced"
+                } else {
+                    "enforce"
+                }
+            ),
+        );
+        true
+    }
+
+    fn on_tick(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.metrics.flush();
+        }
+        self.fetch_jwks();
+        self.expire_bodies();
+    }
+
+    fn create_stream(&self, context_id: u32) -> Stream {
+        let Some(shared) = self.shared.clone() else {
+            return Stream::Unconfigured;
+        };
+        Stream::Request(Box::new(Request {
+            id: context_id,
+            shared,
+            body_wanted: false,
+            headers_sent: false,
+            request_id: None,
+            method: Vec::new(),
+            path: Vec::new(),
+            credential: None,
+            has_token_header: false,
+            content_type: None,
+            version: None,
+            request_id_raw: None,
+            declared_length: None,
+            present: Vec::new(),
+            source: None,
+            held: Held::NotRead,
+            lookup_token: None,
+            conversation: None,
+            guarded: None,
+            decided_at: Cell::new(0),
+        }))
+    }
+}
+
+/// A request context: judged by a configured root, or answered 503 by one without a
+/// configuration.
+enum Stream {
+    Request(Box<Request>),
+    Unconfigured,
+}
+
+impl Stream {
+    fn on_request_headers(&mut self, end_of_stream: bool) -> Action {
+        match self {
+            Stream::Request(r) => r.on_request_headers(end_of_stream),
+            Stream::Unconfigured => refuse_unconfigured(),
+        }
+    }
+
+    fn on_request_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        match self {
+            Stream::Request(r) => r.on_request_body(size, end_of_stream),
+            Stream::Unconfigured => Action::Pause,
+        }
+    }
+
+    fn on_request_trailers(&mut self) -> Action {
+        match self {
+            Stream::Request(r) => r.on_request_trailers(),
+            Stream::Unconfigured => Action::Pause,
+        }
+    }
+
+    fn on_response_headers(&mut self, end_of_stream: bool) -> Action {
+        match self {
+            Stream::Request(r) => r.response_headers(end_of_stream),
+            Stream::Unconfigured => Action::Continue,
+        }
+    }
+
+    fn on_response_body(&mut self, size: usize, end_of_stream: bool) -> Action {
+        match self {
+            Stream::Request(r) => r.response_body(size, end_of_stream),
+            Stream::Unconfigured => Action::Continue,
+        }
+    }
+
+    fn on_response_trailers(&mut self) -> Action {
+        match self {
+            Stream::Request(r) => r.response_trailers(),
+            Stream::Unconfigured => Action::Continue,
+        }
+    }
+
+    /// A conversation lookup answered.
+    fn on_http_call_response(&mut self, token: u32, body_size: usize) {
+        if let Stream::Request(r) = self {
+            r.looked_up(token, body_size);
+        }
+    }
+}
+
+/// The test-only trap (feature `test-trap`, never in a shipped module): a real panic, so the
+/// panic hook, its counter and the host's failure_policy are all exercised.
+#[cfg(feature = "test-trap")]
+#[allow(clippy::panic, reason = "the point of this test-only build")]
+fn test_trap() {
+    if host::header(MapType::HttpRequestHeaders, "x-intercom-authz-test-trap").is_some() {
+        panic!("test trap requested (feature test-trap)");
+    }
+}
+
+/// A request that reached a root with no configuration (Envoy normally refuses such a plugin
+/// before any request), or a context the VM does not know: answered 503, nothing goes
+/// upstream.
+fn refuse_unconfigured() -> Action {
+    let body = br#"{"error":"Service Unavailable","message":"intercom-authz has no configuration","code":"not_configured"}"#;
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-intercom-authz-code", "not_configured"),
+        ("cache-control", "no-store"),
+    ];
+    if host::send_response(503, "intercom_authz_not_configured", &headers, body).is_err() {
+        host::reset_request();
+    }
+    Action::Pause
+}
+
+/// One request.
+struct Request {
+    /// The context id (the root times out a held body by it).
+    id: u32,
+    shared: Rc<Shared>,
+    body_wanted: bool,
+    /// The headers went on (rewritten) before the body was judged.
+    headers_sent: bool,
+    request_id: Option<String>,
+    /// As Envoy holds them: bytes, possibly not UTF-8 (the authorizer decides what that means).
+    method: Vec<u8>,
+    path: Vec<u8>,
+    credential: Option<Vec<u8>>,
+    /// Whether `token.header` came (read with `trusted_payload_header` only).
+    has_token_header: bool,
+    content_type: Option<Vec<u8>>,
+    version: Option<Vec<u8>>,
+    /// The request id header as sent (made text by [`Request::read_request_id`] when needed).
+    request_id_raw: Option<Vec<u8>>,
+    /// `content-length`, when it is a number.
+    declared_length: Option<usize>,
+    /// Which of [`Shared::strip`] the request carries (by index): only those are removed.
+    present: Vec<usize>,
+    source: Option<String>,
+    /// The body judged, while the conversation's lookup is out.
+    held: Held,
+    /// The lookup out (`dispatch_http_call`'s token).
+    lookup_token: Option<u32>,
+    /// The conversation looked up.
+    conversation: Option<String>,
+    /// An allowed read whose response is judged before the client sees it.
+    guarded: Option<Guarded>,
+    /// When the last decision was made (seconds; 0: none yet): the audit line's time, without
+    /// asking the host again.
+    decided_at: Cell<u64>,
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        if self.body_wanted {
+            self.stop_waiting();
+        }
+    }
+}
+
+impl Request {
+    /// Holds the request for its body until the deadline (see [`Root::expire_bodies`]).
+    fn start_waiting(&mut self) {
+        self.read_request_id();
+        self.body_wanted = true;
+        let deadline = now_millis().saturating_add(self.shared.authz.config().body_timeout_ms);
+        if let Ok(mut waiting) = self.shared.waiting.try_borrow_mut() {
+            waiting.push(Waiting {
+                context_id: self.id,
+                deadline,
+                request_id: self.request_id.clone(),
+            });
+        }
+    }
+
+    /// The body came (or the stream ended); `false` when the root has already answered 408.
+    fn stop_waiting(&mut self) -> bool {
+        self.body_wanted = false;
+        let Ok(mut waiting) = self.shared.waiting.try_borrow_mut() else {
+            return true;
+        };
+        let before = waiting.len();
+        waiting.retain(|w| w.context_id != self.id);
+        waiting.len() < before
+    }
+
+    fn now(&self) -> u64 {
+        now_secs()
+    }
+
+    fn decide(&self, body: Body<'_>, lookup: Lookup<'_>) -> Outcome {
+        let before = self.shared.authz.tokens().stats();
+        let req = HttpRequest {
+            method: &self.method,
+            path: &self.path,
+            credential: self.credential.as_deref(),
+            has_token_header: self.has_token_header,
+            content_type: self.content_type.as_deref(),
+            version: self.version.as_deref(),
+            body,
+            source_ip: self
+                .source
+                .as_deref()
+                .and_then(intercom_authz::net::parse_source),
+            lookup,
+        };
+        let now = self.now();
+        self.decided_at.set(now);
+        let out = self.shared.authz.authorize(&req, now);
+        let after = self.shared.authz.tokens().stats();
+        let m = &self.shared.metrics;
+        if after.hits > before.hits {
+            m.cache_hits.add_one();
+        }
+        if after.misses > before.misses {
+            m.cache_misses.add_one();
+        }
+        out
+    }
+
+    /// Whether the configuration's `audit` mode writes this outcome's line.
+    fn audited(&self, out: &Outcome) -> bool {
+        match self.shared.authz.config().audit {
+            AuditMode::All => true,
+            AuditMode::Deny => !out.allow,
+            AuditMode::None => false,
+        }
+    }
+
+    /// Acts on a final outcome: continue or deny.
+    fn act(&mut self, out: &Outcome) -> Action {
+        let cfg = self.shared.authz.config();
+        let dry = cfg.mode == Mode::DryRun;
+        let m = &self.shared.metrics;
+        if out.allow {
+            m.allowed.add_one();
+        } else if dry {
+            m.denial(out.code_id, true);
+        } else {
+            m.denial(out.code_id, false);
+        }
+        let audited = self.audited(out);
+        if (audited || !out.allow) && self.request_id.is_none() {
+            self.read_request_id();
+        }
+        if audited {
+            self.audit(out, dry, 0);
+        }
+        // Reachable from access logs as %FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%.
+        if !out.allow || self.shared.authz.config().decision_state == DecisionState::All {
+            let _ = host::set_property(&["intercom_authz.decision"], out.code.as_bytes());
+        }
+        if !out.allow && !dry {
+            send_denial(out, self.request_id.as_deref());
+            return Action::Pause;
+        }
+        if !self.headers_sent {
+            self.prepare_upstream(out);
+        }
+        self.guard(out);
+        Action::Continue
+    }
+
+    /// Rewrites the request for the upstream: canonical `:path` (when the request is, or may
+    /// be, allowed), role and subject headers, the caller's token out, Intercom's token in.
+    fn prepare_upstream(&self, out: &Outcome) {
+        let cfg = self.shared.authz.config();
+        if out.allow || out.effect == Effect::NeedBody {
+            if let Some(p) = &out.forward_path {
+                set_request_header(":path", Some(p));
+            }
+        }
+        for &i in &self.present {
+            if let Some(h) = self.shared.strip.get(i) {
+                set_request_header(h, None);
+            }
+        }
+        let up = &cfg.upstream;
+        for (name, value) in [
+            (&up.role_header, &out.role),
+            (&up.subject_header, &out.subject),
+        ] {
+            if let Some(h) = name {
+                // INVARIANT: a client-sent copy never survives, allowed or not (every value
+                // removed first, then ours set).
+                set_request_header(h, None);
+                if let Some(v) = value {
+                    set_request_header(h, Some(v));
+                }
+            }
+        }
+        let cred = self.shared.credential_header.as_str();
+        if !up.forward_caller_token && cred != "authorization" {
+            set_request_header(cred, None);
+        }
+        // With trusted claims, the token the JWT filter verified is the caller's too.
+        if let Some(t) = &self.shared.token_header {
+            if !up.forward_caller_token && self.has_token_header && t != "authorization" {
+                set_request_header(t, None);
+            }
+        }
+        if out.guard.is_some() {
+            // The response is judged: it must come uncompressed.
+            set_request_header("accept-encoding", Some("identity"));
+        }
+        match &self.shared.intercom_token {
+            Some(t) => set_request_header("authorization", Some(&format!("Bearer {t}"))),
+            None if !up.forward_caller_token
+                && (cred == "authorization"
+                    || self.has_token_header
+                        && self.shared.token_header.as_deref() == Some("authorization")) =>
+            {
+                set_request_header("authorization", None)
+            }
+            None => {}
+        }
+    }
+
+    /// The request id, echoed in deny bodies and audit lines. A value that is not UTF-8 is
+    /// replaced by a generated id (it is still a request that needs correlating); an absent one
+    /// stays absent.
+    fn read_request_id(&mut self) {
+        self.request_id = self
+            .request_id_raw
+            .as_deref()
+            .map(|b| std::str::from_utf8(b).map_or_else(|_| generated_request_id(), String::from));
+    }
+
+    /// Reads every header the filter needs in one host call (`proxy_get_header_map_pairs`):
+    /// the first value of each, as bytes.
+    fn read_headers(&mut self) {
+        let raw = host::header_pairs(MapType::HttpRequestHeaders).unwrap_or_default();
+        let shared = Rc::clone(&self.shared);
+        let cred = shared.credential_header.as_bytes();
+        let token_header = shared.token_header.as_deref().map(str::as_bytes);
+        let rid = shared.authz.config().request_id_header.as_bytes();
+        let first = |slot: &mut Option<Vec<u8>>, v: &[u8]| {
+            if slot.is_none() {
+                *slot = Some(v.to_vec());
+            }
+        };
+        let (mut method, mut path, mut length) = (None, None, None);
+        for (k, v) in host::pairs(&raw) {
+            match k {
+                b":method" => first(&mut method, v),
+                b":path" => first(&mut path, v),
+                b"content-type" => first(&mut self.content_type, v),
+                b"intercom-version" => first(&mut self.version, v),
+                b"content-length" => first(&mut length, v),
+                k if k == cred => first(&mut self.credential, v),
+                k if Some(k) == token_header => self.has_token_header = true,
+                k if k == rid => first(&mut self.request_id_raw, v),
+                k => {
+                    if let Some(i) = shared.strip.iter().position(|s| s.as_bytes() == k) {
+                        if !self.present.contains(&i) {
+                            self.present.push(i);
+                        }
+                    }
+                }
+            }
+        }
+        self.method = method.unwrap_or_default();
+        self.path = path.unwrap_or_default();
+        self.declared_length = length
+            .as_deref()
+            .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
+    }
+
+    fn read_source(&mut self) {
+        if self.source.is_none() {
+            self.source =
+                host::property(&["source", "address"]).and_then(|b| String::from_utf8(b).ok());
+        }
+    }
+
+    /// One audit line; `redacted`: conversations redacted from the response.
+    fn audit(&mut self, out: &Outcome, dry: bool, redacted: usize) {
+        self.read_source();
+        let time = match self.decided_at.get() {
+            0 => self.now(),
+            t => t,
+        };
+        let record = audit::record(
+            out,
+            &audit::Seen {
+                time,
+                source: self.source.as_deref(),
+                method: &self.method,
+                path: &self.path,
+                request_id: self.request_id.as_deref(),
+                dry_run: dry,
+                redacted,
+            },
+        );
+        // Serialized once: the log line, and the same record for access logs and decision
+        // logs (%FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%).
+        let _ = host::set_property(&["intercom_authz.audit"], record.as_bytes());
+        log(LogLevel::Info, &format!("intercom-authz audit {record}"));
+    }
+}
+
+/// The callbacks ([`Stream`] hands them over).
+impl Request {
+    fn on_request_headers(&mut self, end_of_stream: bool) -> Action {
+        #[cfg(feature = "test-trap")]
+        test_trap();
+        self.read_headers();
+        // One host call fewer per request when no allowlist reads it (the audit line asks
+        // for it itself).
+        if self.shared.reads_source_ip {
+            self.read_source();
+        }
+        let out = self.decide(Body::NotRead, Lookup::NotDone);
+        if out.effect != Effect::NeedBody {
+            return self.finish(out, Held::NotRead);
+        }
+        if end_of_stream {
+            let out = self.decide(Body::Absent, Lookup::NotDone);
+            return self.finish(out, Held::Absent);
+        }
+        let max = self.shared.authz.config().max_body_bytes;
+        let declared = self.declared_length;
+        if declared.is_some_and(|n| n > max) {
+            return self.act(&Outcome::body_too_large(max));
+        }
+        self.start_waiting();
+        match self.shared.authz.config().body_hold {
+            // Nothing goes on until the decision: Envoy keeps the headers and still delivers
+            // the body (`allow_on_headers_stop_iteration: true`); `act` rewrites the headers
+            // once allowed.
+            BodyHold::Headers => Action::Pause,
+            // Hosts without that knob: a paused header callback would never see the body
+            // (proxy-wasm-cpp-host#143), so the headers go on, rewritten now, and the body is
+            // held here; `envoy.filters.http.buffer` after this filter keeps the headers from
+            // the router until the body has passed (or been denied) here.
+            BodyHold::BufferFilter => {
+                self.prepare_upstream(&out);
+                self.headers_sent = true;
+                Action::Continue
+            }
+        }
+    }
+
+    fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.lookup_token.is_some() {
+            // Decided on the headers but for the conversation's assignment: the body waits too.
+            return Action::Pause;
+        }
+        if !self.body_wanted {
+            return Action::Continue;
+        }
+        let max = self.shared.authz.config().max_body_bytes;
+        if body_size > max {
+            if !self.stop_waiting() {
+                return Action::Pause; // already answered 408
+            }
+            return self.act(&Outcome::body_too_large(max));
+        }
+        if !end_of_stream {
+            // Envoy buffers the body until the end of the stream.
+            return Action::Pause;
+        }
+        if !self.stop_waiting() {
+            return Action::Pause; // already answered 408
+        }
+        let held = Held::of(buffer(BufferType::HttpRequestBody, 0, body_size).unwrap_or_default());
+        let out = self.decide(held.body(), Lookup::NotDone);
+        self.finish(out, held)
+    }
+
+    fn on_request_trailers(&mut self) -> Action {
+        if self.lookup_token.is_some() {
+            return Action::Pause;
+        }
+        if !self.body_wanted {
+            return Action::Continue;
+        }
+        // The body ended with trailers: judge what was buffered.
+        if !self.stop_waiting() {
+            return Action::Pause; // already answered 408
+        }
+        let max = self.shared.authz.config().max_body_bytes;
+        let bytes =
+            buffer(BufferType::HttpRequestBody, 0, max.saturating_add(1)).unwrap_or_default();
+        if bytes.len() > max {
+            return self.act(&Outcome::denied(
+                Code::BodyTooLarge,
+                String::from("the body is larger than the limit"),
+            ));
+        }
+        let held = Held::of(bytes);
+        let out = self.decide(held.body(), Lookup::NotDone);
+        self.finish(out, held)
+    }
+}

@@ -1,0 +1,510 @@
+//! The JavaScript front-end (feature `js`, `wasm32-unknown-unknown`, wasm-bindgen): an
+//! `Authorizer` class with the filter's exact decisions, for Node, browsers and edge workers.
+//! `make js` builds the npm package in `dist/js/`.
+
+use std::format;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use intercom_authz::authorizer::{Authorizer as Core, WholeRequest};
+use intercom_authz::guard::LookupAnswer;
+
+mod conversations;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &str = r#"
+import type { AuthzConfig } from "../config";
+/** The configuration's types, generated from the Rust types (`config.d.ts`). */
+export type * from "../config";
+
+declare const checked: unique symbol;
+/** A configuration `defineConfig` checked, custom permissions included. */
+export type CheckedConfig = AuthzConfig<string> & { readonly [checked]: true };
+
+/**
+ * Declares a configuration with custom permissions: their names are inferred from
+ * `policy.permissions`, and every permission a role or route names must be a built-in one, an
+ * alias, `resource:*`, `*` or one of them. Returns the configuration itself.
+ */
+export function defineConfig<C extends string = never>(config: AuthzConfig<C>): CheckedConfig;
+
+/** A request to judge. Who is asking comes from `claims` (already verified), from `token`,
+ *  or from the configured credential header in `headers`. */
+export interface AuthorizeRequest {
+  method: string;
+  /** The request target, query included: `/contacts/12?per_page=5`. */
+  path: string;
+  /** Request headers: an object (Node's `req.headers`), a `Map`, or fetch's `Headers`; names are matched case-insensitively. */
+  headers?: Record<string, string | string[] | undefined> | Map<string, string | string[]> | Iterable<[string, string]>;
+  /** The body: a string, bytes (`Uint8Array`, `Buffer`, `ArrayBuffer`), or a parsed JSON value. Read only when the route needs it; a body-dependent route needs `content-type: application/json` in `headers` (a parsed value goes as JSON without one). */
+  body?: string | Uint8Array | ArrayBuffer | object | null;
+  /** A bearer token (with or without the `Bearer ` prefix). */
+  token?: string;
+  /** Claims already verified by the caller (mapped like a token's claims). */
+  claims?: Record<string, unknown>;
+  /** The client address. */
+  sourceIp?: string;
+  /** Seconds since the epoch (default: now). */
+  now?: number;
+  /** Echoed as `requestId` in the deny body. */
+  requestId?: string;
+  /** Intercom's answer to `GET /conversations/{conversationId}`, when a first decision was
+   *  `need_lookup` (a role with restricted conversation access acting on one conversation):
+   *  its status (`null`: no answer, e.g. a timeout) and body. */
+  lookup?: LookupAnswer;
+}
+
+/** Intercom's answer to the conversation lookup. */
+export interface LookupAnswer {
+  status: number | null;
+  body?: string | Uint8Array | ArrayBuffer | object | null;
+}
+
+/** What `judgeResponse` needs of an allowed read: pass the decision back as it came. */
+export interface ResponseGuard {
+  kind: "one" | "list";
+  access: "all" | "assigned_to_me" | "assigned_to_me_or_my_teams" | "assigned_to_me_my_teams_or_unassigned";
+  admin?: string;
+  teams: string[];
+}
+
+/** The upstream's answer to an allowed read whose decision has `responseGuard`. */
+export interface UpstreamResponse {
+  status: number;
+  /** Response headers (`content-type`, `content-encoding` are read), same forms as a request's. */
+  headers?: Record<string, string | string[] | undefined> | Map<string, string | string[]> | Iterable<[string, string]>;
+  /** The whole body, as received (not decompressed). */
+  body: string | Uint8Array | ArrayBuffer;
+  /** Echoed as `requestId` in a denial's body. */
+  requestId?: string;
+}
+
+/** What becomes of a judged response: forward it, forward `body` instead (set
+ *  `content-length`), or answer `decision` (a denial) instead. */
+export type ResponseVerdict =
+  | { action: "pass" }
+  | { action: "redact"; body: string; redacted: number }
+  | { action: "deny"; decision: Decision };
+
+/** The JSON body of a denial (seed 000's shape, extended). */
+export interface DenyBody {
+  error: "Forbidden" | "Unauthorized" | "Bad Request" | "Payload Too Large" | "Request Timeout";
+  message: string;
+  required?: string;
+  currentRole?: string;
+  code: string;
+  route?: string;
+  requestId?: string;
+}
+
+/** The decision: the same fields everywhere (filter, component, CLI). */
+export interface Decision {
+  allow: boolean;
+  /** 200 when allowed; 400, 401, 403 or 413 otherwise. */
+  status: number;
+  /** A stable code: `allowed`, `missing_permission`, `unknown_route`, `invalid_signature`, … */
+  code: string;
+  required?: string;
+  role?: string;
+  route?: string;
+  canonicalPath?: string;
+  /** When set, forward this `:path` (canonical path + query) instead of the original. */
+  forwardPath?: string;
+  resourceId?: string;
+  permissions: string[];
+  subject?: string;
+  email?: string;
+  message: string;
+  reasons: string[];
+  /** A delete, settings or export action. */
+  sensitive: boolean;
+  tokenCached: boolean;
+  /** The response to send when denied, as an object (keys in the order of `denyBodyJson`). */
+  denyBody?: DenyBody;
+  /** The same body as the exact bytes the Envoy filter and the component send. */
+  denyBodyJson?: string;
+  /** Headers of that response: `content-type`, and `www-authenticate` on a 401. */
+  denyHeaders?: Record<string, string>;
+  /** With `need_lookup`: the conversation to fetch (`GET /conversations/{id}`), to authorize
+   *  again with `lookup`. */
+  conversationId?: string;
+  /** Whether the conversation's assignment decided. */
+  lookedUp?: boolean;
+  /** Allowed on condition: judge the upstream's successful answer with `judgeResponse`
+   *  before the client sees it. */
+  judgeResponse?: "one" | "list";
+  responseGuard?: ResponseGuard;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `AuthzConfig | CheckedConfig | string` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AuthzConfig | CheckedConfig | string")]
+    pub type ConfigInput;
+    /// `AuthorizeRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AuthorizeRequest")]
+    pub type RequestInput;
+    /// `Decision` in TypeScript.
+    #[wasm_bindgen(typescript_type = "Decision")]
+    pub type DecisionOutput;
+    /// `UpstreamResponse` in TypeScript.
+    #[wasm_bindgen(typescript_type = "UpstreamResponse")]
+    pub type ResponseInput;
+    /// `ResponseVerdict` in TypeScript.
+    #[wasm_bindgen(typescript_type = "ResponseVerdict")]
+    pub type VerdictOutput;
+}
+
+/// What differs in JavaScript: `secret_env` is read from `process.env` (Node; wasm has no
+/// environment of its own).
+fn js_only_settings(cfg: &mut serde_json::Value) -> Result<(), JsError> {
+    let Some(keys) = cfg
+        .pointer_mut("/token/keys")
+        .and_then(|k| k.as_array_mut())
+    else {
+        return Ok(());
+    };
+    for (i, key) in keys.iter_mut().enumerate() {
+        let Some(obj) = key.as_object_mut() else {
+            continue;
+        };
+        let Some(name) = obj
+            .get("secret_env")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let env = js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("process"))
+            .ok()
+            .filter(|p| p.is_object())
+            .and_then(|p| js_sys::Reflect::get(&p, &JsValue::from_str("env")).ok())
+            .filter(|e| e.is_object());
+        let Some(env) = env else {
+            return Err(err(format!("invalid token settings: `token.keys[{i}].secret_env` needs Node's `process.env`; here pass the secret itself (`secret`)")));
+        };
+        let value = js_sys::Reflect::get(&env, &JsValue::from_str(&name))
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| err(format!("invalid token settings: environment variable `{name}` named by `token.keys[{i}]` is not set")))?;
+        obj.remove("secret_env");
+        obj.insert("secret".into(), serde_json::Value::String(value));
+    }
+    Ok(())
+}
+
+/// The fields of a request object, in JavaScript's spelling.
+const REQUEST_FIELDS: [&str; 10] = [
+    "method",
+    "path",
+    "headers",
+    "body",
+    "token",
+    "claims",
+    "sourceIp",
+    "now",
+    "requestId",
+    "lookup",
+];
+
+/// A misspelled field (`header:`) is an error, not a request without a credential.
+/// (`serde_wasm_bindgen` reads only the fields it knows, so `deny_unknown_fields` cannot.)
+fn check_fields(request: &JsValue) -> Result<(), JsError> {
+    check_object("request", request, &REQUEST_FIELDS)
+}
+
+/// An object with only these fields; `what` names it in the error.
+fn check_object(what: &str, v: &JsValue, fields: &[&str]) -> Result<(), JsError> {
+    if !v.is_object() {
+        return Err(err(format!("invalid {what}: expected an object")));
+    }
+    for k in js_sys::Object::keys(&js_sys::Object::from(v.clone())).iter() {
+        let k = k.as_string().unwrap_or_default();
+        if !fields.contains(&k.as_str()) {
+            let near = intercom_authz::perm::nearest(&k, fields.iter().copied())
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            return Err(err(format!("invalid {what}: unknown field `{k}`{near}")));
+        }
+    }
+    Ok(())
+}
+
+/// A request; `body` is read apart (bytes do not go through serde).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Req {
+    method: String,
+    path: String,
+    // `headers` and `body` are read from the object directly (`read_headers`, `body_bytes`):
+    // a `Map` or fetch `Headers`, and bytes, do not go through serde.
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    claims: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    source_ip: Option<String>,
+    #[serde(default)]
+    now: Option<f64>,
+    #[serde(default)]
+    request_id: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Out {
+    allow: bool,
+    status: u16,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    required: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    route: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canonical_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forward_path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_id: Option<String>,
+    permissions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    message: String,
+    reasons: Vec<String>,
+    sensitive: bool,
+    token_cached: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deny_body_json: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deny_headers: Option<std::collections::BTreeMap<&'static str, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conversation_id: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    looked_up: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    judge_response: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_guard: Option<intercom_authz::guard::HandedGuard>,
+}
+
+fn err(msg: impl core::fmt::Display) -> JsError {
+    JsError::new(&msg.to_string())
+}
+
+/// Returns its argument: `defineConfig`'s work is done by TypeScript (see the declaration).
+#[wasm_bindgen(js_name = defineConfig, skip_typescript)]
+pub fn define_config(config: JsValue) -> JsValue {
+    config
+}
+
+/// Judges requests against one configuration. Construct once, reuse: the policy is compiled
+/// and verified tokens are cached.
+#[wasm_bindgen]
+pub struct Authorizer {
+    core: Core,
+}
+
+#[wasm_bindgen]
+impl Authorizer {
+    /// Compiles a configuration (an object or a JSON string). Throws an `Error` whose message
+    /// names the culprit.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: ConfigInput) -> Result<Authorizer, JsError> {
+        let value: JsValue = config.into();
+        let mut v: serde_json::Value = match value.as_string() {
+            Some(s) => serde_json::from_slice(s.as_bytes())
+                .map_err(|e| err(format!("invalid configuration: {e}")))?,
+            None => serde_wasm_bindgen::from_value(value)
+                .map_err(|e| err(format!("invalid configuration: {e}")))?,
+        };
+        js_only_settings(&mut v)?;
+        let mut core =
+            Core::from_json_embedded(&v.to_string(), "the JavaScript package").map_err(err)?;
+        core.set_explain(true);
+        Ok(Authorizer { core })
+    }
+
+    /// The request header that carries the credential (lower case).
+    #[wasm_bindgen(js_name = credentialHeader)]
+    pub fn credential_header(&self) -> String {
+        self.core.credential_header()
+    }
+
+    /// The largest body judged (`max_body_bytes`); a longer one is `413 body_too_large`.
+    #[wasm_bindgen(js_name = maxBodyBytes)]
+    pub fn max_body_bytes(&self) -> f64 {
+        self.core.config().max_body_bytes as f64
+    }
+
+    /// Judges one request. Throws on a caller's mistake, named (an unknown field, a missing or
+    /// lower-case `method`, `headers` of the wrong type); whatever a client sent is judged.
+    pub fn authorize(&self, request: RequestInput) -> Result<DecisionOutput, JsError> {
+        let request: JsValue = request.into();
+        check_fields(&request)?;
+        let headers = read_headers(&request)?;
+        let (body_bytes, body_is_value) = body_bytes(&request, "body")?;
+        let lookup = conversations::lookup_answer(&request)?;
+        let r: Req = serde_wasm_bindgen::from_value(request)
+            .map_err(|e| err(format!("invalid request: {e}")))?;
+        intercom_authz::authorizer::check_caller_method(&r.method).map_err(err)?;
+        let now = r
+            .now
+            .filter(|n| n.is_finite() && *n >= 0.0)
+            .unwrap_or_else(|| js_sys::Date::now() / 1000.0) as u64;
+        let find = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        let header = find(&self.core.credential_header());
+        // A body given as a value was parsed already (JSON by construction): absent a header,
+        // it goes as JSON. A string or bytes body keeps whatever the headers say.
+        let content_type = find("content-type")
+            .or_else(|| body_is_value.then(|| String::from("application/json")));
+        let out = self.core.authorize_whole(
+            &WholeRequest {
+                method: &r.method,
+                path: &r.path,
+                credential: header.as_deref(),
+                has_token_header: find(&self.core.config().token.header).is_some(),
+                content_type: content_type.as_deref(),
+                version: find("intercom-version").as_deref(),
+                token: r.token.as_deref(),
+                claims: r.claims.as_ref(),
+                body: body_bytes.as_deref(),
+                source_ip: r
+                    .source_ip
+                    .as_deref()
+                    .and_then(intercom_authz::net::parse_source),
+                lookup: lookup.as_ref().map(|(status, body)| LookupAnswer {
+                    status: *status,
+                    body: body.as_deref().unwrap_or_default(),
+                }),
+            },
+            now,
+        );
+        decision_output(out, r.request_id.as_deref())
+    }
+}
+
+/// The decision as JavaScript sees it.
+fn decision_output(
+    out: intercom_authz::authorizer::Outcome,
+    request_id: Option<&str>,
+) -> Result<DecisionOutput, JsError> {
+    let (deny_body_json, deny_headers) = if out.allow {
+        (None, None)
+    } else {
+        let mut h = std::collections::BTreeMap::new();
+        h.insert("content-type", String::from("application/json"));
+        if let Some(w) = out.www_authenticate() {
+            h.insert("www-authenticate", w);
+        }
+        (Some(out.deny_body(request_id)), Some(h))
+    };
+    let o = Out {
+        allow: out.allow,
+        status: out.status,
+        code: out.code,
+        required: out.required,
+        role: out.role,
+        route: out.route,
+        canonical_path: out.canonical_path,
+        forward_path: out.forward_path,
+        resource_id: out.resource_id,
+        permissions: out.permissions,
+        subject: out.subject,
+        email: out.email,
+        message: out.message,
+        reasons: out.reasons,
+        sensitive: out.sensitive,
+        token_cached: out.token_cached,
+        deny_body_json,
+        deny_headers,
+        conversation_id: out.conversation_id,
+        looked_up: out.looked_up,
+        judge_response: out.judge_response,
+        response_guard: out
+            .guard
+            .as_ref()
+            .map(intercom_authz::guard::HandedGuard::from),
+    };
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    let decision = o
+        .serialize(&ser)
+        .map_err(|e| err(format!("cannot build the decision: {e}")))?;
+    // `denyBody` is parsed from the exact bytes the filter sends, so its keys keep their
+    // order: `JSON.stringify(d.denyBody) === d.denyBodyJson`.
+    if let Some(json) = &o.deny_body_json {
+        let body = js_sys::JSON::parse(json)
+            .map_err(|_| err("cannot build the decision: the deny body"))?;
+        js_sys::Reflect::set(&decision, &JsValue::from_str("denyBody"), &body)
+            .map_err(|_| err("cannot build the decision: the deny body"))?;
+    }
+    Ok(decision.unchecked_into())
+}
+
+/// The request's `headers`: a plain object (Node's `req.headers`), a `Map`, or any iterable
+/// of `[name, value]` pairs (fetch's `Headers`). A value is a string, or an array whose first
+/// string counts (Node's repeated headers). Anything else is an error, never "no headers".
+pub(crate) fn read_headers(request: &JsValue) -> Result<Vec<(String, String)>, JsError> {
+    let h = js_sys::Reflect::get(request, &JsValue::from_str("headers"))
+        .map_err(|_| err("invalid request: expected an object"))?;
+    if h.is_undefined() || h.is_null() {
+        return Ok(Vec::new());
+    }
+    let bad = || err("invalid request: `headers` must be an object, a `Map` or `Headers`");
+    if h.is_string() {
+        return Err(bad());
+    }
+    let pairs: Vec<JsValue> = match js_sys::try_iter(&h).map_err(|_| bad())? {
+        Some(it) => it.collect::<Result<_, _>>().map_err(|_| bad())?,
+        None if h.is_object() => js_sys::Object::entries(&js_sys::Object::from(h)).to_vec(),
+        None => return Err(bad()),
+    };
+    let mut out = Vec::with_capacity(pairs.len());
+    for pair in pairs {
+        let pair = js_sys::Array::from(&pair);
+        let name = pair.get(0).as_string().ok_or_else(bad)?;
+        let v = pair.get(1);
+        let value = if v.is_array() {
+            js_sys::Array::from(&v).get(0).as_string()
+        } else {
+            v.as_string()
+        };
+        if let Some(value) = value {
+            out.push((name, value));
+        }
+    }
+    Ok(out)
+}
+
+/// The request's `body`: absent or `null` → none; a string → its UTF-8 bytes; a `Uint8Array`
+/// (a Node `Buffer` is one) or an `ArrayBuffer` → those bytes; any other value → its JSON text
+/// (and `true`: it was a value).
+fn body_bytes(request: &JsValue, field: &str) -> Result<(Option<Vec<u8>>, bool), JsError> {
+    let b = js_sys::Reflect::get(request, &JsValue::from_str(field))
+        .map_err(|_| err("invalid request: expected an object"))?;
+    if b.is_undefined() || b.is_null() {
+        return Ok((None, false));
+    }
+    if let Some(s) = b.as_string() {
+        return Ok((Some(s.into_bytes()), false));
+    }
+    if b.is_instance_of::<js_sys::Uint8Array>() || b.is_instance_of::<js_sys::ArrayBuffer>() {
+        return Ok((Some(js_sys::Uint8Array::new(&b).to_vec()), false));
+    }
+    let v: serde_json::Value = serde_wasm_bindgen::from_value(b)
+        .map_err(|e| err(format!("invalid request: `{field}`: {e}")))?;
+    Ok((Some(v.to_string().into_bytes()), true))
+}
