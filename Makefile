@@ -156,7 +156,7 @@ test-nostd: .deps-rust
 # The Envoy harness replays the corpus materialized (tokens minted now) by the decisions test.
 test-envoy: $(WASM) $(TRAP_WASM) $(VENV)/.ok
 	cargo test --test decisions
-	# The entry points (src/filter/abi.rs) in a minimal Proxy-Wasm host: the cases Envoy never makes.
+	# The entry points (filter/src/abi.rs) in a minimal Proxy-Wasm host: the cases Envoy never makes.
 	node --test tests/filter/
 	$(PY) -m unittest -v tests/envoy/test_envoy.py tests/envoy/test_fleet.py tests/envoy/test_faults.py tests/envoy/test_soak.py
 

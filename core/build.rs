@@ -1,4 +1,4 @@
-//! The route catalog as the modules carry it (`src/catalog.rs`, `catalog::rows`): the text of
+//! The route catalog as the modules carry it (`core/src/catalog.rs`, `catalog::rows`): the text of
 //! `src/catalog.tsv` is 19 KB, of which each column's distinct values are 7 KB. This writes them
 //! once, in one string, and each row as one byte per column naming its value; the test
 //! `catalog::tests::rows_are_the_tsv` holds the result to the TSV, row by row.

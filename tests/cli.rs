@@ -1,5 +1,5 @@
 //! The `intercom-authz` binary, end to end, against golden outputs in `tests/cli/golden/`
-//! (`UPDATE_GOLDEN=1 cargo test --features cli --test cli` rewrites them). Bad inputs must give
+//! (`UPDATE_GOLDEN=1 cargo test -p intercom-authz-cli --test cli` rewrites them). Bad inputs must give
 //! one clear line and a non-zero exit, never a panic or a debug dump.
 #![allow(
     clippy::unwrap_used,

@@ -1,4 +1,4 @@
-//! `intercom-authz`: the CLI for policy authors and auditors (feature `cli`). One file per
+//! `intercom-authz`: the CLI for policy authors and auditors (crate `intercom-authz-cli`, on the std layer `intercom-authz`). One file per
 //! command, named after it; `common.rs` loads configurations.
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! The WebAssembly component front-end (feature `component`, `wasm32-wasip2`, wit-bindgen):
+//! The WebAssembly component front-end (crate `intercom-authz-component`, `wasm32-wasip2`, wit-bindgen):
 //! the world of `wit/intercom-authz.wit`. `make component` writes
 //! `dist/intercom_authz.component.wasm`.
 

@@ -37,11 +37,12 @@ use core::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::body::BodyRule;
 use crate::body::{self, BodyError};
 use crate::conversation::{Access, Kind, Lookup, Reassign, Viewer};
 use crate::path::{self, PathError};
 use crate::perm::PermSet;
-use crate::policy::{PathMode, Policy, ScopeMode, ScopeSource, UnknownVersions};
+use crate::policy::{PathMode, Policy, Role, Route, ScopeMode, ScopeSource, UnknownVersions};
 use crate::rack;
 use crate::router::Method;
 use crate::version::ApiVersion;
@@ -480,63 +481,139 @@ pub fn evaluate<'a>(
     req: &Request<'a>,
     now: u64,
 ) -> Decision<'a> {
-    // 1. Method and path.
+    let mut d = Decision::new(Effect::Deny, Code::UnknownRoute);
+    // `Err(Stop)` only says that a step made the decision: `d` holds it either way.
+    let _: Step<()> = decide(policy, who, req, now, &mut d);
+    d
+}
+
+/// A step has made the decision (a denial, or a request for the body or a lookup): `d` holds it.
+struct Stop;
+
+/// What a step returns: what the later steps need, or [`Stop`].
+type Step<T> = Result<T, Stop>;
+
+/// Makes `d` a denial with `code`.
+fn stop<T>(d: &mut Decision<'_>, code: Code) -> Step<T> {
+    d.code = code;
+    Err(Stop)
+}
+
+/// The steps of a decision, in order; the first that decides ends it.
+fn decide<'a>(
+    policy: &'a Policy,
+    who: &'a Principal,
+    req: &Request<'a>,
+    now: u64,
+    d: &mut Decision<'a>,
+) -> Step<()> {
+    let method = method(req, d)?;
+    let canon = canonical_path(policy, req, d)?;
+    rack_reading(req, canon.query, d)?;
+    let version = api_version(policy, req, d)?;
+    let (route, resource_is_self) = route(policy, who, (req.method, method), &canon, version, d)?;
+    let role = principal(policy, who, req, now, d)?;
+    let mut required = self_rules(route, resource_is_self, d)?;
+    let scope = query_and_body(policy, route, req, canon.query, &mut required, d)?;
+    let reassign_check = permissions(policy, who, role, route, required, d)?;
+    mfa(policy, who, role, required, d)?;
+    oauth_scope(policy, who, scope, d)?;
+    d.access = role.conversation_access;
+    if let Err(code) = conversation_access(policy, who, req, route.conversation, reassign_check, d)
+    {
+        return stop(d, code);
+    }
+    if d.effect == Effect::NeedLookup {
+        return Err(Stop);
+    }
+    d.effect = Effect::Allow;
+    d.code = Code::Allowed;
+    Ok(())
+}
+
+/// Step 1a: the method, an HTTP token naming one of the API's methods.
+fn method<'a>(req: &Request<'a>, d: &mut Decision<'a>) -> Step<Method> {
     if !req.method.bytes().all(path::is_tchar) {
-        let mut d = Decision::deny(Code::NonCanonicalPath);
         d.detail = Detail::Path(path::PathError::MethodNotToken);
-        return d;
+        return stop(d, Code::NonCanonicalPath);
     }
     let Some(method) = Method::parse(req.method) else {
-        let mut d = Decision::deny(Code::UnknownRoute);
         d.detail = Detail::Method(req.method);
-        return d;
+        return stop(d, Code::UnknownRoute);
     };
+    Ok(method)
+}
+
+/// Step 1b: the canonical path (see [`crate::path`]); a path that was not canonical is refused
+/// under `paths: reject`.
+fn canonical_path<'a>(
+    policy: &Policy,
+    req: &Request<'a>,
+    d: &mut Decision<'a>,
+) -> Step<path::Canonical<'a>> {
     let canon = match path::canonicalize(req.path) {
         Ok(c) => c,
         Err(e) => {
-            let mut d = Decision::deny(Code::NonCanonicalPath);
             d.detail = Detail::Path(e);
-            return d;
+            return stop(d, Code::NonCanonicalPath);
         }
     };
-    let mut d = Decision::new(Effect::Deny, Code::UnknownRoute);
     d.query = canon.query;
     d.path_changed = canon.changed;
     if canon.changed && policy.paths == PathMode::Reject {
-        d.code = Code::NonCanonicalPath;
         d.canonical_path = Some(canon.path);
-        return d;
+        return stop(d, Code::NonCanonicalPath);
     }
-    let path: &str = &canon.path;
-    if let Some((code, why)) = rack_request(req, canon.query) {
-        d.code = code;
-        d.detail = Detail::Ambiguous(why);
-        return d;
-    }
-    let version = match requested_version(policy, req.version) {
-        Ok(v) => v,
-        Err(code) => {
-            d.code = code;
-            return d;
-        }
-    };
+    Ok(canon)
+}
 
-    // 2. Route.
+/// Step 1c: nothing Rack would read differently from what is judged.
+fn rack_reading(req: &Request<'_>, query: &str, d: &mut Decision<'_>) -> Step<()> {
+    match rack_request(req, query) {
+        Some((code, why)) => {
+            d.detail = Detail::Ambiguous(why);
+            stop(d, code)
+        }
+        None => Ok(()),
+    }
+}
+
+/// Step 1d: the API version the routes are looked up in.
+fn api_version(
+    policy: &Policy,
+    req: &Request<'_>,
+    d: &mut Decision<'_>,
+) -> Step<Option<ApiVersion>> {
+    requested_version(policy, req.version).or_else(|code| stop(d, code))
+}
+
+/// Step 2: the route, in the requested version, whose parameters accept the path's values and
+/// which no Rails format suffix turns into another; and whether its first parameter is the
+/// caller's own id.
+fn route<'a>(
+    policy: &'a Policy,
+    who: &Principal,
+    (written, method): (&'a str, Method),
+    canon: &path::Canonical<'a>,
+    version: Option<ApiVersion>,
+    d: &mut Decision<'a>,
+) -> Step<(&'a Route, bool)> {
+    let path: &str = &canon.path;
     let Some(m) = policy.router.find(method, path) else {
         if policy.router.any_method(path) {
-            d.detail = Detail::Method(req.method);
+            d.detail = Detail::Method(written);
         }
-        d.canonical_path = Some(canon.path);
-        return d;
+        d.canonical_path = Some(canon.path.clone());
+        return Err(Stop);
     };
     let Some(route) = policy.routes.get(m.value as usize) else {
-        return d;
+        return Err(Stop);
     };
     if let (Some(v), Some(range)) = (version, route.version_range) {
         if !range.contains(v) {
             d.detail = Detail::Version(v);
-            d.canonical_path = Some(canon.path);
-            return d;
+            d.canonical_path = Some(canon.path.clone());
+            return Err(Stop);
         }
     }
     d.route = Some(&route.display);
@@ -544,11 +621,10 @@ pub fn evaluate<'a>(
         .and_then(|stem| policy.router.find(method, stem))
         .is_some_and(|other| other.value != m.value)
     {
-        d.code = Code::AmbiguousRequest;
         d.detail = Detail::Ambiguous(
             "Rails reads the last segment's `.suffix` as a format, which names another route",
         );
-        return d;
+        return stop(d, Code::AmbiguousRequest);
     }
     let params = m.params();
     if params
@@ -558,8 +634,8 @@ pub fn evaluate<'a>(
     {
         // A word where an id goes: a literal route this catalog does not know (yet).
         d.route = None;
-        d.canonical_path = Some(canon.path);
-        return d;
+        d.canonical_path = Some(canon.path.clone());
+        return Err(Stop);
     }
     let resource_is_self = params
         .first()
@@ -574,153 +650,175 @@ pub fn evaluate<'a>(
         d.conversation_range = params.first().map(range);
     }
     d.canonical_path = Some(canon.path.clone());
-    let mut required = route.required;
+    Ok((route, resource_is_self))
+}
 
-    // 3. Workspace.
+/// Steps 3–6: the caller's workspace, role, source address and session age.
+fn principal<'a>(
+    policy: &'a Policy,
+    who: &'a Principal,
+    req: &Request<'_>,
+    now: u64,
+    d: &mut Decision<'a>,
+) -> Step<&'a Role> {
     if let Some(ws) = &policy.workspace {
         if who.workspace.as_deref() != Some(ws.as_str()) {
-            d.code = Code::WrongWorkspace;
-            return d;
+            return stop(d, Code::WrongWorkspace);
         }
     }
-
-    // 4. Role.
-    let role_name = match who.role.as_deref().or(policy.default_role.as_deref()) {
-        Some(r) => r,
-        None => {
-            d.code = Code::MissingRole;
-            return d;
-        }
+    let Some(role_name) = who.role.as_deref().or(policy.default_role.as_deref()) else {
+        return stop(d, Code::MissingRole);
     };
     let Some(role) = policy.role(role_name) else {
-        d.code = Code::UnknownRole;
         d.detail = Detail::Role(role_name);
-        return d;
+        return stop(d, Code::UnknownRole);
     };
     d.role = Some(&role.name);
-
-    // 5. Source address.
     for list in [&policy.ip_allowlist, &role.ip_allowlist] {
         if !list.is_empty()
             && !req
                 .source_ip
                 .is_some_and(|ip| list.iter().any(|c| c.contains(ip)))
         {
-            d.code = Code::IpNotAllowed;
-            return d;
+            return stop(d, Code::IpNotAllowed);
         }
     }
-
-    // 6. Session age.
     if let Some(max) = role.max_session_age {
         let fresh = who
             .issued_at
             .is_some_and(|iat| now.saturating_sub(iat) <= max);
         if !fresh {
-            d.code = Code::SessionTooOld;
-            return d;
+            return stop(d, Code::SessionTooOld);
         }
     }
+    Ok(role)
+}
 
-    // 7. Self rules.
+/// Step 7: a route on the caller's own id needs its self permission, or is refused.
+fn self_rules(route: &Route, resource_is_self: bool, d: &mut Decision<'_>) -> Step<PermSet> {
+    let mut required = route.required;
     if resource_is_self {
         if route.not_self {
-            d.code = Code::SelfActionForbidden;
-            return d;
+            return stop(d, Code::SelfActionForbidden);
         }
         if let Some(p) = route.self_permission {
             required = PermSet::new();
             required.insert(p);
         }
     }
+    Ok(required)
+}
 
-    // 8. Query and body rules.
+/// Step 8: what the query and the body make the route require; the OAuth scope it needs.
+fn query_and_body<'a>(
+    policy: &'a Policy,
+    route: &'a Route,
+    req: &Request<'_>,
+    query: &str,
+    required: &mut PermSet,
+    d: &mut Decision<'a>,
+) -> Step<Option<(&'a str, bool)>> {
     let mut scope: Option<(&'a str, bool)> =
         route.scope.as_deref().map(|s| (s, route.scope_documented));
     if let Some(q) = route.query {
-        if let Some((perm, sc)) = q.extra(canon.query) {
+        if let Some((perm, sc)) = q.extra(query) {
             if let Some(id) = policy.permission_id(perm) {
                 required.insert(id);
             }
             scope = Some((sc, true));
         }
-    }
-    if route.query.is_some() && route.body.is_none() {
-        // Rails merges a JSON body into the params the query rule reads: only the query is
-        // judged, so a body is refused.
-        match req.body {
-            Body::NotRead => {
-                d.effect = Effect::NeedBody;
-                d.code = Code::NeedBody;
-                return d;
-            }
-            Body::Bytes(b) if !b.iter().all(u8::is_ascii_whitespace) => {
-                d.code = Code::AmbiguousRequest;
-                d.detail = Detail::Ambiguous(
-                    "this route is judged by its query; Rails would also read its body",
-                );
-                return d;
-            }
-            _ => {}
+        if route.body.is_none() {
+            no_body_beside_query(req, d)?;
         }
     }
     if let Some(rule) = route.body {
-        if let Some(field) = rule
-            .fields()
-            .iter()
-            .find(|f| rack::values(canon.query, f).next().is_some())
-        {
-            d.code = Code::InvalidBody;
-            d.detail = Detail::Body(BodyError::InQuery(field));
-            return d;
+        *required = body_permissions(policy, rule, req, query, d)?;
+    }
+    d.permissions = *required;
+    Ok(scope)
+}
+
+/// Step 8a: Rails merges a JSON body into the params a query rule reads: only the query is
+/// judged, so a body is refused.
+fn no_body_beside_query(req: &Request<'_>, d: &mut Decision<'_>) -> Step<()> {
+    match req.body {
+        Body::NotRead => {
+            d.effect = Effect::NeedBody;
+            stop(d, Code::NeedBody)
         }
-        let bytes = match req.body {
-            Body::NotRead => {
-                d.effect = Effect::NeedBody;
-                d.code = Code::NeedBody;
-                return d;
-            }
-            Body::Absent => {
-                d.code = Code::BodyRequired;
-                return d;
-            }
-            Body::Bytes(b) if b.iter().all(u8::is_ascii_whitespace) => {
-                d.code = Code::BodyRequired;
-                return d;
-            }
-            Body::Bytes(b) => b,
-        };
-        if !req.content_type.is_some_and(rack::is_json) {
-            d.code = Code::UnsupportedMediaType;
+        Body::Bytes(b) if !b.iter().all(u8::is_ascii_whitespace) => {
             d.detail = Detail::Ambiguous(
-                "this route's decision reads a JSON body: send `Content-Type: application/json`",
+                "this route is judged by its query; Rails would also read its body",
             );
-            return d;
+            stop(d, Code::AmbiguousRequest)
         }
-        let names = match body::parse_strict(bytes).and_then(|v| rule.required(&v)) {
-            Ok(n) => n,
-            Err(e) => {
-                d.code = Code::InvalidBody;
-                d.detail = Detail::Body(e);
-                return d;
-            }
-        };
-        required = PermSet::new();
-        for n in names {
-            match policy.permission_id(n) {
-                Some(id) => required.insert(id),
-                None => {
-                    // A custom policy could not remove a built-in permission, so this cannot
-                    // happen; deny rather than assume.
-                    d.code = Code::InvalidBody;
-                    return d;
-                }
-            }
+        _ => Ok(()),
+    }
+}
+
+/// Step 8b: the permissions a body rule reads off the JSON body (never off the query).
+fn body_permissions(
+    policy: &Policy,
+    rule: BodyRule,
+    req: &Request<'_>,
+    query: &str,
+    d: &mut Decision<'_>,
+) -> Step<PermSet> {
+    if let Some(field) = rule
+        .fields()
+        .iter()
+        .find(|f| rack::values(query, f).next().is_some())
+    {
+        d.detail = Detail::Body(BodyError::InQuery(field));
+        return stop(d, Code::InvalidBody);
+    }
+    let bytes = match req.body {
+        Body::NotRead => {
+            d.effect = Effect::NeedBody;
+            return stop(d, Code::NeedBody);
+        }
+        Body::Absent => return stop(d, Code::BodyRequired),
+        Body::Bytes(b) if b.iter().all(u8::is_ascii_whitespace) => {
+            return stop(d, Code::BodyRequired)
+        }
+        Body::Bytes(b) => b,
+    };
+    if !req.content_type.is_some_and(rack::is_json) {
+        d.detail = Detail::Ambiguous(
+            "this route's decision reads a JSON body: send `Content-Type: application/json`",
+        );
+        return stop(d, Code::UnsupportedMediaType);
+    }
+    let names = match body::parse_strict(bytes).and_then(|v| rule.required(&v)) {
+        Ok(n) => n,
+        Err(e) => {
+            d.detail = Detail::Body(e);
+            return stop(d, Code::InvalidBody);
+        }
+    };
+    let mut required = PermSet::new();
+    for n in names {
+        match policy.permission_id(n) {
+            Some(id) => required.insert(id),
+            // A custom policy could not remove a built-in permission, so this cannot happen;
+            // deny rather than assume.
+            None => return stop(d, Code::InvalidBody),
         }
     }
-    d.permissions = required;
+    Ok(required)
+}
 
-    // 9. Permissions.
+/// Step 9: the role (and, with `token_grants`, the token) grants every required permission;
+/// whether the reassign rule must look the conversation up instead (seed 004: without "Can
+/// reassign", still from one's own, the unassigned or a team inbox).
+fn permissions<'a>(
+    policy: &'a Policy,
+    who: &Principal,
+    role: &Role,
+    route: &Route,
+    required: PermSet,
+    d: &mut Decision<'a>,
+) -> Step<bool> {
     let mut granted = role.permissions;
     if policy.token_grants {
         for p in &who.permissions {
@@ -730,7 +828,6 @@ pub fn evaluate<'a>(
         }
     }
     let mut missing = required.difference(&granted);
-    // Seed 004: without "Can reassign", still from one's own, the unassigned or a team inbox.
     let reassign_check = role.reassign == Reassign::OwnUnassignedOrTeam
         && route.conversation == Kind::ById
         && policy
@@ -742,13 +839,21 @@ pub fn evaluate<'a>(
         }
     }
     if let Some(id) = missing.first() {
-        d.code = Code::MissingPermission;
         d.required = Some(policy.permission_name(id));
-        return d;
+        return stop(d, Code::MissingPermission);
     }
     d.required = required.first().map(|id| policy.permission_name(id));
+    Ok(reassign_check)
+}
 
-    // 10. MFA.
+/// Step 10: multi-factor authentication, where the role or a required permission needs it.
+fn mfa(
+    policy: &Policy,
+    who: &Principal,
+    role: &Role,
+    required: PermSet,
+    d: &mut Decision<'_>,
+) -> Step<()> {
     let needs_mfa = role.mfa
         || !required
             .difference(&required.difference(&policy.mfa_permissions))
@@ -759,42 +864,35 @@ pub fn evaluate<'a>(
             .iter()
             .any(|a| policy.mfa_methods.iter().any(|m| m == a))
     {
-        d.code = Code::MfaRequired;
-        return d;
+        return stop(d, Code::MfaRequired);
     }
+    Ok(())
+}
 
-    // 11. Scope.
-    if let Some((sc, documented)) = scope {
-        let enforced = match policy.scopes {
-            ScopeMode::Off => false,
-            ScopeMode::Documented => documented,
-            ScopeMode::All => true,
-        };
-        let granted: Option<&[String]> = match policy.scope_source {
-            ScopeSource::Token => Some(&who.scopes),
-            ScopeSource::Workspace => policy.workspace_scopes.as_deref(),
-        };
-        if enforced && granted.is_some_and(|g| !g.iter().any(|s| s == sc)) {
-            d.code = Code::MissingScope;
-            d.required = Some(sc);
-            return d;
-        }
+/// Step 11: the OAuth scope the route needs, where the policy enforces it.
+fn oauth_scope<'a>(
+    policy: &'a Policy,
+    who: &'a Principal,
+    scope: Option<(&'a str, bool)>,
+    d: &mut Decision<'a>,
+) -> Step<()> {
+    let Some((sc, documented)) = scope else {
+        return Ok(());
+    };
+    let enforced = match policy.scopes {
+        ScopeMode::Off => false,
+        ScopeMode::Documented => documented,
+        ScopeMode::All => true,
+    };
+    let granted: Option<&[String]> = match policy.scope_source {
+        ScopeSource::Token => Some(&who.scopes),
+        ScopeSource::Workspace => policy.workspace_scopes.as_deref(),
+    };
+    if enforced && granted.is_some_and(|g| !g.iter().any(|s| s == sc)) {
+        d.required = Some(sc);
+        return stop(d, Code::MissingScope);
     }
-
-    // 12. Conversation access.
-    d.access = role.conversation_access;
-    if let Err(code) =
-        conversation_access(policy, who, req, route.conversation, reassign_check, &mut d)
-    {
-        d.code = code;
-        return d;
-    }
-    if d.effect == Effect::NeedLookup {
-        return d;
-    }
-    d.effect = Effect::Allow;
-    d.code = Code::Allowed;
-    d
+    Ok(())
 }
 
 /// Step 12: what the role's conversation access makes of this route (see the module docs).
@@ -859,7 +957,7 @@ fn conversation_access<'a>(
     Ok(())
 }
 
-/// Step 1c: the API version the routes are looked up in: `None` (every version's routes)
+/// Step 1d: the API version the routes are looked up in: `None` (every version's routes)
 /// without the header or, with `unknown_versions: allow`, for a version the catalog lacks.
 fn requested_version(policy: &Policy, header: Option<&str>) -> Result<Option<ApiVersion>, Code> {
     let Some(h) = header else { return Ok(None) };
@@ -870,7 +968,7 @@ fn requested_version(policy: &Policy, header: Option<&str>) -> Result<Option<Api
     }
 }
 
-/// Step 1b: what Intercom's Rack/Rails upstream would read differently (see [`crate::rack`]).
+/// Step 1c: what Intercom's Rack/Rails upstream would read differently (see [`crate::rack`]).
 fn rack_request(req: &Request<'_>, query: &str) -> Option<(Code, &'static str)> {
     if rack::values(query, "_method").next().is_some() {
         return Some((

@@ -1,4 +1,4 @@
-//! The Proxy-Wasm filter for Envoy and Istio (feature `filter`, target `wasm32-wasip1`).
+//! The Proxy-Wasm filter for Envoy and Istio (crate `intercom-authz-filter`, target `wasm32-wasip1`).
 //!
 //! A thin adapter: the root context parses and compiles the plugin configuration once into an
 //! [`Authorizer`] shared by every request behind `Rc`; each request context reads the method,

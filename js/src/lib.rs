@@ -1,4 +1,4 @@
-//! The JavaScript front-end (feature `js`, `wasm32-unknown-unknown`, wasm-bindgen): an
+//! The JavaScript front-end (crate `intercom-authz-js`, `wasm32-unknown-unknown`, wasm-bindgen): an
 //! `Authorizer` class with the filter's exact decisions, for Node, browsers and edge workers.
 //! `make js` builds the npm package in `dist/js/`.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Every example of the npm README (src/js-package/README.md) and of the main README's
+"""Every example of the npm README (js/package/README.md) and of the main README's
 "Tokens", "JavaScript" and "The WebAssembly component" sections runs as written (`make test-readme`).
 
 Each fenced `js`, `python` and `sh` block runs verbatim, in order, in one scratch directory laid
@@ -27,7 +27,7 @@ TOOLS = ROOT / "tests/node/node_modules"
 PYTHON = ROOT / ".venv/bin/python"
 SECRET = "readme-example-secret-0123456789abcdef"
 SECTIONS = {
-    "src/js-package/README.md": None,  # all of it
+    "js/package/README.md": None,  # all of it
     "README.md": ["## Tokens", "## JavaScript", "## The WebAssembly component"],
 }
 BLOCK = re.compile(r"^```(js|python|sh)\n(.*?)^```$", re.S | re.M)
