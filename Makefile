@@ -138,7 +138,7 @@ test: test-lint test-nostd test-rust test-envoy test-istio test-js test-componen
 # test-js, test-component).
 NATIVE := --workspace --exclude intercom-authz-filter --exclude intercom-authz-js --exclude intercom-authz-component
 test-rust:
-	cargo test $(NATIVE) --features intercom-authz/ring-verify
+	cargo test $(NATIVE) --features intercom-authz/ring-verify --no-fail-fast
 
 test-lint: .deps-rust .deps-clang
 	cargo fmt --check

@@ -24,7 +24,7 @@ SECRET = "demo-secret-change-me-0123456789abcdef"
 API = "http://127.0.0.1:10000"
 
 
-def token(role, sub="admin-7"):
+def token(role, sub="7"):
     now = int(time.time())
     claims = {"iss": "https://sso.example.com", "aud": "intercom-authz", "sub": sub, "role": role,
               "email": f"{role}@example.com", "iat": now, "exp": now + 600}
@@ -97,7 +97,7 @@ def main():
         call("POST", "/conversations/42/reply", "observer", {"message_type": "note", "type": "admin", "admin_id": "7", "body": "internal"})
         call("POST", "/conversations/42/parts", "agent", {"message_type": "close", "type": "admin", "admin_id": "7"})
         call("POST", "/conversations/42/parts", "tier1", {"message_type": "assignment", "type": "admin", "admin_id": "7", "assignee_id": "9"})
-        call("PUT", "/admins/admin-7/away", "agent", {"away_mode_enabled": True, "away_mode_reassign": False})
+        call("PUT", "/admins/7/away", "agent", {"away_mode_enabled": True, "away_mode_reassign": False})
         call("PUT", "/admins/99/away", "agent", {"away_mode_enabled": True, "away_mode_reassign": False})
         call("PUT", "/ip_allowlist", "admin", {"enabled": True, "ip_allowlist": ["10.0.0.0/8"]})
         call("GET", "/contacts/1;jsessionid=x", "agent")

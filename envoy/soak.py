@@ -31,8 +31,8 @@ from tests.envoy.test_envoy import ENVOY, bootstrap, cluster, free_port, listene
 KINDS = {
     "allowed": ("GET", "/contacts/{n}", "agent", None, {}, 200, None),
     "denied": ("DELETE", "/contacts/{n}", "agent", None, {}, 403, "missing_permission"),
-    "body_allowed": ("POST", "/conversations/{n}/parts", "agent", {"message_type": "close", "admin_id": "1"}, {}, 200, None),
-    "body_denied": ("POST", "/conversations/{n}/parts", "observer", {"message_type": "close", "admin_id": "1"}, {}, 403, "missing_permission"),
+    "body_allowed": ("POST", "/conversations/{n}/parts", "agent", {"message_type": "close", "admin_id": "42"}, {}, 200, None),
+    "body_denied": ("POST", "/conversations/{n}/parts", "observer", {"message_type": "close", "admin_id": "42"}, {}, 403, "missing_permission"),
     "malformed": ("GET", "/contacts/{n}", None, None, {"authorization": "Bearer not.a.jwt"}, 401, "malformed_token"),
     "unauthenticated": ("GET", "/contacts/{n}", None, None, {}, 401, "missing_token"),
     "bypass": ("GET", "/contacts/..%2Fadmins", "agent", None, {}, 400, "non_canonical_path"),

@@ -45,6 +45,7 @@ use crate::conversation::Lookup;
 use crate::eval::{
     error_title, evaluate, Body, Code, Decision, DenyBody, Effect, Principal, Request,
 };
+use crate::identity::{Directory, Identity};
 use crate::policy::Policy;
 use crate::token::{www_authenticate, NoKeys, TokenVerifier};
 pub use guard::{HttpResponse, LookupAnswer, ResponseGuard, ResponseVerdict};
@@ -289,6 +290,7 @@ pub struct Authorizer {
     config: Config,
     policy: Policy,
     tokens: TokenVerifier,
+    identity: Identity,
     explain: bool,
 }
 
@@ -385,12 +387,29 @@ impl Authorizer {
         token_cfg.claims.role_order = role_order(&token_cfg.claims.role_order, &policy);
         let tokens = TokenVerifier::new(token_cfg, no_keys)
             .map_err(|e| ConfigError(format!("invalid token settings: {e}")))?;
+        let identity = Identity::new(&config.identity).map_err(ConfigError)?;
         Ok(Authorizer {
             config,
             policy,
             tokens,
+            identity,
             explain: false,
         })
+    }
+
+    /// Who callers are in Intercom (the teammate directory, when configured).
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Hands over a fresh teammate directory (Intercom's `GET /admins` answer): what the filter
+    /// does on every refresh, and what a JS or component caller does with its own copy. Returns
+    /// how many teammates it lists; a malformed answer changes nothing.
+    pub fn set_directory(&self, admins_json: &[u8]) -> Result<usize, String> {
+        let d = Directory::parse(admins_json, self.config.identity.max_bytes)?;
+        let n = d.len();
+        self.identity.set_directory(d);
+        Ok(n)
     }
 
     /// Whether outcomes carry their reasons and a message when allowed (the CLI and the JS
@@ -527,6 +546,11 @@ impl Authorizer {
 
     /// Judges already-verified claims (the JS package's `claims` input and the CLI's `--claims`).
     pub fn authorize_principal(&self, who: &Principal, req: &HttpRequest<'_>, now: u64) -> Outcome {
+        let who = match self.identity.resolve(who) {
+            Ok(p) => p,
+            Err((code, message)) => return Outcome::denied(code, message),
+        };
+        let who: &Principal = &who;
         // Not UTF-8: each bad sequence becomes U+FFFD, which the canonicalizer refuses as it
         // refuses a non-ASCII character from a string front-end (same code, same words). Valid
         // UTF-8, the usual case, is borrowed.

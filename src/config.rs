@@ -2,6 +2,7 @@
 //! [`PolicyConfig`] (tokens, upstream, remote JWKS, conversation lookups, audit). Plain data,
 //! read by [`crate::config_read`] and loaded by [`crate::authorizer::Authorizer`].
 
+use std::collections::BTreeMap;
 use std::string::String;
 
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,10 @@ pub struct Config {
     /// remembers them, how large a judged response may be (module `guard`).
     #[serde(default)]
     pub conversations: ConversationsConfig,
+    /// Who the caller is in Intercom: the admin id (and teams, and optionally the role) from
+    /// the token, or from Intercom's own teammate directory by the verified email.
+    #[serde(default)]
+    pub identity: IdentityConfig,
 }
 
 /// How the filter holds a request whose decision needs its body.
@@ -94,6 +99,7 @@ impl Default for Config {
             body_hold: BodyHold::default(),
             body_timeout_ms: default_body_timeout(),
             conversations: ConversationsConfig::default(),
+            identity: IdentityConfig::default(),
         }
     }
 }
@@ -267,6 +273,90 @@ impl Default for ConversationsConfig {
             cache_secs: default_cache_secs(),
             cache_size: default_cache_size(),
             max_response_bytes: default_max_response(),
+        }
+    }
+}
+
+/// Where the caller's Intercom admin id comes from.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum IdentitySource {
+    /// The token's subject claim (`token.claims.subject`, default `sub`) is the admin id, and
+    /// its `teams` claim the teams.
+    #[default]
+    Token,
+    /// Intercom's teammate directory (`GET /admins`), matched by the token's verified email
+    /// (`token.claims.email`, case-insensitive): the admin id and teams are the directory's; an
+    /// email it does not know is `403 unknown_teammate`.
+    Directory,
+}
+
+/// Who the caller is in Intercom (README, "Who the caller is").
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct IdentityConfig {
+    /// `token` (default) or `directory`.
+    #[serde(default)]
+    pub source: IdentitySource,
+    /// The directory itself, as Intercom's `GET /admins` answers it (`{"type":"admin.list",
+    /// "admins":[…]}`): for the JS package, the component, or a fixed copy. The filter fetches
+    /// it from `cluster` instead, and JS callers may hand a fresh one over (`setDirectory`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admins: Option<serde_json::Value>,
+    /// The Envoy cluster that reaches Intercom: the filter fetches the directory from it with
+    /// the workspace token (`upstream.intercom_token`), at start and every `refresh_secs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The fetch's `:authority` (default `api.intercom.io`).
+    #[serde(default = "default_authority")]
+    pub authority: String,
+    /// The fetch's path (default `/admins`).
+    #[serde(default = "default_admins_path")]
+    pub path: String,
+    /// Seconds between refreshes (default 300); the last good copy serves meanwhile.
+    #[serde(default = "default_refresh")]
+    pub refresh_secs: u64,
+    /// Seconds between retries after a failed fetch (default 10).
+    #[serde(default = "default_directory_retry")]
+    pub retry_secs: u64,
+    /// The fetch's timeout in milliseconds (default 2,000).
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    /// The largest directory accepted, in bytes (default 4 MiB).
+    #[serde(default = "default_directory_max")]
+    pub max_bytes: usize,
+    /// Intercom role (its `name` or `id` in the directory) → policy role. When set, the
+    /// caller's role is the one the workspace gives them in Intercom (2.16's admin `role`), not
+    /// the token's; a teammate whose Intercom role is not mapped is `unknown_role`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<String, String>,
+}
+
+fn default_admins_path() -> String {
+    "/admins".into()
+}
+pub(crate) fn default_directory_retry() -> u64 {
+    10
+}
+pub(crate) fn default_directory_max() -> usize {
+    4 * 1024 * 1024
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            source: IdentitySource::Token,
+            admins: None,
+            cluster: None,
+            authority: default_authority(),
+            path: default_admins_path(),
+            refresh_secs: default_refresh(),
+            retry_secs: default_directory_retry(),
+            timeout_ms: default_timeout(),
+            max_bytes: default_directory_max(),
+            roles: BTreeMap::new(),
         }
     }
 }

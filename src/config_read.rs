@@ -22,8 +22,8 @@ use serde::de::{
 use serde_json::Value;
 
 use crate::config::{
-    AuditMode, BodyHold, Config, ConversationsConfig, DecisionState, Mode, RemoteJwksConfig,
-    UpstreamConfig,
+    AuditMode, BodyHold, Config, ConversationsConfig, DecisionState, IdentityConfig,
+    IdentitySource, Mode, RemoteJwksConfig, UpstreamConfig,
 };
 
 use crate::conversation::{Access, Reassign};
@@ -434,6 +434,7 @@ impl Fields for Config {
             "body_hold",
             "body_timeout_ms",
             "conversations",
+            "identity",
         ]
     }
     fn slot(&mut self, i: usize) -> Slot<'_> {
@@ -449,7 +450,8 @@ impl Fields for Config {
             8 => Slot::Str(&mut self.request_id_header),
             9 => Slot::Enum(&mut self.body_hold),
             10 => Slot::U64(&mut self.body_timeout_ms),
-            _ => Slot::Struct(&mut self.conversations),
+            11 => Slot::Struct(&mut self.conversations),
+            _ => Slot::Struct(&mut self.identity),
         }
     }
 }
@@ -761,6 +763,40 @@ impl Fields for ConversationsConfig {
     }
 }
 
+impl Fields for IdentityConfig {
+    fn name(&self) -> &'static str {
+        "IdentityConfig"
+    }
+    fn fields(&self) -> &'static [&'static str] {
+        &[
+            "source",
+            "admins",
+            "cluster",
+            "authority",
+            "path",
+            "refresh_secs",
+            "retry_secs",
+            "timeout_ms",
+            "max_bytes",
+            "roles",
+        ]
+    }
+    fn slot(&mut self, i: usize) -> Slot<'_> {
+        match i {
+            0 => Slot::Enum(&mut self.source),
+            1 => Slot::OptValue(&mut self.admins),
+            2 => Slot::OptStr(&mut self.cluster),
+            3 => Slot::Str(&mut self.authority),
+            4 => Slot::Str(&mut self.path),
+            5 => Slot::U64(&mut self.refresh_secs),
+            6 => Slot::U64(&mut self.retry_secs),
+            7 => Slot::U64(&mut self.timeout_ms),
+            8 => Slot::Usize(&mut self.max_bytes),
+            _ => Slot::StrMap(&mut self.roles),
+        }
+    }
+}
+
 /// A unit-only enum's [`Choice`]: its name, then each variant's JSON name and value, in
 /// declaration order.
 macro_rules! choice {
@@ -786,6 +822,7 @@ choice!(Mode, "enforce" => Enforce, "dry_run" => DryRun);
 choice!(AuditMode, "all" => All, "deny" => Deny, "none" => None);
 choice!(DecisionState, "all" => All, "deny" => Deny);
 choice!(BodyHold, "headers" => Headers, "buffer_filter" => BufferFilter);
+choice!(IdentitySource, "token" => Token, "directory" => Directory);
 choice!(ScopeMode, "off" => Off, "documented" => Documented, "all" => All);
 choice!(UnknownVersions, "deny" => Deny, "allow" => Allow);
 choice!(ScopeSource, "workspace" => Workspace, "token" => Token);

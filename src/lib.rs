@@ -16,6 +16,7 @@
 //!               authorizer   the configuration every front-end loads, and the one call they make
 //!               config_read  the configuration's JSON reader (held to serde's derive)
 //!               guard        conversation lookups and responses, judged for the front-ends
+//!               identity     who the caller is in Intercom: the token, or the teammate directory
 //!                          │
 //!  core         intercom-authz-core (core/): no_std, no host crate; re-exported here
 //!               perm catalog router path rack version body net conversation policy eval
@@ -30,13 +31,14 @@
 extern crate alloc;
 
 pub use intercom_authz_core::{
-    body, catalog, conversation, eval, json_path, net, path, perm, policy, rack, router, sort,
-    version,
+    acting, body, catalog, conversation, eval, json_path, net, path, perm, policy, rack, router,
+    sort, version,
 };
 
 pub mod authorizer;
 pub mod config;
 pub mod config_read;
+pub mod identity;
 /// Conversation lookups and responses, judged for the front-ends (part of the authorizer).
 pub use authorizer::guard;
 pub mod pem;

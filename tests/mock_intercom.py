@@ -38,6 +38,7 @@ class Handler(BaseHTTPRequestHandler):
     record = None
     jwks = None
     jwks_status = 200
+    admins = None  # a file: GET /admins answers its bytes (503 while it does not exist)
     responses = {}  # x-case-id -> reply
     lookups = {}  # conversation id -> reply
 
@@ -60,6 +61,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(self.jwks_status if self.jwks else 404, {"error": "no jwks"})
             with open(self.jwks, "rb") as f:
                 return self._send(200, raw=f.read())
+        if self.admins and self.path.split("?")[0] == "/admins":
+            try:
+                with open(self.admins, "rb") as f:
+                    return self._send(200, raw=f.read())
+            except FileNotFoundError:
+                return self._send(503, {"type": "error.list", "errors": [{"code": "service_unavailable"}]})
         reply = self._case_reply()
         if reply is not None:
             if reply.get("timeout"):
@@ -116,6 +123,7 @@ def main():
     ap.add_argument("--record")
     ap.add_argument("--jwks")
     ap.add_argument("--cases")
+    ap.add_argument("--admins", help="a file GET /admins answers (Intercom's teammate directory); 503 while absent")
     args = ap.parse_args()
     if args.cases:
         with open(args.cases) as f:
@@ -129,6 +137,7 @@ def main():
                 Handler.lookups[cid] = up["lookup"]
     Handler.record = args.record
     Handler.jwks = args.jwks
+    Handler.admins = args.admins
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     print(f"mock Intercom on http://127.0.0.1:{server.server_address[1]}", flush=True)

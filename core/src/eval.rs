@@ -37,6 +37,7 @@ use core::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::acting;
 use crate::body::BodyRule;
 use crate::body::{self, BodyError};
 use crate::conversation::{Access, Kind, Lookup, Reassign, Viewer};
@@ -191,6 +192,9 @@ codes! {
     ConversationRouteRestricted => ("conversation_route_restricted", 403, "the route reaches conversations without an assignment to judge; a role with restricted conversation access may not use it"),
     ResponseNotJudgeable => ("response_not_judgeable", 502, "the upstream's answer could not be judged for conversation access (not JSON, compressed, too large): not passed on"),
     AmbiguousRequest => ("ambiguous_request", 400, "Intercom's Rails upstream could read it otherwise: `_method`, a format suffix naming another route, a body where only the query is judged"),
+    ActingAsAnother => ("acting_as_another", 403, "a field of the request (`admin_id`, `from`, `author_id`, …) names another teammate as the one who acts; only a role with `admins:act_as` may"),
+    UnknownTeammate => ("unknown_teammate", 403, "with `identity.source: directory`: the token's email is not a teammate in Intercom's directory (or several share it)"),
+    DirectoryUnavailable => ("directory_unavailable", 503, "with `identity.source: directory`: Intercom's teammate directory has not been loaded yet"),
 }
 
 /// A decision, borrowing from the policy and the request. Cheap to build on the allow path.
@@ -515,7 +519,8 @@ fn decide<'a>(
     let role = principal(policy, who, req, now, d)?;
     let mut required = self_rules(route, resource_is_self, d)?;
     let scope = query_and_body(policy, route, req, canon.query, &mut required, d)?;
-    let reassign_check = permissions(policy, who, role, route, required, d)?;
+    let (granted, reassign_check) = permissions(policy, who, role, route, required, d)?;
+    attribution(policy, who, route, req, canon.query, granted, d)?;
     mfa(policy, who, role, required, d)?;
     oauth_scope(policy, who, scope, d)?;
     d.access = role.conversation_access;
@@ -809,8 +814,8 @@ fn body_permissions(
 }
 
 /// Step 9: the role (and, with `token_grants`, the token) grants every required permission;
-/// whether the reassign rule must look the conversation up instead (seed 004: without "Can
-/// reassign", still from one's own, the unassigned or a team inbox).
+/// what it grants, and whether the reassign rule must look the conversation up instead (seed
+/// 004: without "Can reassign", still from one's own, the unassigned or a team inbox).
 fn permissions<'a>(
     policy: &'a Policy,
     who: &Principal,
@@ -818,7 +823,7 @@ fn permissions<'a>(
     route: &Route,
     required: PermSet,
     d: &mut Decision<'a>,
-) -> Step<bool> {
+) -> Step<(PermSet, bool)> {
     let mut granted = role.permissions;
     if policy.token_grants {
         for p in &who.permissions {
@@ -843,7 +848,68 @@ fn permissions<'a>(
         return stop(d, Code::MissingPermission);
     }
     d.required = required.first().map(|id| policy.permission_name(id));
-    Ok(reassign_check)
+    Ok((granted, reassign_check))
+}
+
+/// Step 9b: every field that names the acting teammate names the caller ([`crate::acting`]),
+/// unless the role may act for others (`admins:act_as`). Rails merges the query into the
+/// params it reads, so such a field in the query is refused as well.
+fn attribution<'a>(
+    policy: &'a Policy,
+    who: &Principal,
+    route: &Route,
+    req: &Request<'_>,
+    query: &str,
+    granted: PermSet,
+    d: &mut Decision<'a>,
+) -> Step<()> {
+    if route.acting.is_empty() || policy.act_as.is_some_and(|id| granted.contains(id)) {
+        return Ok(());
+    }
+    if route
+        .acting
+        .iter()
+        .any(|f| rack::values(query, f.top()).next().is_some())
+    {
+        d.detail = Detail::Ambiguous(
+            "a field that names the acting teammate is in the query, which Rails reads as well",
+        );
+        return stop(d, Code::AmbiguousRequest);
+    }
+    let bytes = match req.body {
+        Body::NotRead => {
+            d.effect = Effect::NeedBody;
+            return stop(d, Code::NeedBody);
+        }
+        Body::Absent => return Ok(()),
+        Body::Bytes(b) if b.iter().all(u8::is_ascii_whitespace) => return Ok(()),
+        Body::Bytes(b) => b,
+    };
+    if !req.content_type.is_some_and(rack::is_json) {
+        d.detail = Detail::Ambiguous(
+            "this route's body says who acts: send it as JSON (`Content-Type: application/json`)",
+        );
+        return stop(d, Code::UnsupportedMediaType);
+    }
+    let body = match body::parse_strict(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            d.detail = Detail::Body(e);
+            return stop(d, Code::InvalidBody);
+        }
+    };
+    let caller = who.subject.as_deref();
+    if let Some(other) = acting::other_actor(&body, &route.acting, caller) {
+        d.required = policy.act_as.map(|id| policy.permission_name(id));
+        d.detail = Detail::Note(format!(
+            "The request acts as another teammate: `{}` is `{}`, the caller is `{}` (acting for others needs admins:act_as)",
+            other.field,
+            other.named,
+            caller.unwrap_or("unknown")
+        ));
+        return stop(d, Code::ActingAsAnother);
+    }
+    Ok(())
 }
 
 /// Step 10: multi-factor authentication, where the role or a required permission needs it.

@@ -13,6 +13,7 @@
 //! rack          how Intercom's Rails upstream reads a request
 //! version       Intercom-Version and the catalog's version ranges
 //! body          body/query-dependent routes, strict JSON
+//! acting        the request fields that name the acting teammate (attribution)
 //! net           CIDR allowlists
 //! conversation  conversation access: who sees which conversation, responses judged
 //! policy        PolicyConfig (serde) → Policy (compiled)
@@ -30,6 +31,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod acting;
 pub mod body;
 pub mod catalog;
 pub mod conversation;

@@ -16,6 +16,10 @@ pub const PERMISSIONS: &[(&str, &str)] = &[
     ("admins:update_away", "set any teammate's away status"),
     ("admins:update_own_away", "set one's own away status"),
     ("admins:activity_logs", "read teammate activity logs"),
+    (
+        "admins:act_as",
+        "name another teammate as the one who acts (`admin_id`, `from`, `author_id`, …): bots and migrations; no built-in role has it",
+    ),
     ("teams:read", "list and view teams"),
     (
         "contacts:read",

@@ -22,6 +22,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::acting::{self, ActingField};
 use crate::body::{BodyRule, QueryRule};
 use crate::catalog;
 use crate::conversation::{self, Access, Kind, Reassign};
@@ -114,6 +115,9 @@ pub struct Route {
     pub params: Vec<ParamKind>,
     /// How it reaches conversations (for roles with restricted conversation access).
     pub conversation: Kind,
+    /// The fields that name the acting teammate ([`crate::acting`]), by method and shape: a
+    /// custom route of the same shape has them too.
+    pub acting: Vec<ActingField>,
 }
 
 /// What a `{param}` of a route template accepts.
@@ -207,6 +211,8 @@ pub struct Policy {
     pub(crate) max_session_age: Option<u64>,
     /// `conversations:assign`, for the reassign rule.
     pub(crate) assign_permission: Option<u16>,
+    /// `admins:act_as`: acting for another teammate ([`crate::acting`]).
+    pub(crate) act_as: Option<u16>,
 }
 
 fn parse_cidrs(list: &[String], owner: &str) -> Result<Vec<Cidr>, PolicyError> {
@@ -285,8 +291,10 @@ impl Policy {
             default_role: cfg.default_role.clone(),
             max_session_age: cfg.max_session_age.map(|s| s.0),
             assign_permission: None,
+            act_as: None,
         };
         policy.assign_permission = policy.permission_id("conversations:assign");
+        policy.act_as = policy.permission_id("admins:act_as");
         policy.mfa_permissions = policy.resolve_all(&cfg.mfa.permissions, "`mfa.permissions`")?;
         policy.compile_routes(cfg)?;
         policy.known_versions = policy.version_span();
@@ -503,6 +511,7 @@ impl Policy {
             self.routes.push(Route {
                 params: param_kinds(method, &rc.path),
                 conversation: conversation::kind(method, &template_shape(&rc.path)),
+                acting: acting::fields(method.as_str(), &template_shape(&rc.path)),
                 method,
                 display: format!("{} {}", method.as_str(), rc.path),
                 template: rc.path,
@@ -547,10 +556,11 @@ impl Policy {
         for i in 0..PERMISSIONS.len() {
             shipped.insert(i as u16);
         }
+        let shipped = shipped.difference(&ids(NO_BUILTIN_ROLE));
         let admin = shipped.difference(&ids(ADMIN_LACKS));
         let observer = self.reads().difference(&ids(OBSERVER_READ_LACKS));
         Some(match name {
-            "owner" => all,
+            "owner" => all.difference(&ids(NO_BUILTIN_ROLE)),
             "admin" => admin,
             "restricted" => admin.difference(&ids(RESTRICTED_LACKS)),
             "agent" => observer.union(&ids(AGENT_WRITES)),
@@ -772,6 +782,10 @@ pub const CHAIN: [(&str, &str, &str); 4] = [
     ("restricted", "agent", "seed 002: agents work conversations and tickets (reply, note, assign, close, tag, message one person) and read; they change nothing else"),
     ("agent", "observer", "seed 002: observers read conversations, reports and articles, and take no action"),
 ];
+
+/// What no built-in role has, not even `owner`: a policy grants it to a role of its own.
+/// Acting as another teammate forges Intercom's record of who did what (`crate::acting`).
+pub const NO_BUILTIN_ROLE: &[&str] = &["admins:act_as"];
 
 /// What `admin` lacks: owner-only security and workspace settings, irreversible deletions.
 pub const ADMIN_LACKS: &[&str] = &[

@@ -111,6 +111,8 @@ struct Metrics {
     cache_misses: Batched,
     jwks_ok: Option<u32>,
     jwks_failed: Option<u32>,
+    directory_ok: Option<u32>,
+    directory_failed: Option<u32>,
     lookups: Option<u32>,
     lookup_cache_hits: Option<u32>,
     lookup_failed: Option<u32>,
@@ -190,6 +192,8 @@ impl Metrics {
             cache_misses: Batched::new("token_cache_misses"),
             jwks_ok: define("jwks_fetch_ok"),
             jwks_failed: define("jwks_fetch_failed"),
+            directory_ok: define("directory_fetch_ok"),
+            directory_failed: define("directory_fetch_failed"),
             lookups: define("conversation_lookups"),
             lookup_cache_hits: define("conversation_lookup_cache_hits"),
             lookup_failed: define("conversation_lookup_failed"),
@@ -301,6 +305,20 @@ fn stripped(authz: &Authorizer) -> Vec<String> {
     out
 }
 
+/// `identity.source: directory` needs a directory: fetched (a cluster and the workspace token)
+/// or given in the configuration.
+fn directory_ready(authz: &Authorizer, has_token: bool) -> Result<(), &'static str> {
+    let cfg = &authz.config().identity;
+    if !authz.identity().uses_directory() || cfg.admins.is_some() {
+        return Ok(());
+    }
+    match (&cfg.cluster, has_token) {
+        (Some(_), true) => Ok(()),
+        (Some(_), false) => Err("`identity.cluster` fetches the teammate directory with the workspace token: set `upstream.intercom_token` or `upstream.intercom_token_env`"),
+        (None, _) => Err("`identity.source` is `directory`: set `identity.cluster` (the filter fetches `GET /admins` through it) or give the directory in `identity.admins`"),
+    }
+}
+
 /// A policy that restricts a role's conversation access needs somewhere to look conversations
 /// up, a token to do it with, and held headers (the response is judged before it goes on).
 fn conversations_ready(authz: &Authorizer, has_token: bool) -> Result<(), &'static str> {
@@ -326,34 +344,51 @@ pub struct Root {
     /// The root context's id (to act as the root again after timing a request out).
     id: u32,
     shared: Option<Rc<Shared>>,
-    jwks: RefCell<JwksState>,
+    jwks: RefCell<Fetch>,
+    /// Intercom's teammate directory (`identity.source: directory`).
+    directory: RefCell<Fetch>,
 }
 
+/// A document the root context fetches and refreshes (the JWKS, the teammate directory).
 #[derive(Default)]
-struct JwksState {
+struct Fetch {
     in_flight: Option<u32>,
     next_fetch: u64,
 }
 
-impl JwksState {
-    /// A fetch failed: keep serving the keys we have (stale), count, log, retry soon.
-    fn failed(
-        &mut self,
-        metrics: &Metrics,
-        now: u64,
-        r: &intercom_authz::authorizer::RemoteJwksConfig,
-        why: &str,
-    ) {
-        self.next_fetch = now.saturating_add(r.retry_secs);
-        bump(metrics.jwks_failed);
+impl Fetch {
+    /// Whether a fetch may start now.
+    fn due(&self, now: u64) -> bool {
+        self.in_flight.is_none() && now >= self.next_fetch
+    }
+
+    /// A fetch failed: keep serving what we have (stale), count, log, retry soon.
+    fn failed(&mut self, counter: Option<u32>, now: u64, retry_secs: u64, what: &str, why: &str) {
+        self.next_fetch = now.saturating_add(retry_secs);
+        bump(counter);
         log(
             LogLevel::Warn,
-            &format!(
-                "intercom-authz: JWKS fetch from cluster `{}` failed: {why}",
-                r.cluster
-            ),
+            &format!("intercom-authz: {what} fetch failed: {why}"),
         );
     }
+}
+
+/// The answer of a root fetch: its body, or why it is not usable.
+fn fetched_body(body_size: usize, max: usize) -> Result<Vec<u8>, String> {
+    let status = host::header(MapType::HttpCallResponseHeaders, ":status")
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    if status.as_deref() != Some("200") {
+        return Err(format!(
+            "status {}",
+            status
+                .as_deref()
+                .unwrap_or("none (timeout or connection failure)")
+        ));
+    }
+    if body_size > max {
+        return Err(format!("{body_size} bytes, more than `max_bytes` {max}"));
+    }
+    buffer(BufferType::HttpCallResponseBody, 0, body_size).ok_or_else(|| "empty body".into())
 }
 
 impl Root {
@@ -409,7 +444,7 @@ impl Root {
         };
         let mut st = self.jwks.borrow_mut();
         let now = self.now();
-        if st.in_flight.is_some() || now < st.next_fetch {
+        if !st.due(now) {
             return;
         }
         let authority = r.authority.clone().unwrap_or_else(|| r.cluster.clone());
@@ -426,9 +461,92 @@ impl Root {
             Duration::from_millis(r.timeout_ms),
         ) {
             Ok(token) => st.in_flight = Some(token),
-            Err(e) => st.failed(&shared.metrics, now, r, &format!("{e:?}")),
+            Err(e) => st.failed(
+                shared.metrics.jwks_failed,
+                now,
+                r.retry_secs,
+                &format!("JWKS from cluster `{}`", r.cluster),
+                &format!("{e:?}"),
+            ),
         }
     }
+
+    /// Fetches Intercom's teammate directory (`GET /admins`, the workspace token), when due.
+    fn fetch_directory(&self) {
+        let Some(shared) = &self.shared else { return };
+        let cfg = &shared.authz.config().identity;
+        let (Some(cluster), Some(token)) = (&cfg.cluster, &shared.intercom_token) else {
+            return;
+        };
+        let mut st = self.directory.borrow_mut();
+        let now = self.now();
+        if !cfg_uses_directory(shared) || !st.due(now) {
+            return;
+        }
+        let bearer = format!("Bearer {token}");
+        let headers = [
+            (":method", "GET"),
+            (":path", cfg.path.as_str()),
+            (":authority", cfg.authority.as_str()),
+            ("authorization", bearer.as_str()),
+            ("accept", "application/json"),
+            ("accept-encoding", "identity"),
+            // 2.16 lists each admin's Intercom role (`identity.roles`); ids, emails and teams
+            // are the same in every version.
+            ("intercom-version", "2.16"),
+        ];
+        match abi::http_call(
+            self.id,
+            cluster,
+            &headers,
+            Duration::from_millis(cfg.timeout_ms),
+        ) {
+            Ok(t) => st.in_flight = Some(t),
+            Err(e) => st.failed(
+                shared.metrics.directory_failed,
+                now,
+                cfg.retry_secs,
+                &format!("teammate directory from cluster `{cluster}`"),
+                &format!("{e:?}"),
+            ),
+        }
+    }
+
+    /// The directory fetch answered: the new copy replaces the old one; a failure keeps it.
+    fn on_directory(&self, shared: &Shared, body_size: usize) {
+        let cfg = &shared.authz.config().identity;
+        let now = self.now();
+        let mut st = self.directory.borrow_mut();
+        st.in_flight = None;
+        let what = format!(
+            "teammate directory from cluster `{}`",
+            cfg.cluster.as_deref().unwrap_or("?")
+        );
+        match fetched_body(body_size, cfg.max_bytes).and_then(|b| shared.authz.set_directory(&b)) {
+            Ok(n) => {
+                st.next_fetch = now.saturating_add(cfg.refresh_secs);
+                bump(shared.metrics.directory_ok);
+                log(
+                    LogLevel::Info,
+                    &format!(
+                        "intercom-authz: loaded {n} teammate(s) from Intercom's directory at `{}`",
+                        cfg.path
+                    ),
+                );
+            }
+            Err(e) => st.failed(
+                shared.metrics.directory_failed,
+                now,
+                cfg.retry_secs,
+                &what,
+                &e,
+            ),
+        }
+    }
+}
+
+fn cfg_uses_directory(shared: &Shared) -> bool {
+    shared.authz.identity().uses_directory()
 }
 
 impl Root {
@@ -439,11 +557,15 @@ impl Root {
         }
     }
 
-    /// The JWKS fetch answered (or timed out: no `:status`).
+    /// A root fetch answered (or timed out: no `:status`): the JWKS or the directory.
     fn on_http_call_response(&mut self, token_id: u32, body_size: usize) {
         let Some(shared) = self.shared.clone() else {
             return;
         };
+        if self.directory.borrow().in_flight == Some(token_id) {
+            self.on_directory(&shared, body_size);
+            return;
+        }
         let Some(r) = shared.authz.config().remote_jwks.clone() else {
             return;
         };
@@ -453,35 +575,19 @@ impl Root {
             return;
         }
         st.in_flight = None;
-        let status = host::header(MapType::HttpCallResponseHeaders, ":status")
-            .map(|b| String::from_utf8_lossy(&b).into_owned());
-        let result: Result<usize, String> = if status.as_deref() != Some("200") {
-            Err(format!(
-                "status {}",
-                status
-                    .as_deref()
-                    .unwrap_or("none (timeout or connection failure)")
-            ))
-        } else if body_size > r.max_bytes {
-            Err(format!(
-                "{body_size} bytes, more than `max_bytes` {}",
-                r.max_bytes
-            ))
-        } else {
-            match buffer(BufferType::HttpCallResponseBody, 0, body_size) {
-                None => Err("empty body".into()),
-                Some(body) => parse_jwks(&body).map(|(keys, skipped)| {
-                    for s in skipped {
-                        log(
-                            LogLevel::Warn,
-                            &format!("intercom-authz: JWKS key skipped: {s}"),
-                        );
-                    }
-                    let n = keys.len();
-                    shared.authz.tokens().set_remote_keys(keys);
-                    n
-                }),
-            }
+        let result: Result<usize, String> = match fetched_body(body_size, r.max_bytes) {
+            Err(e) => Err(e),
+            Ok(body) => parse_jwks(&body).map(|(keys, skipped)| {
+                for s in skipped {
+                    log(
+                        LogLevel::Warn,
+                        &format!("intercom-authz: JWKS key skipped: {s}"),
+                    );
+                }
+                let n = keys.len();
+                shared.authz.tokens().set_remote_keys(keys);
+                n
+            }),
         };
         match result {
             Ok(n) => {
@@ -495,7 +601,13 @@ impl Root {
                     ),
                 );
             }
-            Err(e) => st.failed(&shared.metrics, now, &r, &e),
+            Err(e) => st.failed(
+                shared.metrics.jwks_failed,
+                now,
+                r.retry_secs,
+                &format!("JWKS from cluster `{}`", r.cluster),
+                &e,
+            ),
         }
     }
 }
@@ -541,7 +653,9 @@ impl Root {
             },
             (None, None) => None,
         };
-        if let Err(why) = conversations_ready(&authz, intercom_token.is_some()) {
+        if let Err(why) = conversations_ready(&authz, intercom_token.is_some())
+            .and_then(|()| directory_ready(&authz, intercom_token.is_some()))
+        {
             log(
                 LogLevel::Error,
                 &format!("intercom-authz: refusing configuration: {why}"),
@@ -571,7 +685,8 @@ impl Root {
             waiting: RefCell::new(Vec::new()),
             lookups,
         }));
-        *self.jwks.borrow_mut() = JwksState::default();
+        *self.jwks.borrow_mut() = Fetch::default();
+        *self.directory.borrow_mut() = Fetch::default();
         // The tick refreshes the JWKS and times out bodies: a quarter of the body timeout,
         // between 50 ms and 1 s.
         let tick = (body_timeout / 4).clamp(50, 1000);
@@ -586,6 +701,7 @@ impl Root {
         if remote {
             self.fetch_jwks();
         }
+        self.fetch_directory();
         log(
             LogLevel::Info,
             &format!(
@@ -605,6 +721,7 @@ impl Root {
             shared.metrics.flush();
         }
         self.fetch_jwks();
+        self.fetch_directory();
         self.expire_bodies();
     }
 

@@ -7,6 +7,7 @@ export type BuiltinPermission =
   | "admins:update_away"
   | "admins:update_own_away"
   | "admins:activity_logs"
+  | "admins:act_as"
   | "teams:read"
   | "contacts:read"
   | "contacts:write"
@@ -160,6 +161,9 @@ export interface AuthzConfig<C extends string = never> {
   /** Which decisions the filter writes to Envoy's filter state as `intercom_authz.decision`,
    *  for access logs (`%FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%`; filter only). */
   decision_state?: DecisionState;
+  /** Who the caller is in Intercom: the admin id (and teams, and optionally the role) from
+   *  the token, or from Intercom's own teammate directory by the verified email. */
+  identity?: IdentityConfig<C>;
   /** The largest body buffered for a body-dependent route (default 64 KiB); more is 413. */
   max_body_bytes?: number;
   /** `enforce` (default) or `dry_run` (log and count denials, let them through). */
@@ -234,6 +238,38 @@ export interface ConversationsConfig<C extends string = never> {
 
 /** Which decisions the filter writes to filter state (`intercom_authz.decision`). */
 export type DecisionState = "all" | "deny";
+
+/** Who the caller is in Intercom (README, "Who the caller is"). */
+export interface IdentityConfig<C extends string = never> {
+  /** The directory itself, as Intercom's `GET /admins` answers it (`{"type":"admin.list",
+   *  "admins":[…]}`): for the JS package, the component, or a fixed copy. The filter fetches
+   *  it from `cluster` instead, and JS callers may hand a fresh one over (`setDirectory`). */
+  admins?: unknown;
+  /** The fetch's `:authority` (default `api.intercom.io`). */
+  authority?: string;
+  /** The Envoy cluster that reaches Intercom: the filter fetches the directory from it with
+   *  the workspace token (`upstream.intercom_token`), at start and every `refresh_secs`. */
+  cluster?: string | null;
+  /** The largest directory accepted, in bytes (default 4 MiB). */
+  max_bytes?: number;
+  /** The fetch's path (default `/admins`). */
+  path?: string;
+  /** Seconds between refreshes (default 300); the last good copy serves meanwhile. */
+  refresh_secs?: number;
+  /** Seconds between retries after a failed fetch (default 10). */
+  retry_secs?: number;
+  /** Intercom role (its `name` or `id` in the directory) → policy role. When set, the
+   *  caller's role is the one the workspace gives them in Intercom (2.16's admin `role`), not
+   *  the token's; a teammate whose Intercom role is not mapped is `unknown_role`. */
+  roles?: Record<string, string>;
+  /** `token` (default) or `directory`. */
+  source?: IdentitySource;
+  /** The fetch's timeout in milliseconds (default 2,000). */
+  timeout_ms?: number;
+}
+
+/** Where the caller's Intercom admin id comes from. */
+export type IdentitySource = "token" | "directory";
 
 /** One verification key. Exactly one of `secret`, `secret_env`, `secret_base64`, `pem`, `jwk`. */
 export interface KeyConfig<C extends string = never> {

@@ -345,6 +345,25 @@ impl Authorizer {
         self.core.config().max_body_bytes as f64
     }
 
+    /// Hands over Intercom's teammate directory (`identity.source: "directory"`): the answer of
+    /// `GET /admins` fetched with the workspace token, as an object or its JSON text. Returns
+    /// how many teammates it lists; throws (and keeps the old directory) when it is malformed.
+    #[wasm_bindgen(js_name = setDirectory)]
+    pub fn set_directory(&self, admins: JsValue) -> Result<f64, JsError> {
+        let text = match admins.as_string() {
+            Some(s) => s,
+            None => {
+                let v: serde_json::Value = serde_wasm_bindgen::from_value(admins)
+                    .map_err(|e| err(format!("invalid directory: {e}")))?;
+                v.to_string()
+            }
+        };
+        self.core
+            .set_directory(text.as_bytes())
+            .map(|n| n as f64)
+            .map_err(|e| err(format!("invalid directory: {e}")))
+    }
+
     /// Judges one request. Throws on a caller's mistake, named (an unknown field, a missing or
     /// lower-case `method`, `headers` of the wrong type); whatever a client sent is judged.
     pub fn authorize(&self, request: RequestInput) -> Result<DecisionOutput, JsError> {

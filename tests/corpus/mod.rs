@@ -386,7 +386,7 @@ fn default_claims(now: u64) -> Map<String, Value> {
     json!({
         "iss": "https://sso.example.com",
         "aud": "intercom-authz",
-        "sub": "admin-42",
+        "sub": "42",
         "email": "teammate@example.com",
         "iat": now - 60,
         "exp": now + 3600,

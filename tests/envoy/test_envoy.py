@@ -284,7 +284,7 @@ def mint(claims, key="hs", kid="hs1", alg=None):
     """A token minted by PyJWT, an independent implementation."""
     import jwt
     now = int(time.time())
-    base = {"iss": "https://sso.example.com", "aud": "intercom-authz", "sub": "admin-42",
+    base = {"iss": "https://sso.example.com", "aud": "intercom-authz", "sub": "42",
             "email": "teammate@example.com", "iat": now - 60, "exp": now + 3600}
     base.update(claims)
     if alg is not None:
@@ -321,6 +321,11 @@ def _set_up_module():
     start([sys.executable, str(ROOT / "tests/mock_intercom.py"), "--port", str(Env.upstream_port), "--record", str(Env.record),
            "--cases", str(CORPUS)], Env.tmp / "upstream.log")
     start([sys.executable, str(ROOT / "tests/mock_intercom.py"), "--port", str(Env.jwks_port), "--jwks", str(jwks_file)], Env.tmp / "jwks.log")
+    # Intercom's teammate directory, served from a file the Directory tests rewrite and remove.
+    Env.admins_file, Env.directory_record, Env.directory_port = Env.tmp / "admins.json", Env.tmp / "directory.jsonl", free_port()
+    Env.admins_file.write_text(json.dumps(DIRECTORY_V1))
+    start([sys.executable, str(ROOT / "tests/mock_intercom.py"), "--port", str(Env.directory_port), "--admins", str(Env.admins_file),
+           "--record", str(Env.directory_record)], Env.tmp / "directory.log")
 
     default = Env.corpus["configs"]["default"]
     Env.ports = {}
@@ -351,6 +356,10 @@ def _set_up_module():
     # named in vm_config.environment_variables.host_env_keys (envoy/README.md).
     add("token_env", dict(default, upstream={"intercom_token_env": "INTERCOM_AUTHZ_TEST_WORKSPACE_TOKEN"}),
         host_env_keys=["INTERCOM_AUTHZ_TEST_WORKSPACE_TOKEN"])
+    # Who the caller is: Intercom's directory, fetched through a cluster every second.
+    add("directory", dict(default, identity={"source": "directory", "cluster": "directory", "refresh_secs": 1, "retry_secs": 1},
+                          upstream={"intercom_token": "icm-workspace-token"},
+                          policy={"roles": {"tier1": {"extends": "agent", "revoke": ["conversations:assign"]}}}))
     # The client address: the shipped edge (no X-Forwarded-For trusted) and one trusted hop.
     fenced = dict(default, policy=dict(default.get("policy", {}), ip_allowlist=["10.20.0.0/16"]))
     add("edge", fenced, trusted_hops=0)
@@ -359,7 +368,8 @@ def _set_up_module():
     for hold in ["headers", "buffer_filter", "no_knob"]:
         add("slow_" + hold, slow, hold=hold)
     Env.admin_port = free_port()
-    cfg = bootstrap(Env.admin_port, listeners, [cluster("upstream", Env.upstream_port), cluster("jwks", Env.jwks_port), cluster("jwks_down", Env.down_port)])
+    cfg = bootstrap(Env.admin_port, listeners, [cluster("upstream", Env.upstream_port), cluster("jwks", Env.jwks_port), cluster("jwks_down", Env.down_port),
+                                           cluster("directory", Env.directory_port)])
     cfg_path = Env.tmp / "envoy.json"
     cfg_path.write_text(json.dumps(cfg))
     Env.envoy_log = Env.tmp / "envoy.log"
@@ -458,6 +468,61 @@ class Conversations(unittest.TestCase):
                                           dict(headers, **{"x-mock-list": n}), timeout=30)
             self.assertNotEqual(status, 200, n)
             self.assertNotIn(b"secret", body, n)
+
+
+DIRECTORY_V1 = {"type": "admin.list", "admins": [
+    {"type": "admin", "id": "991267466", "email": "Ada@Example.com", "team_ids": [50]},
+    {"type": "admin", "id": "991267467", "email": "bob@example.com", "team_ids": []}]}
+
+
+class Directory(unittest.TestCase):
+    """`identity.source: directory`: the filter fetches `GET /admins` with the workspace token at
+    start and every second, keeps the last good copy when a fetch fails, and judges callers by
+    their verified email."""
+
+    def send(self, email, aid, sub="00u-okta-id"):
+        tok = mint({"role": "agent", "sub": sub, "email": email})
+        body = json.dumps({"message_type": "comment", "type": "admin", "admin_id": aid, "body": "hi"})
+        return raw_request(Env.ports["directory"], "POST", "/conversations/5/reply",
+                           {"authorization": f"Bearer {tok}", "content-type": "application/json"}, body)
+
+    def wait_for(self, what, check, timeout=10):
+        deadline = time.time() + timeout
+        while not check():
+            if time.time() > deadline:
+                self.fail(f"{what}: not within {timeout} s")
+            time.sleep(0.2)
+
+    def test_fetched_refreshed_failing_and_recovering(self):
+        name = 'intercom_authz_directory_fetch_'
+        self.wait_for("the first fetch", lambda: metrics().get(name + "ok", 0) >= 1)
+        fetch = [json.loads(l) for l in Env.directory_record.read_text().splitlines()][0]
+        self.assertEqual((fetch["method"], fetch["path"]), ("GET", "/admins"))
+        self.assertEqual(fetch["headers"]["authorization"], "Bearer icm-workspace-token")
+        self.assertEqual(fetch["headers"]["intercom-version"], "2.16")
+        # Ada, by her email in any case, is admin 991267466, whatever her token's `sub` says.
+        status, _, body = self.send("ada@example.com", "991267466")
+        self.assertEqual(status, 200, body)
+        status, _, body = self.send("ada@example.com", "00u-okta-id")
+        self.assertEqual((status, json.loads(body)["code"]), (403, "acting_as_another"))
+        status, _, body = self.send("eve@example.com", "1")
+        self.assertEqual((status, json.loads(body)["code"]), (403, "unknown_teammate"))
+        # Refreshed every second.
+        ok = metrics().get(name + "ok", 0)
+        self.wait_for("a refresh", lambda: metrics().get(name + "ok", 0) > ok)
+        # Intercom fails: the last good copy keeps serving; the failures are counted.
+        Env.admins_file.unlink()
+        failed = metrics().get(name + "failed", 0)
+        self.wait_for("a failed fetch", lambda: metrics().get(name + "failed", 0) >= failed + 2)
+        status, _, body = self.send("Ada@example.com", "991267466")
+        self.assertEqual(status, 200, body)
+        # A new teammate appears at the next good fetch.
+        Env.admins_file.write_text(json.dumps(dict(DIRECTORY_V1, admins=DIRECTORY_V1["admins"] + [
+            {"type": "admin", "id": "991267468", "email": "eve@example.com", "team_ids": []}])))
+        self.wait_for("Eve in the directory", lambda: self.send("eve@example.com", "991267468")[0] == 200)
+        m = metrics()
+        Directory.counts = (m.get(name + "ok", 0), m.get(name + "failed", 0))
+        print(f"\n  directory fetches: {Directory.counts[0]} ok, {Directory.counts[1]} failed", file=sys.stderr)
 
 
 class Corpus(unittest.TestCase):
@@ -611,11 +676,11 @@ class Behaviour(unittest.TestCase):
 
     def test_body_conditioned_route_close_vs_comment(self):
         tok = mint({"role": "observer"})
-        close = json.dumps({"message_type": "close", "type": "admin", "admin_id": "1"})
+        close = json.dumps({"message_type": "close", "type": "admin", "admin_id": "42"})
         status, _, body = self.send("corpus_default", "POST", "/conversations/5/parts", tok, close)
         self.assertEqual((status, json.loads(body)["required"]), (403, "conversations:close"))
         status, _, body = self.send("corpus_default", "POST", "/conversations/5/reply", mint({"role": "agent"}),
-                                    json.dumps({"message_type": "comment", "type": "admin", "admin_id": "1", "body": "hi"}))
+                                    json.dumps({"message_type": "comment", "type": "admin", "admin_id": "42", "body": "hi"}))
         self.assertEqual(status, 200, body)
         # The upstream received the body intact.
         rec = [r for r in upstream_records() if r["path"] == "/conversations/5/reply"]
@@ -677,7 +742,7 @@ class Behaviour(unittest.TestCase):
         spoof = {"x-http-method-override": "DELETE", "x-http-method": "DELETE", "x-method-override": "DELETE",
                  "x-original-url": "/admins/1", "x-rewrite-url": "/admins/1", "x-case": "override"}
         status, _, body = self.send("headers", "POST", "/conversations/5/parts", tok,
-                                    json.dumps({"message_type": "close", "type": "admin", "admin_id": "1"}),
+                                    json.dumps({"message_type": "close", "type": "admin", "admin_id": "42"}),
                                     headers=dict(spoof, **{"content-type": "application/json"}))
         self.assertEqual(status, 200, body)
         rec = [r for r in upstream_records() if r["headers"].get("x-case") == "override"][-1]
@@ -724,7 +789,7 @@ class Behaviour(unittest.TestCase):
         record = json.loads(got["details-deny"][3])
         self.assertEqual({k: record[k] for k in ["code", "role", "action", "resource", "adminId", "success", "status"]},
                          {"code": "missing_permission", "role": "agent", "action": "contacts:delete", "resource": "DELETE /contacts/{id}",
-                          "adminId": "admin-42", "success": False, "status": 403})
+                          "adminId": "42", "success": False, "status": 403})
 
     def test_remote_jwks(self):
         tok = mint({"role": "agent"}, key="rs", kid="remote-rs")
@@ -762,7 +827,7 @@ class Behaviour(unittest.TestCase):
         line = next(l for l in Env.envoy_log.read_text().splitlines() if "audit-probe-1" in l and "intercom-authz audit" in l)
         audit = json.loads(line.split("intercom-authz audit ", 1)[1])
         self.assertEqual({k: audit[k] for k in ["adminId", "adminEmail", "action", "resource", "resourceId", "success", "ipAddress", "code", "sensitive"]},
-                         {"adminId": "admin-42", "adminEmail": "teammate@example.com", "action": "contacts:delete", "resource": "DELETE /contacts/{id}",
+                         {"adminId": "42", "adminEmail": "teammate@example.com", "action": "contacts:delete", "resource": "DELETE /contacts/{id}",
                           "resourceId": "3", "success": False, "ipAddress": "127.0.0.1", "code": "missing_permission", "sensitive": True})
         self.assertIsInstance(audit["time"], int)
 
@@ -772,7 +837,7 @@ class SlowBodies(unittest.TestCase):
     of holding them: `headers` (shipped: `allow_on_headers_stop_iteration`, no buffer filter),
     `buffer_filter` (hosts without the knob), and `headers` on a host without the knob."""
 
-    BODY = json.dumps({"message_type": "close", "admin_id": "1"}).encode()
+    BODY = json.dumps({"message_type": "close", "admin_id": "42"}).encode()
 
     def send(self, hold, role, case, chunks=None, **kw):
         chunks = chunks or [self.BODY[:9], self.BODY[9:21], self.BODY[21:]]
@@ -899,7 +964,7 @@ class NonUtf8Bytes(unittest.TestCase):
 
     def test_body_bytes(self):
         tok = mint({"role": "owner"})
-        for body in [b'{"message_type":"close\xff","type":"admin","admin_id":"1"}', b'\xff{"message_type":"close"}',
+        for body in [b'{"message_type":"close\xff","type":"admin","admin_id":"42"}', b'\xff{"message_type":"close"}',
                      b'{"message_type":"comment\xc0\xa2,"message_type":"close"}']:
             got = raw_request(Env.ports["corpus_default"], "POST", "/conversations/5/parts",
                               {"authorization": f"Bearer {tok}", "content-type": "application/json"}, body)

@@ -54,7 +54,7 @@ def mint(role_names):
     """An RS256 token from the test IdP (tests/keys/rsa.pem, kid sso-2026 in the pluginConfig)."""
     import jwt
     now = int(time.time())
-    claims = {"iss": "https://sso.example.com/realms/acme", "aud": "intercom-authz", "sub": "admin-7", "iat": now,
+    claims = {"iss": "https://sso.example.com/realms/acme", "aud": "intercom-authz", "sub": "7", "iat": now,
               "exp": now + 600, "realm_access": {"roles": role_names}}
     return jwt.encode(claims, (ROOT / "tests/keys/rsa.pem").read_bytes(), algorithm="RS256", headers={"kid": "sso-2026"})
 

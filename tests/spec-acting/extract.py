@@ -2,7 +2,9 @@
 """Which request fields of Intercom's REST API name the ACTING teammate, from the OpenAPI
 descriptions (every stable version, 2.7 to 2.16 today).
 
-Development tool, not used at build or run time. It writes, next to itself:
+Development tool, not run at build or test time (the specs live outside the repository). It
+writes `core/src/acting.tsv` (compiled into the core: the fields the attribution step reads,
+`core/src/acting.rs`) and, next to itself, `rejected.tsv`:
 
 - `acting.tsv`: every request field (JSON body field at any depth, through `$ref`, `allOf`,
   `anyOf`, `oneOf` and array `items`; every query parameter) that names the admin on whose
@@ -296,7 +298,7 @@ def main():
     args = ap.parse_args()
     stale = False
     for name, new in tables(args.root).items():
-        out = HERE / name
+        out = (HERE / "../../core/src" if name == "acting.tsv" else HERE) / name
         old = out.read_text() if out.exists() else ""
         if args.check:
             if old != new:
