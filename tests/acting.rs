@@ -1,4 +1,5 @@
-//! Attribution's table (`core/src/acting.tsv`, extracted from the specs by
+//! Attribution's table (`core/src/acting.tsv`, the compiled columns of
+//! `tests/spec-acting/acting.tsv`, both extracted from the specs by
 //! `tests/spec-acting/extract.py`) against the rest of what the repository knows of the specs:
 //!
 //! - every row is a route of the catalog, and every catalog route of that shape carries it;
@@ -34,6 +35,20 @@ fn fields_of(text: &str) -> BTreeSet<(String, String, String)> {
             (c[0].to_string(), c[1].to_string(), c[3].to_string())
         })
         .collect()
+}
+
+#[test]
+fn the_compiled_table_is_the_reviewed_one() {
+    let full = std::fs::read_to_string(root().join("tests/spec-acting/acting.tsv")).unwrap();
+    let compact: Vec<String> = full
+        .lines()
+        .map(|l| l.split('\t').take(5).collect::<Vec<_>>().join("\t"))
+        .collect();
+    assert_eq!(
+        ACTING_TSV.lines().collect::<Vec<_>>(),
+        compact,
+        "core/src/acting.tsv is not tests/spec-acting/acting.tsv's first five columns: run tests/spec-acting/extract.py"
+    );
 }
 
 #[test]

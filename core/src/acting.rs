@@ -35,7 +35,8 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 /// The table, generated from the specs: method, path shape (`{}` for each parameter), where
-/// (`body`/`query`), field, condition (`-` or `path=value`), required, versions, description.
+/// (`body`/`query`), field, condition (`-` or `path=value`). The same rows with whether the spec
+/// requires the field, its versions and its description: `tests/spec-acting/acting.tsv`.
 pub const ACTING_TSV: &str = include_str!("acting.tsv");
 
 /// A request field that names the acting teammate.
@@ -178,7 +179,11 @@ fn names_caller(v: &Value, caller: Option<&str>) -> bool {
 fn shown(v: &Value) -> String {
     let s = match v {
         Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => String::from("null"),
+        Value::Array(_) => String::from("an array"),
+        Value::Object(_) => String::from("an object"),
     };
     let mut end = s.len().min(64);
     while !s.is_char_boundary(end) {

@@ -368,7 +368,7 @@ impl Fetch {
         bump(counter);
         log(
             LogLevel::Warn,
-            &format!("intercom-authz: {what} fetch failed: {why}"),
+            &format!("intercom-authz: {what} failed: {why}"),
         );
     }
 }
@@ -465,7 +465,7 @@ impl Root {
                 shared.metrics.jwks_failed,
                 now,
                 r.retry_secs,
-                &format!("JWKS from cluster `{}`", r.cluster),
+                &format!("JWKS fetch from cluster `{}`", r.cluster),
                 &format!("{e:?}"),
             ),
         }
@@ -506,7 +506,7 @@ impl Root {
                 shared.metrics.directory_failed,
                 now,
                 cfg.retry_secs,
-                &format!("teammate directory from cluster `{cluster}`"),
+                &format!("teammate directory fetch from cluster `{cluster}`"),
                 &format!("{e:?}"),
             ),
         }
@@ -519,7 +519,7 @@ impl Root {
         let mut st = self.directory.borrow_mut();
         st.in_flight = None;
         let what = format!(
-            "teammate directory from cluster `{}`",
+            "teammate directory fetch from cluster `{}`",
             cfg.cluster.as_deref().unwrap_or("?")
         );
         match fetched_body(body_size, cfg.max_bytes).and_then(|b| shared.authz.set_directory(&b)) {
@@ -605,7 +605,7 @@ impl Root {
                 shared.metrics.jwks_failed,
                 now,
                 r.retry_secs,
-                &format!("JWKS from cluster `{}`", r.cluster),
+                &format!("JWKS fetch from cluster `{}`", r.cluster),
                 &e,
             ),
         }

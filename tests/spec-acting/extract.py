@@ -3,8 +3,9 @@
 descriptions (every stable version, 2.7 to 2.16 today).
 
 Development tool, not run at build or test time (the specs live outside the repository). It
-writes `core/src/acting.tsv` (compiled into the core: the fields the attribution step reads,
-`core/src/acting.rs`) and, next to itself, `rejected.tsv`:
+writes, next to itself, `acting.tsv` and `rejected.tsv`, and `core/src/acting.tsv`: the first
+five columns of `acting.tsv`, which the core compiles in (the fields the attribution step
+reads, `core/src/acting.rs`; `tests/acting.rs` holds the two to each other):
 
 - `acting.tsv`: every request field (JSON body field at any depth, through `$ref`, `allOf`,
   `anyOf`, `oneOf` and array `items`; every query parameter) that names the admin on whose
@@ -286,7 +287,10 @@ def tables(root):
             acting.append(f"{method}\t{path}\t{where}\t{field}\t{cond}\t{req}\t{vs}\t{desc}")
         else:
             rejected.append(f"{method}\t{path}\t{where}\t{field}\t{cond}\t{vs}\t{row['reason']}\t{desc}")
-    return {"acting.tsv": "\n".join(acting) + "\n", "rejected.tsv": "\n".join(rejected) + "\n"}
+    # What the core compiles in: the first five columns (the module carries no descriptions).
+    compact = ["\t".join(l.split("\t")[:5]) for l in acting]
+    return {"acting.tsv": "\n".join(acting) + "\n", "rejected.tsv": "\n".join(rejected) + "\n",
+            "../../core/src/acting.tsv": "\n".join(compact) + "\n"}
 
 
 def main():
@@ -298,7 +302,7 @@ def main():
     args = ap.parse_args()
     stale = False
     for name, new in tables(args.root).items():
-        out = (HERE / "../../core/src" if name == "acting.tsv" else HERE) / name
+        out = HERE / name
         old = out.read_text() if out.exists() else ""
         if args.check:
             if old != new:
