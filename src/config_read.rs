@@ -32,7 +32,7 @@ use crate::policy::{
     MfaConfig, PathMode, PolicyConfig, RoleConfig, RouteConfig, ScopeMode, ScopeSource, Seconds,
     UnknownVersions,
 };
-use crate::token::{ClaimsConfig, KeyConfig, TokenConfig};
+use crate::token::{ClaimsConfig, KeyConfig, RoleSelection, TokenConfig};
 
 /// Reads a configuration, as `serde_json::from_slice::<Config>` does.
 pub fn read(json: &[u8]) -> Result<Config, serde_json::Error> {
@@ -576,12 +576,13 @@ impl Fields for MfaConfig {
         "MfaConfig"
     }
     fn fields(&self) -> &'static [&'static str] {
-        &["permissions", "methods"]
+        &["permissions", "methods", "acr_values"]
     }
     fn slot(&mut self, i: usize) -> Slot<'_> {
         match i {
             0 => Slot::Strs(&mut self.permissions),
-            _ => Slot::OptStrs(&mut self.methods),
+            1 => Slot::OptStrs(&mut self.methods),
+            _ => Slot::Strs(&mut self.acr_values),
         }
     }
 }
@@ -665,6 +666,9 @@ impl Fields for ClaimsConfig {
             "workspace",
             "amr",
             "email",
+            "role_map",
+            "roles",
+            "acr",
         ]
     }
     fn slot(&mut self, i: usize) -> Slot<'_> {
@@ -677,7 +681,10 @@ impl Fields for ClaimsConfig {
             5 => Slot::Str(&mut self.teams),
             6 => Slot::Str(&mut self.workspace),
             7 => Slot::Str(&mut self.amr),
-            _ => Slot::Str(&mut self.email),
+            8 => Slot::Str(&mut self.email),
+            9 => Slot::StrMap(&mut self.role_map),
+            10 => Slot::Enum(&mut self.roles),
+            _ => Slot::Str(&mut self.acr),
         }
     }
 }
@@ -823,6 +830,7 @@ choice!(AuditMode, "all" => All, "deny" => Deny, "none" => None);
 choice!(DecisionState, "all" => All, "deny" => Deny);
 choice!(BodyHold, "headers" => Headers, "buffer_filter" => BufferFilter);
 choice!(IdentitySource, "token" => Token, "directory" => Directory);
+choice!(RoleSelection, "one" => One, "all" => All);
 choice!(ScopeMode, "off" => Off, "documented" => Documented, "all" => All);
 choice!(UnknownVersions, "deny" => Deny, "allow" => Allow);
 choice!(ScopeSource, "workspace" => Workspace, "token" => Token);

@@ -18,6 +18,7 @@
 //! signed-in user's repeated token skips step 4.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::format;
 use std::rc::Rc;
 use std::string::{String, ToString};
@@ -171,6 +172,27 @@ pub struct ClaimsConfig {
     pub amr: String,
     /// Email.
     pub email: String,
+    /// IdP values of the role claim → policy roles: Keycloak group paths (`/support/tier1`),
+    /// Okta group names, Entra ID group object ids. A value not listed is taken as it is.
+    pub role_map: BTreeMap<String, String>,
+    /// `one` (default): `role_order` picks one role of an array claim. `all`: the caller holds
+    /// every role of the policy the claim names, and gets the union of their grants, each with
+    /// its own conditions (MFA, IP allowlist, session age).
+    pub roles: RoleSelection,
+    /// The authentication context class, for `policy.mfa.acr_values` (default `acr`).
+    pub acr: String,
+}
+
+/// How an array role claim becomes the caller's role(s).
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum RoleSelection {
+    /// One role: the first of `role_order` the claim names.
+    #[default]
+    One,
+    /// Every role of the policy the claim names: the union of their grants.
+    All,
 }
 
 impl Default for ClaimsConfig {
@@ -185,6 +207,9 @@ impl Default for ClaimsConfig {
             workspace: "workspace_id".into(),
             amr: "amr".into(),
             email: "email".into(),
+            role_map: BTreeMap::new(),
+            roles: RoleSelection::One,
+            acr: "acr".into(),
         }
     }
 }
@@ -946,30 +971,7 @@ pub fn map_claims(
     cfg: &ClaimsConfig,
     claims: &serde_json::Map<String, Value>,
 ) -> Result<Principal, TokenError> {
-    let role = match lookup(claims, &cfg.role) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Array(list)) => {
-            let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
-            if names.len() != list.len() {
-                return fail(
-                    Code::InvalidClaim,
-                    format!("claim `{}` must be a string or a list of strings", cfg.role),
-                );
-            }
-            cfg.role_order
-                .iter()
-                .find(|r| names.contains(&r.as_str()))
-                .cloned()
-                .or_else(|| names.first().map(|s| s.to_string()))
-        }
-        Some(_) => {
-            return fail(
-                Code::InvalidClaim,
-                format!("claim `{}` must be a string or a list of strings", cfg.role),
-            )
-        }
-    };
+    let (role, roles) = role_claim(cfg, claims)?;
     let scopes = if cfg.scopes == "scope" && lookup(claims, "scope").is_none() {
         list_claim(claims, "scp", true)?
     } else {
@@ -985,6 +987,8 @@ pub fn map_claims(
     };
     Ok(Principal {
         role,
+        roles,
+        acr: string_claim(claims, &cfg.acr)?,
         subject: string_claim(claims, &cfg.subject)?,
         email: string_claim(claims, &cfg.email)?,
         workspace: string_claim(claims, &cfg.workspace)?,
@@ -994,6 +998,40 @@ pub fn map_claims(
         amr: list_claim(claims, &cfg.amr, false)?,
         issued_at,
     })
+}
+
+/// The role claim, through `role_map`: the caller's role and, with `roles: "all"`, every role
+/// of the policy it names (in `role_order`, which the authorizer fills with the policy's roles).
+fn role_claim(
+    cfg: &ClaimsConfig,
+    claims: &serde_json::Map<String, Value>,
+) -> Result<(Option<String>, Vec<String>), TokenError> {
+    let mapped = |s: &str| cfg.role_map.get(s).map_or(s, String::as_str).to_string();
+    let names: Vec<String> = match lookup(claims, &cfg.role) {
+        None | Some(Value::Null) => return Ok((None, Vec::new())),
+        Some(Value::String(s)) => vec![mapped(s)],
+        Some(Value::Array(list)) if list.iter().all(Value::is_string) => {
+            list.iter().filter_map(Value::as_str).map(mapped).collect()
+        }
+        Some(_) => {
+            return fail(
+                Code::InvalidClaim,
+                format!("claim `{}` must be a string or a list of strings", cfg.role),
+            )
+        }
+    };
+    let known: Vec<String> = cfg
+        .role_order
+        .iter()
+        .filter(|r| names.contains(r))
+        .cloned()
+        .collect();
+    let role = known.first().or(names.first()).cloned();
+    let roles = match cfg.roles {
+        RoleSelection::All if known.len() > 1 => known,
+        _ => Vec::new(),
+    };
+    Ok((role, roles))
 }
 
 /// The `WWW-Authenticate` value for a 401 (RFC 6750 §3).

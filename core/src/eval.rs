@@ -73,6 +73,12 @@ pub struct Principal {
     /// Teams.
     #[serde(default)]
     pub teams: Vec<String>,
+    /// Every role the caller holds, when the grants of several are one union
+    /// (`token.claims.roles: "all"`); at most one: just [`Principal::role`].
+    pub roles: Vec<String>,
+    /// The authentication context class (`acr`): multi-factor when it is one of the policy's
+    /// `mfa.acr_values` (Keycloak's and Entra ID's step-up).
+    pub acr: Option<String>,
     /// Authentication methods (`amr`).
     #[serde(default)]
     pub amr: Vec<String>,
@@ -230,6 +236,8 @@ pub struct Decision<'a> {
     conversation_range: Option<(usize, usize)>,
     /// Whether a lookup decided (or must decide) this request.
     pub looked_up: bool,
+    /// With several roles (`token.claims.roles: "all"`): every role judged, in order.
+    pub considered: Vec<&'a str>,
 }
 
 /// Detail behind a code, for messages and reasons.
@@ -271,6 +279,7 @@ impl<'a> Decision<'a> {
             access: Access::All,
             conversation_range: None,
             looked_up: false,
+            considered: Vec::new(),
         }
     }
 
@@ -308,6 +317,14 @@ impl<'a> Decision<'a> {
 
     /// One sentence for people.
     pub fn message(&self) -> String {
+        let m = self.sentence();
+        if self.considered.len() < 2 || self.is_allowed() {
+            return m;
+        }
+        format!("{m} (roles considered: {})", self.considered.join(", "))
+    }
+
+    fn sentence(&self) -> String {
         let req = self.required.unwrap_or("?");
         match (self.code, &self.detail) {
             (Code::Allowed, _) => format!("Allowed: {req}"),
@@ -516,15 +533,47 @@ fn decide<'a>(
     rack_reading(req, canon.query, d)?;
     let version = api_version(policy, req, d)?;
     let (route, resource_is_self) = route(policy, who, (req.method, method), &canon, version, d)?;
-    let role = principal(policy, who, req, now, d)?;
-    let mut required = self_rules(route, resource_is_self, d)?;
-    let scope = query_and_body(policy, route, req, canon.query, &mut required, d)?;
-    let (granted, reassign_check) = permissions(policy, who, role, route, required, d)?;
-    attribution(policy, who, route, req, canon.query, granted, d)?;
+    workspace(policy, who, d)?;
+    let role = role(policy, who, d)?;
+    let on = Judged {
+        route,
+        resource_is_self,
+        query: canon.query,
+    };
+    if who.roles.len() < 2 {
+        return as_role(policy, who, req, now, &on, role, d);
+    }
+    union_of_roles(policy, who, req, now, &on, d)
+}
+
+/// What the steps after the route need to know of it.
+struct Judged<'a, 'q> {
+    route: &'a Route,
+    resource_is_self: bool,
+    query: &'q str,
+}
+
+/// Steps 5–12, for one role: its conditions, then what the request needs against what it grants.
+fn as_role<'a>(
+    policy: &'a Policy,
+    who: &'a Principal,
+    req: &Request<'a>,
+    now: u64,
+    on: &Judged<'a, '_>,
+    role: &'a Role,
+    d: &mut Decision<'a>,
+) -> Step<()> {
+    d.role = Some(&role.name);
+    role_conditions(policy, who, req, now, role, d)?;
+    let mut required = self_rules(on.route, on.resource_is_self, d)?;
+    let scope = query_and_body(policy, on.route, req, on.query, &mut required, d)?;
+    let (granted, reassign_check) = permissions(policy, who, role, on.route, required, d)?;
+    attribution(policy, who, on.route, req, on.query, granted, d)?;
     mfa(policy, who, role, required, d)?;
     oauth_scope(policy, who, scope, d)?;
     d.access = role.conversation_access;
-    if let Err(code) = conversation_access(policy, who, req, route.conversation, reassign_check, d)
+    if let Err(code) =
+        conversation_access(policy, who, req, on.route.conversation, reassign_check, d)
     {
         return stop(d, code);
     }
@@ -534,6 +583,39 @@ fn decide<'a>(
     d.effect = Effect::Allow;
     d.code = Code::Allowed;
     Ok(())
+}
+
+/// Several roles (`token.claims.roles: "all"`): the union of their grants, each keeping its own
+/// conditions. The first role (in `role_order`) under which the request goes on decides: an
+/// allow, or a request for the body or a lookup; when every role denies, the first role's
+/// denial stands, naming the roles considered.
+fn union_of_roles<'a>(
+    policy: &'a Policy,
+    who: &'a Principal,
+    req: &Request<'a>,
+    now: u64,
+    on: &Judged<'a, '_>,
+    d: &mut Decision<'a>,
+) -> Step<()> {
+    let start = d.clone();
+    let mut first: Option<Decision<'a>> = None;
+    let mut considered = Vec::new();
+    for role in who.roles.iter().filter_map(|n| policy.role(n)) {
+        considered.push(role.name.as_str());
+        let mut this = start.clone();
+        let allowed = as_role(policy, who, req, now, on, role, &mut this).is_ok();
+        if allowed || matches!(this.effect, Effect::NeedBody | Effect::NeedLookup) {
+            *d = this;
+            d.considered = considered;
+            return if allowed { Ok(()) } else { Err(Stop) };
+        }
+        first.get_or_insert(this);
+    }
+    if let Some(f) = first {
+        *d = f;
+    }
+    d.considered = considered;
+    Err(Stop)
 }
 
 /// Step 1a: the method, an HTTP token naming one of the API's methods.
@@ -658,19 +740,16 @@ fn route<'a>(
     Ok((route, resource_is_self))
 }
 
-/// Steps 3–6: the caller's workspace, role, source address and session age.
-fn principal<'a>(
-    policy: &'a Policy,
-    who: &'a Principal,
-    req: &Request<'_>,
-    now: u64,
-    d: &mut Decision<'a>,
-) -> Step<&'a Role> {
-    if let Some(ws) = &policy.workspace {
-        if who.workspace.as_deref() != Some(ws.as_str()) {
-            return stop(d, Code::WrongWorkspace);
-        }
+/// Step 3: the caller's workspace.
+fn workspace(policy: &Policy, who: &Principal, d: &mut Decision<'_>) -> Step<()> {
+    match &policy.workspace {
+        Some(ws) if who.workspace.as_deref() != Some(ws.as_str()) => stop(d, Code::WrongWorkspace),
+        _ => Ok(()),
     }
+}
+
+/// Step 4: the caller's role (the token's, or the policy's `default_role`).
+fn role<'a>(policy: &'a Policy, who: &'a Principal, d: &mut Decision<'a>) -> Step<&'a Role> {
     let Some(role_name) = who.role.as_deref().or(policy.default_role.as_deref()) else {
         return stop(d, Code::MissingRole);
     };
@@ -679,6 +758,18 @@ fn principal<'a>(
         return stop(d, Code::UnknownRole);
     };
     d.role = Some(&role.name);
+    Ok(role)
+}
+
+/// Steps 5–6: the role's source addresses (and the policy's) and its session age.
+fn role_conditions(
+    policy: &Policy,
+    who: &Principal,
+    req: &Request<'_>,
+    now: u64,
+    role: &Role,
+    d: &mut Decision<'_>,
+) -> Step<()> {
     for list in [&policy.ip_allowlist, &role.ip_allowlist] {
         if !list.is_empty()
             && !req
@@ -696,7 +787,7 @@ fn principal<'a>(
             return stop(d, Code::SessionTooOld);
         }
     }
-    Ok(role)
+    Ok(())
 }
 
 /// Step 7: a route on the caller's own id needs its self permission, or is refused.
@@ -924,12 +1015,15 @@ fn mfa(
         || !required
             .difference(&required.difference(&policy.mfa_permissions))
             .is_empty();
-    if needs_mfa
-        && !who
-            .amr
-            .iter()
-            .any(|a| policy.mfa_methods.iter().any(|m| m == a))
-    {
+    let by_amr = who
+        .amr
+        .iter()
+        .any(|a| policy.mfa_methods.iter().any(|m| m == a));
+    let by_acr = who
+        .acr
+        .as_ref()
+        .is_some_and(|a| policy.mfa_acr_values.iter().any(|v| v == a));
+    if needs_mfa && !by_amr && !by_acr {
         return stop(d, Code::MfaRequired);
     }
     Ok(())

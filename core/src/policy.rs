@@ -204,6 +204,7 @@ pub struct Policy {
     pub(crate) known_versions: Option<(ApiVersion, ApiVersion)>,
     pub(crate) mfa_permissions: PermSet,
     pub(crate) mfa_methods: Vec<String>,
+    pub(crate) mfa_acr_values: Vec<String>,
     pub(crate) ip_allowlist: Vec<Cidr>,
     pub(crate) paths: PathMode,
     pub(crate) token_grants: bool,
@@ -279,6 +280,7 @@ impl Policy {
             unknown_versions: cfg.unknown_versions,
             known_versions: None,
             mfa_permissions: PermSet::new(),
+            mfa_acr_values: cfg.mfa.acr_values.clone(),
             mfa_methods: cfg.mfa.methods.clone().unwrap_or_else(|| {
                 ["mfa", "otp", "hwk", "sms"]
                     .iter()

@@ -193,6 +193,8 @@ export type BodyHold = "headers" | "buffer_filter";
  *  `https://example.com/claims/role` works), then as `.`-separated nested names
  *  (`realm_access.roles`). */
 export interface ClaimsConfig<C extends string = never> {
+  /** The authentication context class, for `policy.mfa.acr_values` (default `acr`). */
+  acr?: string;
   /** Authentication methods: an array. */
   amr?: string;
   /** Email. */
@@ -201,12 +203,19 @@ export interface ClaimsConfig<C extends string = never> {
   permissions?: string;
   /** The role: a string, or an array picked by `role_order`. */
   role?: string;
+  /** IdP values of the role claim → policy roles: Keycloak group paths (`/support/tier1`),
+   *  Okta group names, Entra ID group object ids. A value not listed is taken as it is. */
+  role_map?: Record<string, string>;
   /** When the role claim is an array (Keycloak's `realm_access.roles`, Okta or Entra
    *  `groups`/`roles`): the first of these it contains wins; then the policy's other roles,
    *  custom ones first (by name), then the built-in ones, most powerful first. Names the policy
    *  does not know are skipped; only an array with no known role is `unknown_role` (naming its
    *  first entry). */
   role_order?: (string)[];
+  /** `one` (default): `role_order` picks one role of an array claim. `all`: the caller holds
+   *  every role of the policy the claim names, and gets the union of their grants, each with
+   *  its own conditions (MFA, IP allowlist, session age). */
+  roles?: RoleSelection;
   /** OAuth scopes: a space-delimited string (`scope`) or an array (`scp`); both names are
    *  tried when left at the default. */
   scopes?: string;
@@ -290,6 +299,9 @@ export interface KeyConfig<C extends string = never> {
 
 /** Multi-factor authentication requirements. */
 export interface MfaConfig<C extends string = never> {
+  /** `acr` values that count as multi-factor (none by default): Keycloak's step-up level
+   *  (`"2"`, or a name from its ACR-to-LoA mapping), Entra ID's `c1`-style contexts. */
+  acr_values?: (string)[];
   /** `amr` values that count as multi-factor (default `mfa`, `otp`, `hwk`, `sms`). */
   methods?: (string)[] | null;
   /** Permissions that need MFA whoever asks (names, aliases, `resource:*`). */
@@ -386,6 +398,9 @@ export interface RoleConfig<C extends string = never> {
   /** Permissions removed (after `grant`), same forms. */
   revoke?: Permission<NoInfer<C>>[];
 }
+
+/** How an array role claim becomes the caller's role(s). */
+export type RoleSelection = "one" | "all";
 
 /** A route as written (also what each catalog line becomes). */
 export interface RouteConfig<C extends string = never> {

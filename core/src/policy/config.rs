@@ -263,6 +263,10 @@ pub struct MfaConfig {
     /// `amr` values that count as multi-factor (default `mfa`, `otp`, `hwk`, `sms`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub methods: Option<Vec<String>>,
+    /// `acr` values that count as multi-factor (none by default): Keycloak's step-up level
+    /// (`"2"`, or a name from its ACR-to-LoA mapping), Entra ID's `c1`-style contexts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr_values: Vec<String>,
 }
 
 /// A duration in seconds, written as a number or as `"30m"`, `"8h"`, `"1d"`.
