@@ -319,6 +319,18 @@ fn messages(
     Ok(out)
 }
 
+/// The keys by which a recipient or a tag target is named.
+const SELECTOR_KEYS: [&str; 5] = ["id", "email", "user_id", "intercom_user_id", "external_id"];
+
+/// Whether `v` is an object that names someone (a non-null `id`, `email`, …).
+fn names_someone(v: &Value) -> bool {
+    v.as_object().is_some_and(|o| {
+        SELECTOR_KEYS
+            .iter()
+            .any(|k| o.get(*k).is_some_and(|x| !x.is_null()))
+    })
+}
+
 /// How many recipients a recipient field names, counting lists hidden anywhere: an array
 /// (each element counted), a recipient object whose `id`/`email`/`user_id` is itself a list,
 /// or a string listing several (`"a@x.io, b@y.io"`). `None`: not a recipient shape.
@@ -327,9 +339,12 @@ fn count_recipients(v: &Value) -> Option<usize> {
         Value::Array(a) => a.iter().map(count_recipients).sum(),
         Value::String(s) => Some(list_len(s)),
         Value::Number(_) => Some(1),
+        // An object that names nobody (`{}`, `{"type":"user"}`) is not a recipient: refused
+        // rather than counted as one.
+        Value::Object(_) if !names_someone(v) => None,
         Value::Object(o) => {
             let mut n = 1usize;
-            for k in ["id", "email", "user_id", "intercom_user_id", "external_id"] {
+            for k in SELECTOR_KEYS {
                 match o.get(k) {
                     Some(Value::Array(a)) => n = n.max(a.len()),
                     Some(Value::String(s)) => n = n.max(list_len(s)),
@@ -350,7 +365,10 @@ fn list_len(s: &str) -> usize {
 }
 
 /// `POST /tags`: create or rename (`name`, `id`: manage tags) and/or tag or untag (`users`,
-/// `companies`: apply tags). A body that is both needs both; an empty target list is refused.
+/// `companies`: apply tags). A body that is both needs both. A target list is judged by its
+/// shape as well as its emptiness: a non-empty array of objects, each naming its target
+/// (`id`, `email`, …); an empty one, or any other shape (`"users": {}`, `["5"]`), which
+/// Intercom's Rails could read as no targets at all (a create or rename), is refused.
 fn tags(
     obj: &serde_json::Map<alloc::string::String, Value>,
 ) -> Result<Vec<&'static str>, BodyError> {
@@ -359,7 +377,8 @@ fn tags(
         match obj.get(k) {
             None | Some(Value::Null) => {}
             Some(Value::Array(a)) if a.is_empty() => return Err(BodyError::Empty(k)),
-            Some(_) => targets = true,
+            Some(Value::Array(a)) if a.iter().all(names_someone) => targets = true,
+            Some(_) => return Err(BodyError::WrongType(k)),
         }
     }
     let renames = obj.get("id").is_some_and(|v| !v.is_null());
@@ -718,6 +737,26 @@ mod tests {
                 Tags,
                 json!({"id":"1","name":"x","companies":[{"id":"1"}]}),
                 Ok(&["tags:apply", "tags:manage"]),
+            ),
+            (
+                Tags,
+                json!({"name":"x","users":{}}),
+                Err(BodyError::WrongType("users")),
+            ),
+            (
+                Tags,
+                json!({"name":"x","companies":["5"]}),
+                Err(BodyError::WrongType("companies")),
+            ),
+            (
+                Tags,
+                json!({"name":"x","users":[{"untag":true}]}),
+                Err(BodyError::WrongType("users")),
+            ),
+            (
+                Messages,
+                json!({"message_type":"inapp","body":"b","from":{"type":"admin","id":"1"},"to":{}}),
+                Err(BodyError::WrongType("to")),
             ),
             (
                 Tags,

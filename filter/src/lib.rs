@@ -1126,6 +1126,8 @@ impl Request {
 
 /// The callbacks ([`Stream`] hands them over).
 impl Request {
+    /// Headers: read them (and the client address when an allowlist needs it), decide; a
+    /// decision that needs the body holds the request for it.
     fn on_request_headers(&mut self, end_of_stream: bool) -> Action {
         #[cfg(feature = "test-trap")]
         test_trap();
@@ -1143,6 +1145,12 @@ impl Request {
             let out = self.decide(Body::Absent, Lookup::NotDone);
             return self.finish(out, Held::Absent);
         }
+        self.hold_for_body(&out)
+    }
+
+    /// The decision needs the body: refuse one declared too large, start its timeout, and
+    /// keep the headers from the upstream until it is judged (see `body_hold`).
+    fn hold_for_body(&mut self, out: &Outcome) -> Action {
         let max = self.shared.authz.config().max_body_bytes;
         let declared = self.declared_length;
         if declared.is_some_and(|n| n > max) {
@@ -1159,7 +1167,7 @@ impl Request {
             // held here; `envoy.filters.http.buffer` after this filter keeps the headers from
             // the router until the body has passed (or been denied) here.
             BodyHold::BufferFilter => {
-                self.prepare_upstream(&out);
+                self.prepare_upstream(out);
                 self.headers_sent = true;
                 Action::Continue
             }
