@@ -96,6 +96,8 @@ def main():
         call("GET", "/admins/activity_logs", "observer")
         call("POST", "/conversations/42/reply", "observer", {"message_type": "note", "type": "admin", "admin_id": "7", "body": "internal"})
         call("POST", "/conversations/42/parts", "agent", {"message_type": "close", "type": "admin", "admin_id": "7"})
+        # The caller (sub 7) writing as teammate 99: Intercom would record it as 99's.
+        call("POST", "/conversations/42/reply", "agent", {"message_type": "comment", "type": "admin", "admin_id": "99", "body": "hi"})
         call("POST", "/conversations/42/parts", "tier1", {"message_type": "assignment", "type": "admin", "admin_id": "7", "assignee_id": "9"})
         call("PUT", "/admins/7/away", "agent", {"away_mode_enabled": True, "away_mode_reassign": False})
         call("PUT", "/admins/99/away", "agent", {"away_mode_enabled": True, "away_mode_reassign": False})
