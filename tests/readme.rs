@@ -73,8 +73,8 @@ fn codes_table() -> String {
 }
 
 fn code_doc(c: Code) -> String {
-    // The meaning is the code's doc comment, kept in one place (core/src/eval.rs).
-    let src = include_str!("../core/src/eval.rs");
+    // The meaning is the code's doc comment, kept in one place (core/src/eval/decision.rs).
+    let src = include_str!("../core/src/eval/decision.rs");
     let needle = format!("{:?} => (\"{}\", {}, \"", c, c.as_str(), c.status());
     let start = src
         .find(&needle)
