@@ -197,6 +197,7 @@ fn conversation_list(c: &mut Criterion) {
         access: Access::AssignedToMe,
         admin: Some("7".into()),
         teams: Vec::new(),
+        nobody: intercom_authz::conversation::Nobody::NullOrZero,
     };
     let mut g = c.benchmark_group("conversation list");
     g.bench_function(

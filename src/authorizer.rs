@@ -205,6 +205,10 @@ pub struct Outcome {
     /// What judging the response needs.
     #[serde(skip)]
     pub guard: Option<ResponseGuard>,
+    /// The body to send on instead of the caller's (JSON): a restricted role's conversation
+    /// search with the teammate's assignment condition added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forward_body: Option<String>,
 }
 
 fn ser_effect<S: serde::Serializer>(e: &Effect, s: S) -> Result<S::Ok, S::Error> {
@@ -279,6 +283,7 @@ impl Outcome {
             looked_up: false,
             judge_response: None,
             guard: None,
+            forward_body: None,
         }
     }
 }
@@ -610,6 +615,11 @@ impl Authorizer {
             looked_up: d.looked_up,
             judge_response: guard::response_kind(d),
             guard: guard::response_guard(d, who),
+            forward_body: d
+                .forward_body
+                .as_ref()
+                .filter(|_| d.is_allowed())
+                .map(|b| String::from_utf8_lossy(b).into_owned()),
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::config::{
     IdentitySource, Mode, RemoteJwksConfig, UpstreamConfig,
 };
 
-use crate::conversation::{Access, Reassign};
+use crate::conversation::{Access, Reassign, ReportingExports};
 
 use crate::policy::{
     MfaConfig, PathMode, PolicyConfig, RoleConfig, RouteConfig, ScopeMode, ScopeSource, Seconds,
@@ -515,6 +515,7 @@ impl Fields for RoleConfig {
             "ip_allowlist",
             "conversation_access",
             "reassign",
+            "reporting_exports",
         ]
     }
     fn slot(&mut self, i: usize) -> Slot<'_> {
@@ -527,7 +528,8 @@ impl Fields for RoleConfig {
             5 => Slot::OptSeconds(&mut self.max_session_age),
             6 => Slot::Strs(&mut self.ip_allowlist),
             7 => Slot::OptEnum(&mut self.conversation_access),
-            _ => Slot::OptEnum(&mut self.reassign),
+            8 => Slot::OptEnum(&mut self.reassign),
+            _ => Slot::OptEnum(&mut self.reporting_exports),
         }
     }
 }
@@ -843,6 +845,7 @@ choice!(
     "assigned_to_me_my_teams_or_unassigned" => AssignedToMeMyTeamsOrUnassigned
 );
 choice!(Reassign, "with_permission" => WithPermission, "own_unassigned_or_team" => OwnUnassignedOrTeam);
+choice!(ReportingExports, "refuse" => Refuse, "allow" => Allow);
 
 /// `Option<Access>`, `Option<Reassign>`: picking a variant makes it `Some`.
 impl<T: Choice + Default> Choice for Option<T> {

@@ -48,6 +48,16 @@ fn check_response(
             diffs.push(format!("looked_up {} (want {l})", out.looked_up));
         }
     }
+    let sent: Option<serde_json::Value> = out
+        .forward_body
+        .as_deref()
+        .map(|b| serde_json::from_str(b).unwrap_or_else(|_| b.into()));
+    if sent != e.forward_body {
+        diffs.push(format!(
+            "forward_body {sent:?} (want {:?})",
+            e.forward_body
+        ));
+    }
 }
 
 fn check(

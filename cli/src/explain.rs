@@ -46,7 +46,7 @@ fn provenance(policy: &Policy, role: &str, perm: &str) -> String {
 
 /// The role's conversation access and what it makes of this route (issue 14).
 fn conversation_rule(s: &mut String, policy: &Policy, out: &Outcome) {
-    use intercom_authz::conversation::{Access, Kind, Reassign};
+    use intercom_authz::conversation::{Access, Kind, Reassign, ReportingExports};
     let Some(role) = out.role.as_deref().and_then(|r| policy.role(r)) else {
         return;
     };
@@ -55,6 +55,11 @@ fn conversation_rule(s: &mut String, policy: &Policy, out: &Outcome) {
         .iter()
         .find(|x| Some(&x.display) == out.route.as_ref())
         .map_or(Kind::Free, |r| r.conversation);
+    let kind = if out.code == "conversation_route_restricted" && kind == Kind::Free {
+        Kind::Unjudged // a query parameter named a conversation
+    } else {
+        kind
+    };
     if role.conversation_access == Access::All && role.reassign == Reassign::WithPermission {
         return;
     }
@@ -64,7 +69,13 @@ fn conversation_rule(s: &mut String, policy: &Policy, out: &Outcome) {
         (Kind::List, _) => "judged on the response: conversations not theirs are redacted (type, id, times, assignees kept)",
         (Kind::ById, _) => "judged before it goes on, from a lookup of the conversation's assignment (GET /conversations/{id}); a failed lookup is 503",
         (Kind::Unjudged, _) => "refused: the route reaches conversations without an assignment to judge",
+        (Kind::Export, _) if role.reporting_exports == ReportingExports::Allow => "allowed by `reporting_exports: allow`: the export holds every conversation's assignee, state and channel",
+        (Kind::Export, _) => "refused (reporting_export_restricted): the export holds every conversation's assignee, state and channel; `reporting_exports: allow` lets it through",
+        (Kind::Search, _) => "the teammate's assignment condition is added to the query; the answer is judged as a list",
     };
+    if !out.forward_body.as_deref().unwrap_or_default().is_empty() {
+        let _ = writeln!(s, "  search sent as  {}", out.forward_body.as_deref().unwrap_or_default());
+    }
     let _ = writeln!(
         s,
         "  conversations  access `{}`: {what}",

@@ -118,11 +118,14 @@ impl GuestAuthorizer for AuthorizerResource {
         };
         let access = serde_json::from_value(serde_json::Value::String(g.access))
             .map_err(|e| format!("invalid response-guard: `access`: {e}"))?;
+        let nobody = serde_json::from_value(serde_json::Value::String(g.nobody))
+            .map_err(|e| format!("invalid response-guard: `nobody`: {e}"))?;
         let handed = HandedGuard {
             kind: g.kind,
             access,
             admin: g.admin,
             teams: g.teams,
+            nobody,
         };
         let out = Outcome::handed_back(handed.guard()?, decision.role, decision.route);
         let resp = HttpResponse {
@@ -155,6 +158,7 @@ fn decision_of(out: Outcome, request_id: Option<&str>) -> Decision {
             access: h.access.as_str().into(),
             admin: h.admin,
             teams: h.teams,
+            nobody: h.nobody.as_str().into(),
         }
     });
     Decision {
@@ -176,6 +180,7 @@ fn decision_of(out: Outcome, request_id: Option<&str>) -> Decision {
         conversation_id: out.conversation_id,
         looked_up: out.looked_up,
         response_guard,
+        forward_body: out.forward_body,
     }
 }
 

@@ -10,9 +10,12 @@
 //! - **writes and reads of a conversation's parts** (`/conversations/{id}/…`) are judged before
 //!   the request goes on, from the conversation's current assignment, which the front-end looks
 //!   up ([`read_lookup`]) and the evaluator judges ([`Lookup`]);
+//! - **search** goes to Intercom with the teammate's assignment added to the query
+//!   ([`search`]); its answer is judged as a list;
 //! - **routes that reach a conversation some other way** (tickets, calls, merges, Fin, the body
-//!   of `POST /conversations/redact`, search, whose query runs on every conversation before
-//!   anything is judged) are [`Kind::Unjudged`]: refused for a restricted role.
+//!   of `POST /conversations/redact`, a query parameter naming a conversation
+//!   ([`QUERY_PARAMS`])) are [`Kind::Unjudged`]: refused for a restricted role; reporting
+//!   exports ([`Kind::Export`]) unless the role says `reporting_exports: allow`.
 //!
 //! Without "Can reassign conversations" (`conversations:assign`), a role with
 //! [`Reassign::OwnUnassignedOrTeam`] may still reassign a conversation from its own inbox, the
@@ -28,6 +31,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::router::Method;
+use crate::version::ApiVersion;
 
 /// Which conversations a role may see and act on (Intercom's "Conversation access").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -70,6 +74,21 @@ pub enum Reassign {
     OwnUnassignedOrTeam,
 }
 
+/// Whether a role with restricted conversation access may export reporting data (the
+/// conversation dataset carries every conversation's assignee, state and channel, and the
+/// export cannot be narrowed to the teammate's conversations).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum ReportingExports {
+    /// Refused: `403 reporting_export_restricted` (the default).
+    #[default]
+    Refuse,
+    /// Allowed (with `reports:export`): the role's teammates see every conversation's
+    /// metadata in the export, as Intercom's own "Can export CSV" lets them.
+    Allow,
+}
+
 /// How a route reaches conversations, for a role with restricted access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -86,6 +105,12 @@ pub enum Kind {
     ById,
     /// It reaches conversations the filter does not judge by assignment: refused.
     Unjudged,
+    /// A reporting export (every conversation's assignee, state, channel): refused unless
+    /// the role says `reporting_exports: allow`.
+    Export,
+    /// Conversation search: the teammate's assignment condition is added to the query
+    /// ([`search::rewrite`]) and the answer judged as a list.
+    Search,
 }
 
 impl Kind {
@@ -98,6 +123,8 @@ impl Kind {
             Kind::List => "list",
             Kind::ById => "by_id",
             Kind::Unjudged => "unjudged",
+            Kind::Export => "export",
+            Kind::Search => "search",
         }
     }
 }
@@ -112,10 +139,9 @@ pub fn kind(method: Method, shape: &str) -> Kind {
         ("conversations", None, _, Method::Get) => Kind::List,
         ("conversations", None, _, _) => Kind::Created,
         // Search runs the caller's query on every conversation before anything is judged: a
-        // query on another teammate's conversation (`id = 99 AND source.body ~ "…"`) answers
-        // through the number of matches, redacted or not. Refused until the filter can add the
-        // teammate's assignment to the query.
-        ("conversations", Some("search"), None, Method::Post) => Kind::Unjudged,
+        // query on another teammate's conversation (`id = 99 AND source.body ~ "…"`) would
+        // answer through the number of matches. The teammate's assignment goes into the query.
+        ("conversations", Some("search"), None, Method::Post) => Kind::Search,
         ("conversations", Some("attributes"), _, _) => Kind::Free,
         ("conversations", Some("{}"), None, Method::Get) => Kind::One,
         ("conversations", Some("{}"), Some("merge"), _) => Kind::Unjudged,
@@ -130,8 +156,35 @@ pub fn kind(method: Method, shape: &str) -> Kind {
             }
         }
         ("messages", Some("status" | "whatsapp"), _, _) => Kind::Unjudged,
+        // The job's data (`download`), its status (which links to the data) and the request
+        // for it; `get_datasets` describes the datasets only.
+        ("export", Some("reporting_data"), Some(t), _) if t != "get_datasets" => Kind::Export,
+        ("download", Some("reporting_data"), _, _) => Kind::Export,
         _ => Kind::Free,
     }
+}
+
+/// Query parameters that name a conversation (or a ticket), by route (method, shape). With
+/// one of them in the query, in any Rack spelling, the route reaches that conversation
+/// without an assignment to judge ([`Kind::Unjudged`]). Hand-kept, and checked against every
+/// query parameter of 2.7–2.16 that mentions a conversation or a ticket
+/// (`tests/spec-conversations/query.tsv`, by `extract.py`) by `tests/conversations.rs`.
+pub const QUERY_PARAMS: &[(Method, &str, &str)] = &[
+    // 2.16: "Return instances associated with the given conversation ID".
+    (
+        Method::Get,
+        "/custom_object_instances/{}",
+        "references_conversation_id",
+    ),
+];
+
+/// The query parameters of [`QUERY_PARAMS`] on this route.
+pub fn query_params(method: Method, shape: &str) -> Vec<&'static str> {
+    QUERY_PARAMS
+        .iter()
+        .filter(|(m, s, _)| *m == method && *s == shape)
+        .map(|(_, _, p)| *p)
+        .collect()
 }
 
 /// Whether a conversation id in a path is one Intercom can only read as that conversation:
@@ -156,6 +209,57 @@ pub struct Assignment {
     pub team: Option<String>,
 }
 
+/// How an API version says "nobody" in an assignee id: 2.7–2.15 return `null` ("If it's not
+/// assigned to an admin it will return null"), 2.16 returns `0` ("… it will return 0").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Nobody {
+    /// 2.7–2.15: `null`. A `0` is no documented id: it is someone, but never the teammate or
+    /// one of their teams.
+    Null,
+    /// 2.16 on: `0` (and `null`, which the shape no longer allows but a reader must not
+    /// mistake for an id).
+    Zero,
+    /// The version is not known (no `Intercom-Version`: the workspace's default, which may be
+    /// 2.16): `null` and `0` both.
+    #[default]
+    NullOrZero,
+}
+
+impl Nobody {
+    /// The first version whose assignee ids say nobody with `0`.
+    pub const ZERO_SINCE: ApiVersion = ApiVersion {
+        major: 2,
+        minor: 16,
+    };
+
+    /// What the requested version (`None`: not named or not known) says nobody with.
+    pub fn of(version: Option<ApiVersion>) -> Nobody {
+        match version {
+            Some(v) if v >= Self::ZERO_SINCE => Nobody::Zero,
+            Some(_) => Nobody::Null,
+            None => Nobody::NullOrZero,
+        }
+    }
+
+    /// The name as handed to a front-end's caller.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Nobody::Null => "null",
+            Nobody::Zero => "zero",
+            Nobody::NullOrZero => "null_or_zero",
+        }
+    }
+
+    /// The id as someone: `None` when it says nobody.
+    pub fn someone(self, id: Option<&str>) -> Option<&str> {
+        match id {
+            Some("0") if self != Nobody::Null => None,
+            other => other,
+        }
+    }
+}
+
 /// Who is asking, and what their role may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Viewer {
@@ -165,15 +269,27 @@ pub struct Viewer {
     pub admin: Option<String>,
     /// Their team ids (the teams claim).
     pub teams: Vec<String>,
+    /// How the answers judged for them say nobody (by the request's API version).
+    pub nobody: Nobody,
+}
+
+/// `0` is never a teammate's or a team's own id: in 2.16 it is nobody, before that no id.
+fn own(id: &str) -> bool {
+    id != "0"
 }
 
 impl Viewer {
     /// Whether the teammate may see and act on a conversation with this assignment. A
     /// conversation assigned directly to them always (seed 004).
     pub fn may_access(&self, a: &Assignment) -> bool {
-        let mine = self.admin.is_some() && a.admin == self.admin;
-        let my_team = a.team.as_ref().is_some_and(|t| self.teams.contains(t));
-        let unassigned = a.admin.is_none() && a.team.is_none();
+        let admin = self.nobody.someone(a.admin.as_deref());
+        let team = self.nobody.someone(a.team.as_deref());
+        let mine = self
+            .admin
+            .as_deref()
+            .is_some_and(|me| own(me) && admin == Some(me));
+        let my_team = team.is_some_and(|t| own(t) && self.teams.iter().any(|m| m == t));
+        let unassigned = admin.is_none() && team.is_none();
         match self.access {
             Access::All => true,
             Access::AssignedToMe => mine,
@@ -185,7 +301,12 @@ impl Viewer {
     /// Whether the teammate may reassign it without `conversations:assign`: it is in their own
     /// inbox, the unassigned inbox or a team inbox, i.e. no other teammate has it.
     pub fn may_reassign(&self, a: &Assignment) -> bool {
-        a.admin.is_none() || (self.admin.is_some() && a.admin == self.admin)
+        let admin = self.nobody.someone(a.admin.as_deref());
+        admin.is_none()
+            || self
+                .admin
+                .as_deref()
+                .is_some_and(|me| own(me) && admin == Some(me))
     }
 }
 
@@ -216,6 +337,7 @@ pub fn read_lookup(status: u16, body: &[u8]) -> Result<Assignment, &'static str>
 pub const NO_ANSWER: &str = "the lookup did not answer 200 in time";
 
 mod response;
+pub mod search;
 pub use response::{
     assignment, judge_response, judge_response_seen, Judged, Seen, KEPT, LIST_FIELDS,
 };
@@ -240,6 +362,7 @@ mod tests {
             access,
             admin: Some("7".into()),
             teams: vec!["50".into()],
+            nobody: Nobody::Null,
         }
     }
 
@@ -273,10 +396,49 @@ mod tests {
             access: Access::AssignedToMe,
             admin: None,
             teams: vec![],
+            nobody: Nobody::NullOrZero,
         };
         assert!(!v.may_access(&a(None, None)));
         assert!(!v.may_reassign(&a(Some("7"), None)));
         assert!(v.may_reassign(&a(None, Some("3"))));
+    }
+
+    #[test]
+    fn zero_is_nobody_from_2_16() {
+        let zero = a(Some("0"), Some("0"));
+        let team_only = a(Some("0"), Some("50"));
+        for (nobody, unassigned) in [
+            (Nobody::Null, false),
+            (Nobody::Zero, true),
+            (Nobody::NullOrZero, true),
+        ] {
+            let v = Viewer {
+                nobody,
+                ..viewer(Access::AssignedToMeMyTeamsOrUnassigned)
+            };
+            assert_eq!(v.may_access(&zero), unassigned, "{nobody:?}");
+            assert_eq!(v.may_reassign(&zero), unassigned, "{nobody:?}");
+            assert!(v.may_access(&team_only), "{nobody:?}");
+            assert_eq!(v.may_reassign(&team_only), unassigned, "{nobody:?}");
+            let mine_only = Viewer {
+                nobody,
+                ..viewer(Access::AssignedToMe)
+            };
+            assert!(!mine_only.may_access(&zero), "{nobody:?}");
+        }
+        // A teammate or team whose id is `0` owns nothing: not the unassigned, not team 0's.
+        let zero_me = Viewer {
+            access: Access::AssignedToMeOrMyTeams,
+            admin: Some("0".into()),
+            teams: vec!["0".into()],
+            nobody: Nobody::Null,
+        };
+        assert!(!zero_me.may_access(&zero));
+        assert!(!zero_me.may_access(&a(Some("8"), Some("0"))));
+        assert!(!zero_me.may_reassign(&zero));
+        assert_eq!(Nobody::of(ApiVersion::parse("2.15")), Nobody::Null);
+        assert_eq!(Nobody::of(ApiVersion::parse("2.16")), Nobody::Zero);
+        assert_eq!(Nobody::of(None), Nobody::NullOrZero);
     }
 
     #[test]
@@ -346,7 +508,7 @@ mod tests {
         use Method::*;
         for (m, p, k) in [
             (Get, "/conversations", Kind::List),
-            (Post, "/conversations/search", Kind::Unjudged),
+            (Post, "/conversations/search", Kind::Search),
             (Get, "/conversations/{}", Kind::One),
             (Post, "/conversations/{}/reply", Kind::ById),
             (Delete, "/conversations/{}/tags/{}", Kind::ById),
@@ -360,6 +522,11 @@ mod tests {
             (Get, "/data_connectors/{}", Kind::Free),
             (Get, "/data_connectors/{}/execution_results", Kind::Unjudged),
             (Get, "/contacts/{}", Kind::Free),
+            (Post, "/export/reporting_data/enqueue", Kind::Export),
+            (Get, "/export/reporting_data/{}", Kind::Export),
+            (Get, "/download/reporting_data/{}", Kind::Export),
+            (Get, "/export/reporting_data/get_datasets", Kind::Free),
+            (Post, "/export/content/data", Kind::Free),
         ] {
             assert_eq!(kind(m, p), k, "{m:?} {p}");
         }

@@ -43,7 +43,8 @@ use alloc::vec::Vec;
 use crate::acting;
 use crate::body::BodyRule;
 use crate::body::{self, BodyError};
-use crate::conversation::{Access, Kind, Lookup, Reassign, Viewer};
+use crate::conversation::search::SearchError;
+use crate::conversation::{Access, Kind, Lookup, Nobody, Reassign, ReportingExports, Viewer};
 use crate::path;
 use crate::perm::PermSet;
 use crate::policy::{PathMode, Policy, Role, Route, ScopeMode, ScopeSource, UnknownVersions};
@@ -134,9 +135,8 @@ fn as_role<'a>(
     mfa(policy, who, role, required, d)?;
     oauth_scope(policy, who, scope, d)?;
     d.access = role.conversation_access;
-    if let Err(code) =
-        conversation_access(policy, who, req, on.route.conversation, reassign_check, d)
-    {
+    let kind = conversation_kind(on, role);
+    if let Err(code) = conversation_access(policy, who, req, kind, reassign_check, d) {
         return stop(d, code);
     }
     if d.effect == Effect::NeedLookup {
@@ -233,7 +233,9 @@ fn api_version(
     req: &Request<'_>,
     d: &mut Decision<'_>,
 ) -> Step<Option<ApiVersion>> {
-    requested_version(policy, req.version).or_else(|code| stop(d, code))
+    let v = requested_version(policy, req.version).or_else(|code| stop(d, code))?;
+    d.api_version = v;
+    Ok(v)
 }
 
 /// Step 2: the route, in the requested version, whose parameters accept the path's values and
@@ -617,6 +619,21 @@ fn oauth_scope<'a>(
     Ok(())
 }
 
+/// Step 12a: how this request reaches conversations: the route's kind, unless its query names
+/// a conversation (in any Rack spelling) or it is an export the role may make.
+fn conversation_kind(on: &Judged<'_, '_>, role: &Role) -> Kind {
+    let names_one = on
+        .route
+        .conversation_query
+        .iter()
+        .any(|p| rack::values(on.query, p).next().is_some());
+    match on.route.conversation {
+        _ if names_one => Kind::Unjudged,
+        Kind::Export if role.reporting_exports == ReportingExports::Allow => Kind::Free,
+        k => k,
+    }
+}
+
 /// Step 12: what the role's conversation access makes of this route (see the module docs).
 fn conversation_access<'a>(
     policy: &'a Policy,
@@ -630,6 +647,8 @@ fn conversation_access<'a>(
     let lookup = reassign_check || restricted && kind == Kind::ById;
     match kind {
         Kind::Unjudged if restricted => return Err(Code::ConversationRouteRestricted),
+        Kind::Export if restricted => return Err(Code::ReportingExportRestricted),
+        Kind::Search if restricted => return search(who, req, d),
         Kind::One | Kind::List if restricted => d.guard = Guard::Response(kind),
         _ => {}
     }
@@ -665,6 +684,7 @@ fn conversation_access<'a>(
         access: d.access,
         admin: who.subject.clone(),
         teams: who.teams.clone(),
+        nobody: Nobody::of(d.api_version),
     };
     if !viewer.may_access(a) {
         return Err(Code::ConversationNotAccessible);
@@ -677,6 +697,57 @@ fn conversation_access<'a>(
         return Err(Code::MissingPermission);
     }
     Ok(())
+}
+
+/// Step 12, search: the caller's query with the teammate's assignment condition added (see
+/// [`crate::conversation::search`]); the answer is judged as a list.
+fn search(who: &Principal, req: &Request<'_>, d: &mut Decision<'_>) -> Result<(), Code> {
+    let bytes = match req.body {
+        Body::NotRead => {
+            d.effect = Effect::NeedBody;
+            return Err(Code::NeedBody);
+        }
+        Body::Absent => return Err(Code::BodyRequired),
+        Body::Bytes(b) if b.iter().all(u8::is_ascii_whitespace) => return Err(Code::BodyRequired),
+        Body::Bytes(b) => b,
+    };
+    if !req.content_type.is_some_and(rack::is_json) {
+        d.detail = Detail::Ambiguous(
+            "a restricted role's search is rewritten from its JSON body: send `Content-Type: application/json`",
+        );
+        return Err(Code::UnsupportedMediaType);
+    }
+    let body = body::parse_strict(bytes).map_err(|e| {
+        d.detail = Detail::Body(e);
+        Code::InvalidBody
+    })?;
+    let viewer = Viewer {
+        access: d.access,
+        admin: who.subject.clone(),
+        teams: who.teams.clone(),
+        nobody: Nobody::of(d.api_version),
+    };
+    match crate::conversation::search::rewrite(&viewer, &body) {
+        Ok(rewritten) => {
+            d.forward_body = Some(rewritten);
+            d.guard = Guard::Response(Kind::List);
+            Ok(())
+        }
+        Err(SearchError::Invalid(why)) => {
+            d.detail = Detail::Note(format!("Invalid body: {why}"));
+            Err(Code::InvalidBody)
+        }
+        Err(SearchError::TooComplex(why)) => {
+            d.detail = Detail::Note(format!("Search too complex: {why}"));
+            Err(Code::SearchTooComplex)
+        }
+        Err(SearchError::Nothing) => {
+            d.detail = Detail::Note(String::from(
+                "The role's conversation access reaches no conversation for a teammate without an admin id or teams: nothing to search",
+            ));
+            Err(Code::ConversationRouteRestricted)
+        }
+    }
 }
 
 /// Step 1d: the API version the routes are looked up in: `None` (every version's routes)

@@ -25,7 +25,7 @@ use core::fmt;
 use crate::acting::{self, ActingField};
 use crate::body::{BodyRule, QueryRule};
 use crate::catalog;
-use crate::conversation::{self, Access, Kind, Reassign};
+use crate::conversation::{self, Access, Kind, Reassign, ReportingExports};
 use crate::net::Cidr;
 use crate::perm::{self, PermSet, PERMISSIONS};
 use crate::router::{InsertError, Method, Router};
@@ -82,6 +82,8 @@ pub struct Role {
     pub conversation_access: Access,
     /// Whom it may reassign from without `conversations:assign`.
     pub reassign: Reassign,
+    /// Whether, with restricted conversation access, it may export reporting data.
+    pub reporting_exports: ReportingExports,
 }
 
 /// A compiled route.
@@ -115,6 +117,9 @@ pub struct Route {
     pub params: Vec<ParamKind>,
     /// How it reaches conversations (for roles with restricted conversation access).
     pub conversation: Kind,
+    /// Query parameters that make it reach a conversation unjudged
+    /// ([`conversation::QUERY_PARAMS`]).
+    pub conversation_query: Vec<&'static str>,
     /// The fields that name the acting teammate ([`crate::acting`]), by method and shape: a
     /// custom route of the same shape has them too.
     pub acting: Vec<ActingField>,
@@ -513,6 +518,7 @@ impl Policy {
             self.routes.push(Route {
                 params: param_kinds(method, &rc.path),
                 conversation: conversation::kind(method, &template_shape(&rc.path)),
+                conversation_query: conversation::query_params(method, &template_shape(&rc.path)),
                 acting: acting::fields(method.as_str(), &template_shape(&rc.path)),
                 method,
                 display: format!("{} {}", method.as_str(), rc.path),
@@ -709,6 +715,10 @@ impl Policy {
             reassign: rc
                 .reassign
                 .or(parent.map(|p| p.reassign))
+                .unwrap_or_default(),
+            reporting_exports: rc
+                .reporting_exports
+                .or(parent.map(|p| p.reporting_exports))
                 .unwrap_or_default(),
         };
         done.insert(name.to_string(), role);

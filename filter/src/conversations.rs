@@ -19,53 +19,13 @@ use std::time::Duration;
 use std::{boxed::Box, format, vec, vec::Vec};
 
 use super::abi;
+use super::assignments::written;
 use super::host::{Action, BufferType, LogLevel, MapType};
 use super::{bump, bump_by, host, log, now_millis, send_denial, Request};
 use intercom_authz::authorizer::{HttpResponse, LookupAnswer, Mode, Outcome, ResponseVerdict};
-use intercom_authz::config::ConversationsConfig;
 use intercom_authz::conversation::{is_conversation_number, Assignment, Lookup};
 use intercom_authz::eval::{Body, Code, Effect};
 use intercom_authz::guard::as_lookup;
-
-/// Looked-up assignments by conversation id, each until its expiry (milliseconds).
-pub(super) struct LookupCache {
-    cache: Option<quick_cache::unsync::Cache<String, (Assignment, u64)>>,
-    ttl_ms: u64,
-}
-
-impl LookupCache {
-    pub(super) fn new(cfg: &ConversationsConfig) -> LookupCache {
-        let on = cfg.cache_secs > 0 && cfg.cache_size > 0;
-        LookupCache {
-            cache: on.then(|| quick_cache::unsync::Cache::new(cfg.cache_size)),
-            ttl_ms: cfg.cache_secs.saturating_mul(1000),
-        }
-    }
-
-    fn get(&mut self, id: &str, now: u64) -> Option<Assignment> {
-        let cache = self.cache.as_mut()?;
-        match cache.get(id) {
-            Some((a, until)) if *until > now => Some(a.clone()),
-            Some(_) => {
-                cache.remove(id);
-                None
-            }
-            None => None,
-        }
-    }
-
-    fn put(&mut self, id: &str, a: &Assignment, now: u64) {
-        if let Some(cache) = self.cache.as_mut() {
-            cache.insert(id.into(), (a.clone(), now.saturating_add(self.ttl_ms)));
-        }
-    }
-
-    fn forget(&mut self, id: &str) {
-        if let Some(cache) = self.cache.as_mut() {
-            cache.remove(id);
-        }
-    }
-}
 
 /// The body as judged, kept for the decision after the lookup.
 #[derive(Default)]
@@ -123,7 +83,7 @@ impl Request {
         else {
             return self.decide_after(&held, Lookup::Failed("the conversation id is not one"));
         };
-        let cached = self.shared.lookups.borrow_mut().get(&id, now_millis());
+        let cached = self.shared.assignments.get(&id, now_millis());
         if let Some(a) = cached {
             bump(self.shared.metrics.lookup_cache_hits);
             self.conversation = Some(id);
@@ -132,6 +92,7 @@ impl Request {
         match self.dispatch_lookup(&id) {
             Ok(token) => {
                 bump(self.shared.metrics.lookups);
+                self.epoch = self.shared.assignments.epoch();
                 self.lookup_token = Some(token);
                 self.conversation = Some(id);
                 self.held = held;
@@ -205,7 +166,10 @@ impl Request {
         };
         let read = answer.read();
         match &read {
-            Ok(Some(a)) => self.shared.lookups.borrow_mut().put(&id, a, now_millis()),
+            Ok(Some(a)) => self
+                .shared
+                .assignments
+                .learn(&id, a, self.epoch, now_millis()),
             Ok(None) => {}
             Err(why) => self.lookup_failed(&id, &format!("{why} (status {status:?})")),
         }
@@ -220,7 +184,8 @@ impl Request {
         }
     }
 
-    /// The decision with the assignment; an allowed write forgets it (it may change it).
+    /// The decision with the assignment (an allowed write forgets it in `act`: it may
+    /// change it).
     fn decide_after(&mut self, held: &Held, lookup: Lookup<'_>) -> Action {
         let mut out = self.decide(held.body(), lookup);
         if out.effect == Effect::NeedLookup {
@@ -229,17 +194,32 @@ impl Request {
                 "The conversation's assignment could not be established".into(),
             );
         }
-        if out.allow && self.method != b"GET" {
-            if let Some(id) = &self.conversation {
-                self.shared.lookups.borrow_mut().forget(id);
-            }
-        }
         self.act(&out)
+    }
+
+    /// A request going to Intercom: a write on a conversation forgets what is known of it
+    /// (every worker: [`Assignments::forget`](super::assignments::Assignments::forget)), now and again when its answer comes back.
+    pub(super) fn goes_upstream(&mut self, out: &Outcome) {
+        if !self.shared.restricts_conversations {
+            return;
+        }
+        if let Some(id) = written(&self.method, out.canonical_path.as_deref()) {
+            self.shared.assignments.forget(id.as_deref());
+            self.wrote = Some(id);
+        }
+    }
+
+    /// The answer to a write came back (see [`Request::goes_upstream`]).
+    pub(super) fn write_answered(&mut self) {
+        if let Some(id) = self.wrote.take() {
+            self.shared.assignments.forget(id.as_deref());
+        }
     }
 
     /// An allowed read whose response must be judged.
     pub(super) fn guard(&mut self, out: &Outcome) {
         if out.guard.is_some() {
+            self.epoch = self.shared.assignments.epoch();
             self.guarded = Some(Guarded {
                 out: Box::new(out.clone()),
                 status: 0,
@@ -250,6 +230,7 @@ impl Request {
     }
 
     pub(super) fn response_headers(&mut self, end_of_stream: bool) -> Action {
+        self.write_answered();
         let Some(g) = self.guarded.as_mut() else {
             return Action::Continue;
         };
@@ -257,6 +238,9 @@ impl Request {
         g.status = head(":status")
             .and_then(|s| std::str::from_utf8(&s).ok()?.parse().ok())
             .unwrap_or(0);
+        if g.status == 304 {
+            return self.judge(&[]); // refused: nothing to judge
+        }
         if !(200..300).contains(&g.status) {
             self.guarded = None; // Intercom's errors say nothing of the conversation
             return Action::Continue;
@@ -330,17 +314,12 @@ impl Request {
         // What the response shows of assignments is remembered like a lookup's answer: a
         // write after a read (open, then reply) needs no lookup.
         let now = now_millis();
-        let mut cache = self.shared.lookups.borrow_mut();
-        let mut seen = |id: &str, a: &Assignment| {
-            if is_conversation_number(id) {
-                cache.put(id, a, now);
-            }
-        };
+        let (table, since) = (&self.shared.assignments, self.epoch);
+        let mut seen = |id: &str, a: &Assignment| table.learn(id, a, since, now);
         let verdict = self
             .shared
             .authz
             .judge_response_seen(&g.out, &resp, &mut seen);
-        drop(cache);
         match verdict {
             ResponseVerdict::Pass => Action::Continue,
             ResponseVerdict::Redacted { body: new, count } => {
@@ -365,6 +344,9 @@ impl Request {
         }
         let len = format!("{}", new.len());
         let replaced = host::set_buffer(BufferType::HttpResponseBody, 0, old, new).and_then(|()| {
+            for h in intercom_authz::guard::VALIDATORS {
+                host::remove_header(MapType::HttpResponseHeaders, h)?;
+            }
             host::set_header(
                 MapType::HttpResponseHeaders,
                 "content-length",
@@ -391,6 +373,9 @@ impl Request {
         self.audit_response(d, dry, 0);
         if dry {
             return Action::Continue;
+        }
+        for h in intercom_authz::guard::VALIDATORS {
+            let _ = host::remove_header(MapType::HttpResponseHeaders, h);
         }
         send_denial(d, self.request_id.as_deref());
         Action::Pause

@@ -27,6 +27,7 @@
 //! | [`define_counter`] / [`increment`] | `proxy_define_metric` / `proxy_increment_metric` | status → `Result` |
 //! | [`resume_request`] | `proxy_continue_stream` (the request stream) | status → `Result` |
 //! | [`set_buffer`] | `proxy_set_buffer_bytes` | status → `Result`; the bytes are ours |
+//! | [`shared_data`] / [`set_shared_data`] | `proxy_get_shared_data` / `proxy_set_shared_data` | bytes and CAS token, any status → `None` / status → `Result` |
 //! | [`set_effective_context`] | `proxy_set_effective_context` | status → `Result` (a stream that has ended is `NotFound`) |
 //! | [`http_call`] (JWKS from the root; conversation lookups from a request, through [`abi::http_call`](super::abi::http_call), which records who gets the answer) | `proxy_http_call` | status → `Result`; headers serialized here; the timeout saturates at `u32::MAX` ms |
 //!
@@ -157,6 +158,20 @@ extern "C" {
         size: usize,
         data: *const u8,
         data_size: usize,
+    ) -> u32;
+    fn proxy_get_shared_data(
+        key: *const u8,
+        key_size: usize,
+        ret_data: *mut *mut u8,
+        ret_size: *mut usize,
+        ret_cas: *mut u32,
+    ) -> u32;
+    fn proxy_set_shared_data(
+        key: *const u8,
+        key_size: usize,
+        value: *const u8,
+        value_size: usize,
+        cas: u32,
     ) -> u32;
 }
 
@@ -389,6 +404,24 @@ pub fn set_buffer(
     data: &[u8],
 ) -> Result<(), HostError> {
     result(unsafe { proxy_set_buffer_bytes(kind as u32, start, size, data.as_ptr(), data.len()) })
+}
+
+/// A shared-data value (every worker's VM of this VM id sees it) and its CAS token; `None`
+/// when absent or refused.
+pub fn shared_data(key: &str) -> Option<(Vec<u8>, u32)> {
+    let (mut data, mut size, mut cas) = (null_mut(), 0usize, 0u32);
+    unsafe {
+        let status = proxy_get_shared_data(key.as_ptr(), key.len(), &mut data, &mut size, &mut cas);
+        owned(status, data, size).map(|v| (v, cas))
+    }
+}
+
+/// Sets a shared-data value; with `cas` other than 0, only if nobody set it since that token
+/// was read (else an error: `CasMismatch`).
+pub fn set_shared_data(key: &str, value: &[u8], cas: u32) -> Result<(), HostError> {
+    result(unsafe {
+        proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas)
+    })
 }
 
 /// Starts an HTTP call to `cluster` (headers only, no body): its token, or the host's refusal.

@@ -37,6 +37,7 @@ use std::vec::Vec;
 use std::{boxed::Box, format, vec};
 
 mod abi;
+mod assignments;
 mod audit;
 mod conversations;
 mod host;
@@ -45,7 +46,7 @@ mod root;
 
 use host::{Action, BufferType, LogLevel, MapType};
 
-use conversations::{Guarded, Held, LookupCache};
+use conversations::{Guarded, Held};
 
 use intercom_authz::authorizer::{
     AuditMode, Authorizer, BodyHold, DecisionState, HttpRequest, Mode, Outcome,
@@ -121,8 +122,10 @@ struct Shared {
     /// Requests waiting for their body, answered `408 body_timeout` by the root's tick when
     /// their deadline passes (a request context has no timer of its own).
     waiting: RefCell<Vec<Waiting>>,
-    /// Conversation assignments looked up (see [`conversations`]).
-    lookups: RefCell<LookupCache>,
+    /// Conversation assignments known, shared by every worker (see [`assignments`]).
+    assignments: assignments::Assignments,
+    /// Whether a role's conversation access is restricted (assignments matter).
+    restricts_conversations: bool,
 }
 
 /// A request held for its body.
@@ -299,6 +302,8 @@ struct Request {
     request_id_raw: Option<Vec<u8>>,
     /// `content-length`, when it is a number.
     declared_length: Option<usize>,
+    /// The size of the body as held (what a rewritten body replaces).
+    body_len: usize,
     /// Which of [`Shared::strip`] the request carries (by index): only those are removed.
     present: Vec<usize>,
     source: Option<String>,
@@ -310,6 +315,11 @@ struct Request {
     conversation: Option<String>,
     /// An allowed read whose response is judged before the client sees it.
     guarded: Option<Guarded>,
+    /// The assignments' write epoch when a lookup or a judged read started.
+    epoch: u64,
+    /// A write on a conversation went upstream (its id, if the path names one): its answer
+    /// forgets the conversation again.
+    wrote: Option<Option<String>>,
     /// When the last decision was made (seconds; 0: none yet): the audit line's time, without
     /// asking the host again.
     decided_at: Cell<u64>,
@@ -422,8 +432,29 @@ impl Request {
         if !self.headers_sent {
             self.prepare_upstream(out);
         }
+        if let Some(body) = out.forward_body.as_deref().filter(|_| out.allow) {
+            if let Err(e) = self.replace_body(body.as_bytes()) {
+                let refused = out.after(
+                    Code::ConversationRouteRestricted,
+                    format!("The search could not be sent with the assignment condition ({e})"),
+                );
+                send_denial(&refused, self.request_id.as_deref());
+                return Action::Pause;
+            }
+        }
+        self.goes_upstream(out);
         self.guard(out);
         Action::Continue
+    }
+
+    /// Sends `body` on instead of the caller's (a restricted role's search), with its length.
+    fn replace_body(&self, body: &[u8]) -> Result<(), String> {
+        host::set_buffer(BufferType::HttpRequestBody, 0, self.body_len, body)
+            .map_err(|e| format!("{e:?}"))?;
+        if self.declared_length.is_some() {
+            set_request_header("content-length", Some(&body.len().to_string()));
+        }
+        Ok(())
     }
 
     /// Rewrites the request for the upstream: canonical `:path` (when the request is, or may
@@ -465,8 +496,11 @@ impl Request {
             }
         }
         if out.guard.is_some() {
-            // The response is judged: it must come uncompressed.
+            // The response is judged: it must come uncompressed, and whole.
             set_request_header("accept-encoding", Some("identity"));
+            for h in intercom_authz::guard::CONDITIONAL {
+                set_request_header(h, None);
+            }
         }
         match &self.shared.intercom_token {
             Some(t) => set_request_header("authorization", Some(&format!("Bearer {t}"))),
@@ -636,6 +670,7 @@ impl Request {
         if !self.stop_waiting() {
             return Action::Pause; // already answered 408
         }
+        self.body_len = body_size;
         let held = Held::of(buffer(BufferType::HttpRequestBody, 0, body_size).unwrap_or_default());
         let out = self.decide(held.body(), Lookup::NotDone);
         self.finish(out, held)
@@ -661,6 +696,7 @@ impl Request {
                 String::from("the body is larger than the limit"),
             ));
         }
+        self.body_len = bytes.len();
         let held = Held::of(bytes);
         let out = self.decide(held.body(), Lookup::NotDone);
         self.finish(out, held)

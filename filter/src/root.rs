@@ -2,6 +2,7 @@
 //! teammate directory), and the timer that times out bodies.
 
 use super::*;
+use assignments::Assignments;
 
 /// `identity.source: directory` needs a directory: fetched (a cluster and the workspace token)
 /// or given in the configuration.
@@ -370,7 +371,8 @@ impl Root {
         if let Some(old) = &self.shared {
             old.metrics.flush(); // the same counters: nothing counted is lost to a new configuration
         }
-        let lookups = RefCell::new(LookupCache::new(&authz.config().conversations));
+        let assignments = Assignments::new(&authz.config().conversations);
+        let restricts_conversations = authz.policy().restricts_conversations();
         let remote = authz.config().remote_jwks.is_some();
         let mode = authz.config().mode;
         let body_timeout = authz.config().body_timeout_ms;
@@ -388,7 +390,8 @@ impl Root {
             metrics: Metrics::define_all(),
             intercom_token,
             waiting: RefCell::new(Vec::new()),
-            lookups,
+            assignments,
+            restricts_conversations,
         }));
         *self.jwks.borrow_mut() = Fetch::default();
         *self.directory.borrow_mut() = Fetch::default();
@@ -448,12 +451,15 @@ impl Root {
             version: None,
             request_id_raw: None,
             declared_length: None,
+            body_len: 0,
             present: Vec::new(),
             source: None,
             held: Held::NotRead,
             lookup_token: None,
             conversation: None,
             guarded: None,
+            epoch: 0,
+            wrote: None,
             decided_at: Cell::new(0),
         }))
     }

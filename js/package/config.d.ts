@@ -373,6 +373,11 @@ export interface RemoteJwksConfig<C extends string = never> {
   timeout_ms?: number;
 }
 
+/** Whether a role with restricted conversation access may export reporting data (the
+ *  conversation dataset carries every conversation's assignee, state and channel, and the
+ *  export cannot be narrowed to the teammate's conversations). */
+export type ReportingExports = "refuse" | "allow";
+
 /** A role as written. */
 export interface RoleConfig<C extends string = never> {
   /** Which conversations the role may see and act on (Intercom's "Conversation access"):
@@ -395,6 +400,10 @@ export interface RoleConfig<C extends string = never> {
    *  `own_unassigned_or_team` (seed 004: still from their own, the unassigned or a team
    *  inbox). Inherited from `extends` when absent. */
   reassign?: Reassign | null;
+  /** With restricted `conversation_access`: `refuse` (default, `reporting_export_restricted`)
+   *  or `allow` reporting data exports, whose conversation dataset holds every
+   *  conversation's assignee, state and channel. Inherited from `extends` when absent. */
+  reporting_exports?: ReportingExports | null;
   /** Permissions removed (after `grant`), same forms. */
   revoke?: Permission<NoInfer<C>>[];
 }

@@ -11,6 +11,9 @@
 // percent-decoding, skipping empty segments (doubled slashes), with or without a trailing
 // slash. When in doubt, the request is judged, never skipped.
 //
+// A decision with `forwardBody` (a restricted role's conversation search) replaces `req.body`
+// (same form: object, Buffer or string) and `content-length`: forward `req.body`, not the raw
+// request stream.
 // Bodies: when a body parser ran before the middleware (`express.json()`, `express.raw()`,
 // `express.text()`), its `req.body` is judged. When none ran and the route's decision needs
 // the body, the middleware reads the raw body itself (at most `max_body_bytes` + 1 bytes),
@@ -57,6 +60,11 @@ function underPrefix(url, segments) {
   }
   return "/" + parts.slice(i).join("/") + query;
 }
+
+/** Request headers dropped before a judged read (the core's `guard::CONDITIONAL`). */
+const CONDITIONAL = ["if-none-match", "if-modified-since", "if-range", "range"];
+/** Response headers dropped from a redacted answer (the core's `guard::VALIDATORS`). */
+const VALIDATORS = ["etag", "last-modified"];
 
 /** Whether the request has a body to read (as Node's and body-parser's `hasBody`). */
 function hasBody(req) {
@@ -169,10 +177,27 @@ function lookUp(lookup, id, req) {
 function finish(authz, req, res, next, decision) {
   req.authz = decision;
   if (decision.allow) {
-    if (decision.responseGuard) holdResponse(authz, req, res, decision);
+    if (decision.forwardBody !== undefined) replaceBody(req, decision.forwardBody);
+    if (decision.responseGuard) {
+      // Judged answers come whole: no 304 or 206 to a conditional or range request (Express's
+      // own `res.send` answers 304 to a fresh `If-None-Match`).
+      for (const h of CONDITIONAL) delete req.headers[h];
+      holdResponse(authz, req, res, decision);
+    }
     return next();
   }
   deny(res, decision);
+}
+
+/**
+ * What goes on is the decision's body, not the caller's (a restricted role's conversation
+ * search, with the teammate's assignment condition added): `req.body` in the form it had.
+ */
+function replaceBody(req, json) {
+  if (Buffer.isBuffer(req.body) || req.body instanceof Uint8Array) req.body = Buffer.from(json, "utf8");
+  else if (typeof req.body === "string") req.body = json;
+  else req.body = JSON.parse(json);
+  if (req.headers["content-length"] !== undefined) req.headers["content-length"] = String(Buffer.byteLength(json));
 }
 
 function deny(res, decision) {
@@ -225,7 +250,11 @@ function holdResponse(authz, req, res, decision) {
       return deny(res, v.decision);
     }
     const out = v.action === "redact" ? Buffer.from(v.body, "utf8") : body;
-    if (v.action === "redact") res.setHeader("content-length", String(out.length));
+    if (v.action === "redact") {
+      res.setHeader("content-length", String(out.length));
+      // They validate the original body: a conditional request could confirm it.
+      for (const h of VALIDATORS) res.removeHeader(h);
+    }
     return res.end(out, done);
   };
 }

@@ -69,6 +69,8 @@ export interface ResponseGuard {
   access: "all" | "assigned_to_me" | "assigned_to_me_or_my_teams" | "assigned_to_me_my_teams_or_unassigned";
   admin?: string;
   teams: string[];
+  /** How the answer says nobody, by the request's `Intercom-Version`: `null` (2.7–2.15), `zero` (2.16). */
+  nobody: "null" | "zero" | "null_or_zero";
 }
 
 /** The upstream's answer to an allowed read whose decision has `responseGuard`. */
@@ -137,6 +139,9 @@ export interface Decision {
    *  before the client sees it. */
   judgeResponse?: "one" | "list";
   responseGuard?: ResponseGuard;
+  /** When set, send this JSON body to Intercom instead of the caller's: a restricted role's
+   *  conversation search with the teammate's assignment condition added. */
+  forwardBody?: string;
 }
 "#;
 
@@ -294,6 +299,8 @@ struct Out {
     judge_response: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     response_guard: Option<intercom_authz::guard::HandedGuard>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forward_body: Option<String>,
 }
 
 fn err(msg: impl core::fmt::Display) -> JsError {
@@ -457,6 +464,7 @@ fn decision_output(
             .guard
             .as_ref()
             .map(intercom_authz::guard::HandedGuard::from),
+        forward_body: out.forward_body,
     };
     let ser = serde_wasm_bindgen::Serializer::json_compatible();
     let decision = o

@@ -54,6 +54,14 @@ pub fn as_lookup(read: &ReadLookup) -> Lookup<'_> {
     }
 }
 
+/// Request headers a front-end removes from an allowed read whose response is judged: an
+/// answer to them (`304 Not Modified`, `206 Partial Content`) has no whole body to judge.
+pub const CONDITIONAL: [&str; 4] = ["if-none-match", "if-modified-since", "if-range", "range"];
+
+/// Response headers a front-end removes when it redacts or refuses a judged answer: they
+/// validate the original body (a client could confirm it with a conditional request).
+pub const VALIDATORS: [&str; 2] = ["etag", "last-modified"];
+
 /// What judging an allowed read's response needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseGuard {
@@ -80,6 +88,7 @@ pub fn response_guard(d: &Decision<'_>, who: &Principal) -> Option<ResponseGuard
                 access: d.access,
                 admin: who.subject.clone(),
                 teams: who.teams.clone(),
+                nobody: conversation::Nobody::of(d.api_version),
             },
         }),
         _ => None,
@@ -102,6 +111,10 @@ pub struct HandedGuard {
     /// Their team ids.
     #[serde(default)]
     pub teams: Vec<String>,
+    /// How the answer says nobody: `null` (2.7–2.15), `zero` (2.16), `null_or_zero`
+    /// (the request named no version).
+    #[serde(default)]
+    pub nobody: conversation::Nobody,
 }
 
 impl From<&ResponseGuard> for HandedGuard {
@@ -111,6 +124,7 @@ impl From<&ResponseGuard> for HandedGuard {
             access: g.viewer.access,
             admin: g.viewer.admin.clone(),
             teams: g.viewer.teams.clone(),
+            nobody: g.viewer.nobody,
         }
     }
 }
@@ -131,6 +145,7 @@ impl HandedGuard {
             access: self.access,
             admin: self.admin.clone(),
             teams: self.teams.clone(),
+            nobody: self.nobody,
         };
         Ok(ResponseGuard { kind, viewer })
     }
@@ -206,7 +221,7 @@ impl Authorizer {
         let Some(guard) = &out.guard else {
             return ResponseVerdict::Pass;
         };
-        if !(200..300).contains(&resp.status) {
+        if !(200..300).contains(&resp.status) && resp.status != 304 {
             return ResponseVerdict::Pass;
         }
         let refuse =
@@ -217,6 +232,11 @@ impl Authorizer {
                 format!("The upstream's answer cannot be judged for conversation access: {why}"),
             )
         };
+        if resp.status == 304 {
+            // The front-end drops the conditional headers ([`CONDITIONAL`]); a 304 would
+            // confirm a copy the client holds without judging it now.
+            return not_judgeable("a 304 Not Modified has no body to judge");
+        }
         if resp
             .content_encoding
             .is_some_and(|e| !e.trim_ascii().eq_ignore_ascii_case(b"identity"))

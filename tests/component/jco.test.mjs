@@ -59,6 +59,8 @@ test("a sample of the corpus through jco: the same decisions as the core", () =>
     }
     if (e.redacted !== undefined && e.redacted !== redacted) failures.push(`${c.description}: redacted ${redacted}`);
     if (e.looked_up !== undefined && e.looked_up !== d.lookedUp) failures.push(`${c.description}: lookedUp ${d.lookedUp}`);
+    const sent = d.forwardBody == null ? undefined : JSON.parse(d.forwardBody);
+    if (!isDeepStrictEqual(sent, e.forward_body)) failures.push(`${c.description}: forwardBody ${d.forwardBody}`);
     if (d.status !== e.status || d.code !== e.code || (e.required && d.required !== e.required) || (e.route && d.route !== e.route)) {
       failures.push(`${c.file} / ${c.description}: ${d.status} ${d.code} (want ${e.status} ${e.code})`);
     }

@@ -118,6 +118,9 @@ def response_diffs(c, d, response, redacted):
         diffs.append(f"redacted {redacted} (want {e['redacted']})")
     if e.get("looked_up") is not None and e["looked_up"] != d["looked-up"]:
         diffs.append(f"looked-up {d['looked-up']}")
+    sent = d.get("forward-body")
+    if (json.loads(sent) if sent is not None else None) != e.get("forward_body"):
+        diffs.append(f"forward-body {sent}")
     return diffs
 
 

@@ -182,6 +182,10 @@ pub struct Expect {
     /// Whether a conversation lookup decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub looked_up: Option<bool>,
+    /// The JSON body sent on instead of the caller's (a restricted role's search). Absent:
+    /// the caller's body goes on unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_body: Option<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

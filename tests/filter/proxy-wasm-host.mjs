@@ -70,6 +70,8 @@ function host(config) {
     proxy_get_property: (pp, pn, rp, rs) =>
       str(pp, pn).replace(/\0/g, ".").replace(/\.$/, "") === "source.address" ? give(Buffer.from("127.0.0.1:40000"), rp, rs) : 1,
     proxy_set_property: () => 0,
+    proxy_get_shared_data: () => 1, // NotFound
+    proxy_set_shared_data: () => 0,
     proxy_define_metric: (type, np, nn, rid) => { dv().setUint32(rid, 1, true); return 0; },
     proxy_increment_metric: () => 0,
     proxy_get_current_time_nanoseconds: (rp) => { dv().setBigUint64(rp, BigInt(Date.now()) * 1000000n, true); return 0; },

@@ -53,6 +53,8 @@ function responseDiffs(c, d, response, redacted) {
   }
   if (e.redacted !== undefined && e.redacted !== redacted) diffs.push(`redacted ${redacted} (want ${e.redacted})`);
   if (e.looked_up !== undefined && e.looked_up !== (d.lookedUp ?? false)) diffs.push(`lookedUp ${d.lookedUp}`);
+  const sent = d.forwardBody === undefined ? undefined : JSON.parse(d.forwardBody);
+  if (!isDeepStrictEqual(sent, e.forward_body)) diffs.push(`forwardBody ${d.forwardBody}`);
   return diffs;
 }
 

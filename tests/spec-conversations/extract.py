@@ -7,6 +7,13 @@ which `tests/conversations.rs` checks `core/src/conversation.rs`'s route kinds a
 operation listed must have a kind other than `free`, so a role with restricted conversation
 access never reaches a conversation the filter does not judge.
 
+It also writes `tests/spec-conversations/query.tsv`: every query parameter, in any version, whose
+name or description mentions a conversation or a ticket, with whether it *names* one (its name
+is a conversation or ticket id, or its description says it takes one: "associated with the given
+conversation ID"). `tests/conversations.rs` checks that each that names one is judged by the core
+(`conversation::QUERY_PARAMS`: with it in the query, in any Rack spelling, the route is refused
+to a restricted role) and that each other is reviewed (`query-reviewed.tsv`, with the reason).
+
 An operation reaches a conversation when its path names one (`/conversations/…`, `/tickets/…`),
 when its request body names one (a `conversation_id`, `conversation_to_link_id` or `ticket_id`
 property), or when its response schema contains a conversation, a ticket, a conversation part
@@ -68,8 +75,24 @@ def body_schema(op):
     return (content.get("application/json") or {}).get("schema")
 
 
+NAMES_ONE = re.compile(r"(^|_)(conversation|ticket)s?_ids?$")
+SAYS_ONE = re.compile(r"(conversation|ticket)( |_)ids?\b", re.I)
+MENTIONS = re.compile(r"conversation|ticket", re.I)
+
+
+def query_params(doc, item, op):
+    """The operation's query parameters (path-level ones too, `$ref`s followed)."""
+    params = (doc.get("components") or {}).get("parameters") or {}
+    for p in (item.get("parameters") or []) + (op.get("parameters") or []):
+        if "$ref" in p:
+            p = params.get(p["$ref"].rsplit("/", 1)[-1], {})
+        if p.get("in") == "query":
+            yield p
+
+
 def main(root):
     rows = {}
+    query = {}
     for spec in sorted(pathlib.Path(root).glob("*/api.intercom.io.yaml")):
         if not re.fullmatch(r"\d+\.\d+", spec.parent.name):
             continue
@@ -79,6 +102,13 @@ def main(root):
                 op = item.get(method)
                 if op is None:
                     continue
+                for p in query_params(doc, item, op):
+                    name, desc = p.get("name", ""), p.get("description") or ""
+                    if MENTIONS.search(name + " " + desc):
+                        names = bool(NAMES_ONE.search(name) or SAYS_ONE.search(desc))
+                        key = (method.upper(), shape(path), name)
+                        versions, named = query.get(key, (set(), False))
+                        query[key] = (versions | {spec.parent.name}, named or names)
                 why = set()
                 if re.match(r"^/(conversations|tickets)/\{", path):
                     why.add("path")
@@ -99,6 +129,13 @@ def main(root):
         for (m, p), why in sorted(rows.items(), key=lambda r: (r[0][1], r[0][0])):
             f.write(f"{m}\t{p}\t{','.join(sorted(why))}\n")
     print(len(rows), "operations reach a conversation")
+    vkey = lambda v: tuple(int(x) for x in v.split("."))
+    with (out.parent / "query.tsv").open("w") as f:
+        for (m, p, name), (versions, names) in sorted(query.items(), key=lambda r: (r[0][1], r[0][0], r[0][2])):
+            vs = sorted(versions, key=vkey)
+            f.write(f"{m}\t{p}\t{name}\t{vs[0]}-{vs[-1]}\t{'names' if names else 'mentions'}\n")
+    print(len(query), "query parameters mention a conversation,",
+          sum(1 for _, n in query.values() if n), "name one")
 
 
 if __name__ == "__main__":

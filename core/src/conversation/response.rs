@@ -324,6 +324,7 @@ mod tests {
             access: Access::AssignedToMe,
             admin: Some("7".into()),
             teams: Vec::new(),
+            nobody: super::super::Nobody::Null,
         }
     }
 

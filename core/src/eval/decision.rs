@@ -94,6 +94,8 @@ codes! {
     ConversationNotAccessible => ("conversation_not_accessible", 403, "the role's conversation access does not reach this conversation (by its assignment)"),
     ConversationLookupFailed => ("conversation_lookup_failed", 503, "the conversation's assignment could not be looked up (failed, timed out, malformed): denied"),
     ConversationRouteRestricted => ("conversation_route_restricted", 403, "the route reaches conversations without an assignment to judge; a role with restricted conversation access may not use it"),
+    ReportingExportRestricted => ("reporting_export_restricted", 403, "a reporting data export holds every conversation's assignee, state and channel; a role with restricted conversation access may export only with `reporting_exports: allow`"),
+    SearchTooComplex => ("search_too_complex", 400, "a restricted role's conversation search, with its assignment condition added, would exceed Intercom's query limits (2 levels of nesting, 15 filters per group)"),
     ResponseNotJudgeable => ("response_not_judgeable", 502, "the upstream's answer could not be judged for conversation access (not JSON, compressed, too large): not passed on"),
     AmbiguousRequest => ("ambiguous_request", 400, "Intercom's Rails upstream could read it otherwise: `_method`, a format suffix naming another route, a body where only the query is judged"),
     ActingAsAnother => ("acting_as_another", 403, "a field of the request (`admin_id`, `from`, `author_id`, …) names another teammate as the one who acts; only a role with `admins:act_as` may"),
@@ -136,6 +138,12 @@ pub struct Decision<'a> {
     pub looked_up: bool,
     /// With several roles (`token.claims.roles: "all"`): every role judged, in order.
     pub considered: Vec<&'a str>,
+    /// The API version the request names, when the catalog knows it (how its answers say
+    /// nobody: [`crate::conversation::Nobody`]).
+    pub api_version: Option<ApiVersion>,
+    /// The body to send on instead of the caller's (a restricted role's search, with the
+    /// assignment condition added).
+    pub forward_body: Option<Vec<u8>>,
 }
 
 /// Detail behind a code, for messages and reasons.
@@ -178,6 +186,8 @@ impl<'a> Decision<'a> {
             conversation_range: None,
             looked_up: false,
             considered: Vec::new(),
+            api_version: None,
+            forward_body: None,
         }
     }
 
@@ -371,6 +381,7 @@ fn describe(code: Code) -> &'static str {
         Code::NeedLookup => "the decision needs the conversation's current assignment: look it up",
         Code::ConversationNotAccessible => "this conversation is not assigned to you, your teams or (where the role allows) nobody: the role's conversation access does not reach it",
         Code::ConversationRouteRestricted => "this route reaches conversations without an assignment to judge; a role with restricted conversation access may not use it",
+        Code::ReportingExportRestricted => "reporting exports hold every conversation's assignee, state and channel; this role's conversation access is restricted and its `reporting_exports` is not `allow`",
         Code::SessionTooOld => "the session started too long ago; sign in again",
         Code::IpNotAllowed => "requests from this address are not allowed",
         Code::WrongWorkspace => "the token is for another workspace",

@@ -9,7 +9,7 @@ use alloc::{format, vec};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::conversation::{Access, Reassign};
+use crate::conversation::{Access, Reassign, ReportingExports};
 
 /// A policy as written (JSON). Every field is optional; `{}` is the shipped default (and so is
 /// [`PolicyConfig::default`]).
@@ -135,6 +135,11 @@ pub struct RoleConfig {
     /// inbox). Inherited from `extends` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reassign: Option<Reassign>,
+    /// With restricted `conversation_access`: `refuse` (default, `reporting_export_restricted`)
+    /// or `allow` reporting data exports, whose conversation dataset holds every
+    /// conversation's assignee, state and channel. Inherited from `extends` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporting_exports: Option<ReportingExports>,
 }
 
 /// A route as written (also what each catalog line becomes).
