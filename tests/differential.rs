@@ -394,6 +394,10 @@ fn generated_corpus() {
             response: None,
             redacted: None,
             looked_up: None,
+            forward_body: out
+                .forward_body
+                .as_deref()
+                .and_then(|b| serde_json::from_str(b).ok()),
         };
         c.deny_body = (!out.allow).then(|| out.deny_body(Some(&format!("case-{i}"))));
     }

@@ -114,7 +114,11 @@ class Handler(BaseHTTPRequestHandler):
         if reply is not None:
             if reply.get("timeout"):
                 time.sleep(3)
-            headers = {"content-type": reply.get("content_type", "application/json")}
+            # Validators of the body as it came (a judged answer that is redacted or refused must
+            # not carry them on).
+            headers = {"content-type": reply.get("content_type", "application/json"),
+                       "etag": '"case-%s"' % (self.headers.get("x-case-id") or "lookup"),
+                       "last-modified": "Mon, 07 Dec 2026 00:00:00 GMT"}
             if reply.get("content_encoding"):
                 headers["content-encoding"] = reply["content_encoding"]
             return self._send(reply.get("status", 200), raw=(reply.get("raw_body") or "").encode(), headers=headers)

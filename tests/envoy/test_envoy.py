@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -160,7 +161,7 @@ RELOAD_CONFIG = {"backoff": {"base_interval": "0.01s", "max_interval": "1s"}}
 
 
 def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD", underscores="REJECT_REQUEST", access_log=None,
-             hold="headers", host_env_keys=None, code=None, trusted_hops=1):
+             hold="headers", host_env_keys=None, code=None, trusted_hops=1, upstream="upstream"):
     """`hold`: how body-dependent requests are held. `headers` (shipped, envoy/envoy.yaml): the
     plugin's `allow_on_headers_stop_iteration`, no buffer filter; `buffer_filter`: the mode for
     hosts without that knob (`body_hold: buffer_filter` + envoy.filters.http.buffer after the
@@ -199,7 +200,7 @@ def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD",
                         "%REQ(X-CASE)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %FILTER_STATE(wasm.intercom_authz.decision:PLAIN)% %FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%\n"}}}}]}
                    if access_log else {}),
                 "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
-                    {"match": {"prefix": "/"}, "route": {"cluster": "upstream"}}]}]},
+                    {"match": {"prefix": "/"}, "route": {"cluster": upstream}}]}]},
                 "http_filters": [
                     {"name": "intercom_authz", "typed_config": {
                         "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
@@ -327,6 +328,13 @@ def _set_up_module():
     start([sys.executable, str(ROOT / "tests/mock_intercom.py"), "--port", str(Env.directory_port), "--admins", str(Env.admins_file),
            "--record", str(Env.directory_record)], Env.tmp / "directory.log")
 
+    # A stateful Intercom (conversations that can be reassigned and searched; writes take 1.5 s,
+    # applied at the end) for the side-door tests (issue 28).
+    Env.store_file, Env.store_record, Env.store_port = Env.tmp / "store.json", Env.tmp / "store.jsonl", free_port()
+    Env.store_file.write_text(json.dumps(STORE))
+    start([sys.executable, str(ROOT / "tests/mock_intercom.py"), "--port", str(Env.store_port), "--store", str(Env.store_file),
+           "--slow-writes", "1.5", "--record", str(Env.store_record)], Env.tmp / "store.log")
+
     default = Env.corpus["configs"]["default"]
     Env.ports = {}
     listeners = []
@@ -367,9 +375,11 @@ def _set_up_module():
     slow = dict(default, body_timeout_ms=3000, upstream={"role_header": "x-authz-role", "intercom_token": "icm-workspace-token"})
     for hold in ["headers", "buffer_filter", "no_knob"]:
         add("slow_" + hold, slow, hold=hold)
+    conv = Env.corpus["configs"]["conversations"]
+    add("store", dict(conv, conversations=dict(conv["conversations"], cluster="store", cache_secs=60)), upstream="store")
     Env.admin_port = free_port()
     cfg = bootstrap(Env.admin_port, listeners, [cluster("upstream", Env.upstream_port), cluster("jwks", Env.jwks_port), cluster("jwks_down", Env.down_port),
-                                           cluster("directory", Env.directory_port)])
+                                           cluster("directory", Env.directory_port), cluster("store", Env.store_port)])
     cfg_path = Env.tmp / "envoy.json"
     cfg_path.write_text(json.dumps(cfg))
     Env.envoy_log = Env.tmp / "envoy.log"
@@ -398,10 +408,14 @@ def tearDownModule():
             os.killpg(p.pid, signal.SIGKILL)
 
 
-def upstream_records():
-    if not Env.record.exists():
+def read_jsonl(path):
+    if not path.exists():
         return []
-    return [json.loads(l) for l in Env.record.read_text().splitlines() if l.strip()]
+    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+
+
+def upstream_records():
+    return read_jsonl(Env.record)
 
 
 def metrics():
@@ -468,6 +482,119 @@ class Conversations(unittest.TestCase):
                                           dict(headers, **{"x-mock-list": n}), timeout=30)
             self.assertNotEqual(status, 200, n)
             self.assertNotIn(b"secret", body, n)
+
+
+# The stateful mock's conversations (tests/mock_intercom.py --store): 8000001.. for the cache
+# tests; 8100001.. for search (admin 7 has three open, one closed; admin 8 and team 50 and
+# nobody have the rest).
+STORE = {
+    "8000001": {"admin_assignee_id": 7, "team_assignee_id": None, "state": "open", "created_at": 1700000001, "source": {"body": "<p>a</p>"}},
+    "8000002": {"admin_assignee_id": 7, "team_assignee_id": None, "state": "open", "created_at": 1700000002, "source": {"body": "<p>b</p>"}},
+    **{str(8100000 + i): {"admin_assignee_id": a, "team_assignee_id": t, "state": st, "created_at": 1700001000 + i,
+                          "source": {"body": f"<p>refund request {i}</p>"}}
+       for i, (a, t, st) in enumerate([(7, None, "open"), (8, None, "open"), (7, 50, "open"), (None, 50, "open"), (None, None, "open"),
+                                       (7, None, "closed"), (8, 60, "open"), (7, None, "open"), (None, None, "closed")], start=1)},
+}
+
+
+class SideDoors(unittest.TestCase):
+    """Conversation access without side doors (issue 28), in Envoy with two workers against a
+    stateful Intercom whose writes take 1.5 s: what one worker learns or forgets holds for all,
+    a read answered while a write is in flight leaves no stale assignment behind, and a
+    restricted teammate's search is rewritten so that its count and pages cover only theirs."""
+
+    port = property(lambda self: Env.ports["store"])
+
+    def req(self, method, path, claims, body=None, headers=None):
+        h = {"authorization": f"Bearer {mint(claims)}", "host": "api.intercom.io", **(headers or {})}
+        data = None
+        if body is not None:
+            data, h["content-type"] = json.dumps(body), "application/json"
+        status, rh, text = raw_request(self.port, method, path, h, data)  # a new connection each time
+        return status, text
+
+    def lookups(self):
+        return metrics().get("intercom_authz_conversation_lookups", 0)
+
+    MINE = {"role": "mine", "sub": "7", "teams": []}
+    ADMIN = {"role": "admin", "sub": "1", "teams": []}
+
+    def reassign(self, cid, to):
+        body = {"message_type": "assignment", "type": "admin", "admin_id": "1", "assignee_id": to}
+        return self.req("POST", f"/conversations/{cid}/parts", self.ADMIN, body)
+
+    def test_a_forget_reaches_every_worker(self):
+        reply = {"message_type": "comment", "type": "admin", "admin_id": "7", "body": "hi"}
+        # Reads on 8 connections: both workers see 8000002 as theirs (and learn it).
+        for _ in range(8):
+            status, text = self.req("GET", "/conversations/8000002", self.MINE)
+            self.assertEqual(status, 200, text)
+        before = self.lookups()
+        status, text = self.req("POST", "/conversations/8000002/reply", self.MINE, reply)
+        self.assertEqual((status, self.lookups() - before), (200, 0), "the reads taught the cache")
+        status, text = self.reassign("8000002", "8")
+        self.assertEqual(status, 200, text)
+        before = self.lookups()
+        replies = [self.req("POST", "/conversations/8000002/reply", self.MINE, reply)[0] for _ in range(8)]
+        self.assertEqual(replies, [403] * 8, "a worker answered from an assignment another worker saw change")
+        Env.lookups_per_write = self.lookups() - before
+        self.assertEqual(Env.lookups_per_write, 1, "after the write, one lookup for both workers")
+
+    def test_a_read_during_a_write_leaves_no_stale_assignment(self):
+        reply = {"message_type": "comment", "type": "admin", "admin_id": "7", "body": "hi"}
+        status, text = self.req("GET", "/conversations/8000001", self.MINE)
+        self.assertEqual(status, 200, text)
+        done = []
+        t = threading.Thread(target=lambda: done.append(self.reassign("8000001", "8")))
+        t.start()
+        time.sleep(0.5)
+        # Intercom has not applied the write yet: these reads show (and would cache) the old one.
+        for _ in range(4):
+            status, text = self.req("GET", "/conversations/8000001", self.MINE)
+            self.assertEqual(status, 200, text)
+        t.join(10)
+        self.assertEqual(done[0][0], 200, done)
+        for _ in range(6):
+            status, text = self.req("POST", "/conversations/8000001/reply", self.MINE, reply)
+            self.assertEqual(status, 403, "a reply after the reassignment went through on a stale assignment")
+
+    def search(self, claims, query, per_page=2, version=None):
+        """Every page of a search: (ids, total_counts, statuses)."""
+        ids, totals, cursor = [], set(), None
+        headers = {"intercom-version": version} if version else {}
+        for _ in range(10):
+            body = {"query": query, "pagination": {"per_page": per_page, **({"starting_after": cursor} if cursor else {})}}
+            status, text = self.req("POST", "/conversations/search", claims, body, headers)
+            self.assertEqual(status, 200, text)
+            page = json.loads(text)
+            totals.add(page["total_count"])
+            for c in page["conversations"]:
+                self.assertNotIn("redacted", c, "the rewritten query matched a conversation not theirs")
+                ids.append(c["id"])
+            cursor = ((page.get("pages") or {}).get("next") or {}).get("starting_after")
+            if not cursor:
+                return ids, totals
+        self.fail("more than 10 pages")
+
+    def test_search_is_rewritten_and_paged(self):
+        refunds = {"field": "source.body", "operator": "~", "value": "refund"}
+        is_open = {"field": "state", "operator": "=", "value": "open"}
+        ids, totals = self.search(self.MINE, {"operator": "AND", "value": [refunds, is_open]})
+        self.assertEqual(sorted(ids), ["8100001", "8100003", "8100008"])
+        self.assertEqual(totals, {3}, "the count covers only theirs")
+        # An OR of ANDs (distributed), with teams and the unassigned inbox, in 2.16.
+        triage = {"role": "triage", "sub": "7", "teams": ["50"]}
+        q = {"operator": "OR", "value": [{"operator": "AND", "value": [refunds, is_open]},
+                                         {"field": "id", "operator": "=", "value": "8100009"}]}
+        ids, totals = self.search(triage, q, version="2.16")
+        self.assertEqual(sorted(ids), ["8100001", "8100003", "8100004", "8100005", "8100008", "8100009"])
+        self.assertEqual(totals, {6})
+        # A role that sees everything: the query goes as sent.
+        ids, totals = self.search({"role": "junior", "sub": "7", "teams": []}, {"operator": "AND", "value": [refunds, is_open]})
+        self.assertEqual(totals, {7})
+        sent = [json.loads(r["body"]) for r in read_jsonl(Env.store_record) if r["path"].startswith("/conversations/search")]
+        Env.search_example = (q, next(b["query"] for b in sent if "8100009" in json.dumps(b) and b["query"]["operator"] == "OR"
+                                      and len(b["query"]["value"]) > 2))
 
 
 DIRECTORY_V1 = {"type": "admin.list", "admins": [
@@ -556,6 +683,11 @@ class Corpus(unittest.TestCase):
                 if status != 200:
                     failures.append(f"{where}: Envoy rewrites this to {ENVOY_REWRITES[c['description']][0]}, which is allowed; got {status}")
                 continue
+            # The mock sends `etag` and `last-modified` with every case answer: a redacted or
+            # refused answer must not carry the original body's validators.
+            if (e.get("redacted") or (e["decision"] == "deny" and (c.get("upstream") or {}).get("response"))) \
+                    and ("etag" in h or "last-modified" in h):
+                failures.append(f"{where}: a redacted or refused answer kept etag/last-modified")
             if e["decision"] == "allow":
                 want = (e.get("response") or {}).get("status", 200)
                 if status != want:
@@ -616,6 +748,17 @@ class Corpus(unittest.TestCase):
                 wrong.append(f'{c["description"]}: the caller\'s JWT reached the upstream')
             if c["config"] == "trusted" and "x-jwt-payload" in got[0]["headers"]:
                 wrong.append(f'{c["description"]}: the trusted payload header reached the upstream')
+            # A restricted role's search: Intercom gets the rewritten query, nothing else.
+            want_body = c["expect"].get("forward_body")
+            if want_body is not None and json.loads(got[0]["body"] or "null") != want_body:
+                wrong.append(f'{c["description"]}: upstream body {got[0]["body"][:300]}, want {json.dumps(want_body)[:300]}')
+            if want_body is not None and got[0]["headers"].get("content-length") != str(len(got[0]["body"].encode())):
+                wrong.append(f'{c["description"]}: upstream content-length {got[0]["headers"].get("content-length")}')
+            # A judged read goes unconditional: no 304 or 206 to judge.
+            if c["expect"].get("response") or c["expect"]["code"] == "response_not_judgeable":
+                cond = [k for k in ("if-none-match", "if-modified-since", "range", "if-range") if k in got[0]["headers"]]
+                if cond:
+                    wrong.append(f'{c["description"]}: a judged read reached the upstream with {cond}')
         self.assertEqual(leaks, [], "\n".join(leaks))
         self.assertEqual(wrong, [], "\n".join(wrong))
 

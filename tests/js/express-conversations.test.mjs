@@ -33,6 +33,7 @@ const CONVERSATIONS = {
   2: { type: "conversation", id: "2", admin_assignee_id: 9, team_assignee_id: null, source: { body: "secret of 2" } },
 };
 const lookups = [];
+const searched = [];
 const servers = [];
 after(() => servers.forEach((s) => s.close()));
 
@@ -49,7 +50,10 @@ async function serve(options) {
   });
   app.get("/api/conversations/:id", (req, res) => res.json(CONVERSATIONS[req.params.id]));
   app.post("/api/conversations/:id/reply", express.json(), (req, res) => res.json({ replied: req.params.id }));
-  app.post("/api/conversations/search", express.json(), (req, res) => res.json({ type: "conversation.list", conversations: Object.values(CONVERSATIONS) }));
+  app.post("/api/conversations/search", express.json(), (req, res) => {
+    searched.push(req.body);
+    res.json({ type: "conversation.list", conversations: Object.values(CONVERSATIONS) });
+  });
   const server = app.listen(0, "127.0.0.1");
   servers.push(server);
   await new Promise((r) => server.once("listening", r));
@@ -58,7 +62,7 @@ async function serve(options) {
     const headers = { authorization: `Bearer ${token(role)}`, "content-type": "application/json" };
     const r = await fetch(base + path, { method, headers, body: body && JSON.stringify(body) });
     const text = await r.text();
-    return { status: r.status, length: r.headers.get("content-length"), text, json: JSON.parse(text) };
+    return { status: r.status, length: r.headers.get("content-length"), text, json: JSON.parse(text), headers: Object.fromEntries(r.headers) };
   };
 }
 
@@ -84,9 +88,14 @@ test("reads: the list is redacted, another teammate's conversation is 403, their
   // An agent with access to all gets everything as it came.
   const all = await call("GET", "/conversations", "agent");
   assert.ok(all.text.includes("secret of 2"));
-  // Search runs the query on every conversation before anything is judged: refused.
-  const search = await call("POST", "/conversations/search", "mine", { query: { field: "id", operator: ">", value: "0" } });
-  assert.deepEqual([search.status, search.json.code], [403, "conversation_route_restricted"]);
+  // Search: the handler gets the query with the teammate's assignment added (req.body replaced),
+  // and the answer is judged all the same.
+  const q = { field: "id", operator: ">", value: "0" };
+  const search = await call("POST", "/conversations/search", "mine", { query: q });
+  assert.equal(search.status, 200);
+  assert.deepEqual(searched.at(-1), { query: { operator: "AND", value: [q, { field: "admin_assignee_id", operator: "=", value: 7 }] } });
+  assert.equal(search.json.conversations[1].redacted, true);
+  assert.equal(search.headers.etag, undefined, "a redacted answer keeps no validator of the original");
 });
 
 test("writes: decided with the app's lookup, refused without one or when it throws", async () => {
