@@ -158,6 +158,8 @@ test-envoy: $(WASM) $(TRAP_WASM) $(VENV)/.ok
 	cargo test --test decisions
 	# The entry points (filter/src/abi.rs) in a minimal Proxy-Wasm host: the cases Envoy never makes.
 	node --test tests/filter/
+	# The stateful mock Intercom the side-door tests use (store, search, slow writes).
+	$(PY) tests/mock_search_test.py
 	$(PY) -m unittest -v tests/envoy/test_envoy.py tests/envoy/test_fleet.py tests/envoy/test_faults.py tests/envoy/test_soak.py
 
 # Mixed traffic through Envoy for SOAK_SECONDS (default 300): statuses, leaks, Envoy RSS.

@@ -539,6 +539,7 @@ class SideDoors(unittest.TestCase):
         self.assertEqual(replies, [403] * 8, "a worker answered from an assignment another worker saw change")
         Env.lookups_per_write = self.lookups() - before
         self.assertEqual(Env.lookups_per_write, 1, "after the write, one lookup for both workers")
+        print(f"\n  8 replies on new connections after a write, two workers: {Env.lookups_per_write:.0f} lookup(s)", file=sys.stderr)
 
     def test_a_read_during_a_write_leaves_no_stale_assignment(self):
         reply = {"message_type": "comment", "type": "admin", "admin_id": "7", "body": "hi"}
@@ -593,8 +594,9 @@ class SideDoors(unittest.TestCase):
         ids, totals = self.search({"role": "junior", "sub": "7", "teams": []}, {"operator": "AND", "value": [refunds, is_open]})
         self.assertEqual(totals, {7})
         sent = [json.loads(r["body"]) for r in read_jsonl(Env.store_record) if r["path"].startswith("/conversations/search")]
-        Env.search_example = (q, next(b["query"] for b in sent if "8100009" in json.dumps(b) and b["query"]["operator"] == "OR"
-                                      and len(b["query"]["value"]) > 2))
+        rewritten = next(b["query"] for b in sent if "8100009" in json.dumps(b) and b["query"]["operator"] == "OR"
+                         and len(b["query"]["value"]) > 2)
+        print(f"\n  search by triage (2.16) sent as: {json.dumps(q)}\n  Intercom got: {json.dumps(rewritten)}", file=sys.stderr)
 
 
 DIRECTORY_V1 = {"type": "admin.list", "admins": [

@@ -219,7 +219,20 @@ fn disjunctive(clauses: &[Clause]) -> Vec<Vec<Query>> {
         }
         out = next;
     }
-    out
+    // Absorption: a way that holds every filter of another way adds nothing (`me OR (me AND
+    // T)` is `me`), so the conjunctive form's product shrinks back to the condition's ways.
+    let mut kept: Vec<Vec<Query>> = Vec::new();
+    for (i, w) in out.iter().enumerate() {
+        let absorbed = out.iter().enumerate().any(|(j, other)| {
+            j != i
+                && other.iter().all(|f| w.contains(f))
+                && (other.len() < w.len() || j < i)
+        });
+        if !absorbed {
+            kept.push(w.clone());
+        }
+    }
+    kept
 }
 
 fn group_or_single(op: Op, mut items: Vec<Query>) -> Query {
@@ -395,6 +408,17 @@ mod tests {
         ]});
         let got = run(&v, json!({"query": q})).unwrap();
         assert_eq!(got["query"]["value"].as_array().unwrap().len(), 4);
+        // With the unassigned inbox: three ways (me, T, nobody's), not the 3 × 3 product.
+        let v = viewer(Access::AssignedToMeMyTeamsOrUnassigned, Nobody::Zero);
+        let got = run(&v, json!({"query": q})).unwrap();
+        let branches = got["query"]["value"].as_array().unwrap();
+        assert_eq!(branches.len(), 6, "{}", got["query"]);
+        assert_eq!(
+            branches[2],
+            json!({"operator": "AND", "value": [f(1), f(2),
+                {"field": "admin_assignee_id", "operator": "=", "value": 0},
+                {"field": "team_assignee_id", "operator": "=", "value": 0}]})
+        );
     }
 
     #[test]
