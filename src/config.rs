@@ -239,7 +239,8 @@ pub struct ConversationsConfig {
     /// How long a looked-up assignment is remembered, in seconds (default 5; 0: never).
     #[serde(default = "default_cache_secs")]
     pub cache_secs: u64,
-    /// How many assignments are remembered (default 1,024).
+    /// How many assignments are remembered (default 1,024): the slots of a table every worker
+    /// shares (Proxy-Wasm shared data), a conversation in slot `id mod cache_size`.
     #[serde(default = "default_cache_size")]
     pub cache_size: usize,
     /// The largest response judged, in bytes (default 8 MiB); more is

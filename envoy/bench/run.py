@@ -23,7 +23,9 @@
                 is the variant `baseline` (an earlier build)
   authz_conv    intercom-authz with a role restricted to its own conversations (issue 14):
                 `GET /conversations` (a list of 20, half the teammate's) as an agent (access to
-                all: passed unread, on authz_hs256) and as that role (held, judged, 10 redacted)
+                all: passed unread, on authz_hs256) and as that role (held, judged, 10 redacted);
+                `POST /conversations/search` the same way, the role's query rewritten with its
+                assignment condition (issue 28)
 
 The upstream is a second Envoy answering with a direct response, so the upstream is never the
 bottleneck. Each variant is measured in its own fresh Envoy per round (one listener; see
@@ -128,6 +130,11 @@ def envoy_config(admin_port, listeners, up_port=None):
 
 
 LIST_PATH = "/conversations"
+SEARCH_PATH = "/conversations/search"
+SEARCH = None  # the wrk script (search_script), written per run
+SEARCH_BODY = json.dumps({"query": {"operator": "AND", "value": [
+    {"field": "state", "operator": "=", "value": "open"},
+    {"field": "source.body", "operator": "~", "value": "order"}]}, "pagination": {"per_page": 20}})
 
 
 def conversation_list():
@@ -148,7 +155,8 @@ def upstream_config(admin_port, port):
     contact = {"direct_response": {"status": 200, "body": {"inline_string": "{\"type\":\"contact\",\"id\":\"123\"}"}}}
     listing = {"direct_response": {"status": 200, "body": {"inline_string": conversation_list()}},
                "response_headers_to_add": [{"header": {"key": "content-type", "value": "application/json"}}]}
-    routes = [{"match": {"path": LIST_PATH}, **listing}, {"match": {"prefix": "/"}, **contact}]
+    routes = [{"match": {"path": LIST_PATH}, **listing}, {"match": {"path": SEARCH_PATH}, **listing},
+              {"match": {"prefix": "/"}, **contact}]
     up = listener("up", port, [])
     route_config = up["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]
     route_config["virtual_hosts"][0]["routes"] = routes
@@ -313,6 +321,14 @@ def status(port, method, tok, path=PATH):
         return e.code
 
 
+def search_script(tmp):
+    """`POST /conversations/search` with a JSON query (the token comes from `-H`)."""
+    path = tmp / "search.lua"
+    path.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(SEARCH_BODY)}\n'
+                    'wrk.headers["Content-Type"] = "application/json"\n')
+    return path
+
+
 def cold_tokens_script(tmp):
     """Unique RS256 tokens: more than the cache holds, cycled, so every request verifies."""
     cold = [token("RS256", n=i) for i in range(4096)]
@@ -396,6 +412,12 @@ def sanity(ports, hs, rs):
                                  headers={"authorization": f"Bearer {token('HS256', sub='7', role='mine')}"})
     listing = json.loads(urllib.request.urlopen(req, timeout=5).read())
     assert sum(1 for c in listing["conversations"] if c.get("redacted")) == 10, listing
+    # Their search: rewritten, and judged the same way.
+    req = urllib.request.Request(f"http://127.0.0.1:{ports['authz_conv']}{SEARCH_PATH}", data=SEARCH_BODY.encode(), method="POST",
+                                 headers={"authorization": f"Bearer {token('HS256', sub='7', role='mine')}",
+                                          "content-type": "application/json"})
+    found = json.loads(urllib.request.urlopen(req, timeout=5).read())
+    assert sum(1 for c in found["conversations"] if c.get("redacted")) == 10, found
 
 
 def runs(hs, rs, script, n_routes):
@@ -411,7 +433,10 @@ def runs(hs, rs, script, n_routes):
             (f"native jwt_authn + rbac, full catalog ({n_routes} routes × {len(ROLES)} roles)", "native_full", rs, None, PATH),
             (f"GET {LIST_PATH} (20 conversations), no filter", "nofilter", None, None, LIST_PATH),
             (f"GET {LIST_PATH}, intercom-authz HS256, agent (access to all: not judged)", "authz_hs256", hs, None, LIST_PATH),
-            (f"GET {LIST_PATH}, intercom-authz HS256, assigned_to_me (judged, 10 redacted)", "authz_conv", mine, None, LIST_PATH)]
+            (f"GET {LIST_PATH}, intercom-authz HS256, assigned_to_me (judged, 10 redacted)", "authz_conv", mine, None, LIST_PATH),
+            (f"POST {SEARCH_PATH}, intercom-authz HS256, agent (sent as is, not judged)", "authz_hs256", hs, SEARCH, SEARCH_PATH),
+            (f"POST {SEARCH_PATH}, intercom-authz HS256, assigned_to_me (query rewritten, answer judged, 10 redacted)",
+             "authz_conv", mine, SEARCH, SEARCH_PATH)]
     for name, wasm in reversed(VARIANTS):
         rows.insert(4, (f"variant {name} ({pathlib.Path(wasm).name}) HS256", f"variant_{name}", hs, None, PATH))
     if ONLY:
@@ -525,6 +550,8 @@ def bench_throughput(tmp, up_port, matrix):
         sanity(ports, hs, rs)
         # 4096 RS256 signatures take minutes: only when the cold row runs.
         script = cold_tokens_script(tmp) if not ONLY or "authz_rs256" in ONLY else None
+        global SEARCH
+        SEARCH = search_script(tmp)
     finally:
         stop(proc)
     results = measure(tmp, up_port, filters, runs(hs, rs, script, len(matrix)))
