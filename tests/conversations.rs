@@ -146,14 +146,18 @@ fn every_query_parameter_naming_a_conversation_is_judged_or_reviewed() {
     );
     for (m, s, p) in QUERY_PARAMS {
         assert!(
-            found.iter().any(|r| r[0] == m.as_str() && r[1] == *s && r[2] == *p && r[4] == "names"),
+            found
+                .iter()
+                .any(|r| r[0] == m.as_str() && r[1] == *s && r[2] == *p && r[4] == "names"),
             "{} {s} ?{p} is judged but the specs do not name a conversation with it",
             m.as_str()
         );
     }
     for x in &reviewed {
         assert!(
-            found.iter().any(|r| r[0] == x[0] && r[1] == x[1] && r[2] == x[2]),
+            found
+                .iter()
+                .any(|r| r[0] == x[0] && r[1] == x[1] && r[2] == x[2]),
             "query-reviewed.tsv lists {} {} ?{}, which no spec has",
             x[0],
             x[1],

@@ -53,10 +53,7 @@ fn check_response(
         .as_deref()
         .map(|b| serde_json::from_str(b).unwrap_or_else(|_| b.into()));
     if sent != e.forward_body {
-        diffs.push(format!(
-            "forward_body {sent:?} (want {:?})",
-            e.forward_body
-        ));
+        diffs.push(format!("forward_body {sent:?} (want {:?})", e.forward_body));
     }
 }
 

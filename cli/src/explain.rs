@@ -74,7 +74,11 @@ fn conversation_rule(s: &mut String, policy: &Policy, out: &Outcome) {
         (Kind::Search, _) => "the teammate's assignment condition is added to the query; the answer is judged as a list",
     };
     if !out.forward_body.as_deref().unwrap_or_default().is_empty() {
-        let _ = writeln!(s, "  search sent as  {}", out.forward_body.as_deref().unwrap_or_default());
+        let _ = writeln!(
+            s,
+            "  search sent as  {}",
+            out.forward_body.as_deref().unwrap_or_default()
+        );
     }
     let _ = writeln!(
         s,

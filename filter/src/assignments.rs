@@ -206,14 +206,8 @@ mod tests {
             written(b"POST", Some("/conversations/5/reply")),
             Some(Some("5".into()))
         );
-        assert_eq!(
-            written(b"PUT", Some("/tickets/9")),
-            Some(Some("9".into()))
-        );
-        assert_eq!(
-            written(b"POST", Some("/conversations/redact")),
-            Some(None)
-        );
+        assert_eq!(written(b"PUT", Some("/tickets/9")), Some(Some("9".into())));
+        assert_eq!(written(b"POST", Some("/conversations/redact")), Some(None));
         assert_eq!(written(b"GET", Some("/conversations/5")), None);
         assert_eq!(written(b"POST", Some("/contacts/5")), None);
     }

@@ -84,7 +84,10 @@ pub fn rewrite(viewer: &Viewer, body: &Value) -> Result<Vec<u8>, SearchError> {
             "`{k}` is not a field of a conversation search (query, pagination, sort)"
         )));
     }
-    let q = read(top.get("query").ok_or_else(|| invalid("the search has no `query`"))?)?;
+    let q = read(
+        top.get("query")
+            .ok_or_else(|| invalid("the search has no `query`"))?,
+    )?;
     let clauses = condition(viewer).ok_or(SearchError::Nothing)?;
     let wrapped = wrap(q, &clauses)?;
     let mut out = top.clone();
@@ -135,7 +138,10 @@ fn write(q: &Query) -> Value {
         Query::Group(op, items) => {
             let mut m = Map::new();
             m.insert("operator".into(), Value::String(op.as_str().into()));
-            m.insert("value".into(), Value::Array(items.iter().map(write).collect()));
+            m.insert(
+                "value".into(),
+                Value::Array(items.iter().map(write).collect()),
+            );
             Value::Object(m)
         }
     }
@@ -176,7 +182,12 @@ fn condition(v: &Viewer) -> Option<Vec<Clause>> {
         .map(|m| filter("admin_assignee_id", "=", id(m)))
         .into_iter()
         .collect();
-    let teams: Vec<Value> = v.teams.iter().filter(|t| *t != "0").map(|t| id(t)).collect();
+    let teams: Vec<Value> = v
+        .teams
+        .iter()
+        .filter(|t| *t != "0")
+        .map(|t| id(t))
+        .collect();
     let mine_or_teams: Vec<Query> = me
         .iter()
         .cloned()
@@ -224,9 +235,7 @@ fn disjunctive(clauses: &[Clause]) -> Vec<Vec<Query>> {
     let mut kept: Vec<Vec<Query>> = Vec::new();
     for (i, w) in out.iter().enumerate() {
         let absorbed = out.iter().enumerate().any(|(j, other)| {
-            j != i
-                && other.iter().all(|f| w.contains(f))
-                && (other.len() < w.len() || j < i)
+            j != i && other.iter().all(|f| w.contains(f)) && (other.len() < w.len() || j < i)
         });
         if !absorbed {
             kept.push(w.clone());
@@ -264,11 +273,7 @@ fn wrap(q: Query, clauses: &[Clause]) -> Result<Query, SearchError> {
     }
     // 1. AND(query, clauses…).
     let mut items = and_items(q.clone());
-    items.extend(
-        clauses
-            .iter()
-            .map(|c| group_or_single(Op::Or, c.clone())),
-    );
+    items.extend(clauses.iter().map(|c| group_or_single(Op::Or, c.clone())));
     let first = Query::Group(Op::And, items);
     let mut why = match over_limits(&first) {
         None => return Ok(first),
@@ -379,7 +384,11 @@ mod tests {
             ]})
         );
         let old = viewer(Access::AssignedToMeMyTeamsOrUnassigned, Nobody::Null);
-        let got = run(&old, json!({"query": {"field": "open", "operator": "=", "value": true}})).unwrap();
+        let got = run(
+            &old,
+            json!({"query": {"field": "open", "operator": "=", "value": true}}),
+        )
+        .unwrap();
         assert_eq!(got["query"]["value"][1]["value"][2]["value"], Value::Null);
     }
 
@@ -464,14 +473,17 @@ mod tests {
             json!({"query": {"operator": "OR", "value": [1]}}),
             json!({"query": {"operator": "AND", "field": "id", "value": [{"field": "id", "operator": "=", "value": "1"}]}}),
         ] {
-            assert!(matches!(run(&v, body.clone()), Err(SearchError::Invalid(_))), "{body}");
+            assert!(
+                matches!(run(&v, body.clone()), Err(SearchError::Invalid(_))),
+                "{body}"
+            );
         }
-        let nobody = Viewer {
-            admin: None,
-            ..v
-        };
+        let nobody = Viewer { admin: None, ..v };
         assert_eq!(
-            run(&nobody, json!({"query": {"field": "id", "operator": "=", "value": "1"}})),
+            run(
+                &nobody,
+                json!({"query": {"field": "id", "operator": "=", "value": "1"}})
+            ),
             Err(SearchError::Nothing)
         );
     }
