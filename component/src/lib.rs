@@ -77,28 +77,31 @@ impl GuestAuthorizer for AuthorizerResource {
             ),
             None => None,
         };
-        let out = self.core.authorize_whole(
-            &WholeRequest {
-                method: &req.method,
-                path: &req.path,
-                credential: find(&self.core.credential_header()),
-                has_token_header: find(&self.core.config().token.header).is_some(),
-                content_type: find("content-type"),
-                version: find("intercom-version"),
-                token: req.token.as_deref(),
-                claims: claims.as_ref(),
-                body: req.body.as_deref(),
-                source_ip: req
-                    .source_ip
-                    .as_deref()
-                    .and_then(intercom_authz::net::parse_source),
-                lookup: req.lookup.as_ref().map(|l| LookupAnswer {
-                    status: l.status,
-                    body: &l.body,
-                }),
-            },
-            req.now.unwrap_or_else(now),
-        );
+        let out = self
+            .core
+            .authorize_whole(
+                &WholeRequest {
+                    method: &req.method,
+                    path: &req.path,
+                    credential: find(&self.core.credential_header()),
+                    has_token_header: find(&self.core.config().token.header).is_some(),
+                    content_type: find("content-type"),
+                    version: find("intercom-version"),
+                    token: req.token.as_deref(),
+                    claims: claims.as_ref(),
+                    body: req.body.as_deref(),
+                    source_ip: req
+                        .source_ip
+                        .as_deref()
+                        .and_then(intercom_authz::net::parse_source),
+                    lookup: req.lookup.as_ref().map(|l| LookupAnswer {
+                        status: l.status,
+                        body: &l.body,
+                    }),
+                },
+                req.now.unwrap_or_else(now),
+            )
+            .unless_body_forwarded(req.forwards_body.unwrap_or(false));
         let empty_list = req.headers.as_ref().is_some_and(|h| h.is_empty());
         let missing = out.code_id == Code::MissingToken;
         let mut d = decision_of(out, req.request_id.as_deref());

@@ -135,7 +135,7 @@ fn as_role<'a>(
     mfa(policy, who, role, required, d)?;
     oauth_scope(policy, who, scope, d)?;
     d.access = role.conversation_access;
-    let kind = conversation_kind(on, role);
+    let kind = conversation_kind(on, req, role);
     if let Err(code) = conversation_access(policy, who, req, kind, reassign_check, d) {
         return stop(d, code);
     }
@@ -621,12 +621,14 @@ fn oauth_scope<'a>(
 
 /// Step 12a: how this request reaches conversations: the route's kind, unless its query names
 /// a conversation (in any Rack spelling) or it is an export the role may make.
-fn conversation_kind(on: &Judged<'_, '_>, role: &Role) -> Kind {
-    let names_one = on
-        .route
-        .conversation_query
+fn conversation_kind(on: &Judged<'_, '_>, req: &Request<'_>, role: &Role) -> Kind {
+    let params = &on.route.conversation_query;
+    // Rails reads a JSON body's fields into the same params, on a GET too: a body on such a
+    // route could name the conversation where the query does not.
+    let names_one = params
         .iter()
-        .any(|p| rack::values(on.query, p).next().is_some());
+        .any(|p| rack::values(on.query, p).next().is_some())
+        || (!params.is_empty() && req.content_type.is_some());
     match on.route.conversation {
         _ if names_one => Kind::Unjudged,
         Kind::Export if role.reporting_exports == ReportingExports::Allow => Kind::Free,
@@ -648,7 +650,10 @@ fn conversation_access<'a>(
     match kind {
         Kind::Unjudged if restricted => return Err(Code::ConversationRouteRestricted),
         Kind::Export if restricted => return Err(Code::ReportingExportRestricted),
-        Kind::Search if restricted => return search(who, req, d),
+        Kind::Search if restricted => {
+            let query = d.query;
+            return search(who, req, query, d);
+        }
         Kind::One | Kind::List if restricted => d.guard = Guard::Response(kind),
         _ => {}
     }
@@ -701,7 +706,23 @@ fn conversation_access<'a>(
 
 /// Step 12, search: the caller's query with the teammate's assignment condition added (see
 /// [`crate::conversation::search`]); the answer is judged as a list.
-fn search(who: &Principal, req: &Request<'_>, d: &mut Decision<'_>) -> Result<(), Code> {
+fn search(
+    who: &Principal,
+    req: &Request<'_>,
+    query: &str,
+    d: &mut Decision<'_>,
+) -> Result<(), Code> {
+    // Rails merges the query string over the JSON body's params: `?query[…]=` would replace
+    // the rewritten query. Only the two flags that add fields to each result may be there.
+    let flag = |(k, v): (&str, &str)| {
+        matches!(k, "include_monitors" | "include_scorecards") && matches!(v, "true" | "false")
+    };
+    if !rack::query_pairs(query).all(flag) {
+        d.detail = Detail::Ambiguous(
+            "a restricted role's search is read from its body only (Rails lets the query string override it); the URL may carry only `include_monitors` and `include_scorecards`",
+        );
+        return Err(Code::AmbiguousRequest);
+    }
     let bytes = match req.body {
         Body::NotRead => {
             d.effect = Effect::NeedBody;
@@ -711,9 +732,9 @@ fn search(who: &Principal, req: &Request<'_>, d: &mut Decision<'_>) -> Result<()
         Body::Bytes(b) if b.iter().all(u8::is_ascii_whitespace) => return Err(Code::BodyRequired),
         Body::Bytes(b) => b,
     };
-    if !req.content_type.is_some_and(rack::is_json) {
+    if !req.content_type.is_some_and(rack::is_plain_json) {
         d.detail = Detail::Ambiguous(
-            "a restricted role's search is rewritten from its JSON body: send `Content-Type: application/json`",
+            "a restricted role's search is rewritten from its JSON body: send `Content-Type: application/json` (the type Rails parses)",
         );
         return Err(Code::UnsupportedMediaType);
     }

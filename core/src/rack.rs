@@ -89,6 +89,12 @@ pub fn is_json(content_type: &str) -> bool {
     t.eq_ignore_ascii_case("application/json") || (starts_with_ci(t, "application/") && suffix_json)
 }
 
+/// `application/json` itself (any parameters): the one JSON type Rails parses into params by
+/// default, so the only one whose body Intercom surely reads as the filter did.
+pub fn is_plain_json(content_type: &str) -> bool {
+    media_type(content_type).eq_ignore_ascii_case("application/json")
+}
+
 /// A media type Rack parses into params (and reads `_method` from).
 pub fn is_form(content_type: &str) -> bool {
     let t = media_type(content_type);

@@ -39,6 +39,11 @@ pub(super) struct Assignments {
 impl Assignments {
     pub(super) fn new(cfg: &ConversationsConfig) -> Assignments {
         let on = cfg.cache_secs > 0 && cfg.cache_size > 0;
+        if on && host::shared_data(EPOCH).is_none() {
+            // Created before any write, so that every bump compares its CAS token (a token of
+            // 0 would not: two first bumps could both write 1).
+            let _ = host::set_shared_data(EPOCH, b"0", 0);
+        }
         Assignments {
             slots: if on { cfg.cache_size as u64 } else { 0 },
             ttl_ms: cfg.cache_secs.saturating_mul(1000),
@@ -103,7 +108,7 @@ impl Assignments {
         if self.slots == 0 {
             return;
         }
-        for _ in 0..BUMP_TRIES {
+        let bumped = (0..BUMP_TRIES).any(|_| {
             let (now, cas) = host::shared_data(EPOCH)
                 .map(|(v, cas)| {
                     let n = std::str::from_utf8(&v).ok().and_then(|s| s.parse().ok());
@@ -111,9 +116,13 @@ impl Assignments {
                 })
                 .unwrap_or((0, 0));
             let next = format!("{}", now.wrapping_add(1));
-            if host::set_shared_data(EPOCH, next.as_bytes(), cas).is_ok() {
-                break;
-            }
+            host::set_shared_data(EPOCH, next.as_bytes(), cas).is_ok()
+        });
+        if !bumped {
+            host::log(
+                host::LogLevel::Warn,
+                "intercom-authz: the assignments' write epoch could not be bumped (contention): reads in flight may still teach the cache",
+            );
         }
         if let Some(key) = id.and_then(|id| self.slot(id)) {
             let _ = host::set_shared_data(&key, b"", 0);
@@ -164,6 +173,10 @@ pub(super) fn written(method: &[u8], canonical_path: Option<&str>) -> Option<Opt
         return None;
     }
     let path = canonical_path?;
+    // A search reads (its answer is judged like any list): it changes nothing.
+    if matches!(path, "/conversations/search" | "/tickets/search") {
+        return None;
+    }
     let mut segs = path.trim_start_matches('/').split('/');
     let first = segs.next()?;
     if first != "conversations" && first != "tickets" {
@@ -209,6 +222,7 @@ mod tests {
         assert_eq!(written(b"PUT", Some("/tickets/9")), Some(Some("9".into())));
         assert_eq!(written(b"POST", Some("/conversations/redact")), Some(None));
         assert_eq!(written(b"GET", Some("/conversations/5")), None);
+        assert_eq!(written(b"POST", Some("/conversations/search")), None);
         assert_eq!(written(b"POST", Some("/contacts/5")), None);
     }
 }

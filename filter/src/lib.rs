@@ -330,6 +330,9 @@ impl Drop for Request {
         if self.body_wanted {
             self.stop_waiting();
         }
+        // A write whose answer never came (reset, timeout): Intercom may still have applied
+        // it after a read learned the old assignment.
+        self.write_answered();
     }
 }
 
@@ -642,6 +645,14 @@ impl Request {
             // the router until the body has passed (or been denied) here.
             BodyHold::BufferFilter => {
                 self.prepare_upstream(out);
+                if self.shared.restricts_conversations {
+                    // The decision (a search's, say) may yet judge the answer: it must come
+                    // whole and uncompressed, as `act` would have asked.
+                    set_request_header("accept-encoding", Some("identity"));
+                    for h in intercom_authz::guard::CONDITIONAL {
+                        set_request_header(h, None);
+                    }
+                }
                 self.headers_sent = true;
                 Action::Continue
             }

@@ -233,7 +233,8 @@ export interface ConversationsConfig<C extends string = never> {
   authority?: string;
   /** How long a looked-up assignment is remembered, in seconds (default 5; 0: never). */
   cache_secs?: number;
-  /** How many assignments are remembered (default 1,024). */
+  /** How many assignments are remembered (default 1,024): the slots of a table every worker
+   *  shares (Proxy-Wasm shared data), a conversation in slot `id mod cache_size`. */
   cache_size?: number;
   /** The Envoy cluster lookups go to: Intercom's (filter only; needed when a role's
    *  conversation access is restricted, with `upstream.intercom_token`). */

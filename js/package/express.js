@@ -138,6 +138,7 @@ function authorize(config, options = {}) {
         body,
         sourceIp: req.ip || (req.socket && req.socket.remoteAddress) || undefined,
         requestId: req.get ? req.get("x-request-id") : undefined,
+        forwardsBody: true, // `finish` puts a decision's forwardBody in req.body
       });
     const decide = (body, lookup) => {
       const d = judge(body, lookup);

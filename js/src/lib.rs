@@ -55,6 +55,10 @@ export interface AuthorizeRequest {
    *  `need_lookup` (a role with restricted conversation access acting on one conversation):
    *  its status (`null`: no answer, e.g. a timeout) and body. */
   lookup?: LookupAnswer;
+  /** You send the decision's `forwardBody` to Intercom instead of the caller's body when it
+   *  has one (a restricted role's search, with the teammate's assignment added). Without it
+   *  such a search is refused (`conversation_route_restricted`). The Express middleware does. */
+  forwardsBody?: boolean;
 }
 
 /** Intercom's answer to the conversation lookup. */
@@ -204,7 +208,7 @@ fn js_only_settings(cfg: &mut serde_json::Value) -> Result<(), JsError> {
 }
 
 /// The fields of a request object, in JavaScript's spelling.
-const REQUEST_FIELDS: [&str; 10] = [
+const REQUEST_FIELDS: [&str; 11] = [
     "method",
     "path",
     "headers",
@@ -215,6 +219,7 @@ const REQUEST_FIELDS: [&str; 10] = [
     "now",
     "requestId",
     "lookup",
+    "forwardsBody",
 ];
 
 /// A misspelled field (`header:`) is an error, not a request without a credential.
@@ -258,6 +263,8 @@ struct Req {
     now: Option<f64>,
     #[serde(default)]
     request_id: Option<String>,
+    #[serde(default)]
+    forwards_body: bool,
 }
 
 #[derive(Serialize)]
@@ -419,7 +426,10 @@ impl Authorizer {
             },
             now,
         );
-        decision_output(out, r.request_id.as_deref())
+        decision_output(
+            out.unless_body_forwarded(r.forwards_body),
+            r.request_id.as_deref(),
+        )
     }
 }
 

@@ -269,6 +269,21 @@ impl Authorizer {
 }
 
 impl Outcome {
+    /// For a front-end whose caller sends the request on itself (the JS package, the
+    /// component): an allow with [`Outcome::forward_body`] (a restricted role's search, whose
+    /// query must go with the teammate's assignment added) stands only if the caller said it
+    /// sends that body (`forwardsBody` / `forwards-body`); a caller that would send the
+    /// original gets the refusal the search had before it could be rewritten.
+    pub fn unless_body_forwarded(self, forwards: bool) -> Outcome {
+        if forwards || self.forward_body.is_none() || !self.allow {
+            return self;
+        }
+        self.after(
+            Code::ConversationRouteRestricted,
+            String::from("This search goes on only with the teammate's assignment added to its query: the caller must send the decision's forward body (declare `forwardsBody: true` / `forwards-body`)"),
+        )
+    }
+
     /// A denial of what `self` allowed, decided later (response, lookup): same route and role.
     pub fn after(&self, code: Code, message: String) -> Outcome {
         let mut o = Outcome::denied(code, message);

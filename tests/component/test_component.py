@@ -54,7 +54,8 @@ class Host:
     def authorize_record(self, authz, **fields):
         """The decision record (to hand back to `judge-response`), or the error string."""
         defaults = {"method": "GET", "path": "/", "headers": None, "body": None, "token": None, "claims-json": None,
-                    "source-ip": None, "now": None, "request-id": None, "lookup": None}
+                    "source-ip": None, "now": None, "request-id": None, "lookup": None,
+                    "forwards-body": None}
         defaults.update(fields)
         return self.call(self._authorize, authz, record(**defaults))
 
@@ -147,7 +148,7 @@ class Component_(unittest.TestCase):
         refused = 0
         for i, c in enumerate(corpus["cases"]):
             d, response, redacted = self.host.run_case(
-                authz[c["config"]], c, method=c["method"], path=c["path"],
+                authz[c["config"]], c, method=c["method"], path=c["path"], **{"forwards-body": True},
                 headers=[header(k, v) for k, v in c["headers"].items()],
                 body=c["body"].encode("latin-1" if c.get("latin1") else "utf-8") if c["body"] is not None else None,
                 **{"source-ip": c["source_ip"], "now": corpus["now"], "request-id": f"case-{i}"})

@@ -66,7 +66,7 @@ for (const [file, want] of Object.entries(CORPORA)) test(`${file}: the same deci
   for (const [i, c] of corpus.cases.entries()) {
     const request = {
       method: c.method, path: c.path, headers: c.headers, body: body(c), sourceIp: c.source_ip, now: corpus.now,
-      requestId: `case-${i}`,
+      requestId: `case-${i}`, forwardsBody: true,
     };
     if (/[a-z]/.test(c.method)) {
       // From the wire the filter judges it; from code it is a mistake, and it throws.
@@ -102,6 +102,20 @@ test("a bad configuration throws an Error naming the culprit", () => {
   );
   assert.throws(() => new Authorizer("{not json"), /invalid configuration/);
   assert.throws(() => new Authorizer({ polcy: {} }), /unknown field `polcy`/);
+});
+
+test("a restricted search goes on only for a caller that sends forwardBody", () => {
+  const a = new Authorizer({ policy: { roles: { mine: { extends: "agent", conversation_access: "assigned_to_me" } } },
+    token: { trusted_payload_header: "x-jwt-payload" } });
+  const exp = Math.floor(Date.now() / 1000) + 600;
+  const req = { method: "POST", path: "/conversations/search", claims: { role: "mine", sub: "7", exp },
+    body: { query: { field: "open", operator: "=", value: true } } };
+  const unsaid = a.authorize(req);
+  assert.deepEqual([unsaid.allow, unsaid.code, unsaid.forwardBody], [false, "conversation_route_restricted", undefined]);
+  assert.match(unsaid.message, /forwardsBody/);
+  const said = a.authorize({ ...req, forwardsBody: true });
+  assert.equal(said.allow, true);
+  assert.deepEqual(JSON.parse(said.forwardBody).query.value[1], { field: "admin_assignee_id", operator: "=", value: 7 });
 });
 
 test("claims, tokens, bodies and the deny body", () => {

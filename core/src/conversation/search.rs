@@ -157,8 +157,12 @@ fn filter(field: &str, operator: &str, value: Value) -> Query {
 
 /// An id as the search takes it: a number when it is one (the fields are integers).
 fn id(s: &str) -> Value {
-    s.parse::<u64>()
-        .map_or_else(|_| Value::String(s.into()), Value::from)
+    // Only a plain number (`7`, never `007` or `+7`, which would name someone else than the
+    // string the answer is judged against).
+    match s.parse::<u64>() {
+        Ok(n) if super::is_conversation_number(s) => Value::from(n),
+        _ => Value::String(s.into()),
+    }
 }
 
 /// What says nobody in a filter, by version.

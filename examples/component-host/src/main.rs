@@ -36,6 +36,7 @@ fn request(method: &str, path: &str, claims: &str) -> Request {
         now: None,
         request_id: Some("host-1".into()),
         lookup: None,
+        forwards_body: None,
     }
 }
 
