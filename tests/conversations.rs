@@ -14,19 +14,9 @@ use intercom_authz::conversation::Kind;
 use intercom_authz::policy::{template_shape, Policy, PolicyConfig};
 
 fn reach() -> Vec<(String, String, String)> {
-    let p =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spec-conversations/reach.tsv");
-    std::fs::read_to_string(p)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut f = l.split('\t');
-            (
-                f.next().unwrap().into(),
-                f.next().unwrap().into(),
-                f.next().unwrap().into(),
-            )
-        })
+    tsv("reach.tsv")
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
         .collect()
 }
 

@@ -44,7 +44,7 @@ use crate::acting;
 use crate::body::BodyRule;
 use crate::body::{self, BodyError};
 use crate::conversation::search::SearchError;
-use crate::conversation::{Access, Kind, Lookup, Nobody, Reassign, ReportingExports, Viewer};
+use crate::conversation::{Access, Kind, Lookup, Reassign, ReportingExports};
 use crate::path;
 use crate::perm::PermSet;
 use crate::policy::{PathMode, Policy, Role, Route, ScopeMode, ScopeSource, UnknownVersions};
@@ -416,6 +416,20 @@ fn no_body_beside_query(req: &Request<'_>, d: &mut Decision<'_>) -> Step<()> {
     }
 }
 
+/// The body a step reads: its bytes, `None` when absent or blank, or `Err(NeedBody)` (and the
+/// effect that asks for it) when it has not been read yet.
+fn body_bytes<'b>(req: &Request<'b>, d: &mut Decision<'_>) -> Result<Option<&'b [u8]>, Code> {
+    match req.body {
+        Body::NotRead => {
+            d.effect = Effect::NeedBody;
+            Err(Code::NeedBody)
+        }
+        Body::Absent => Ok(None),
+        Body::Bytes(b) if b.iter().all(u8::is_ascii_whitespace) => Ok(None),
+        Body::Bytes(b) => Ok(Some(b)),
+    }
+}
+
 /// Step 8b: the permissions a body rule reads off the JSON body (never off the query).
 fn body_permissions(
     policy: &Policy,
@@ -432,16 +446,10 @@ fn body_permissions(
         d.detail = Detail::Body(BodyError::InQuery(field));
         return stop(d, Code::InvalidBody);
     }
-    let bytes = match req.body {
-        Body::NotRead => {
-            d.effect = Effect::NeedBody;
-            return stop(d, Code::NeedBody);
-        }
-        Body::Absent => return stop(d, Code::BodyRequired),
-        Body::Bytes(b) if b.iter().all(u8::is_ascii_whitespace) => {
-            return stop(d, Code::BodyRequired)
-        }
-        Body::Bytes(b) => b,
+    let bytes = match body_bytes(req, d) {
+        Err(code) => return stop(d, code),
+        Ok(None) => return stop(d, Code::BodyRequired),
+        Ok(Some(b)) => b,
     };
     if !req.content_type.is_some_and(rack::is_json) {
         d.detail = Detail::Ambiguous(
@@ -531,14 +539,10 @@ fn attribution<'a>(
         );
         return stop(d, Code::AmbiguousRequest);
     }
-    let bytes = match req.body {
-        Body::NotRead => {
-            d.effect = Effect::NeedBody;
-            return stop(d, Code::NeedBody);
-        }
-        Body::Absent => return Ok(()),
-        Body::Bytes(b) if b.iter().all(u8::is_ascii_whitespace) => return Ok(()),
-        Body::Bytes(b) => b,
+    let bytes = match body_bytes(req, d) {
+        Err(code) => return stop(d, code),
+        Ok(None) => return Ok(()),
+        Ok(Some(b)) => b,
     };
     if !req.content_type.is_some_and(rack::is_json) {
         d.detail = Detail::Ambiguous(
@@ -685,12 +689,7 @@ fn conversation_access<'a>(
         Lookup::NotFound => return Err(Code::ConversationNotAccessible),
         Lookup::Known(a) => a,
     };
-    let viewer = Viewer {
-        access: d.access,
-        admin: who.subject.clone(),
-        teams: who.teams.clone(),
-        nobody: Nobody::of(d.api_version),
-    };
+    let viewer = d.viewer(who);
     if !viewer.may_access(a) {
         return Err(Code::ConversationNotAccessible);
     }
@@ -723,15 +722,7 @@ fn search(
         );
         return Err(Code::AmbiguousRequest);
     }
-    let bytes = match req.body {
-        Body::NotRead => {
-            d.effect = Effect::NeedBody;
-            return Err(Code::NeedBody);
-        }
-        Body::Absent => return Err(Code::BodyRequired),
-        Body::Bytes(b) if b.iter().all(u8::is_ascii_whitespace) => return Err(Code::BodyRequired),
-        Body::Bytes(b) => b,
-    };
+    let bytes = body_bytes(req, d)?.ok_or(Code::BodyRequired)?;
     if !req.content_type.is_some_and(rack::is_plain_json) {
         d.detail = Detail::Ambiguous(
             "a restricted role's search is rewritten from its JSON body: send `Content-Type: application/json` (the type Rails parses)",
@@ -742,13 +733,7 @@ fn search(
         d.detail = Detail::Body(e);
         Code::InvalidBody
     })?;
-    let viewer = Viewer {
-        access: d.access,
-        admin: who.subject.clone(),
-        teams: who.teams.clone(),
-        nobody: Nobody::of(d.api_version),
-    };
-    match crate::conversation::search::rewrite(&viewer, &body) {
+    match crate::conversation::search::rewrite(&d.viewer(who), &body) {
         Ok(rewritten) => {
             d.forward_body = Some(rewritten);
             d.guard = Guard::Response(Kind::List);

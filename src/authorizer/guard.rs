@@ -84,12 +84,7 @@ pub fn response_guard(d: &Decision<'_>, who: &Principal) -> Option<ResponseGuard
     match d.guard {
         Guard::Response(kind) if d.is_allowed() => Some(ResponseGuard {
             kind,
-            viewer: Viewer {
-                access: d.access,
-                admin: who.subject.clone(),
-                teams: who.teams.clone(),
-                nobody: conversation::Nobody::of(d.api_version),
-            },
+            viewer: d.viewer(who),
         }),
         _ => None,
     }

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use serde::Serialize;
 
 use crate::body::BodyError;
-use crate::conversation::{Access, Kind};
+use crate::conversation::{Access, Kind, Nobody, Viewer};
 use crate::path::PathError;
 use crate::perm::PermSet;
 use crate::policy::Policy;
@@ -188,6 +188,17 @@ impl<'a> Decision<'a> {
             considered: Vec::new(),
             api_version: None,
             forward_body: None,
+        }
+    }
+
+    /// Who is asking, as conversation access judges them: the role's level, the caller's
+    /// admin id and teams, and how the requested version says nobody.
+    pub fn viewer(&self, who: &super::Principal) -> Viewer {
+        Viewer {
+            access: self.access,
+            admin: who.subject.clone(),
+            teams: who.teams.clone(),
+            nobody: Nobody::of(self.api_version),
         }
     }
 
