@@ -3,7 +3,7 @@
 
 Answers every request with plausible JSON (an Intercom-shaped object named after the first path
 segment), records what it received (method, path, headers, body) one JSON line per request in
-the file given by --record, and serves a JWKS document at /.well-known/jwks.json when --jwks
+the file given by --record, and serves a JWKS document at /.well-known/jwks.json (or --jwks-path) when --jwks
 names a file (so the filter's remote JWKS can be tested against a local cluster).
 
 With --cases (the materialized corpus), conversation-access cases are answered as they say
@@ -74,6 +74,7 @@ class Handler(BaseHTTPRequestHandler):
     record = None
     jwks = None
     jwks_status = 200
+    jwks_path = "/.well-known/jwks.json"
     admins = None  # a file: GET /admins answers its bytes (503 while it does not exist)
     responses = {}  # x-case-id -> reply
     lookups = {}  # conversation id -> reply
@@ -99,7 +100,7 @@ class Handler(BaseHTTPRequestHandler):
                                  and parts[0] == "conversations" and parts[1].isdigit())
         if is_conversation_write and self.slow_writes > 0:
             time.sleep(self.slow_writes)  # outside the lock: reads go on meanwhile
-        if self.path.startswith("/.well-known/jwks.json"):
+        if self.path.split("?")[0] == self.jwks_path:
             if self.jwks is None or self.jwks_status != 200:
                 return self._send(self.jwks_status if self.jwks else 404, {"error": "no jwks"})
             with open(self.jwks, "rb") as f:
@@ -446,6 +447,7 @@ def main():
     ap.add_argument("--port", type=int, default=8081)
     ap.add_argument("--record")
     ap.add_argument("--jwks")
+    ap.add_argument("--jwks-path", default="/.well-known/jwks.json", help="where the JWKS is served")
     ap.add_argument("--cases")
     ap.add_argument("--admins", help="a file GET /admins answers (Intercom's teammate directory); 503 while absent")
     ap.add_argument("--store", help="a JSON file of conversations (id -> conversation) to serve statefully")
@@ -464,6 +466,7 @@ def main():
                 Handler.lookups[cid] = up["lookup"]
     Handler.record = args.record
     Handler.jwks = args.jwks
+    Handler.jwks_path = args.jwks_path
     Handler.admins = args.admins
     Handler.store = load_store(args.store) if args.store else None
     Handler.slow_writes = args.slow_writes

@@ -88,6 +88,11 @@ fn on_stream<R>(id: u32, busy: R, f: impl FnOnce(&mut Stream) -> R) -> Option<R>
     })
 }
 
+/// Answers request `id`'s overdue body, `408` (from the root's tick).
+pub fn body_timed_out(id: u32) {
+    on_stream(id, (), Stream::body_timed_out);
+}
+
 /// Runs `f` on root context `id`; `missing` when there is none or it is in a callback.
 fn on_root<R>(id: u32, missing: R, f: impl FnOnce(&mut Root) -> R) -> R {
     VM.with(|vm| {

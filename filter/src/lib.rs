@@ -126,6 +126,9 @@ struct Shared {
     assignments: assignments::Assignments,
     /// Whether a role's conversation access is restricted (assignments matter).
     restricts_conversations: bool,
+    /// With `body_hold: buffer_filter`: the router was seen with the headers of a request
+    /// whose body was not judged yet (see [`Request::unprotected`]).
+    unprotected: Cell<bool>,
 }
 
 /// A request held for its body.
@@ -133,7 +136,14 @@ struct Waiting {
     context_id: u32,
     /// Milliseconds since the epoch.
     deadline: u64,
-    request_id: Option<String>,
+}
+
+/// Whether the router has started this request's upstream request (it sets the attempt count
+/// as it does, before sending the headers).
+fn router_started() -> bool {
+    host::property(&["upstream", "request_attempt_count"])
+        .and_then(|b| <[u8; 8]>::try_from(b.get(..8)?).ok())
+        .is_some_and(|n| u64::from_le_bytes(n) > 0)
 }
 
 fn now_millis() -> u64 {
@@ -247,6 +257,13 @@ impl Stream {
         }
     }
 
+    /// The body is overdue (see [`Request::body_timed_out`]).
+    fn body_timed_out(&mut self) {
+        if let Stream::Request(r) = self {
+            r.body_timed_out();
+        }
+    }
+
     /// A conversation lookup answered.
     fn on_http_call_response(&mut self, token: u32, body_size: usize) {
         if let Stream::Request(r) = self {
@@ -289,6 +306,8 @@ struct Request {
     body_wanted: bool,
     /// The headers went on (rewritten) before the body was judged.
     headers_sent: bool,
+    /// The decision that asked for the body, while it is awaited (what a `408` is about).
+    awaiting: Option<Outcome>,
     request_id: Option<String>,
     /// As Envoy holds them: bytes, possibly not UTF-8 (the authorizer decides what that means).
     method: Vec<u8>,
@@ -346,7 +365,6 @@ impl Request {
             waiting.push(Waiting {
                 context_id: self.id,
                 deadline,
-                request_id: self.request_id.clone(),
             });
         }
     }
@@ -405,17 +423,13 @@ impl Request {
         }
     }
 
-    /// Acts on a final outcome: continue or deny.
-    fn act(&mut self, out: &Outcome) -> Action {
-        let cfg = self.shared.authz.config();
-        let dry = cfg.mode == Mode::DryRun;
+    /// Counts, audits and records (filter state) a final outcome: every decision, once.
+    fn record(&mut self, out: &Outcome, dry: bool) {
         let m = &self.shared.metrics;
         if out.allow {
             m.allowed.add_one();
-        } else if dry {
-            m.denial(out.code_id, true);
         } else {
-            m.denial(out.code_id, false);
+            m.denial(out.code_id, dry);
         }
         let audited = self.audited(out);
         if (audited || !out.allow) && self.request_id.is_none() {
@@ -428,6 +442,12 @@ impl Request {
         if !out.allow || self.shared.authz.config().decision_state == DecisionState::All {
             let _ = host::set_property(&["intercom_authz.decision"], out.code.as_bytes());
         }
+    }
+
+    /// Acts on a final outcome: continue or deny.
+    fn act(&mut self, out: &Outcome) -> Action {
+        let dry = self.shared.authz.config().mode == Mode::DryRun;
+        self.record(out, dry);
         if !out.allow && !dry {
             send_denial(out, self.request_id.as_deref());
             return Action::Pause;
@@ -634,6 +654,7 @@ impl Request {
             return self.act(&Outcome::body_too_large(max));
         }
         self.start_waiting();
+        self.awaiting = Some(out.clone());
         match self.shared.authz.config().body_hold {
             // Nothing goes on until the decision: Envoy keeps the headers and still delivers
             // the body (`allow_on_headers_stop_iteration: true`); `act` rewrites the headers
@@ -644,6 +665,9 @@ impl Request {
             // held here; `envoy.filters.http.buffer` after this filter keeps the headers from
             // the router until the body has passed (or been denied) here.
             BodyHold::BufferFilter => {
+                if self.shared.unprotected.get() {
+                    return self.unprotected();
+                }
                 self.prepare_upstream(out);
                 if self.shared.restricts_conversations {
                     // The decision (a search's, say) may yet judge the answer: it must come
@@ -659,6 +683,44 @@ impl Request {
         }
     }
 
+    /// With `body_hold: buffer_filter`, the router has the headers of a request whose body is
+    /// not judged: `envoy.filters.http.buffer` is missing, or placed before this filter. The
+    /// request is refused, `500 body_hold_misconfigured` (the local reply resets the upstream
+    /// request before any of its body went), and so is every later body-dependent request of
+    /// this configuration on this worker, before its headers go on: a wiring mistake lets at
+    /// most one request's headers reach the upstream per worker, and never a body.
+    fn unprotected(&mut self) -> Action {
+        if !self.stop_waiting() {
+            return Action::Pause; // already answered 408
+        }
+        if !self.shared.unprotected.replace(true) {
+            log(
+                LogLevel::Critical,
+                "intercom-authz: `body_hold: buffer_filter`, but the router had a body-dependent request's headers before its body was judged: envoy.filters.http.buffer is missing or placed before this filter. Every body-dependent request is refused (500 body_hold_misconfigured) until the configuration changes: put the buffer filter right after this filter, or use `body_hold: headers` with the plugin's `allow_on_headers_stop_iteration: true`",
+            );
+        }
+        let message = String::from("The proxy is misconfigured: this request's body cannot be judged before it reaches Intercom");
+        let out = match self.awaiting.take() {
+            Some(o) => o.after(Code::BodyHoldMisconfigured, message),
+            None => Outcome::denied(Code::BodyHoldMisconfigured, message),
+        };
+        self.act(&out)
+    }
+
+    /// Answers `408 body_timeout` ([`Root::expire_bodies`], which has already taken the
+    /// request off the wait list): counted, audited and recorded like any denial.
+    fn body_timed_out(&mut self) {
+        let ms = self.shared.authz.config().body_timeout_ms;
+        let message = format!("the body did not arrive within {ms} ms");
+        let out = match self.awaiting.take() {
+            Some(o) => o.after(Code::BodyTimeout, message),
+            None => Outcome::denied(Code::BodyTimeout, message),
+        };
+        // Not a policy decision: refused in dry run too (nothing would ever reach Intercom).
+        self.record(&out, false);
+        send_denial(&out, self.request_id.as_deref());
+    }
+
     fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         if self.lookup_token.is_some() {
             // Decided on the headers but for the conversation's assignment: the body waits too.
@@ -666,6 +728,9 @@ impl Request {
         }
         if !self.body_wanted {
             return Action::Continue;
+        }
+        if self.headers_sent && router_started() {
+            return self.unprotected();
         }
         let max = self.shared.authz.config().max_body_bytes;
         if body_size > max {
@@ -693,6 +758,9 @@ impl Request {
         }
         if !self.body_wanted {
             return Action::Continue;
+        }
+        if self.headers_sent && router_started() {
+            return self.unprotected();
         }
         // The body ended with trailers: judge what was buffered.
         if !self.stop_waiting() {

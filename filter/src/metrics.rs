@@ -88,6 +88,9 @@ impl Metrics {
                 })
                 .collect()
         };
+        // Counted by the panic hook (which defines it again: the same counter), defined here so
+        // that it exists, at 0, before the first panic: an alert on its increase needs a series.
+        let _ = define("vm_panics");
         Metrics {
             allowed: Batched::new("allowed"),
             cache_hits: Batched::new("token_cache_hits"),

@@ -133,12 +133,7 @@ impl Root {
                 LogLevel::Warn,
                 &format!("intercom-authz: the body did not arrive within {ms} ms of the headers: 408 body_timeout{hint}"),
             );
-            let out = Outcome::denied(
-                Code::BodyTimeout,
-                format!("the body did not arrive within {ms} ms"),
-            );
-            shared.metrics.denial(Code::BodyTimeout, false);
-            send_denial(&out, w.request_id.as_deref());
+            abi::body_timed_out(w.context_id);
         }
         let _ = host::set_effective_context(self.id);
     }
@@ -392,6 +387,7 @@ impl Root {
             waiting: RefCell::new(Vec::new()),
             assignments,
             restricts_conversations,
+            unprotected: Cell::new(false),
         }));
         *self.jwks.borrow_mut() = Fetch::default();
         *self.directory.borrow_mut() = Fetch::default();
@@ -442,6 +438,7 @@ impl Root {
             shared,
             body_wanted: false,
             headers_sent: false,
+            awaiting: None,
             request_id: None,
             method: Vec::new(),
             path: Vec::new(),

@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
 """Istio (`make test-istio`): the shipped `istio/` manifests against Istio's resource models
-(PyPI cloudcoil-models-istio, pinned), the Wasm OCI image (`make image`) pushed to a real
-registry on loopback (Debian's docker-registry) with skopeo and pulled back byte for byte, and
-the WasmPlugin's own pluginConfig run in Envoy wired as Istio wires it: the module from the
-pulled image, failStrategy FAIL_CLOSE, phase AUTHZ's place before the router, and the
-EnvoyFilter's buffer filter after it."""
-import base64
+(PyPI cloudcoil-models-istio, pinned); the image (`make image`) pushed to a real registry on
+loopback (Debian's docker-registry) with skopeo and fetched back **by the rules of Istio's own
+fetcher** (tests/istio/istio_fetcher.py, ported from Istio's source); and what each manifest
+makes of Envoy, run in Envoy:
+
+- `envoyfilter.yaml` (the way to run it): the ECDS resource as istio-agent rewrites it (the
+  module fetched from the registry, a local file), the HTTP filter where the patch puts it
+  (before the router, after an Istio-style jwt_authn): body rules, conversation access and
+  remote JWKS with no buffer filter;
+- `wasmplugin.yaml` (`body_hold: buffer_filter`): with its EnvoyFilter's buffer filter after the
+  Wasm filter as Istio orders them, and wired wrong (no buffer filter; the buffer filter first):
+  every wrong wiring is refused `500 body_hold_misconfigured` and no body reaches Intercom."""
+import copy
 import json
 import os
 import pathlib
@@ -18,19 +25,32 @@ import urllib.request
 
 import yaml
 
-from tests.envoy.test_envoy import ENVOY, ROOT, WASM, free_port, raw_request, slow_request, wait_http
-from tests.envoy.test_fleet import PROCS, start, tearDownModule, upstream  # noqa: F401 (stops what start() started)
+from tests.envoy.test_envoy import ENVOY, ROOT, WASM, free_port, raw_request, rsa_jwk, slow_request, wait_http
+from tests.envoy.test_fleet import PROCS, start, tearDownModule  # noqa: F401 (stops what start() started)
+from tests.istio import istio_fetcher
 
 OCI = ROOT / "dist/oci"
 TAG = "0.1.0"
+WASM_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+# istio/api extensions/v1alpha1 FailStrategy, as istio/istio maps it to Envoy's failure_policy
+# (pilot/pkg/model/extensions.go at 86c9f01fd735fb01d8192f5bcaf0d424afb7f14c).
+ISTIO_FAIL_STRATEGIES = {"FAIL_CLOSE": "FAIL_CLOSED", "FAIL_OPEN": "FAIL_OPEN", "FAIL_RELOAD": "FAIL_RELOAD"}
+ROUTER = {"name": "envoy.filters.http.router", "typed_config": {
+    "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}
 
 
-def docs():
-    """The rendered manifests (`make image`: istio/wasmplugin.yaml with the image filled in)."""
-    return list(yaml.safe_load_all((ROOT / "dist/istio/wasmplugin.yaml").read_text()))
+def docs(name):
+    """A rendered manifest (`make image`: istio/<name> with the image filled in)."""
+    return list(yaml.safe_load_all((ROOT / "dist/istio" / name).read_text()))
 
 
-def strict(model, doc):
+def plugin_config_of(envoyfilter):
+    """The filter's configuration in the EnvoyFilter's extension config."""
+    ext = envoyfilter["spec"]["configPatches"][0]["patch"]["value"]
+    return json.loads(ext["typed_config"]["config"]["configuration"]["value"])
+
+
+def strict(model, doc, free=(".spec.pluginConfig", ".spec.configPatches")):
     """Validates against the model, and refuses what the model would silently drop (a typo)."""
     obj = model.model_validate(doc)
     back = obj.model_dump(by_alias=True, exclude_unset=True, mode="json")
@@ -46,80 +66,54 @@ def strict(model, doc):
             for i, (x, y) in enumerate(zip(a, b)):
                 yield from missing(x, y, f"{at}[{i}]")
 
-    dropped = [p for p in missing(doc, back) if not p.startswith((".spec.pluginConfig", ".spec.configPatches[0].patch.value"))]
-    return dropped
+    return [p for p in missing(doc, back) if not (p.startswith(free) and ".patch.value" in p or p.startswith(".spec.pluginConfig"))]
 
 
-def mint(role_names):
-    """An RS256 token from the test IdP (tests/keys/rsa.pem, kid sso-2026 in the pluginConfig)."""
+def mint(role_names, sub="7"):
+    """An RS256 token from the test IdP (tests/keys/rsa.pem, kid sso-2026 in the manifests)."""
     import jwt
     now = int(time.time())
-    claims = {"iss": "https://sso.example.com/realms/acme", "aud": "intercom-authz", "sub": "7", "iat": now,
-              "exp": now + 600, "realm_access": {"roles": role_names}}
+    claims = {"iss": "https://sso.example.com/realms/acme", "aud": "intercom-authz", "sub": sub, "iat": now,
+              "exp": now + 600, "realm_access": {"roles": ["offline_access", "default-roles-acme", *role_names]}}
     return jwt.encode(claims, (ROOT / "tests/keys/rsa.pem").read_bytes(), algorithm="RS256", headers={"kid": "sso-2026"})
 
 
-class Manifests(unittest.TestCase):
-    def test_the_template_renders_to_the_image(self):
-        template = (ROOT / "istio/wasmplugin.yaml").read_text()
-        self.assertIn('url: "@IMAGE@"', template)
-        self.assertIn('sha256: "@SHA256@"', template)
-        spec = docs()[0]["spec"]
-        self.assertRegex(spec["url"], r"^oci://.+/intercom-authz:0\.1\.0$")
-        self.assertRegex(spec["sha256"], r"^[0-9a-f]{64}$")
-
-    def test_they_match_istio_resource_schemas(self):
-        from cloudcoil.models.istio.extensions.v1alpha1 import WasmPlugin
-        from cloudcoil.models.istio.networking.v1alpha3 import EnvoyFilter
-        plugin, envoyfilter = docs()
-        self.assertEqual(strict(WasmPlugin, plugin), [])
-        self.assertEqual(strict(EnvoyFilter, envoyfilter), [])
-        spec = plugin["spec"]
-        self.assertEqual((spec["phase"], spec["failStrategy"]), ("AUTHZ", "FAIL_CLOSE"))
-        # Not vacuous: a wrong phase or fail strategy is refused by the models.
-        for bad in [{"phase": "AUTHX"}, {"failStrategy": "FAIL_OPEN_PLEASE"}]:
-            with self.assertRaises(Exception):
-                WasmPlugin.model_validate(dict(plugin, spec=dict(spec, **bad)))
-        self.assertEqual(strict(WasmPlugin, dict(plugin, spec=dict(spec, pluginConfg={}))), [".spec.pluginConfg"])
-
-    def test_the_plugin_config_is_valid_and_matches_the_schema(self):
-        import jsonschema
-        cfg = docs()[0]["spec"]["pluginConfig"]
-        schema = json.loads((ROOT / "envoy/config.schema.json").read_text())
-        self.assertEqual([e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(cfg)], [])
-        self.assertEqual(cfg["body_hold"], "buffer_filter")  # WasmPlugin has no allow_on_headers_stop_iteration
+def keycloak(*roles):
+    return {"authorization": f"Bearer {mint(roles)}"}
 
 
-class Image(unittest.TestCase):
-    """The image in a real registry, and the pluginConfig in Envoy the way Istio wires it."""
+def cluster(name, port):
+    return {"name": name, "type": "STATIC", "connect_timeout": "1s", "load_assignment": {
+        "cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {
+            "socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]}}
+
+
+class Registry:
+    """A real registry on loopback with the image pushed by skopeo (set up once)."""
+    tmp = host = None
 
     @classmethod
-    def setUpClass(cls):
+    def up(cls):
+        if cls.host:
+            return cls
         for what, p in [("the image (make image)", OCI / "index.json"), ("docker-registry", pathlib.Path("/usr/bin/docker-registry")),
                         ("skopeo", pathlib.Path("/usr/bin/skopeo"))]:
             if not p.exists():
                 raise AssertionError(f"{what} is missing: {p}")
         cls.tmp = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-istio-"))
-        cls.registry = f"127.0.0.1:{free_port()}"
+        host = f"127.0.0.1:{free_port()}"
         (cls.tmp / "registry.yml").write_text(yaml.safe_dump({
             "version": 0.1, "storage": {"filesystem": {"rootdirectory": str(cls.tmp / "registry")}},
-            "http": {"addr": cls.registry}}))
+            "http": {"addr": host}}))
         start(["docker-registry", "serve", str(cls.tmp / "registry.yml")], cls.tmp / "registry.log")
-        wait_http(f"http://{cls.registry}/v2/")
-        cls.ref = f"docker://{cls.registry}/platform/intercom-authz:{TAG}"
-        cls.skopeo("copy", "--dest-tls-verify=false", f"oci:{OCI}:{TAG}", cls.ref)
-        cls.pulled = cls.tmp / "pulled"
-        cls.skopeo("copy", "--src-tls-verify=false", cls.ref, f"oci:{cls.pulled}:{TAG}")
-        # The registry's own word on what it holds (the distribution API), not skopeo's.
-        req = urllib.request.Request(f"http://{cls.registry}/v2/platform/intercom-authz/manifests/{TAG}",
-                                     headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
-        with urllib.request.urlopen(req, timeout=10) as r:
-            cls.digest = r.headers["Docker-Content-Digest"]
-            cls.manifest = json.loads(r.read())
+        wait_http(f"http://{host}/v2/")
+        cls.host = host
+        cls.push(f"oci:{OCI}:{TAG}", "platform/intercom-authz", TAG)
+        return cls
 
     @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+    def push(cls, source, repo, tag):
+        cls.skopeo("copy", "--dest-tls-verify=false", source, f"docker://{cls.host}/{repo}:{tag}")
 
     @staticmethod
     def skopeo(*args):
@@ -128,78 +122,336 @@ class Image(unittest.TestCase):
             raise AssertionError(f"skopeo {' '.join(args)}: {r.stderr}")
         return r.stdout
 
-    def layer(self):
-        (layer,) = self.manifest["layers"]
-        return layer, (self.pulled / "blobs/sha256" / layer["digest"].split(":")[1]).read_bytes()
+    @classmethod
+    def here(cls, url):
+        """The manifest's oci:// URL with this registry in place of the template's."""
+        _, repo, tag = istio_fetcher.parse_url(url)
+        return f"oci://{cls.host}/platform/{repo.rpartition('/')[2]}:{tag}"
 
-    def test_pushed_and_pulled_back_byte_for_byte(self):
-        layer, module = self.layer()
-        self.assertEqual(layer["mediaType"], "application/vnd.module.wasm.content.layer.v1+wasm")
-        self.assertEqual(self.manifest["config"]["mediaType"], "application/vnd.module.wasm.config.v1+json")
-        self.assertEqual(module, WASM.read_bytes())
+
+class Manifests(unittest.TestCase):
+    def test_the_templates_render_to_the_image(self):
         index = json.loads((OCI / "index.json").read_text())
-        self.assertEqual(self.digest, index["manifests"][0]["digest"])  # the digest make image printed
-        self.assertEqual(docs()[0]["spec"]["sha256"], self.digest.split(":")[1])  # and pinned in the WasmPlugin
-        print(f"\nOCI image: manifest {self.digest}, module layer {layer['size']} bytes")
+        digest = index["manifests"][0]["digest"].split(":")[1]
+        for name in ["wasmplugin.yaml", "envoyfilter.yaml"]:
+            template = (ROOT / "istio" / name).read_text()
+            self.assertIn('"@IMAGE@"', template)
+            self.assertIn('"@SHA256@"', template)
+            rendered = (ROOT / "dist/istio" / name).read_text()
+            self.assertNotIn("@", rendered.replace("\"@type\"", ""), name)
+            self.assertIn(f"oci://registry.example.com/platform/intercom-authz:{TAG}", rendered)
+            self.assertIn(digest, rendered)
 
-    def test_the_plugin_config_in_envoy_as_istio_wires_it(self):
-        _, module = self.layer()
-        spec = docs()[0]["spec"]
-        buffer = docs()[1]["spec"]["configPatches"][0]["patch"]["value"]
-        (self.tmp / "plugin.wasm").write_bytes(module)
-        up_port, port, admin = free_port(), free_port(), free_port()
-        record = upstream(up_port)
-        wasm = {"name": "intercom_authz", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
-            "config": {"name": "intercom-authz", "root_id": spec["pluginName"],
-                       "failure_policy": {"FAIL_CLOSE": "FAIL_CLOSED"}[spec["failStrategy"]],
-                       "vm_config": {"runtime": "envoy.wasm.runtime.v8", "code": {"local": {"filename": str(self.tmp / "plugin.wasm")}},
+    def test_build_image_writes_next_to_the_image_wherever_it_runs(self):
+        out = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-image-"))
+        try:
+            r = subprocess.run(["python3", str(ROOT / "istio/build_image.py"), str(WASM), str(out / "oci"), TAG],
+                               cwd=out, capture_output=True, text=True, env=dict(os.environ, REGISTRY="r.example/x"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue((out / "istio/envoyfilter.yaml").exists())
+            self.assertIn("oci://r.example/x/intercom-authz:0.1.0", (out / "istio/wasmplugin.yaml").read_text())
+            # Reproducible: the same module, the same manifest digest as `make image`'s.
+            self.assertEqual(json.loads((out / "oci/index.json").read_text())["manifests"][0]["digest"],
+                             json.loads((OCI / "index.json").read_text())["manifests"][0]["digest"])
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+
+    def test_they_match_istio_resource_schemas(self):
+        from cloudcoil.models.istio.extensions.v1alpha1 import WasmPlugin
+        from cloudcoil.models.istio.networking.v1alpha3 import EnvoyFilter
+        plugin, buffer = docs("wasmplugin.yaml")
+        (envoyfilter,) = docs("envoyfilter.yaml")
+        # The model is Istio 1.24's API (the newest on PyPI), from before FAIL_RELOAD (Istio
+        # 1.27): that one field is checked against Istio's own enum instead.
+        self.assertIn(plugin["spec"]["failStrategy"], ISTIO_FAIL_STRATEGIES)
+        plugin = copy.deepcopy(plugin)
+        plugin["spec"]["failStrategy"] = "FAIL_CLOSE"
+        self.assertEqual(strict(WasmPlugin, plugin), [])
+        self.assertEqual(strict(EnvoyFilter, buffer), [])
+        self.assertEqual(strict(EnvoyFilter, envoyfilter), [])
+        spec = plugin["spec"]
+        self.assertEqual(spec["phase"], "AUTHZ")
+        # Not vacuous: a wrong phase, fail strategy or patch operation is refused by the models.
+        for bad in [{"phase": "AUTHX"}, {"failStrategy": "FAIL_OPEN_PLEASE"}]:
+            with self.assertRaises(Exception):
+                WasmPlugin.model_validate(dict(plugin, spec=dict(spec, **bad)))
+        bad = copy.deepcopy(envoyfilter)
+        bad["spec"]["configPatches"][0]["patch"]["operation"] = "MERGE_PLEASE"
+        with self.assertRaises(Exception):
+            EnvoyFilter.model_validate(bad)
+        self.assertEqual(strict(WasmPlugin, dict(plugin, spec=dict(spec, pluginConfg={}))), [".spec.pluginConfg"])
+
+    def test_the_plugin_configs_are_valid_and_match_the_schema(self):
+        import jsonschema
+        schema = json.loads((ROOT / "envoy/config.schema.json").read_text())
+        check = lambda cfg: [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(cfg)]
+        (envoyfilter,) = docs("envoyfilter.yaml")
+        plugin = docs("wasmplugin.yaml")[0]["spec"]["pluginConfig"]
+        full = plugin_config_of(envoyfilter)
+        self.assertEqual(check(plugin), [])
+        self.assertEqual(check(full), [])
+        self.assertEqual(plugin["body_hold"], "buffer_filter")  # WasmPlugin has no allow_on_headers_stop_iteration
+        self.assertEqual(full["body_hold"], "headers")
+        wasm = envoyfilter["spec"]["configPatches"][0]["patch"]["value"]["typed_config"]["config"]
+        self.assertIs(wasm["allow_on_headers_stop_iteration"], True)
+        self.assertEqual(wasm["failure_policy"], "FAIL_RELOAD")
+        # The HTTP filter asks ECDS for the extension config by its name.
+        insert = envoyfilter["spec"]["configPatches"][1]
+        self.assertEqual(insert["patch"]["value"]["name"], envoyfilter["spec"]["configPatches"][0]["patch"]["value"]["name"])
+        self.assertEqual(insert["match"]["listener"]["filterChain"]["filter"]["subFilter"]["name"], "envoy.filters.http.router")
+
+    def test_lint_accepts_the_shipped_manifests(self):
+        for name in ["wasmplugin.yaml", "envoyfilter.yaml"]:
+            r = subprocess.run([str(ROOT / "target/release/intercom-authz"), "lint", str(ROOT / "dist/istio" / name)],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, f"{name}: {r.stdout}{r.stderr}")
+
+
+class Image(unittest.TestCase):
+    """The image through a real registry, fetched back as Istio's fetcher fetches it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.registry = Registry.up()
+
+    def test_istio_fetches_the_module_pinned_by_the_manifest_digest(self):
+        for name in ["envoyfilter.yaml", "wasmplugin.yaml"]:
+            doc = docs(name)[0]
+            if name == "wasmplugin.yaml":
+                url, sha = doc["spec"]["url"], doc["spec"]["sha256"]
+            else:
+                remote = doc["spec"]["configPatches"][0]["patch"]["value"]["typed_config"]["config"]["vm_config"]["code"]["remote"]
+                url, sha = remote["http_uri"]["uri"], remote["sha256"]
+            module, digest = istio_fetcher.fetch(self.registry.here(url), sha)
+            self.assertEqual(module, WASM.read_bytes(), name)
+            self.assertEqual(digest, sha)
+        manifest = json.loads(urllib.request.urlopen(urllib.request.Request(
+            f"http://{self.registry.host}/v2/platform/intercom-authz/manifests/{TAG}",
+            headers={"Accept": istio_fetcher.OCI_MANIFEST}), timeout=10).read())
+        print(f"\nOCI image manifest ({digest}):\n{json.dumps(manifest, indent=1)}")
+        self.assertEqual([l["mediaType"] for l in manifest["layers"]], [istio_fetcher.OCI_LAYER])
+
+    def test_another_digest_is_refused(self):
+        url = self.registry.here(docs("wasmplugin.yaml")[0]["spec"]["url"])
+        with self.assertRaisesRegex(istio_fetcher.FetchError, "does not match"):
+            istio_fetcher.fetch(url, "0" * 64)
+
+    def test_the_fetcher_port_refuses_what_istio_refuses(self):
+        """Not vacuous: last session's image (an *oci* artifact with one layer) and a compat
+        image without plugin.wasm are refused with Istio's words."""
+        tmp = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-bad-image-"))
+        try:
+            wasm = WASM.read_bytes()
+            for tag, layers in [("one-wasm-layer", [(istio_fetcher.WASM_LAYER, wasm)]),
+                                ("no-plugin-wasm", [(istio_fetcher.OCI_LAYER, targz("module.wasm", wasm))])]:
+                layout = tmp / tag
+                oci_layout(layout, tag, layers)
+                self.registry.push(f"oci:{layout}:{tag}", "platform/bad", tag)
+            with self.assertRaisesRegex(istio_fetcher.FetchError, "number of layers must be 2 but got 1"):
+                istio_fetcher.fetch(f"oci://{self.registry.host}/platform/bad:one-wasm-layer", None)
+            with self.assertRaisesRegex(istio_fetcher.FetchError, "plugin.wasm not found in the archive"):
+                istio_fetcher.fetch(f"oci://{self.registry.host}/platform/bad:no-plugin-wasm", None)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def targz(name, data):
+    import gzip
+    import io
+    import tarfile
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(out.getvalue())
+
+
+def oci_layout(out, tag, layers):
+    """A minimal OCI layout with these (media type, bytes) layers, for the refusals."""
+    import hashlib
+    (out / "blobs/sha256").mkdir(parents=True)
+    (out / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+
+    def blob(data):
+        d = hashlib.sha256(data).hexdigest()
+        (out / "blobs/sha256" / d).write_bytes(data)
+        return {"digest": f"sha256:{d}", "size": len(data)}
+
+    config = dict(mediaType="application/vnd.module.wasm.config.v1+json", **blob(b"{}"))
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": istio_fetcher.OCI_MANIFEST, "config": config,
+                           "layers": [dict(mediaType=t, **blob(d)) for t, d in layers]}).encode()
+    (out / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [dict(
+        mediaType=istio_fetcher.OCI_MANIFEST, **blob(manifest), annotations={"org.opencontainers.image.ref.name": tag})]}))
+
+
+class InEnvoy(unittest.TestCase):
+    """What the manifests make of Envoy, run in Envoy, with the module Istio's fetcher got."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.registry = Registry.up()
+        cls.tmp = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-istio-envoy-"))
+        url = cls.registry.here(docs("wasmplugin.yaml")[0]["spec"]["url"])
+        module, _ = istio_fetcher.fetch(url, docs("wasmplugin.yaml")[0]["spec"]["sha256"])
+        cls.module = cls.tmp / "plugin.wasm"  # where istio-agent keeps what it fetched
+        cls.module.write_bytes(module)
+        cls.jwks = cls.tmp / "jwks.json"
+        cls.jwks.write_text(json.dumps({"keys": [rsa_jwk((ROOT / "tests/keys/rsa.pub.pem").read_bytes(), "sso-2026")]}))
+        cls.up_port = free_port()
+        cls.record = cls.tmp / "upstream.jsonl"
+        start(["python3", str(ROOT / "tests/mock_intercom.py"), "--port", str(cls.up_port), "--record", str(cls.record),
+               "--jwks", str(cls.jwks), "--jwks-path", "/realms/acme/protocol/openid-connect/certs"], cls.tmp / "upstream.log")
+        wait_http(f"http://127.0.0.1:{cls.up_port}/contacts")
+
+    @classmethod
+    def tearDownClass(cls):
+        if not os.environ.get("KEEP"):
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def envoy(self, name, http_filters, ecds=None):
+        """Envoy with these HTTP filters before the router; the clusters as Istio names them,
+        all the mock. Returns the listener's port."""
+        port, admin = free_port(), free_port()
+        hcm = {"@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+               "stat_prefix": "istio", "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
+                   {"match": {"prefix": "/"}, "route": {"cluster": "outbound|443||api.intercom.io"}}]}]},
+               "http_filters": [*http_filters, ROUTER]}
+        cfg = {"admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}},
+               "node": {"id": f"router~127.0.0.1~{name}.intercom-egress~intercom-egress.svc.cluster.local", "cluster": "intercom-egress"},
+               "static_resources": {
+                   "listeners": [{"name": name, "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+                                  "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}]}],
+                   "clusters": [cluster(c, self.up_port) for c in ["outbound|443||api.intercom.io", "outbound|443||sso.example.com"]]}}
+        if ecds:
+            (self.tmp / f"{name}.ecds.yaml").write_text(yaml.safe_dump({"version_info": "1", "resources": [ecds]}))
+        (self.tmp / f"{name}.json").write_text(json.dumps(cfg))
+        log = self.tmp / f"{name}.log"
+        with open(log, "w") as out:
+            p = subprocess.Popen([ENVOY, "-c", str(self.tmp / f"{name}.json"), "--concurrency", "1",
+                                  "--base-id", str((os.getpid() + abs(hash(name))) % 50000 + 3300),
+                                  "-l", "warning", "--component-log-level", "wasm:info"], stdout=out, stderr=subprocess.STDOUT,
+                                 start_new_session=True, env=dict(os.environ, INTERCOM_ACCESS_TOKEN="icm-istio-token"), cwd=self.tmp)
+        PROCS.append(p)
+        wait_http(f"http://127.0.0.1:{admin}/ready", proc=p, log=log)
+        self.log = log
+        return port
+
+    def seen(self):
+        """What reached the mock, by x-case-id."""
+        time.sleep(0.3)
+        got = {}
+        for line in self.record.read_text().splitlines() if self.record.exists() else []:
+            r = json.loads(line)
+            got.setdefault(r["headers"].get("x-case-id"), []).append(r)
+        return got
+
+    def assign(self, port, roles, case, first_delay=1.0):
+        body = json.dumps({"message_type": "assignment", "admin_id": "7", "assignee_id": "8"}).encode()
+        return slow_request(port, "POST", "/conversations/5/parts", dict(
+            keycloak(*roles), **{"content-type": "application/json", "x-case-id": case}), [body[:10], body[10:]],
+            first_delay=first_delay), body
+
+    # ---- the EnvoyFilter: every feature, no buffer filter -----------------------------------
+
+    def agent_converted(self):
+        """The EnvoyFilter's extension config as istio-agent hands it to Envoy
+        (pkg/wasm/convert.go rewriteVMConfig): the remote code, once fetched and checked, a
+        local file; `ISTIO_META_*` variables stripped."""
+        (envoyfilter,) = docs("envoyfilter.yaml")
+        ext = copy.deepcopy(envoyfilter["spec"]["configPatches"][0]["patch"]["value"])
+        vm = ext["typed_config"]["config"]["vm_config"]
+        remote = vm["code"]["remote"]
+        module, _ = istio_fetcher.fetch(self.registry.here(remote["http_uri"]["uri"]), remote["sha256"])
+        self.assertEqual(module, self.module.read_bytes())
+        vm["code"] = {"local": {"filename": str(self.module)}}
+        ext["@type"] = "type.googleapis.com/envoy.config.core.v3.TypedExtensionConfig"
+        insert = copy.deepcopy(envoyfilter["spec"]["configPatches"][1]["patch"]["value"])
+        # No ADS server here: the same resource from a file (what istiod would serve).
+        insert["config_discovery"]["config_source"] = {"path_config_source": {"path": str(self.tmp / "full.ecds.yaml")},
+                                                        "resource_api_version": "V3", "initial_fetch_timeout": "0s"}
+        return ext, insert
+
+    def test_envoyfilter_every_feature_without_a_buffer_filter(self):
+        ext, insert = self.agent_converted()
+        port = self.envoy("full", [insert], ecds=ext)
+        status, h, _ = raw_request(port, "GET", "/contacts/1", dict(keycloak("agent"), **{"x-case-id": "ef-get"}))
+        self.assertEqual(status, 200)  # the JWKS fetched through `outbound|443||sso.example.com`
+        status, h, _ = raw_request(port, "DELETE", "/contacts/1", keycloak("agent"))
+        self.assertEqual((status, h.get("x-intercom-authz-code")), (403, "missing_permission"))
+        (status, h, _, _), _ = self.assign(port, ["tier1", "agent"], "ef-tier1")
+        self.assertEqual((status, h.get("x-intercom-authz-code")), (403, "missing_permission"))
+        (status, _, _, _), body = self.assign(port, ["agent"], "ef-agent")
+        self.assertEqual(status, 200)
+        # Conversation access: 7000001 is admin 7's (the token's sub), 8000001 admin 8's.
+        status, _, _ = raw_request(port, "GET", "/conversations/7000001", keycloak("mine"))
+        self.assertEqual(status, 200)
+        status, h, answer = raw_request(port, "GET", "/conversations/8000001", keycloak("mine"))
+        self.assertEqual((status, h.get("x-intercom-authz-code")), (403, "conversation_not_accessible"))
+        self.assertNotIn(b"admin_assignee_id", answer)  # the answer was judged, not passed on
+        # A body that never ends: 408, audited.
+        status, h, _, _ = slow_request(port, "POST", "/conversations/5/parts", dict(
+            keycloak("agent"), **{"content-type": "application/json", "x-case-id": "ef-slow"}), [b'{"message_'],
+            first_delay=0.1, length=100, timeout=30)
+        self.assertEqual((status, h.get("x-intercom-authz-code")), (408, "body_timeout"))
+        got = self.seen()
+        for denied in ["ef-tier1", "ef-slow"]:
+            self.assertNotIn(denied, got)
+        self.assertEqual(got["ef-get"][0]["headers"].get("authorization"), "Bearer icm-istio-token")
+        self.assertEqual(got["ef-get"][0]["headers"].get("x-intercom-authz-role"), "agent")
+        self.assertEqual(got["ef-agent"][0]["body"], body.decode())
+        audit = [json.loads(l.split("intercom-authz audit ", 1)[1]) for l in self.log.read_text().splitlines()
+                 if "intercom-authz audit " in l]
+        self.assertIn("body_timeout", [a["code"] for a in audit])
+        timeout = next(a for a in audit if a["code"] == "body_timeout")
+        self.assertEqual((timeout["status"], timeout["path"], timeout["role"]), (408, "/conversations/5/parts", "agent"))
+
+    # ---- the WasmPlugin (body_hold: buffer_filter), wired right and wrong ---------------------
+
+    def wasmplugin_filter(self):
+        """The WasmPlugin as Istio turns it into an HTTP filter (its ECDS resource, inline here)."""
+        spec = docs("wasmplugin.yaml")[0]["spec"]
+        policy = ISTIO_FAIL_STRATEGIES[spec["failStrategy"]]
+        return {"name": "intercom-egress.intercom-authz", "typed_config": {
+            "@type": WASM_TYPE,
+            "config": {"name": "intercom-egress.intercom-authz", "root_id": spec["pluginName"], "failure_policy": policy,
+                       "vm_config": {"runtime": "envoy.wasm.runtime.v8", "code": {"local": {"filename": str(self.module)}},
                                      "environment_variables": {"host_env_keys": [e["name"] for e in spec["vmConfig"]["env"]]}},
                        "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
                                          "value": json.dumps(spec["pluginConfig"])}}}}
-        hcm = {"@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-               "stat_prefix": "istio", "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
-                   {"match": {"prefix": "/"}, "route": {"cluster": "intercom"}}]}]},
-               "http_filters": [wasm, buffer, {"name": "envoy.filters.http.router", "typed_config": {
-                   "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}
-        cfg = {"admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}},
-               "static_resources": {
-                   "listeners": [{"name": "istio", "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
-                                  "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}]}],
-                   "clusters": [{"name": "intercom", "type": "STATIC", "connect_timeout": "1s", "load_assignment": {
-                       "cluster_name": "intercom", "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {
-                           "socket_address": {"address": "127.0.0.1", "port_value": up_port}}}}]}]}}]}}
-        (self.tmp / "envoy.json").write_text(json.dumps(cfg))
-        log = self.tmp / "envoy.log"
-        env = dict(os.environ, INTERCOM_ACCESS_TOKEN="icm-istio-token")
-        with open(log, "w") as out:
-            p = subprocess.Popen([ENVOY, "-c", str(self.tmp / "envoy.json"), "--concurrency", "1", "--base-id", str(os.getpid() % 50000 + 3200),
-                                  "-l", "warning", "--component-log-level", "wasm:info"], stdout=out, stderr=subprocess.STDOUT,
-                                 start_new_session=True, env=env)
-        PROCS.append(p)
-        wait_http(f"http://127.0.0.1:{admin}/ready", proc=p, log=log)
-        keycloak = lambda *roles: {"authorization": f"Bearer {mint(['offline_access', 'default-roles-acme', *roles])}"}
-        status, h, _ = raw_request(port, "GET", "/contacts/1", dict(keycloak("agent"), **{"x-case-id": "istio-get"}))
+
+    def test_wasmplugin_with_its_buffer_filter(self):
+        buffer = docs("wasmplugin.yaml")[1]["spec"]["configPatches"][0]["patch"]["value"]
+        port = self.envoy("wasmplugin", [self.wasmplugin_filter(), buffer])
+        status, _, _ = raw_request(port, "GET", "/contacts/1", dict(keycloak("agent"), **{"x-case-id": "wp-get"}))
         self.assertEqual(status, 200)
-        status, h, _ = raw_request(port, "DELETE", "/contacts/1", keycloak("agent"))
+        (status, h, _, _), _ = self.assign(port, ["tier1", "agent"], "wp-tier1")
         self.assertEqual((status, h.get("x-intercom-authz-code")), (403, "missing_permission"))
-        # A body-dependent request, its body a second late: judged with the buffer filter.
-        body = json.dumps({"message_type": "assignment", "admin_id": "7", "assignee_id": "8"}).encode()
-        post = lambda roles, case: slow_request(port, "POST", "/conversations/5/parts", dict(
-            keycloak(*roles), **{"content-type": "application/json", "x-case-id": case}), [body[:10], body[10:]])
-        status, h, _, _ = post(["tier1", "agent"], "istio-tier1")
-        self.assertEqual((status, h.get("x-intercom-authz-code")), (403, "missing_permission"))
-        status, _, _, _ = post(["agent"], "istio-agent")
+        (status, _, _, _), body = self.assign(port, ["agent"], "wp-agent")
         self.assertEqual(status, 200)
-        time.sleep(0.3)
-        got = {}
-        for line in record.read_text().splitlines():
-            r = json.loads(line)
-            got.setdefault(r["headers"].get("x-case-id"), []).append(r)
-        self.assertNotIn("istio-tier1", got)
-        self.assertEqual(got["istio-get"][0]["headers"].get("authorization"), "Bearer icm-istio-token")
-        self.assertEqual(got["istio-get"][0]["headers"].get("x-intercom-authz-role"), "agent")
-        self.assertEqual(got["istio-agent"][0]["body"], body.decode())
+        got = self.seen()
+        self.assertNotIn("wp-tier1", got)
+        self.assertEqual(got["wp-get"][0]["headers"].get("authorization"), "Bearer icm-istio-token")
+        self.assertEqual(got["wp-agent"][0]["body"], body.decode())
+
+    def test_wasmplugin_wired_wrong_is_refused_and_no_body_leaks(self):
+        buffer = docs("wasmplugin.yaml")[1]["spec"]["configPatches"][0]["patch"]["value"]
+        for wiring, filters in [("missing", [self.wasmplugin_filter()]), ("first", [buffer, self.wasmplugin_filter()])]:
+            with self.subTest(wiring=wiring):
+                port = self.envoy(f"wired-{wiring}", filters)
+                (status, h, _, _), _ = self.assign(port, ["tier1", "agent"], f"{wiring}-tier1")
+                self.assertEqual((status, h.get("x-intercom-authz-code")), (500, "body_hold_misconfigured"))
+                # From then on, refused before the headers go on, even what would be allowed.
+                (status, h, _, _), _ = self.assign(port, ["agent"], f"{wiring}-agent", first_delay=0.2)
+                self.assertEqual((status, h.get("x-intercom-authz-code")), (500, "body_hold_misconfigured"))
+                # What does not depend on a body still works.
+                status, _, _ = raw_request(port, "GET", "/contacts/1", dict(keycloak("agent"), **{"x-case-id": f"{wiring}-get"}))
+                self.assertEqual(status, 200)
+                got = self.seen()
+                # The first one's headers went (the router had them): never its body.
+                self.assertTrue(all(r["body"] == "" for r in got.get(f"{wiring}-tier1", [])), got.get(f"{wiring}-tier1"))
+                self.assertNotIn(f"{wiring}-agent", got)
+                self.assertIn("body_hold_misconfigured", self.log.read_text())
 
 
 if __name__ == "__main__":

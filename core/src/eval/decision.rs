@@ -101,6 +101,7 @@ codes! {
     ActingAsAnother => ("acting_as_another", 403, "a field of the request (`admin_id`, `from`, `author_id`, …) names another teammate as the one who acts; only a role with `admins:act_as` may"),
     UnknownTeammate => ("unknown_teammate", 403, "with `identity.source: directory`: the token's email is not a teammate in Intercom's directory (or several share it)"),
     DirectoryUnavailable => ("directory_unavailable", 503, "with `identity.source: directory`: Intercom's teammate directory has not been loaded yet"),
+    BodyHoldMisconfigured => ("body_hold_misconfigured", 500, "with `body_hold: buffer_filter`, the router had a body-dependent request's headers before its body was judged (the buffer filter is missing or before this filter): refused, and so is every later body-dependent request (filter)"),
 }
 
 /// A decision, borrowing from the policy and the request. Cheap to build on the allow path.
@@ -347,6 +348,7 @@ pub fn error_title(status: u16) -> &'static str {
         400 => "Bad Request",
         413 => "Payload Too Large",
         408 => "Request Timeout",
+        500 => "Internal Server Error",
         200 => "OK",
         _ => "Forbidden",
     }
