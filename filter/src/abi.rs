@@ -88,6 +88,16 @@ fn on_stream<R>(id: u32, busy: R, f: impl FnOnce(&mut Stream) -> R) -> Option<R>
     })
 }
 
+/// Asks root `root_id` for a JWKS fetch now (see [`super::keys`]): whether one is out.
+pub fn fetch_keys_now(root_id: u32) -> bool {
+    on_root(root_id, false, |r| r.fetch_keys_now())
+}
+
+/// Request `id`'s JWKS fetch is over: judged again.
+pub fn keys_refreshed(id: u32) {
+    on_stream(id, (), Stream::keys_refreshed);
+}
+
 /// Answers request `id`'s overdue body, `408` (from the root's tick).
 pub fn body_timed_out(id: u32) {
     on_stream(id, (), Stream::body_timed_out);

@@ -41,6 +41,7 @@ mod assignments;
 mod audit;
 mod conversations;
 mod host;
+mod keys;
 mod metrics;
 mod root;
 
@@ -126,6 +127,10 @@ struct Shared {
     assignments: assignments::Assignments,
     /// Whether a role's conversation access is restricted (assignments matter).
     restricts_conversations: bool,
+    /// Requests waiting for a JWKS fetch (see [`keys`]), by context id.
+    awaiting_keys: RefCell<Vec<u32>>,
+    /// The root context's id (it makes the fetches).
+    root_id: u32,
     /// With `body_hold: buffer_filter`: the router was seen with the headers of a request
     /// whose body was not judged yet (see [`Request::unprotected`]).
     unprotected: Cell<bool>,
@@ -257,6 +262,13 @@ impl Stream {
         }
     }
 
+    /// The JWKS fetch it waited for is over (see [`keys`]).
+    fn keys_refreshed(&mut self) {
+        if let Stream::Request(r) = self {
+            r.keys_refreshed();
+        }
+    }
+
     /// The body is overdue (see [`Request::body_timed_out`]).
     fn body_timed_out(&mut self) {
         if let Stream::Request(r) = self {
@@ -308,6 +320,13 @@ struct Request {
     headers_sent: bool,
     /// The decision that asked for the body, while it is awaited (what a `408` is about).
     awaiting: Option<Outcome>,
+    /// Whether the headers ended the stream.
+    headers_end: bool,
+    /// Waiting for a JWKS fetch (an unknown `kid`, see [`keys`]); tried once per request.
+    keys_wait: bool,
+    keys_tried: bool,
+    /// The body's end, seen while waiting for the keys.
+    early_end: Option<keys::EarlyEnd>,
     request_id: Option<String>,
     /// As Envoy holds them: bytes, possibly not UTF-8 (the authorizer decides what that means).
     method: Vec<u8>,
@@ -634,11 +653,20 @@ impl Request {
         if self.shared.reads_source_ip {
             self.read_source();
         }
+        self.headers_end = end_of_stream;
         let out = self.decide(Body::NotRead, Lookup::NotDone);
+        if out.code_id == Code::UnknownKey && self.wait_for_keys() {
+            return Action::Pause;
+        }
+        self.judge_headers(out)
+    }
+
+    /// The decision on the headers: final, or it needs the body (held for it).
+    fn judge_headers(&mut self, out: Outcome) -> Action {
         if out.effect != Effect::NeedBody {
             return self.finish(out, Held::NotRead);
         }
-        if end_of_stream {
+        if self.headers_end {
             let out = self.decide(Body::Absent, Lookup::NotDone);
             return self.finish(out, Held::Absent);
         }
@@ -722,6 +750,10 @@ impl Request {
     }
 
     fn on_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if self.keys_wait {
+            let end = end_of_stream.then_some(keys::EarlyEnd::Body(body_size));
+            return self.body_during_key_wait(end);
+        }
         if self.lookup_token.is_some() {
             // Decided on the headers but for the conversation's assignment: the body waits too.
             return Action::Pause;
@@ -753,6 +785,9 @@ impl Request {
     }
 
     fn on_request_trailers(&mut self) -> Action {
+        if self.keys_wait {
+            return self.body_during_key_wait(Some(keys::EarlyEnd::Trailers));
+        }
         if self.lookup_token.is_some() {
             return Action::Pause;
         }

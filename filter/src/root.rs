@@ -41,11 +41,13 @@ pub(crate) fn conversations_ready(authz: &Authorizer, has_token: bool) -> Result
 #[derive(Default)]
 pub struct Root {
     /// The root context's id (to act as the root again after timing a request out).
-    id: u32,
+    pub(crate) id: u32,
     pub(crate) shared: Option<Rc<Shared>>,
     pub(crate) jwks: RefCell<Fetch>,
     /// Intercom's teammate directory (`identity.source: directory`).
     pub(crate) directory: RefCell<Fetch>,
+    /// No JWKS fetch for an unknown `kid` before this time (seconds; see [`super::keys`]).
+    pub(crate) unknown_kid_after: Cell<u64>,
 }
 
 /// A document the root context fetches and refreshes (the JWKS, the teammate directory).
@@ -56,6 +58,11 @@ pub(crate) struct Fetch {
 }
 
 impl Fetch {
+    /// The next fetch may start at once (when none is out).
+    pub(crate) fn due_now(&mut self) {
+        self.next_fetch = 0;
+    }
+
     /// Whether a fetch may start now.
     pub(crate) fn due(&self, now: u64) -> bool {
         self.in_flight.is_none() && now >= self.next_fetch
@@ -310,6 +317,8 @@ impl Root {
                 &e,
             ),
         }
+        drop(st);
+        self.release_key_waiters(&shared);
     }
 }
 
@@ -388,6 +397,8 @@ impl Root {
             assignments,
             restricts_conversations,
             unprotected: Cell::new(false),
+            awaiting_keys: RefCell::new(Vec::new()),
+            root_id: self.id,
         }));
         *self.jwks.borrow_mut() = Fetch::default();
         *self.directory.borrow_mut() = Fetch::default();
@@ -439,6 +450,10 @@ impl Root {
             body_wanted: false,
             headers_sent: false,
             awaiting: None,
+            headers_end: false,
+            keys_wait: false,
+            keys_tried: false,
+            early_end: None,
             request_id: None,
             method: Vec::new(),
             path: Vec::new(),

@@ -315,7 +315,7 @@ def _set_up_module():
         raise AssertionError(f"{CORPUS} was materialized {age:.0f} s ago: its tokens' times are stale; run `cargo test --test decisions` first (make test-envoy does)")
     Env.record = Env.tmp / "upstream.jsonl"
     Env.upstream_port, Env.jwks_port, Env.down_port = free_port(), free_port(), free_port()
-    jwks_file = Env.tmp / "jwks.json"
+    jwks_file = Env.jwks_file = Env.tmp / "jwks.json"
     jwks_file.write_text(json.dumps({"keys": [
         {"kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB"},  # skipped: not a signature key
         rsa_jwk((ROOT / "tests/keys/rsa.pub.pem").read_bytes(), "remote-rs")]}))
@@ -359,6 +359,9 @@ def _set_up_module():
     add("headers_custom", dict(default, token=dict(default["token"], header="x-employee-token")))
     remote_token = {"issuers": ["https://sso.example.com"], "audiences": ["intercom-authz"]}
     add("remote", {"token": remote_token, "remote_jwks": {"cluster": "jwks", "path": "/.well-known/jwks.json", "refresh_secs": 60}})
+    # Its own root, so that no other test's unknown kid spends its once-per-retry_secs fetch.
+    add("remote_rotation", {"token": remote_token, "remote_jwks": {"cluster": "jwks", "path": "/.well-known/jwks.json",
+                                                                   "refresh_secs": 600, "retry_secs": 2}})
     add("remote_down", {"token": remote_token, "remote_jwks": {"cluster": "jwks_down", "path": "/.well-known/jwks.json", "retry_secs": 1}})
     # upstream.intercom_token_env reads the VM's environment: Envoy passes only the variables
     # named in vm_config.environment_variables.host_env_keys (envoy/README.md).
@@ -944,6 +947,53 @@ class Behaviour(unittest.TestCase):
         self.assertEqual((status, json.loads(body)["code"]), (401, "unknown_key"))
         self.assertIn("JWKS key skipped", Env.envoy_log.read_text())
         self.assertGreaterEqual(metrics().get("intercom_authz_jwks_fetch_ok", 0), 1)
+
+    def test_remote_jwks_a_new_key_is_fetched_at_its_first_token(self):
+        """The IdP rotates its key between scheduled refreshes (600 s here): the first token
+        signed with the new key makes the filter fetch the JWKS at once and is allowed; a
+        made-up kid right after is 401 at once, without more fetches (one per worker per
+        retry_secs, 2 s here); a body-dependent request with a newer key waits with its body."""
+        import jwt
+        from cryptography.hazmat.primitives import serialization
+        fetching = "remote_rotation: intercom-authz: a token's key is not in the JWKS: fetching it now"
+        status, _, body = self.send("remote_rotation", "GET", "/contacts", mint({"role": "agent"}, key="rs", kid="remote-rs"))
+        self.assertEqual(status, 200, body)  # the scheduled fetch at start
+        other = serialization.load_pem_private_key((ROOT / "tests/keys/rsa-other.pem").read_bytes(), None)
+        pub = other.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        def publish(kid):
+            keys = json.loads(Env.jwks_file.read_text())
+            keys["keys"].append(rsa_jwk(pub, kid))
+            Env.jwks_file.write_text(json.dumps(keys))
+        publish("rotated-2026")
+        now = int(time.time())
+        claims = {"iss": "https://sso.example.com", "aud": "intercom-authz", "sub": "42", "iat": now - 60, "exp": now + 3600, "role": "agent"}
+        rotated = jwt.encode(claims, (ROOT / "tests/keys/rsa-other.pem").read_bytes(), algorithm="RS256", headers={"kid": "rotated-2026"})
+        before = Env.envoy_log.read_text().count(fetching)
+        status, _, body = self.send("remote_rotation", "GET", "/contacts", rotated)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(Env.envoy_log.read_text().count(fetching), before + 1)
+        made_up = jwt.encode(claims, (ROOT / "tests/keys/rsa-other.pem").read_bytes(), algorithm="RS256", headers={"kid": "made-up"})
+        # Each worker (two here) may fetch once per retry_secs; then no more.
+        for _ in range(4):
+            status, _, body = self.send("remote_rotation", "GET", "/contacts", made_up)
+            self.assertEqual((status, json.loads(body)["code"]), (401, "unknown_key"))
+        after = Env.envoy_log.read_text().count(fetching)
+        self.assertLessEqual(after, before + 2)
+        for _ in range(8):
+            status, _, body = self.send("remote_rotation", "GET", "/contacts", made_up)
+            self.assertEqual((status, json.loads(body)["code"]), (401, "unknown_key"))
+        self.assertEqual(Env.envoy_log.read_text().count(fetching), after)
+        # A body-dependent request waits too (its body arrives meanwhile), judged once the keys are in.
+        time.sleep(2.2)
+        publish("rotated-2027")
+        newer = jwt.encode(claims, (ROOT / "tests/keys/rsa-other.pem").read_bytes(), algorithm="RS256", headers={"kid": "rotated-2027"})
+        status, _, body = self.send("remote_rotation", "POST", "/conversations/5/parts", newer,
+                                    body=json.dumps({"message_type": "close", "admin_id": "42"}))
+        self.assertEqual(status, 200, body)
+        status, _, body = self.send("remote_rotation", "POST", "/conversations/5/parts", newer,
+                                    body=json.dumps({"message_type": "assignment", "admin_id": "42", "assignee_id": "9"}))
+        self.assertEqual(status, 200, body)
+        self.assertGreater(Env.envoy_log.read_text().count(fetching), after)
 
     def test_remote_jwks_down_fails_closed(self):
         status, h, body = self.send("remote_down", "GET", "/contacts", mint({"role": "owner"}, key="rs", kid="remote-rs"))
