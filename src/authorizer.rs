@@ -98,8 +98,10 @@ pub struct HttpRequest<'a> {
     pub path: &'a [u8],
     /// The value of [`Authorizer::credential_header`], if present.
     pub credential: Option<&'a [u8]>,
-    /// Whether the request carries `token.header` (read only with `trusted_payload_header`:
-    /// the verified-claims header without the token it came from is a client's copy).
+    /// With `trusted_payload_header`: the evidence that a JWT filter verified this request's
+    /// token, without which the claims header is a client's copy: the request carries
+    /// `token.header`, or (the filter, with `token.trusted_payload_metadata`) `jwt_authn`
+    /// recorded the payload it verified.
     pub has_token_header: bool,
     /// The `Content-Type` header, if present.
     pub content_type: Option<&'a [u8]>,
@@ -476,22 +478,21 @@ impl Authorizer {
     }
 
     /// With `trusted_payload_header`: Envoy's `jwt_authn` (`forward_payload_header`) and Istio
-    /// (`outputPayloadToHeader`) write that header for a token they verified and leave a
-    /// client's copy alone when there is no token; so the header without `token.header` is
-    /// the client's own claims (unless `trusted_payload_requires_token` is off).
-    fn client_set_payload(&self, payload: bool, token_header: bool) -> Option<Outcome> {
+    /// (`outputPayloadToHeader`) remove a client's copy of that header and write it for a
+    /// token they verified, but only when they run before this filter. `evidence`
+    /// ([`HttpRequest::has_token_header`]) says one did; without it the header is refused.
+    fn client_set_payload(&self, payload: bool, evidence: bool) -> Option<Outcome> {
         let t = &self.config.token;
         let trusted = t.trusted_payload_header.as_deref()?;
-        if !payload || token_header || !t.trusted_payload_requires_token {
+        let required = t.trusted_payload_requires_token || t.trusted_payload_metadata.is_some();
+        if !payload || evidence || !required {
             return None;
         }
-        Some(Outcome::denied(
-            Code::MissingToken,
-            format!(
-                "the `{trusted}` header came without a token in `{}`: it is a client's, not the JWT filter's",
-                t.header
-            ),
-        ))
+        let message = match &t.trusted_payload_metadata {
+            Some(m) => format!("the `{trusted}` header came, but `jwt_authn` recorded no verified payload (`payload_in_metadata: {m}`) for this request: no JWT filter verified a token before this one, so the header is not its"),
+            None => format!("the `{trusted}` header came without a token in `{}`: either no JWT filter ran before this one (the header is then a client's), or it removed the token (Istio's default, `forwardOriginalToken: false`: set `token.trusted_payload_metadata: \"payload\"`)", t.header),
+        };
+        Some(Outcome::denied(Code::MissingToken, message))
     }
 
     /// Judges a whole request: the credential (or claims), then the body when the route needs

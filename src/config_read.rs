@@ -606,6 +606,7 @@ impl Fields for TokenConfig {
             "claims",
             "trusted_payload_header",
             "trusted_payload_requires_token",
+            "trusted_payload_metadata",
         ]
     }
     fn slot(&mut self, i: usize) -> Slot<'_> {
@@ -620,7 +621,8 @@ impl Fields for TokenConfig {
             7 => Slot::Usize(&mut self.cache_size),
             8 => Slot::Struct(&mut self.claims),
             9 => Slot::OptStr(&mut self.trusted_payload_header),
-            _ => Slot::Bool(&mut self.trusted_payload_requires_token),
+            10 => Slot::Bool(&mut self.trusted_payload_requires_token),
+            _ => Slot::OptStr(&mut self.trusted_payload_metadata),
         }
     }
 }

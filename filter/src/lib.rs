@@ -334,6 +334,8 @@ struct Request {
     credential: Option<Vec<u8>>,
     /// Whether `token.header` came (read with `trusted_payload_header` only).
     has_token_header: bool,
+    /// With `token.trusted_payload_metadata`: `jwt_authn` recorded the payload it verified.
+    jwt_verified: bool,
     content_type: Option<Vec<u8>>,
     version: Option<Vec<u8>>,
     /// The request id header as sent (made text by [`Request::read_request_id`] when needed).
@@ -409,7 +411,10 @@ impl Request {
             method: &self.method,
             path: &self.path,
             credential: self.credential.as_deref(),
-            has_token_header: self.has_token_header,
+            has_token_header: match self.shared.authz.config().token.trusted_payload_metadata {
+                Some(_) => self.jwt_verified,
+                None => self.has_token_header,
+            },
             content_type: self.content_type.as_deref(),
             version: self.version.as_deref(),
             body,
@@ -607,6 +612,23 @@ impl Request {
             .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
     }
 
+    /// With `token.trusted_payload_metadata`, for a request with the claims header: whether
+    /// `jwt_authn` recorded a verified payload under that name (its dynamic metadata).
+    fn read_jwt_record(&mut self) {
+        let Some(name) = &self.shared.authz.config().token.trusted_payload_metadata else {
+            return;
+        };
+        if self.shared.token_header.is_some() && self.credential.is_some() {
+            let path = [
+                "metadata",
+                "filter_metadata",
+                "envoy.filters.http.jwt_authn",
+                name.as_str(),
+            ];
+            self.jwt_verified = host::property(&path).is_some_and(|v| !v.is_empty());
+        }
+    }
+
     fn read_source(&mut self) {
         if self.source.is_none() {
             self.source =
@@ -654,6 +676,7 @@ impl Request {
             self.read_source();
         }
         self.headers_end = end_of_stream;
+        self.read_jwt_record();
         let out = self.decide(Body::NotRead, Lookup::NotDone);
         if out.code_id == Code::UnknownKey && self.wait_for_keys() {
             return Action::Pause;

@@ -459,6 +459,7 @@ impl Root {
             path: Vec::new(),
             credential: None,
             has_token_header: false,
+            jwt_verified: false,
             content_type: None,
             version: None,
             request_id_raw: None,

@@ -473,14 +473,20 @@ export interface TokenConfig<C extends string = never> {
   max_token_bytes?: number;
   /** Trusted-payload mode: read claims already verified by Envoy `jwt_authn`
    *  (`forward_payload_header`) or Istio (`outputPayloadToHeader`) from this header, as
-   *  base64url JSON, without verifying again. CAUTION: only safe when that filter runs first
-   *  and overwrites the header on every request. */
+   *  base64url JSON, without verifying again. CAUTION: only safe when that filter runs first:
+   *  it removes a client's copy of the header and writes it for a token it verified; a
+   *  client's copy reaches this filter when no JWT filter runs before it. */
   trusted_payload_header?: string | null;
+  /** With `trusted_payload_header`, in the filter: the `payload_in_metadata` name under which
+   *  Envoy's `jwt_authn` records the payload it verified (Istio's `RequestAuthentication`
+   *  always uses `payload`). The claims header is then trusted only when that record exists
+   *  for the request (the JWT filter ran before this one and verified its token), and the
+   *  token itself need not come. */
+  trusted_payload_metadata?: string | null;
   /** With `trusted_payload_header`: refuse the claims header when the request lacks
-   *  `header` (default `true`). The JWT filters write it only for a token they verified and
-   *  leave a client's copy alone when there is none, so without the token it is the client's.
-   *  Turn off only when that filter reads the token from elsewhere (a cookie, a query
-   *  parameter) and removes client copies itself. */
+   *  `header` (default `true`), evidence that a JWT filter saw a token. Not used with
+   *  `trusted_payload_metadata`, the better evidence where the JWT filter removes the token
+   *  (Istio's default, `forwardOriginalToken: false`). */
   trusted_payload_requires_token?: boolean;
 }
 

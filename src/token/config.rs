@@ -42,17 +42,24 @@ pub struct TokenConfig {
     pub claims: ClaimsConfig,
     /// Trusted-payload mode: read claims already verified by Envoy `jwt_authn`
     /// (`forward_payload_header`) or Istio (`outputPayloadToHeader`) from this header, as
-    /// base64url JSON, without verifying again. CAUTION: only safe when that filter runs first
-    /// and overwrites the header on every request.
+    /// base64url JSON, without verifying again. CAUTION: only safe when that filter runs first:
+    /// it removes a client's copy of the header and writes it for a token it verified; a
+    /// client's copy reaches this filter when no JWT filter runs before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted_payload_header: Option<String>,
     /// With `trusted_payload_header`: refuse the claims header when the request lacks
-    /// `header` (default `true`). The JWT filters write it only for a token they verified and
-    /// leave a client's copy alone when there is none, so without the token it is the client's.
-    /// Turn off only when that filter reads the token from elsewhere (a cookie, a query
-    /// parameter) and removes client copies itself.
+    /// `header` (default `true`), evidence that a JWT filter saw a token. Not used with
+    /// `trusted_payload_metadata`, the better evidence where the JWT filter removes the token
+    /// (Istio's default, `forwardOriginalToken: false`).
     #[serde(default = "yes")]
     pub trusted_payload_requires_token: bool,
+    /// With `trusted_payload_header`, in the filter: the `payload_in_metadata` name under which
+    /// Envoy's `jwt_authn` records the payload it verified (Istio's `RequestAuthentication`
+    /// always uses `payload`). The claims header is then trusted only when that record exists
+    /// for the request (the JWT filter ran before this one and verified its token), and the
+    /// token itself need not come.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_payload_metadata: Option<String>,
 }
 
 fn yes() -> bool {
@@ -73,6 +80,7 @@ impl Default for TokenConfig {
             claims: ClaimsConfig::default(),
             trusted_payload_header: None,
             trusted_payload_requires_token: true,
+            trusted_payload_metadata: None,
         }
     }
 }

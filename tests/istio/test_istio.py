@@ -406,6 +406,63 @@ class InEnvoy(unittest.TestCase):
         timeout = next(a for a in audit if a["code"] == "body_timeout")
         self.assertEqual((timeout["status"], timeout["path"], timeout["role"]), (408, "/conversations/5/parts", "agent"))
 
+    # ---- trusted payload with Istio's RequestAuthentication defaults ---------------------------
+
+    def istio_jwt_authn(self):
+        """The jwt_authn filter Istio generates for a RequestAuthentication with
+        `outputPayloadToHeader: x-jwt-payload` and its defaults (istio/istio
+        pilot/pkg/security/authn/policy_applier.go): the token is not forwarded, the payload is
+        recorded in the metadata as `payload`, and a request without a token passes."""
+        jwks = json.dumps({"keys": [rsa_jwk((ROOT / "tests/keys/rsa.pub.pem").read_bytes(), "sso-2026")]})
+        return {"name": "envoy.filters.http.jwt_authn", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+            "providers": {"origins-0": {"issuer": "https://sso.example.com/realms/acme", "forward": False,
+                                        "forward_payload_header": "x-jwt-payload", "payload_in_metadata": "payload",
+                                        "normalize_payload_in_metadata": {"space_delimited_claims": ["scope", "permission"]},
+                                        "local_jwks": {"inline_string": jwks}}},
+            "rules": [{"match": {"prefix": "/"}, "requires": {"requires_any": {"requirements": [
+                {"provider_name": "origins-0"}, {"allow_missing": {}}]}}}],
+            "bypass_cors_preflight": True}}
+
+    def trusted_filter(self, **token):
+        cfg = {"token": {"trusted_payload_header": "x-jwt-payload", "issuers": ["https://sso.example.com/realms/acme"],
+                         "audiences": ["intercom-authz"], "claims": {"role": "realm_access.roles"}, **token},
+               "upstream": {"role_header": "x-intercom-authz-role", "intercom_token_env": "INTERCOM_ACCESS_TOKEN"}}
+        return {"name": "intercom_authz", "typed_config": {"@type": WASM_TYPE, "config": {
+            "name": "intercom_authz", "root_id": "intercom_authz", "failure_policy": "FAIL_RELOAD", "allow_on_headers_stop_iteration": True,
+            "vm_config": {"runtime": "envoy.wasm.runtime.v8", "code": {"local": {"filename": str(self.module)}},
+                          "environment_variables": {"host_env_keys": ["INTERCOM_ACCESS_TOKEN"]}},
+            "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue", "value": json.dumps(cfg)}}}}
+
+    def test_trusted_payload_after_istios_jwt_filter_with_its_defaults(self):
+        import base64
+        forged = base64.urlsafe_b64encode(json.dumps({"iss": "https://sso.example.com/realms/acme", "aud": "intercom-authz", "sub": "1",
+                                                      "exp": int(time.time()) + 600, "realm_access": {"roles": ["owner"]}}).encode()).decode().rstrip("=")
+        # After Istio's JWT filter (phase AUTHZ), the token not forwarded: the record is the evidence.
+        port = self.envoy("trusted", [self.istio_jwt_authn(), self.trusted_filter(trusted_payload_metadata="payload")])
+        status, h, _ = raw_request(port, "GET", "/contacts/1", dict(keycloak("agent"), **{"x-case-id": "tp-agent"}))
+        self.assertEqual(status, 200)
+        status, h, _ = raw_request(port, "DELETE", "/contacts/1", keycloak("agent"))
+        self.assertEqual((status, h.get("x-intercom-authz-code")), (403, "missing_permission"))
+        # A client's own claims header: jwt_authn removes it; nothing is left to judge.
+        status, h, _ = raw_request(port, "DELETE", "/contacts/1", {"x-jwt-payload": forged, "x-case-id": "tp-forged"})
+        self.assertEqual((status, h.get("x-intercom-authz-code")), (401, "missing_token"))
+        got = self.seen()
+        self.assertEqual(got["tp-agent"][0]["headers"].get("x-intercom-authz-role"), "agent")
+        self.assertNotIn("x-jwt-payload", got["tp-agent"][0]["headers"])  # the caller's claims stay here
+        self.assertNotIn("tp-forged", got)
+        # Without the record as evidence, Istio's defaults refuse every caller, and say why.
+        port = self.envoy("trusted-token", [self.istio_jwt_authn(), self.trusted_filter()])
+        status, h, body = raw_request(port, "GET", "/contacts/1", keycloak("agent"))
+        self.assertEqual((status, h.get("x-intercom-authz-code")), (401, "missing_token"))
+        self.assertIn("forwardOriginalToken", json.loads(body)["message"])
+        # Before the JWT filter (phase AUTHN), a client's header is refused: no record.
+        port = self.envoy("trusted-first", [self.trusted_filter(trusted_payload_metadata="payload"), self.istio_jwt_authn()])
+        status, h, body = raw_request(port, "DELETE", "/contacts/1", {"x-jwt-payload": forged, "x-case-id": "tp-first"})
+        self.assertEqual((status, h.get("x-intercom-authz-code")), (401, "missing_token"))
+        self.assertIn("no JWT filter verified a token before this one", json.loads(body)["message"])
+        self.assertNotIn("tp-first", self.seen())
+
     # ---- the WasmPlugin (body_hold: buffer_filter), wired right and wrong ---------------------
 
     def wasmplugin_filter(self):
