@@ -995,6 +995,20 @@ class Behaviour(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertGreater(Env.envoy_log.read_text().count(fetching), after)
 
+    def test_the_documented_metric_names_are_the_exported_ones(self):
+        """Every Prometheus name in envoy/README.md's tables (Observability, Alerts) is in
+        /stats/prometheus from the start, before anything happened that would count it."""
+        import re
+        with urllib.request.urlopen(f"http://127.0.0.1:{Env.admin_port}/stats/prometheus", timeout=5) as r:
+            exported = {re.split(r"[{ ]", l, 1)[0] for l in r.read().decode().splitlines() if l and not l.startswith("#")}
+        readme = (ROOT / "envoy/README.md").read_text()
+        documented = set(re.findall(r"`((?:intercom_authz|envoy_wasm)_[a-z0-9_]+)[`{]", readme)) - {"intercom_authz_code"}  # a tag
+        self.assertGreaterEqual(len(documented), 19, documented)
+        # The README names Envoy's counters of the shipped plugin, `intercom_authz`; here the
+        # plugins are named after their listeners: the same counters of `corpus_default`.
+        exported |= {n.replace("envoy_wasm_corpus_default_", "envoy_wasm_intercom_authz_") for n in exported}
+        self.assertEqual(sorted(documented - exported), [])
+
     def test_remote_jwks_down_fails_closed(self):
         status, h, body = self.send("remote_down", "GET", "/contacts", mint({"role": "owner"}, key="rs", kid="remote-rs"))
         self.assertEqual((status, json.loads(body)["code"]), (401, "keys_unavailable"))
