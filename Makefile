@@ -167,12 +167,13 @@ SOAK_SECONDS ?= 300
 soak: $(WASM) $(VENV)/.ok
 	$(PY) envoy/soak.py --seconds $(SOAK_SECONDS)
 
-# The Wasm OCI image in Istio's format (dist/oci, an OCI image layout; push it with skopeo).
+# The Wasm image, Istio's compat variant (dist/oci, an OCI image layout; push it with skopeo),
+# and dist/istio/: the manifests pinned to it.
 image: $(WASM)
 	python3 istio/build_image.py $(WASM) dist/oci 0.1.0
 
-# istio/ against Istio's resource models; the image through a real registry; the WasmPlugin's
-# configuration in Envoy as Istio wires it.
+# istio/ against Istio's resource models; the image through a real registry, fetched by the
+# rules of Istio's fetcher; what each manifest makes of Envoy, run in Envoy (and wired wrong).
 test-istio: image .deps-oci $(VENV)/.ok
 	$(PY) -m unittest -v tests/istio/test_istio.py
 

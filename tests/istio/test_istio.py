@@ -200,11 +200,51 @@ class Manifests(unittest.TestCase):
         self.assertEqual(insert["patch"]["value"]["name"], envoyfilter["spec"]["configPatches"][0]["patch"]["value"]["name"])
         self.assertEqual(insert["match"]["listener"]["filterChain"]["filter"]["subFilter"]["name"], "envoy.filters.http.router")
 
-    def test_lint_accepts_the_shipped_manifests(self):
-        for name in ["wasmplugin.yaml", "envoyfilter.yaml"]:
-            r = subprocess.run([str(ROOT / "target/release/intercom-authz"), "lint", str(ROOT / "dist/istio" / name)],
-                               capture_output=True, text=True)
-            self.assertEqual(r.returncode, 0, f"{name}: {r.stdout}{r.stderr}")
+    WIRING = {"L009", "L011", "L013", "L014", "L015", "L016", "L017", "L018", "L019"}
+
+    def lint(self, docs_, *args):
+        """`intercom-authz lint --format json` of these documents: the wiring codes found."""
+        path = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-lint-")) / "manifest.yaml"
+        path.write_text(yaml.safe_dump_all(docs_))
+        r = subprocess.run([str(ROOT / "target/release/intercom-authz"), "lint", "--format", "json", str(path), *args],
+                           capture_output=True, text=True)
+        shutil.rmtree(path.parent, ignore_errors=True)
+        self.assertIn(r.returncode, (0, 4), r.stderr)
+        return {f["code"] for f in json.loads(r.stdout)["findings"]} & self.WIRING
+
+    def test_lint_flags_each_wrong_wiring_of_the_shipped_manifests(self):
+        plugin, buffer = docs("wasmplugin.yaml")
+        (envoyfilter,) = docs("envoyfilter.yaml")
+        self.assertEqual(self.lint([plugin, buffer]), set())
+        self.assertEqual(self.lint([envoyfilter]), set())
+        def changed(doc, path, value):
+            doc = copy.deepcopy(doc)
+            *parents, last = path
+            at = doc
+            for p in parents:
+                at = at[p]
+            if value is None:
+                del at[last]
+            else:
+                at[last] = value
+            return doc
+        patch0 = ["spec", "configPatches", 0]
+        wasm = [*patch0, "patch", "value", "typed_config", "config"]
+        for what, docs_, code in [
+            ("the WasmPlugin without its buffer filter", [plugin], "L013"),
+            ("the buffer filter first", [plugin, changed(buffer, [*patch0, "patch", "operation"], "INSERT_FIRST")], "L014"),
+            ("a buffer smaller than max_body_bytes", [plugin, changed(buffer, [*patch0, "patch", "value", "typed_config", "max_request_bytes"], 1024)], "L015"),
+            ("FAIL_CLOSE", [changed(plugin, ["spec", "failStrategy"], "FAIL_CLOSE"), buffer], "L011"),
+            ("no failStrategy (Istio's default: FAIL_CLOSE)", [changed(plugin, ["spec", "failStrategy"], None), buffer], "L011"),
+            ("no header hold in the extension config", [changed(envoyfilter, [*wasm, "allow_on_headers_stop_iteration"], None)], "L016"),
+            ("the token's variable not passed to the VM", [changed(envoyfilter, [*wasm, "vm_config", "environment_variables"], None)], "L018"),
+            ("the WasmPlugin's env without it", [changed(plugin, ["spec", "vmConfig"], None), buffer], "L018"),
+            ("claims trusted before Istio's JWT filter", [changed(changed(plugin, ["spec", "phase"], "AUTHN"),
+                                                                   ["spec", "pluginConfig", "token", "trusted_payload_header"], "x-jwt-payload"), buffer], "L017"),
+            ("the filter never inserted", [changed(envoyfilter, ["spec", "configPatches"], envoyfilter["spec"]["configPatches"][:1])], "L019"),
+        ]:
+            with self.subTest(what):
+                self.assertIn(code, self.lint(docs_))
 
 
 class Image(unittest.TestCase):
