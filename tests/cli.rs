@@ -87,6 +87,13 @@ fn check() {
         0,
     );
     golden("check-istio-yaml", &["check", "istio/wasmplugin.yaml"], 0);
+    // The filter refuses a configuration whose Intercom token comes from an environment
+    // variable the VM is not given: an error for `check` too (`lint` L018).
+    golden(
+        "check-token-env",
+        &["check", "tests/cli/wiring/token-env.yaml"],
+        1,
+    );
     golden(
         "check-yaml-without-ours",
         &["check", "envoy/ecds/envoy.yaml"],
@@ -307,6 +314,57 @@ fn lint() {
     let mut accept_all = accept_but_one.to_vec();
     accept_all.extend(["--accept", "L009:http_filters[0]"]);
     golden("lint-accept-all", &accept_all, 0);
+}
+
+/// The wiring rules (L011 for Istio, L013–L019), one fixture each in `tests/cli/wiring/`, each
+/// otherwise wired right: only its rule fires.
+#[test]
+fn lint_wiring() {
+    for fixture in [
+        "buffer-missing",
+        "buffer-first",
+        "buffer-too-small",
+        "no-header-hold",
+        "unverified-payload",
+        "token-env",
+        "istio-buffer-missing",
+        "istio-fail-close",
+        "istio-authn-payload",
+        "istio-not-inserted",
+    ] {
+        golden(
+            &format!("lint-wiring-{fixture}"),
+            &["lint", &format!("tests/cli/wiring/{fixture}.yaml")],
+            4,
+        );
+    }
+}
+
+/// The shipped Envoy and Istio files are wired right: no failure-policy or wiring finding
+/// (their policies may still have others, such as L001).
+#[test]
+fn shipped_examples_are_wired_right() {
+    let wiring = [
+        "L009", "L011", "L013", "L014", "L015", "L016", "L017", "L018", "L019",
+    ];
+    for file in [
+        "envoy/envoy.yaml",
+        "envoy/ecds/intercom_authz.ecds.yaml",
+        "istio/envoyfilter.yaml",
+        "istio/wasmplugin.yaml",
+    ] {
+        let (code, stdout, stderr) = run(&["lint", "--format", "json", file]);
+        assert!(code == 0 || code == 4, "{file}: exit {code}: {stderr}");
+        let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let codes: Vec<&str> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap())
+            .filter(|c| wiring.contains(c))
+            .collect();
+        assert!(codes.is_empty(), "{file}: {codes:?}\n{stdout}");
+    }
 }
 
 #[test]

@@ -2,29 +2,49 @@
 //! in one run (see `problems.rs`), one line each naming the culprit; `--format json` gives
 //! the same as `{"ok", "file", "problems": [{"in"?, "at", "message"}]}`. CONFIG may be an
 //! Envoy or Istio YAML file: each intercom-authz configuration in it is checked (`in` names
-//! it; see `embedded.rs`).
+//! it; see `embedded.rs`), and so is what the filter cannot load without: the environment
+//! variable `upstream.intercom_token_env` names, passed to the VM (`lint` L018).
 
 use std::process::ExitCode;
 
 use crate::common::*;
-use crate::embedded;
+use crate::embedded::{self, Host};
+use crate::lint::token_env_missing;
 use crate::problems::{find, Problem};
 use crate::CheckFormat;
 use intercom_authz::authorizer::Config;
 use intercom_authz::policy::{Policy, BUILTIN_ROLES};
 use serde_json::Value;
 
-type Source = (Option<String>, Result<Value>);
+/// A configuration to check: which one (in a YAML file), its JSON, and its host (in a YAML
+/// file: what the VM is given).
+type Source = (Option<String>, Result<Value>, Option<Host>);
 
 /// The configurations to check: the file itself, or each one a YAML file embeds.
 fn sources(path: &str) -> Vec<Source> {
     if !embedded::is_yaml(path) {
-        return vec![(None, load_value(path))];
+        return vec![(None, load_value(path), None)];
     }
     match embedded::read(path) {
-        Err(e) => vec![(None, Err(e))],
-        Ok(found) => found.into_iter().map(|e| (Some(e.at), e.config)).collect(),
+        Err(e) => vec![(None, Err(e), None)],
+        Ok(found) => found
+            .into_iter()
+            .map(|e| (Some(e.at), e.config, Some(e.host)))
+            .collect(),
     }
+}
+
+/// What the host does not give a configuration that loads: the environment variable its
+/// Intercom token comes from (`lint` L018), without which the filter refuses it.
+fn host_problems(host: Option<&Host>, cfg: &Config) -> Vec<Problem> {
+    host.and_then(|h| token_env_missing(h, cfg))
+        .map(|(var, then)| Problem {
+            within: None,
+            at: "upstream.intercom_token_env".into(),
+            message: format!("the VM is not given `{var}`: {then}"),
+        })
+        .into_iter()
+        .collect()
 }
 
 pub fn check(path: &str, format: CheckFormat) -> Result<ExitCode> {
@@ -32,8 +52,8 @@ pub fn check(path: &str, format: CheckFormat) -> Result<ExitCode> {
     let mut loaded: Vec<(Option<String>, Config, Policy)> = Vec::new();
     let sources = sources(path);
     let found = sources.len();
-    for (within, source) in sources {
-        let (found, ok) = match source {
+    for (within, source, host) in sources {
+        let (mut found, ok) = match source {
             Ok(v) => find(v, has_keys),
             Err(message) => (
                 vec![Problem {
@@ -44,6 +64,10 @@ pub fn check(path: &str, format: CheckFormat) -> Result<ExitCode> {
                 None,
             ),
         };
+        if let Some((cfg, _)) = &ok {
+            found.extend(host_problems(host.as_ref(), cfg));
+        }
+        let ok = ok.filter(|_| found.is_empty());
         problems.extend(found.into_iter().map(|p| Problem {
             within: within.clone(),
             ..p

@@ -1,6 +1,8 @@
 //! `lint CONFIG [--format text|json] [--accept CODE[:SUBJECT]]…`: least-privilege and
 //! deployment warnings. CONFIG is a configuration (or bare policy), or an Envoy or Istio YAML
-//! file: its failure policies are linted, and so is each intercom-authz configuration it embeds.
+//! file: its failure policies are linted, and so is each intercom-authz configuration it embeds,
+//! and how each is wired into its host (the buffer filter, jwt_authn, the VM's environment,
+//! the HTTP filter that runs it: `wiring.rs`).
 //! A finding is accepted with `--accept L005` (every finding of that rule) or
 //! `--accept L001:agent` (that rule for that subject): it is still shown, marked accepted, and
 //! no longer makes the exit code 4. The rules are listed in the README ("The CLI").
@@ -8,11 +10,12 @@
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 
-use intercom_authz::authorizer::{AuditMode, Config, Mode};
+use intercom_authz::authorizer::{AuditMode, BodyHold, Config, Mode};
 use intercom_authz::policy::{Policy, ScopeMode, BUILTIN_ROLES};
 
 use crate::common::*;
-use crate::embedded::{self, Embedded, Failure};
+use crate::embedded::{self, Embedded, Failure, Host};
+use crate::wiring::{self, Buffer, Chain, Place, Site};
 use crate::CheckFormat;
 
 /// One warning.
@@ -65,9 +68,132 @@ fn failure_findings(e: &Embedded) -> Vec<Finding> {
         Failure::Envoy { policy: Some(p), .. } if p == "FAIL_OPEN" => vec![finding("L009", "fail-open", at, "`failure_policy: FAIL_OPEN` lets requests skip the filter when its VM fails: an authorization bypass (use FAIL_RELOAD)".into())],
         Failure::Envoy { policy: Some(p), .. } if p == "FAIL_CLOSED" => vec![finding("L011", "trap-outage", at, "`failure_policy: FAIL_CLOSED` answers 503 to every request of a worker whose VM trapped, until Envoy restarts: one bad request becomes an outage (use FAIL_RELOAD: the failing request is denied, a new VM serves the next)".into())],
         Failure::Envoy { policy: None, .. } => vec![finding("L011", "trap-outage", at, "a Wasm filter without `failure_policy` gets Envoy's default, FAIL_CLOSED: one trap becomes an outage until Envoy restarts (set `failure_policy: FAIL_RELOAD`)".into())],
-        Failure::Istio { strategy: Some(s) } if s == "FAIL_OPEN" => vec![finding("L009", "fail-open", at, "`failStrategy: FAIL_OPEN` lets traffic through unchecked when the module cannot be fetched or fails: an authorization bypass (use FAIL_CLOSE)".into())],
+        Failure::Istio { strategy: Some(s) } if s == "FAIL_OPEN" => vec![finding("L009", "fail-open", at, "`failStrategy: FAIL_OPEN` lets traffic through unchecked when the module cannot be fetched or fails: an authorization bypass (use FAIL_RELOAD, Istio 1.27+)".into())],
+        Failure::Istio { strategy: Some(s) } if s == "FAIL_CLOSE" => vec![finding("L011", "trap-outage", at, "`failStrategy: FAIL_CLOSE` answers 503 to every request of a worker whose VM trapped, until the proxy restarts: one bad request becomes an outage (use FAIL_RELOAD, Istio 1.27+: the failing request is denied, a new VM serves the next)".into())],
+        Failure::Istio { strategy: None } => vec![finding("L011", "trap-outage", at, "a WasmPlugin without `failStrategy` gets Istio's default, FAIL_CLOSE: one trap becomes an outage until the proxy restarts (set `failStrategy: FAIL_RELOAD`, Istio 1.27+)".into())],
         _ => Vec::new(),
     }
+}
+
+/// Whether the configuration is an Istio WasmPlugin's.
+fn in_wasm_plugin(host: &Host) -> bool {
+    matches!(host.site, Site::Plugin(_))
+}
+
+/// L013–L015: the buffer filter a `body_hold: buffer_filter` configuration needs right after
+/// it (before the router).
+fn buffer_finding(e: &Embedded, chain: &Chain, max_body: usize) -> Option<Finding> {
+    let (code, rule, message) = match wiring::buffer(chain, max_body) {
+        Buffer::Fine | Buffer::Unknown => return None,
+        Buffer::Missing => {
+            let fix = if chain.istio {
+                "insert envoy.filters.http.buffer between this filter and the router, as the EnvoyFilter in istio/wasmplugin.yaml does"
+            } else {
+                "add envoy.filters.http.buffer right after this filter"
+            };
+            ("L013", "buffer-filter-missing", format!("`body_hold: buffer_filter` but no envoy.filters.http.buffer follows this filter before the router: a body-dependent request's headers, with the workspace's Intercom token, reach the router before its body is judged, and the filter refuses such requests (500 body_hold_misconfigured) ({fix})"))
+        }
+        Buffer::First => {
+            let fix = if chain.istio {
+                "insert it right after this filter, e.g. INSERT_BEFORE envoy.filters.http.router"
+            } else {
+                "move it right after this filter"
+            };
+            ("L014", "buffer-filter-first", format!("envoy.filters.http.buffer runs before this filter, not after it: it holds the body, then the headers go on to the router before this filter judges the body, and the filter refuses body-dependent requests (500 body_hold_misconfigured) ({fix})"))
+        }
+        Buffer::TooSmall(n) => ("L015", "buffer-filter-too-small", format!("the envoy.filters.http.buffer after this filter holds at most {n} bytes, less than `max_body_bytes` ({max_body}): bodies over {n} bytes get 413 from it (raise its `max_request_bytes` to at least {max_body}, or lower `max_body_bytes`)")),
+    };
+    Some(finding(code, rule, e.id.clone(), message))
+}
+
+/// L016: `body_hold: headers` without the Wasm filter's `allow_on_headers_stop_iteration`.
+fn header_hold_finding(e: &Embedded) -> Option<Finding> {
+    let message = if in_wasm_plugin(&e.host) {
+        "`body_hold: headers` (the default) needs the Wasm filter's `allow_on_headers_stop_iteration: true`, which a WasmPlugin cannot set: every body-dependent request would wait for a body that never arrives and get 408 (use `body_hold: buffer_filter` with the buffer filter, as istio/wasmplugin.yaml does, or deploy with istio/envoyfilter.yaml)"
+    } else if !e.host.header_hold {
+        "`body_hold: headers` (the default) needs the Wasm filter's `allow_on_headers_stop_iteration: true`: without it every body-dependent request waits for a body that never arrives and gets 408 (set it, Envoy 1.35+, or use `body_hold: buffer_filter` with envoy.filters.http.buffer after this filter)"
+    } else {
+        return None;
+    };
+    Some(finding(
+        "L016",
+        "no-header-hold",
+        e.id.clone(),
+        message.into(),
+    ))
+}
+
+/// L017: claims read from a header that no jwt_authn before this filter has written.
+fn payload_finding(e: &Embedded, chain: &Chain, header: &str) -> Option<Finding> {
+    if wiring::jwt_authn_before(chain) != Some(false) {
+        return None;
+    }
+    let fix = if in_wasm_plugin(&e.host) {
+        "use `phase: AUTHZ`, which runs after Istio's jwt_authn".to_string()
+    } else if chain.istio {
+        "insert this filter after envoy.filters.http.jwt_authn, e.g. INSERT_BEFORE envoy.filters.http.router".to_string()
+    } else {
+        format!("put envoy.filters.http.jwt_authn, with `forward_payload_header: {header}`, before this filter")
+    };
+    Some(finding("L017", "unverified-payload-header", e.id.clone(), format!("`token.trusted_payload_header` trusts `{header}`, but no envoy.filters.http.jwt_authn runs before this filter: a client can write that header itself and claim any role ({fix})")))
+}
+
+/// L018 (and a `check` error): the environment variable `upstream.intercom_token_env` names,
+/// when the VM is not given it, and what then happens and what to do.
+pub fn token_env_missing<'a>(host: &Host, cfg: &'a Config) -> Option<(&'a str, String)> {
+    let var = cfg.upstream.intercom_token_env.as_deref()?;
+    if host.env.iter().any(|v| v == var) {
+        return None;
+    }
+    let fix = if in_wasm_plugin(host) {
+        format!("add `{{name: {var}, valueFrom: HOST}}` to `vmConfig.env`")
+    } else {
+        format!("add {var} to `vm_config.environment_variables.host_env_keys`")
+    };
+    Some((var, format!("the filter refuses to load ({fix})")))
+}
+
+/// L019: an extension config that no HTTP filter of the file asks for.
+fn unreferenced_finding(e: &Embedded, name: &str, patch: bool) -> Finding {
+    let fix = if patch {
+        "insert one before the router with an HTTP_FILTER patch, as istio/envoyfilter.yaml does"
+    } else {
+        "add one to the `http_filters`, before the router"
+    };
+    finding("L019", "filter-not-inserted", e.id.clone(), format!("no HTTP filter in this file asks for the extension config `{name}` (a filter of that name with `config_discovery`): this filter never runs and nothing is authorized ({fix})"))
+}
+
+/// L013–L019: how the filter is wired into its host (see `wiring.rs`).
+fn wiring_findings(e: &Embedded, cfg: &Config) -> Vec<Finding> {
+    let chain = match &e.host.place {
+        Place::Chain(c) => Some(c),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    match cfg.body_hold {
+        BodyHold::BufferFilter => {
+            out.extend(chain.and_then(|c| buffer_finding(e, c, cfg.max_body_bytes)));
+        }
+        BodyHold::Headers => out.extend(header_hold_finding(e)),
+    }
+    if let (Some(c), Some(h)) = (chain, &cfg.token.trusted_payload_header) {
+        out.extend(payload_finding(e, c, h));
+    }
+    if let Some((var, then)) = token_env_missing(&e.host, cfg) {
+        let message = format!(
+            "`upstream.intercom_token_env` reads `{var}`, which the VM is not given: {then}"
+        );
+        out.push(finding(
+            "L018",
+            "token-env-not-passed",
+            e.id.clone(),
+            message,
+        ));
+    }
+    if let Place::Unreferenced { name, patch } = &e.host.place {
+        out.push(unreferenced_finding(e, name, *patch));
+    }
+    out
 }
 
 /// L001–L008, L010: the policy and the configuration.
@@ -207,6 +333,7 @@ fn findings(path: &str) -> Result<Vec<Finding>> {
         if e.trusts_forwarded_for && p.reads_source_ip() {
             these.push(finding("L012", "spoofable-client-address", e.id.clone(), "an `ip_allowlist` behind a connection manager without `use_remote_address: true`: Envoy takes the client address from `X-Forwarded-For`, which any client writes (set `use_remote_address: true`, and `xff_num_trusted_hops` only for load balancers of yours)".into()));
         }
+        these.extend(wiring_findings(e, &cfg));
         out.extend(these.into_iter().map(|f| Finding {
             within: Some(e.at.clone()),
             ..f

@@ -53,6 +53,7 @@ mod report;
 mod routes;
 mod token;
 mod usage;
+mod wiring;
 
 use std::process::ExitCode;
 
