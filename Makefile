@@ -20,7 +20,7 @@ WASM_OPT_FLAGS := -Oz --one-caller-inline-max-function-size=1000 --strip-debug -
   --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
 # The crates every module is built from (core/, src/) and the workspace's manifests.
-LIB_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/build.rs $(wildcard core/src/*.rs core/src/*/*.rs core/src/*.tsv src/*.rs)
+LIB_SOURCES := Cargo.toml Cargo.lock core/Cargo.toml core/build.rs $(wildcard core/src/*.rs core/src/*/*.rs core/src/*.tsv src/*.rs src/*/*.rs)
 CARGO_WASM := target/wasm32-wasip1/wasm/intercom_authz_filter.wasm
 # ring (feature ring-verify: every shipped module verifies with it) compiles C for wasm32:
 # clang from Debian. Its C (the curve and bignum arithmetic) at -Oz, like the rest: against
@@ -174,7 +174,7 @@ image: $(WASM)
 
 # istio/ against Istio's resource models; the image through a real registry, fetched by the
 # rules of Istio's fetcher; what each manifest makes of Envoy, run in Envoy (and wired wrong).
-test-istio: image .deps-oci $(VENV)/.ok
+test-istio: image target/release/intercom-authz .deps-oci $(VENV)/.ok
 	$(PY) -m unittest -v tests/istio/test_istio.py
 
 # Intercom's official Python SDK through Envoy + the filter to a Prism mock of the 2.16 spec.
