@@ -25,7 +25,7 @@ import urllib.request
 
 import yaml
 
-from tests.envoy.test_envoy import ENVOY, ROOT, WASM, free_port, raw_request, rsa_jwk, slow_request, wait_http
+from tests.envoy.test_envoy import ENVOY, ROOT, WASM, cluster, free_port, raw_request, rsa_jwk, slow_request, wait_http
 from tests.envoy.test_fleet import PROCS, start, tearDownModule  # noqa: F401 (stops what start() started)
 from tests.istio import istio_fetcher
 
@@ -80,12 +80,6 @@ def mint(role_names, sub="7"):
 
 def keycloak(*roles):
     return {"authorization": f"Bearer {mint(roles)}"}
-
-
-def cluster(name, port):
-    return {"name": name, "type": "STATIC", "connect_timeout": "1s", "load_assignment": {
-        "cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {
-            "socket_address": {"address": "127.0.0.1", "port_value": port}}}}]}]}}
 
 
 class Registry:
