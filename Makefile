@@ -234,6 +234,7 @@ demo: $(WASM) $(VENV)/.ok
 
 bench:
 	cargo bench --bench decide
+	cargo bench --bench policy
 
 # Token verification per algorithm in wasm under V8 (Node's WASI, --no-liftoff as in Envoy), then natively.
 bench-wasm: .deps-rust .deps-clang

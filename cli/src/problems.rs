@@ -139,6 +139,60 @@ impl Builder<'_> {
         }
     }
 
+    /// One wave of roles ready to add (their parents are in, or bad: independent of each
+    /// other). A role whose parent is bad is a problem of its own; the others are added as a
+    /// group, split in halves only where a half fails to compile: a wave without problems is
+    /// one compilation, and each problem costs a few. Problems come in the wave's order.
+    fn add_wave(&mut self, wave: Vec<(String, RoleConfig)>, bad: &mut BTreeSet<String>) {
+        let mut found: Vec<(usize, String, String)> = Vec::new();
+        let mut group = Vec::new();
+        for (i, (name, role)) in wave.into_iter().enumerate() {
+            match role.extends.as_deref().filter(|p| bad.contains(*p)) {
+                Some(parent) => {
+                    let why = format!("extends role `{parent}`, which has a problem");
+                    found.push((i, name, why));
+                }
+                None => group.push((i, name, role)),
+            }
+        }
+        self.add_group(group, &mut found);
+        found.sort_by_key(|(i, _, _)| *i);
+        for (_, name, why) in found {
+            self.out.push(problem(format!("policy.roles.{name}"), why));
+            bad.insert(name);
+        }
+    }
+
+    /// Adds `group` at once, or each half of it (see [`Builder::add_wave`]).
+    fn add_group(
+        &mut self,
+        mut group: Vec<(usize, String, RoleConfig)>,
+        found: &mut Vec<(usize, String, String)>,
+    ) {
+        if group.is_empty() {
+            return;
+        }
+        let mut next = self.acc.clone();
+        next.roles
+            .extend(group.iter().map(|(_, n, r)| (n.clone(), r.clone())));
+        match Policy::compile(&next) {
+            Ok(p) => {
+                self.acc = next;
+                self.compiled = p;
+            }
+            Err(e) if group.len() == 1 => {
+                if let Some((i, name, _)) = group.pop() {
+                    found.push((i, name, e.0));
+                }
+            }
+            Err(_) => {
+                let right = group.split_off(group.len() / 2);
+                self.add_group(group, found);
+                self.add_group(right, found);
+            }
+        }
+    }
+
     fn roles(&mut self, mut pending: BTreeMap<String, RoleConfig>) {
         let mut bad = BTreeSet::new();
         while !pending.is_empty() {
@@ -163,29 +217,22 @@ impl Builder<'_> {
                 });
                 return;
             }
-            for name in ready {
-                let Some(role) = pending.remove(&name) else {
-                    continue;
-                };
-                let at = format!("policy.roles.{name}");
-                if let Some(parent) = role.extends.as_deref().filter(|p| bad.contains(*p)) {
-                    self.out.push(problem(
-                        at,
-                        format!("extends role `{parent}`, which has a problem"),
-                    ));
-                    bad.insert(name);
-                } else if !self.add(at, |p| {
-                    p.roles.insert(name.clone(), role);
-                }) {
-                    bad.insert(name);
-                }
-            }
+            let wave = ready
+                .into_iter()
+                .filter_map(|n| pending.remove(&n).map(|r| (n, r)))
+                .collect();
+            self.add_wave(wave, &mut bad);
         }
     }
 }
 
-/// Stage 2: the policy, each piece on top of the accepted ones.
+/// Stage 2: the policy. Compiled whole first: when that succeeds (the common case), there is
+/// nothing to attribute. Otherwise each piece on top of the accepted ones, roles a wave at a
+/// time (see [`Builder::add_wave`]), so that every problem is found and named.
 fn sound_policy(cfg: &PolicyConfig, out: &mut Vec<Problem>) -> (PolicyConfig, Option<Policy>) {
+    if let Ok(p) = Policy::compile(cfg) {
+        return (cfg.clone(), Some(p));
+    }
     let mut empty = cfg.clone();
     empty.roles.clear();
     empty.permissions.clear();

@@ -16,7 +16,7 @@
 //! ```
 
 use alloc::borrow::Cow;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -599,15 +599,19 @@ impl Policy {
                     "invalid role name `{name}` (letters, digits and `_-.:`)"
                 ));
             }
-            if !names.contains(name) {
+            // The map's keys are distinct: only a built-in name can repeat.
+            if !BUILTIN_ROLES.contains(&name.as_str()) {
                 names.push(name.clone());
             }
         }
-        // Resolve in dependency order, detecting cycles.
+        // Each role once, after the role it extends: linear in the policy, and without
+        // recursion (a chain of ten thousand `extends` is a loop, not a deep stack).
         let mut done: BTreeMap<String, Role> = BTreeMap::new();
         for name in &names {
-            let mut stack: Vec<String> = Vec::new();
-            self.resolve_role(name, cfg, &mut done, &mut stack)?;
+            for role in self.unresolved_chain(name, cfg, &done)?.iter().rev() {
+                let built = self.build_role(role, cfg, &done)?;
+                done.insert(role.to_string(), built);
+            }
         }
         let mut roles: Vec<Role> = Vec::new();
         for name in &names {
@@ -627,50 +631,65 @@ impl Policy {
         Ok(())
     }
 
-    fn resolve_role(
+    /// `name` and the roles it extends, up to the first one already built (or the top of
+    /// the chain): what must be built, child first. Refuses a cycle, an unknown parent and a
+    /// built-in role that extends another.
+    fn unresolved_chain<'c>(
+        &self,
+        name: &'c str,
+        cfg: &'c PolicyConfig,
+        done: &BTreeMap<String, Role>,
+    ) -> Result<Vec<&'c str>, PolicyError> {
+        let mut chain: Vec<&str> = Vec::new();
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        let mut cur = name;
+        while !done.contains_key(cur) {
+            if !seen.insert(cur) {
+                let mut cycle: Vec<&str> = chain.clone();
+                cycle.push(cur);
+                return err(format!(
+                    "role `{cur}` extends itself: {}",
+                    cycle.join(" -> ")
+                ));
+            }
+            chain.push(cur);
+            let Some(parent) = cfg.roles.get(cur).and_then(|r| r.extends.as_deref()) else {
+                break;
+            };
+            if BUILTIN_ROLES.contains(&cur) {
+                return err(format!("built-in role `{cur}` cannot extend another role"));
+            }
+            if !cfg.roles.contains_key(parent) && !BUILTIN_ROLES.contains(&parent) {
+                let near = perm::nearest(
+                    parent,
+                    BUILTIN_ROLES
+                        .iter()
+                        .copied()
+                        .chain(cfg.roles.keys().map(|k| k.as_str())),
+                );
+                return err(format!(
+                    "unknown role `{parent}` extended by role `{cur}`{}",
+                    hint(parent, near)
+                ));
+            }
+            cur = parent;
+        }
+        Ok(chain)
+    }
+
+    /// Role `name`, whose parent (if any) is already in `done`.
+    fn build_role(
         &self,
         name: &str,
         cfg: &PolicyConfig,
-        done: &mut BTreeMap<String, Role>,
-        stack: &mut Vec<String>,
-    ) -> Result<PermSet, PolicyError> {
-        if let Some(r) = done.get(name) {
-            return Ok(r.permissions);
-        }
-        if stack.iter().any(|s| s == name) {
-            let mut cycle = stack.clone();
-            cycle.push(name.to_string());
-            return err(format!(
-                "role `{name}` extends itself: {}",
-                cycle.join(" -> ")
-            ));
-        }
+        done: &BTreeMap<String, Role>,
+    ) -> Result<Role, PolicyError> {
         let rc = cfg.roles.get(name);
-        let builtin = self.builtin_permissions(name);
         let owner = format!("role `{name}`");
-        let base = match (rc.and_then(|r| r.extends.as_deref()), builtin) {
-            (Some(_), Some(_)) => {
-                return err(format!("built-in role `{name}` cannot extend another role"))
-            }
-            (Some(parent), None) => {
-                if !cfg.roles.contains_key(parent) && !BUILTIN_ROLES.contains(&parent) {
-                    let near = perm::nearest(
-                        parent,
-                        BUILTIN_ROLES
-                            .iter()
-                            .copied()
-                            .chain(cfg.roles.keys().map(|k| k.as_str())),
-                    );
-                    return err(format!(
-                        "unknown role `{parent}` extended by {owner}{}",
-                        hint(parent, near)
-                    ));
-                }
-                stack.push(name.to_string());
-                let p = self.resolve_role(parent, cfg, done, stack)?;
-                stack.pop();
-                p
-            }
+        let extends = rc.and_then(|r| r.extends.as_deref());
+        let parent = extends.and_then(|p| done.get(p));
+        let base = match (parent, self.builtin_permissions(name)) {
+            (Some(p), _) => p.permissions,
             (None, Some(b)) => b,
             (None, None) => PermSet::new(),
         };
@@ -685,8 +704,6 @@ impl Policy {
                 self.permission_name(id)
             ));
         }
-        let permissions = base.union(&granted).difference(&revoked);
-        let parent = rc.extends.as_ref().and_then(|p| done.get(p));
         let ages = [
             self.max_session_age,
             rc.max_session_age.map(|s| s.0),
@@ -698,9 +715,9 @@ impl Policy {
                 ip_allowlist = p.ip_allowlist.clone();
             }
         }
-        let role = Role {
+        Ok(Role {
             name: name.to_string(),
-            permissions,
+            permissions: base.union(&granted).difference(&revoked),
             mfa: rc.mfa || parent.is_some_and(|p| p.mfa),
             max_session_age: ages.iter().flatten().min().copied(),
             ip_allowlist,
@@ -720,9 +737,7 @@ impl Policy {
                 .reporting_exports
                 .or(parent.map(|p| p.reporting_exports))
                 .unwrap_or_default(),
-        };
-        done.insert(name.to_string(), role);
-        Ok(permissions)
+        })
     }
 
     /// The compiled role named `name`.
@@ -856,6 +871,36 @@ mod tests {
     fn compile(json: &str) -> Result<Policy, String> {
         let cfg: PolicyConfig = serde_json::from_str(json).map_err(|e| e.to_string())?;
         Policy::compile(&cfg).map_err(|e| e.0)
+    }
+
+    /// A chain of `n` roles, each extending the one before (`r0` extends `agent`, or `r{n-1}`
+    /// when `cycle`).
+    fn chain(n: usize, cycle: bool) -> String {
+        let roles: Vec<String> = (0..n)
+            .map(|i| {
+                let parent = match i {
+                    0 if cycle => format!("r{}", n - 1),
+                    0 => "agent".into(),
+                    i => format!("r{}", i - 1),
+                };
+                format!(r#""r{i}":{{"extends":"{parent}","grant":["tags:manage"]}}"#)
+            })
+            .collect();
+        format!(r#"{{"roles":{{{}}}}}"#, roles.join(","))
+    }
+
+    #[test]
+    fn a_chain_of_ten_thousand_extends_compiles_without_recursion() {
+        let p = compile(&chain(10_000, false)).unwrap();
+        let last = p.role("r9999").unwrap();
+        assert!(p.names(&last.permissions).any(|n| n == "tags:manage"));
+        assert_eq!(p.role("r0").unwrap().extends.as_deref(), Some("agent"));
+        let e = compile(&chain(10_000, true)).unwrap_err();
+        assert!(
+            e.starts_with("role `r0` extends itself: r0 -> r9999 -> r9998"),
+            "{}",
+            &e[..80]
+        );
     }
 
     #[test]
