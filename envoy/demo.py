@@ -107,9 +107,11 @@ def main():
         call("GET", "/contacts", None)
         lines = counters()
         print("\nEnvoy counters (admin :9901/stats/prometheus):\n  " + "\n  ".join(lines))
-        audit = [l.split("intercom-authz audit ", 1)[1] for l in (ROOT / "target/demo-envoy.log").read_text().splitlines() if "intercom-authz audit" in l]
+        time.sleep(1.2)  # Envoy flushes its access logs every second
+        # The decision log (envoy.yaml's second access log: one audit record per request).
+        audit = [l for l in (ROOT / "target/demo-envoy.log").read_text().splitlines() if l.startswith('{"time"')]
         if audit:
-            print(f"\nlast audit line ({len(audit)} written):\n  {audit[-1]}")
+            print(f"\nlast decision log record ({len(audit)} written):\n  {audit[-1]}")
     finally:
         for p in procs:
             try:

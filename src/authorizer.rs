@@ -38,7 +38,7 @@ use serde::Serialize;
 pub mod guard;
 
 pub use crate::config::{
-    AuditMode, BodyHold, Config, ConfigError, ConversationsConfig, DecisionState, Mode,
+    AuditLog, AuditMode, BodyHold, Config, ConfigError, ConversationsConfig, DecisionState, Mode,
     RemoteJwksConfig, UpstreamConfig,
 };
 use crate::conversation::Lookup;

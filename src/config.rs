@@ -35,6 +35,9 @@ pub struct Config {
     /// Which decisions get an audit line.
     #[serde(default)]
     pub audit: AuditMode,
+    /// Where the filter writes an audit record (filter only; see [`AuditLog`]).
+    #[serde(default)]
+    pub audit_log: AuditLog,
     /// Which decisions the filter writes to Envoy's filter state as `intercom_authz.decision`,
     /// for access logs (`%FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%`; filter only).
     #[serde(default)]
@@ -93,6 +96,7 @@ impl Default for Config {
             max_body_bytes: default_max_body(),
             upstream: UpstreamConfig::default(),
             audit: AuditMode::default(),
+            audit_log: AuditLog::default(),
             decision_state: DecisionState::default(),
             remote_jwks: None,
             request_id_header: default_request_id(),
@@ -149,6 +153,21 @@ pub enum AuditMode {
     Deny,
     /// None.
     None,
+}
+
+/// Where the filter writes an audit record.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub enum AuditLog {
+    /// In Envoy's filter state, `wasm.intercom_authz.audit`, for an access log to write
+    /// (`%FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%`): one JSON line per request, written
+    /// by Envoy off the request path (the shipped `envoy.yaml` does). One host call per record.
+    #[default]
+    AccessLog,
+    /// In Envoy's application log, `intercom-authz audit {…}` at `info` (component `wasm`),
+    /// as well as in filter state: a second host call, and Envoy's logger, per record.
+    Both,
 }
 
 /// Headers for the upstream.

@@ -22,7 +22,7 @@ use serde::de::{
 use serde_json::Value;
 
 use crate::config::{
-    AuditMode, BodyHold, Config, ConversationsConfig, DecisionState, IdentityConfig,
+    AuditLog, AuditMode, BodyHold, Config, ConversationsConfig, DecisionState, IdentityConfig,
     IdentitySource, Mode, RemoteJwksConfig, UpstreamConfig,
 };
 
@@ -435,6 +435,7 @@ impl Fields for Config {
             "body_timeout_ms",
             "conversations",
             "identity",
+            "audit_log",
         ]
     }
     fn slot(&mut self, i: usize) -> Slot<'_> {
@@ -451,7 +452,8 @@ impl Fields for Config {
             9 => Slot::Enum(&mut self.body_hold),
             10 => Slot::U64(&mut self.body_timeout_ms),
             11 => Slot::Struct(&mut self.conversations),
-            _ => Slot::Struct(&mut self.identity),
+            12 => Slot::Struct(&mut self.identity),
+            _ => Slot::Enum(&mut self.audit_log),
         }
     }
 }
@@ -831,6 +833,7 @@ macro_rules! choice {
 
 choice!(Mode, "enforce" => Enforce, "dry_run" => DryRun);
 choice!(AuditMode, "all" => All, "deny" => Deny, "none" => None);
+choice!(AuditLog, "access_log" => AccessLog, "both" => Both);
 choice!(DecisionState, "all" => All, "deny" => Deny);
 choice!(BodyHold, "headers" => Headers, "buffer_filter" => BufferFilter);
 choice!(IdentitySource, "token" => Token, "directory" => Directory);

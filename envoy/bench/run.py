@@ -7,9 +7,12 @@
                 settings as intercom-authz
   authz_hs256   intercom-authz (as shipped: no buffer filter), HS256 token (the same token each time: cached)
   authz_hs256_deny_state  the same with `"decision_state": "deny"` (no filter state for allowed requests)
-  authz_default the same with `"audit": "all"`, the default (the other rows set `"audit": "none"`):
-                an audit record in filter state and a log line per request, Envoy logging Wasm
-                at `info` to a file
+  authz_default the shipped defaults: `"audit": "all"` (the other rows set `"audit": "none"`),
+                the audit record in filter state, written by the decision log (an access log,
+                as envoy/envoy.yaml ships it) to a file
+  authz_default_both  the same with `"audit_log": "both"`: each record also in Envoy's log
+                (the default before issue 30)
+  Every row's Envoy logs at `info` (Envoy's default) to a file.
   authz_rs256   intercom-authz, RS256, the same token (cache hits)
   authz_rs256_cold  intercom-authz, RS256, a different token on every request (cache misses)
   native_rs256  Envoy's own jwt_authn (RS256, local JWKS) + rbac with one policy for the one
@@ -106,10 +109,23 @@ def address(port):
     return {"socket_address": {"address": "127.0.0.1", "port_value": port}}
 
 
+# Rows whose connection manager writes the decision log as envoy/envoy.yaml ships it (an access
+# log of the audit record), to a file.
+DECISION_LOGGED = {"authz_default", "authz_default_both"}
+
+
+def decision_log(name):
+    path = pathlib.Path(tempfile.gettempdir()) / f"intercom-authz-bench-{name}.decisions.jsonl"
+    return [{"name": "envoy.access_loggers.file", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog", "path": str(path),
+        "log_format": {"text_format_source": {"inline_string": "%FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%\n"}}}}]
+
+
 def hcm(name, filters, route):
     return {"name": "envoy.filters.network.http_connection_manager", "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": name,
+        **({"access_log": decision_log(name)} if name in DECISION_LOGGED else {}),
         "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [{"match": {"prefix": "/"}, **route}]}]},
         "http_filters": filters + [{"name": "envoy.filters.http.router", "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}
@@ -282,7 +298,8 @@ def pinned(cmd, core):
 def start_envoy(config, tmp, name, base_id, concurrency=1, core=0, args=()):
     path = tmp / f"{name}.json"
     path.write_text(json.dumps(config))
-    cmd = [ENVOY, "-c", str(path), "--concurrency", str(concurrency), "--base-id", str(base_id), "-l", "error", *args]
+    level = () if "-l" in args else ("-l", "error")
+    cmd = [ENVOY, "-c", str(path), "--concurrency", str(concurrency), "--base-id", str(base_id), *level, *args]
     return subprocess.Popen(pinned(cmd, core), start_new_session=True)
 
 
@@ -388,6 +405,7 @@ def variant_filters(matrix):
                "authz_hs256": lambda: authz_filters("authz_hs256", HS_KEY),
                "authz_hs256_deny_state": lambda: authz_filters("authz_hs256_deny_state", HS_KEY, decision_state="deny"),
                "authz_default": lambda: authz_filters("authz_default", HS_KEY, audit="all"),
+               "authz_default_both": lambda: authz_filters("authz_default_both", HS_KEY, audit="all", audit_log="both"),
                "authz_rs256": lambda: authz_filters("authz_rs256", RS_KEY),
                "native_rs256": native_filters,
                "native_full": lambda: native_catalog_filters(matrix),
@@ -400,7 +418,7 @@ def variant_filters(matrix):
 def sanity(ports, hs, rs):
     """Each variant answers 200 for the benchmarked request; the authorizers deny an agent's delete."""
     for name, tok in [("nofilter", None), ("noop", None), ("authz_hs256", hs), ("authz_hs256_deny_state", hs),
-                      ("authz_default", hs), ("authz_rs256", rs),
+                      ("authz_default", hs), ("authz_default_both", hs), ("authz_rs256", rs),
                       ("native_rs256", rs), ("native_full", rs)]:
         assert status(ports[name], "GET", tok) == 200, name
     for name, tok in [("authz_hs256", hs), ("native_full", rs)]:
@@ -426,7 +444,8 @@ def runs(hs, rs, script, n_routes):
             ("no-op Proxy-Wasm filter (reads 3 headers)", "noop", None, None, PATH),
             ("intercom-authz HS256", "authz_hs256", hs, None, PATH),
             ('intercom-authz HS256, `"decision_state": "deny"`', "authz_hs256_deny_state", hs, None, PATH),
-            ('intercom-authz HS256, `"audit": "all"` (the default), audit lines written to a file', "authz_default", hs, None, PATH),
+            ('intercom-authz HS256, shipped defaults (`"audit": "all"`, the decision log an access log to a file)', "authz_default", hs, None, PATH),
+            ('intercom-authz HS256, `"audit": "all"`, `"audit_log": "both"` (also in Envoy\'s log: the previous default)', "authz_default_both", hs, None, PATH),
             ("intercom-authz RS256, repeated token (cache)", "authz_rs256", rs, None, PATH),
             ("intercom-authz RS256, unique tokens (cold)", "authz_rs256", None, script, PATH),
             ("native jwt_authn + rbac, 1 route", "native_rs256", rs, None, PATH),
@@ -445,11 +464,9 @@ def runs(hs, rs, script, n_routes):
 
 
 def envoy_args(name, tmp):
-    """The default-configuration row logs as a deployment that keeps the audit lines does:
-    Wasm at `info`, Envoy's log to a file (the other rows log errors only)."""
-    if name != "authz_default":
-        return ()
-    return ("--component-log-level", "wasm:info", "--log-path", str(tmp / "audit.log"))
+    """Every row logs as Envoy does by default: level `info`, to a file (where a deployment keeps
+    it), so that what the filter sends to Envoy's log costs what it costs."""
+    return ("-l", "info", "--log-path", str(tmp / f"{name}.envoy.log"))
 
 
 def measure(tmp, up_port, filters, rows):
@@ -521,20 +538,24 @@ def perf_table(results):
 def throughput_table(results):
     median = lambda runs: runs[len(runs) // 2]
     base, floor = median(results[0][1])[0], median(results[1][1])[0]
+    median_cpu = lambda runs: sorted(r[3] for r in runs)[len(runs) // 2]
+    floor_cpu = median_cpu(results[1][1])
     lines = [f"wrk -t1 -c{CONNECTIONS} -d{DURATION}, {ROUNDS} interleaved rounds (median round; range of × floor), "
-             f"a fresh Envoy 1.40 --concurrency 1 per variant and round (after 1 s of warm-up), GET {PATH} as agent unless the row says otherwise "
+             f"a fresh Envoy 1.40 --concurrency 1 per variant and round (after 1 s of warm-up), Envoy's log at `info` "
+             f"(its default) to a file, GET {PATH} as agent unless the row says otherwise "
              f"(native rows: RS256, the same token), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", "",
-             "| variant | req/s | × no filter | × floor | × floor, range | p50 | p99 | Envoy CPU µs/req | CPU range | non-2xx |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| variant | req/s | × no filter | × floor | × floor, range | p50 | p99 | Envoy CPU µs/req | CPU range | floor CPU ÷ CPU | non-2xx |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label, runs in results:
         rps, p50, p99, cpu_us, *_ = median(runs)
         cpus = sorted(r[3] for r in runs)
         bad = sum(r[4] for r in runs)
         span = f"{runs[0][0] / floor:.2f}–{runs[-1][0] / floor:.2f}"
         lines.append(f"| {label} | {rps:.0f} | {rps / base:.2f} | {rps / floor:.2f} | {span} | {p50} | {p99} | "
-                     f"{cpu_us:.1f} | {cpus[0]:.1f}–{cpus[-1]:.1f} | {bad} |")
+                     f"{cpu_us:.1f} | {cpus[0]:.1f}–{cpus[-1]:.1f} | {floor_cpu / median_cpu(runs):.2f} | {bad} |")
     lines += ["", "× floor: req/s ÷ the no-op Proxy-Wasm filter's req/s (dist/bench/noop.wasm, the same V8 runtime), "
-              "both from their median rounds."]
+              "both from their median rounds. floor CPU ÷ CPU: the floor's median Envoy CPU per request ÷ the row's "
+              "(1.00: costs what a filter that does nothing costs; the steadier figure on a shared machine)."]
     return lines
 
 

@@ -50,7 +50,7 @@ use host::{Action, BufferType, LogLevel, MapType};
 use conversations::{Guarded, Held};
 
 use intercom_authz::authorizer::{
-    AuditMode, Authorizer, BodyHold, DecisionState, HttpRequest, Mode, Outcome,
+    AuditLog, AuditMode, Authorizer, BodyHold, DecisionState, HttpRequest, Mode, Outcome,
 };
 use intercom_authz::conversation::Lookup;
 use intercom_authz::eval::{Body, Code, Effect};
@@ -655,10 +655,13 @@ impl Request {
                 redacted,
             },
         );
-        // Serialized once: the log line, and the same record for access logs and decision
-        // logs (%FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%).
+        // For access logs and decision logs (%FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%):
+        // Envoy writes them after the request, off its path. The same record in Envoy's own
+        // log too only with `audit_log: both` (a second host call, and Envoy's logger).
         let _ = host::set_property(&["intercom_authz.audit"], record.as_bytes());
-        log(LogLevel::Info, &format!("intercom-authz audit {record}"));
+        if self.shared.authz.config().audit_log == AuditLog::Both {
+            log(LogLevel::Info, &format!("intercom-authz audit {record}"));
+        }
     }
 }
 

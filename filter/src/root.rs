@@ -129,7 +129,7 @@ impl Root {
         let cfg = shared.authz.config();
         let ms = cfg.body_timeout_ms;
         let hint = match cfg.body_hold {
-            BodyHold::Headers => " (`body_hold: headers` needs the plugin's `allow_on_headers_stop_iteration: true`, Envoy 1.35+; without it no body ever arrives)",
+            BodyHold::Headers => " (if the client did send it: `body_hold: headers` needs the plugin's `allow_on_headers_stop_iteration: true`, Envoy 1.35+; without it no body ever arrives)",
             BodyHold::BufferFilter => "",
         };
         for w in overdue {

@@ -149,6 +149,8 @@ export type Permission<C extends string = never> =
 export interface AuthzConfig<C extends string = never> {
   /** Which decisions get an audit line. */
   audit?: AuditMode;
+  /** Where the filter writes an audit record (filter only; see [`AuditLog`]). */
+  audit_log?: AuditLog;
   /** How the filter keeps a body-dependent request from the upstream until its body is
    *  judged (filter only; see [`BodyHold`]). */
   body_hold?: BodyHold;
@@ -182,6 +184,9 @@ export interface AuthzConfig<C extends string = never> {
 
 /** Which conversations a role may see and act on (Intercom's "Conversation access"). */
 export type Access = "all" | "assigned_to_me" | "assigned_to_me_or_my_teams" | "assigned_to_me_my_teams_or_unassigned";
+
+/** Where the filter writes an audit record. */
+export type AuditLog = "access_log" | "both";
 
 /** Which decisions are written to the audit log. */
 export type AuditMode = "all" | "deny" | "none";

@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import yaml
 import threading
 import time
 import unittest
@@ -161,7 +162,7 @@ RELOAD_CONFIG = {"backoff": {"base_interval": "0.01s", "max_interval": "1s"}}
 
 
 def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD", underscores="REJECT_REQUEST", access_log=None,
-             hold="headers", host_env_keys=None, code=None, trusted_hops=1, upstream="upstream"):
+             hold="headers", host_env_keys=None, code=None, trusted_hops=1, upstream="upstream", decisions=None):
     """`hold`: how body-dependent requests are held. `headers` (shipped, envoy/envoy.yaml): the
     plugin's `allow_on_headers_stop_iteration`, no buffer filter; `buffer_filter`: the mode for
     hosts without that knob (`body_hold: buffer_filter` + envoy.filters.http.buffer after the
@@ -169,7 +170,9 @@ def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD",
     `code`: the module's `vm_config.code` (default: the local `wasm`). `trusted_hops`: the
     connection manager's `xff_num_trusted_hops` (always `use_remote_address: true`): 1 is a
     trusted load balancer in front (the right-most X-Forwarded-For entry is the client, as the
-    tests send one per case); 0 is the shipped edge (envoy/envoy.yaml: the header is ignored)."""
+    tests send one per case); 0 is the shipped edge (envoy/envoy.yaml: the header is ignored).
+    `decisions`: a file for the decision log as envoy/envoy.yaml writes it (the audit record, one
+    line per request)."""
     if hold == "buffer_filter" and isinstance(plugin_config, dict):
         plugin_config = dict(plugin_config, body_hold="buffer_filter")
     buffer = [{"name": "envoy.filters.http.buffer", "typed_config": {
@@ -194,11 +197,11 @@ def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD",
                 "codec_type": "AUTO",
                 # As shipped (envoy/envoy.yaml); a test listener sets ALLOW to check the filter alone.
                 "common_http_protocol_options": {"headers_with_underscores_action": underscores},
-                **({"access_log": [{"name": "envoy.access_loggers.file", "typed_config": {
+                "access_log": [*([{"name": "envoy.access_loggers.file", "typed_config": {
                     "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
                     "path": str(access_log), "log_format": {"text_format_source": {"inline_string":
-                        "%REQ(X-CASE)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %FILTER_STATE(wasm.intercom_authz.decision:PLAIN)% %FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%\n"}}}}]}
-                   if access_log else {}),
+                        "%REQ(X-CASE)% %RESPONSE_CODE% %RESPONSE_CODE_DETAILS% %FILTER_STATE(wasm.intercom_authz.decision:PLAIN)% %FILTER_STATE(wasm.intercom_authz.audit:PLAIN)%\n"}}}}]
+                   if access_log else []), *([decision_log(decisions)] if decisions else [])],
                 "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
                     {"match": {"prefix": "/"}, "route": {"cluster": upstream}}]}]},
                 "http_filters": [
@@ -218,6 +221,17 @@ def listener(name, port, plugin_config, wasm=WASM, failure_policy="FAIL_RELOAD",
                         "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}},
                 ]}}]}],
     }
+
+
+def decision_log(path):
+    """The decision log as envoy/envoy.yaml writes it: the audit record, one line per request."""
+    shipped = yaml.safe_load((ROOT / "envoy/envoy.yaml").read_text())
+    hcm = shipped["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    (log,) = [a for a in hcm["access_log"] if "audit" in json.dumps(a)]
+    log = json.loads(json.dumps(log))
+    log["typed_config"] = {"@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                           "path": str(path), "log_format": log["typed_config"]["log_format"]}
+    return log
 
 
 def cluster(name, port):
@@ -338,9 +352,10 @@ def _set_up_module():
     default = Env.corpus["configs"]["default"]
     Env.ports = {}
     listeners = []
+    Env.decisions = Env.tmp / "decisions.jsonl"
     def add(name, cfg, **kw):
         Env.ports[name] = free_port()
-        listeners.append(listener(name, Env.ports[name], cfg, **kw))
+        listeners.append(listener(name, Env.ports[name], cfg, decisions=Env.decisions, **kw))
     for name, cfg in Env.corpus["configs"].items():
         add("corpus_" + name, dict(cfg, audit="all"))
     add("dryrun", dict(default, mode="dry_run"))
@@ -995,6 +1010,40 @@ class Behaviour(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertGreater(Env.envoy_log.read_text().count(fetching), after)
 
+    def test_every_decision_writes_exactly_one_decision_log_record(self):
+        """The decision log as shipped (an access log of the audit record): one record per
+        request, allowed or denied, whatever denied it (the policy, the token, the body)."""
+        run = f"one-record-{time.time_ns()}"
+        tok = mint({"role": "agent"})
+        sent = {
+            "allowed": ("GET", "/contacts/1", tok, None),
+            "denied": ("DELETE", "/contacts/1", tok, None),
+            "bad-token": ("GET", "/contacts/1", tok[:-4] + "AAAA", None),
+            "no-token": ("GET", "/contacts/1", None, None),
+            "body-allowed": ("POST", "/conversations/5/parts", tok, json.dumps({"message_type": "close", "admin_id": "42"})),
+            "body-denied": ("POST", "/conversations/5/parts", mint({"role": "restricted"}),
+                            json.dumps({"message_type": "assignment", "admin_id": "42", "assignee_id": "9"})),
+            "ambiguous": ("GET", "/contacts/1/../2", tok, None),
+        }
+        codes = {}
+        for what, (method, path, token, body) in sent.items():
+            status, h, _ = self.send("corpus_default", method, path, token, body=body, headers={"x-request-id": f"{run}-{what}"})
+            codes[what] = status
+        self.assertEqual((codes["allowed"], codes["denied"], codes["bad-token"], codes["no-token"]), (200, 403, 401, 401))
+        deadline = time.time() + 5
+        records = []
+        while time.time() < deadline:
+            records = [json.loads(l) for l in Env.decisions.read_text().splitlines() if run in l]
+            if len(records) >= len(sent):
+                break
+            time.sleep(0.2)
+        time.sleep(1.2)  # one more flush: nothing more may come
+        records = [json.loads(l) for l in Env.decisions.read_text().splitlines() if run in l]
+        self.assertEqual(sorted(r["requestId"] for r in records), sorted(f"{run}-{w}" for w in sent))
+        by = {r["requestId"].removeprefix(f"{run}-"): r for r in records}
+        for what in sent:
+            self.assertEqual(by[what]["status"], codes[what], what)
+
     def test_the_documented_metric_names_are_the_exported_ones(self):
         """Every Prometheus name in envoy/README.md's tables (Observability, Alerts) is in
         /stats/prometheus from the start, before anything happened that would count it."""
@@ -1033,8 +1082,12 @@ class Behaviour(unittest.TestCase):
         for name in names:
             self.assertGreater(m.get(name, 0), 0, f"{name} in {sorted(m)}")
         self.assertFalse([k for k in m if k.startswith("intercom_authz_denied_")], "one counter per code, tagged")
-        line = next(l for l in Env.envoy_log.read_text().splitlines() if "audit-probe-1" in l and "intercom-authz audit" in l)
-        audit = json.loads(line.split("intercom-authz audit ", 1)[1])
+        # The decision log, as envoy/envoy.yaml writes it (an access log: Envoy writes it after
+        # the request; flushed every second).
+        deadline = time.time() + 5
+        while "audit-probe-1" not in Env.decisions.read_text() and time.time() < deadline:
+            time.sleep(0.2)
+        audit = next(json.loads(l) for l in Env.decisions.read_text().splitlines() if "audit-probe-1" in l)
         self.assertEqual({k: audit[k] for k in ["adminId", "adminEmail", "action", "resource", "resourceId", "success", "ipAddress", "code", "sensitive"]},
                          {"adminId": "42", "adminEmail": "teammate@example.com", "action": "contacts:delete", "resource": "DELETE /contacts/{id}",
                           "resourceId": "3", "success": False, "ipAddress": "127.0.0.1", "code": "missing_permission", "sensitive": True})

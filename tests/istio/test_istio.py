@@ -25,7 +25,7 @@ import urllib.request
 
 import yaml
 
-from tests.envoy.test_envoy import ENVOY, ROOT, WASM, cluster, free_port, raw_request, rsa_jwk, slow_request, wait_http
+from tests.envoy.test_envoy import ENVOY, ROOT, WASM, cluster, decision_log, free_port, raw_request, rsa_jwk, slow_request, wait_http
 from tests.envoy.test_fleet import PROCS, start, tearDownModule  # noqa: F401 (stops what start() started)
 from tests.istio import istio_fetcher
 
@@ -348,7 +348,7 @@ class InEnvoy(unittest.TestCase):
         all the mock. Returns the listener's port."""
         port, admin = free_port(), free_port()
         hcm = {"@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-               "stat_prefix": "istio", "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
+               "stat_prefix": "istio", "access_log": [decision_log(self.tmp / f"{name}.decisions.jsonl")], "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
                    {"match": {"prefix": "/"}, "route": {"cluster": "outbound|443||api.intercom.io"}}]}]},
                "http_filters": [*http_filters, ROUTER]}
         cfg = {"admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin}}},
@@ -368,7 +368,7 @@ class InEnvoy(unittest.TestCase):
                                  start_new_session=True, env=dict(os.environ, INTERCOM_ACCESS_TOKEN="icm-istio-token"), cwd=self.tmp)
         PROCS.append(p)
         wait_http(f"http://127.0.0.1:{admin}/ready", proc=p, log=log)
-        self.log = log
+        self.log, self.decisions = log, self.tmp / f"{name}.decisions.jsonl"
         return port
 
     def seen(self):
@@ -434,8 +434,12 @@ class InEnvoy(unittest.TestCase):
         self.assertEqual(got["ef-get"][0]["headers"].get("authorization"), "Bearer icm-istio-token")
         self.assertEqual(got["ef-get"][0]["headers"].get("x-intercom-authz-role"), "agent")
         self.assertEqual(got["ef-agent"][0]["body"], body.decode())
-        audit = [json.loads(l.split("intercom-authz audit ", 1)[1]) for l in self.log.read_text().splitlines()
-                 if "intercom-authz audit " in l]
+        # An access log is written when the stream ends: for a 408 sent while the client still
+        # owes its body, a few seconds after the answer (5 s here); then flushed within 1 s.
+        deadline = time.time() + 30
+        while "body_timeout" not in self.decisions.read_text() and time.time() < deadline:
+            time.sleep(0.2)
+        audit = [json.loads(l) for l in self.decisions.read_text().splitlines() if l.startswith("{")]
         self.assertIn("body_timeout", [a["code"] for a in audit])
         timeout = next(a for a in audit if a["code"] == "body_timeout")
         self.assertEqual((timeout["status"], timeout["path"], timeout["role"]), (408, "/conversations/5/parts", "agent"))
