@@ -587,6 +587,9 @@ impl Policy {
         s
     }
 
+    // Not inlined into `compile`: V8 needs memory by the size of a function body (the
+    // filter's test keeps every body under 24 KB).
+    #[inline(never)]
     fn compile_roles(&mut self, cfg: &PolicyConfig) -> Result<(), PolicyError> {
         let mut names: Vec<String> = BUILTIN_ROLES.iter().map(|s| s.to_string()).collect();
         for name in cfg.roles.keys() {
@@ -634,6 +637,7 @@ impl Policy {
     /// `name` and the roles it extends, up to the first one already built (or the top of
     /// the chain): what must be built, child first. Refuses a cycle, an unknown parent and a
     /// built-in role that extends another.
+    #[inline(never)] // see `compile_roles`
     fn unresolved_chain<'c>(
         &self,
         name: &'c str,
@@ -678,6 +682,7 @@ impl Policy {
     }
 
     /// Role `name`, whose parent (if any) is already in `done`.
+    #[inline(never)] // see `compile_roles`
     fn build_role(
         &self,
         name: &str,

@@ -753,12 +753,19 @@ impl Request {
                 "intercom-authz: `body_hold: buffer_filter`, but the router had a body-dependent request's headers before its body was judged: envoy.filters.http.buffer is missing or placed before this filter. Every body-dependent request is refused (500 body_hold_misconfigured) until the configuration changes: put the buffer filter right after this filter, or use `body_hold: headers` with the plugin's `allow_on_headers_stop_iteration: true`",
             );
         }
-        let message = String::from("The proxy is misconfigured: this request's body cannot be judged before it reaches Intercom");
-        let out = match self.awaiting.take() {
-            Some(o) => o.after(Code::BodyHoldMisconfigured, message),
-            None => Outcome::denied(Code::BodyHoldMisconfigured, message),
-        };
+        let out = self.instead_of_the_body(
+            Code::BodyHoldMisconfigured,
+            "The proxy is misconfigured: this request's body cannot be judged before it reaches Intercom".into(),
+        );
         self.act(&out)
+    }
+
+    /// A denial in place of the decision that awaited the body (same role, route, path).
+    fn instead_of_the_body(&mut self, code: Code, message: String) -> Outcome {
+        match self.awaiting.take() {
+            Some(o) => o.after(code, message),
+            None => Outcome::denied(code, message),
+        }
     }
 
     /// Answers `408 body_timeout` ([`Root::expire_bodies`], which has already taken the
@@ -766,10 +773,7 @@ impl Request {
     fn body_timed_out(&mut self) {
         let ms = self.shared.authz.config().body_timeout_ms;
         let message = format!("the body did not arrive within {ms} ms");
-        let out = match self.awaiting.take() {
-            Some(o) => o.after(Code::BodyTimeout, message),
-            None => Outcome::denied(Code::BodyTimeout, message),
-        };
+        let out = self.instead_of_the_body(Code::BodyTimeout, message);
         // Not a policy decision: refused in dry run too (nothing would ever reach Intercom).
         self.record(&out, false);
         send_denial(&out, self.request_id.as_deref());
