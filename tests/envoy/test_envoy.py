@@ -835,7 +835,10 @@ class Behaviour(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertTrue(json.loads(body)["deleted"])
         self.assertEqual(metrics().get('intercom_authz_shadow_denied{intercom_authz_code="missing_permission"}', 0), before + 1)
-        self.assertIn('"dryRun":true', Env.envoy_log.read_text())
+        deadline = time.time() + 5  # the decision log is flushed every second
+        while '"dryRun":true' not in Env.decisions.read_text() and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertIn('"dryRun":true', Env.decisions.read_text())
 
     def test_body_conditioned_route_close_vs_comment(self):
         tok = mint({"role": "observer"})
