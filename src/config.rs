@@ -35,9 +35,6 @@ pub struct Config {
     /// Which decisions get an audit line.
     #[serde(default)]
     pub audit: AuditMode,
-    /// Where the filter writes an audit record (filter only; see [`AuditLog`]).
-    #[serde(default)]
-    pub audit_log: AuditLog,
     /// Which decisions the filter writes to Envoy's filter state as `intercom_authz.decision`,
     /// for access logs (`%FILTER_STATE(wasm.intercom_authz.decision:PLAIN)%`; filter only).
     #[serde(default)]
@@ -64,6 +61,9 @@ pub struct Config {
     /// the token, or from Intercom's own teammate directory by the verified email.
     #[serde(default)]
     pub identity: IdentityConfig,
+    /// Where the filter writes an audit record (filter only; see [`AuditLog`]).
+    #[serde(default)]
+    pub audit_log: AuditLog,
 }
 
 /// How the filter holds a request whose decision needs its body.

@@ -203,3 +203,18 @@ fn reader_agrees_with_the_derive() {
             .join("\n")
     );
 }
+
+/// An unknown field's error lists the fields in the derive's order: the reader's list must
+/// follow the struct's declaration (a fuzz finding: `audit_log` listed elsewhere).
+#[test]
+fn reader_lists_unknown_fields_as_the_derive_does() {
+    for text in [
+        r#"{"scope_source":"token","scopes":"documented"}"#,
+        r#"{"token":{"nope":1}}"#,
+        r#"{"remote_jwks":{"cluster":"c","path":"/","nope":1}}"#,
+    ] {
+        let derived = serde_json::from_str::<Config>(text).map_err(|e| e.to_string());
+        let read = intercom_authz::config_read::read(text.as_bytes()).map_err(|e| e.to_string());
+        assert_eq!(read, derived, "{text}");
+    }
+}
