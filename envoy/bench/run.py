@@ -7,6 +7,10 @@
                 settings as intercom-authz
   authz_hs256   intercom-authz (as shipped: no buffer filter), HS256 token (the same token each time: cached)
   authz_hs256_deny_state  the same with `"decision_state": "deny"` (no filter state for allowed requests)
+  authz_hs256_forward  the same with `upstream.forward_caller_token: true`: the filter writes no
+                header, so Envoy matches the route once (an ablation: what the header writes cost)
+  authz_default_unlogged  `"audit": "all"` with no access log reading the record (an ablation:
+                the filter's share of the default, without Envoy's access log writing the line)
   authz_default the shipped defaults: `"audit": "all"` (the other rows set `"audit": "none"`),
                 the audit record in filter state, written by the decision log (an access log,
                 as envoy/envoy.yaml ships it) to a file
@@ -404,6 +408,8 @@ def variant_filters(matrix):
                "noop": lambda: noop_filters("noop"),
                "authz_hs256": lambda: authz_filters("authz_hs256", HS_KEY),
                "authz_hs256_deny_state": lambda: authz_filters("authz_hs256_deny_state", HS_KEY, decision_state="deny"),
+               "authz_hs256_forward": lambda: authz_filters("authz_hs256_forward", HS_KEY, upstream={"forward_caller_token": True}),
+               "authz_default_unlogged": lambda: authz_filters("authz_default_unlogged", HS_KEY, audit="all"),
                "authz_default": lambda: authz_filters("authz_default", HS_KEY, audit="all"),
                "authz_default_both": lambda: authz_filters("authz_default_both", HS_KEY, audit="all", audit_log="both"),
                "authz_rs256": lambda: authz_filters("authz_rs256", RS_KEY),
@@ -418,7 +424,7 @@ def variant_filters(matrix):
 def sanity(ports, hs, rs):
     """Each variant answers 200 for the benchmarked request; the authorizers deny an agent's delete."""
     for name, tok in [("nofilter", None), ("noop", None), ("authz_hs256", hs), ("authz_hs256_deny_state", hs),
-                      ("authz_default", hs), ("authz_default_both", hs), ("authz_rs256", rs),
+                      ("authz_hs256_forward", hs), ("authz_default_unlogged", hs), ("authz_default", hs), ("authz_default_both", hs), ("authz_rs256", rs),
                       ("native_rs256", rs), ("native_full", rs)]:
         assert status(ports[name], "GET", tok) == 200, name
     for name, tok in [("authz_hs256", hs), ("native_full", rs)]:
@@ -444,6 +450,8 @@ def runs(hs, rs, script, n_routes):
             ("no-op Proxy-Wasm filter (reads 3 headers)", "noop", None, None, PATH),
             ("intercom-authz HS256", "authz_hs256", hs, None, PATH),
             ('intercom-authz HS256, `"decision_state": "deny"`', "authz_hs256_deny_state", hs, None, PATH),
+            ("intercom-authz HS256, the caller's token forwarded (no header written: no second route match; an ablation, never a setting to ship)", "authz_hs256_forward", hs, None, PATH),
+            ('intercom-authz HS256, `"audit": "all"`, the record in filter state and no access log writing it (an ablation: the filter\'s share of the default)', "authz_default_unlogged", hs, None, PATH),
             ('intercom-authz HS256, shipped defaults (`"audit": "all"`, the decision log an access log to a file)', "authz_default", hs, None, PATH),
             ('intercom-authz HS256, `"audit": "all"`, `"audit_log": "both"` (also in Envoy\'s log: the previous default)', "authz_default_both", hs, None, PATH),
             ("intercom-authz RS256, repeated token (cache)", "authz_rs256", rs, None, PATH),
