@@ -1,12 +1,14 @@
 //! Policy compile time as the policy grows (`make bench`: `cargo bench --bench policy`): N
 //! custom roles, each extending a built-in or an earlier custom role, granting two permissions
-//! and revoking a third (issue 30's shape), and one chain of N `extends`. Figures go in notes,
+//! and revoking a third (issue 30's shape), and one chain of N `extends`; then a whole
+//! configuration of that policy loaded as the filter loads it. Figures go in notes,
 //! never in tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use intercom_authz::authorizer::Authorizer;
 use intercom_authz::{Policy, PolicyConfig};
 
 const PERMS: [&str; 8] = [
@@ -65,5 +67,25 @@ fn compile(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, compile);
+/// What a filter does with a new configuration: parse the whole JSON (a key and N roles) and
+/// build the authorizer (policy compiled, role order for the token's claims, verifier).
+fn load(c: &mut Criterion) {
+    let mut g = c.benchmark_group("config/load");
+    g.sample_size(10);
+    for n in [100usize, 1_000, 10_000] {
+        let json = serde_json::json!({
+            "policy": serde_json::to_value(policy(n, false)).unwrap(),
+            "token": {"keys": [{"kid": "k", "alg": "HS256", "secret": "0123456789abcdef0123456789abcdef"}],
+                      "issuers": ["https://sso.example.com"], "audiences": ["intercom-authz"]},
+        })
+        .to_string();
+        Authorizer::from_json(&json).expect("the generated configuration loads");
+        g.bench_with_input(BenchmarkId::new("random", n), &json, |b, json| {
+            b.iter(|| Authorizer::from_json(black_box(json)).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, compile, load);
 criterion_main!(benches);

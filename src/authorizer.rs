@@ -58,6 +58,17 @@ pub use guard::{HttpResponse, LookupAnswer, ResponseGuard, ResponseVerdict};
 fn role_order(written: &[String], policy: &Policy) -> Vec<String> {
     let known = |r: &str| policy.role(r).is_some();
     let mut order: Vec<String> = Vec::new();
+    // Those written first, once each; `seen` sorted, so a policy of thousands of roles is
+    // ordered in n·log n (a scan of `order` per role made 10,000 roles cost 0.3 s in V8).
+    let mut seen: Vec<&str> = Vec::new();
+    for r in written.iter().map(String::as_str) {
+        if let Err(at) = seen.binary_search(&r) {
+            if known(r) {
+                seen.insert(at, r);
+                order.push(r.to_string());
+            }
+        }
+    }
     let custom = policy
         .roles()
         .iter()
@@ -65,9 +76,9 @@ fn role_order(written: &[String], policy: &Policy) -> Vec<String> {
         .filter(|r| !crate::policy::BUILTIN_ROLES.contains(r));
     let mut custom: Vec<&str> = custom.collect();
     crate::sort::sort_by(&mut custom, |a, b| a.cmp(b));
-    let rest = custom.into_iter().chain(crate::policy::BUILTIN_ROLES);
-    for r in written.iter().map(String::as_str).chain(rest) {
-        if known(r) && !order.iter().any(|o| o == r) {
+    // The policy's names are unique, custom and built-in apart: only `written` repeats them.
+    for r in custom.into_iter().chain(crate::policy::BUILTIN_ROLES) {
+        if known(r) && seen.binary_search(&r).is_err() {
             order.push(r.to_string());
         }
     }
