@@ -148,6 +148,11 @@ pub struct WholeRequest<'a> {
     pub claims: Option<&'a serde_json::Map<String, serde_json::Value>>,
     /// The body, if any; used only when the route's decision needs it.
     pub body: Option<&'a [u8]>,
+    /// The request carries a body that is not in `body` (a stream not read yet: declared
+    /// length, chunked). A route whose decision needs it is then answered `body_required`
+    /// (read it, ask again) instead of judged as a request without a body, which a body where
+    /// none is expected could turn into another request upstream.
+    pub body_unread: bool,
     /// The client address.
     pub source_ip: Option<IpAddr>,
     /// Intercom's answer to `GET /conversations/{id}` for a decision that asked for it
@@ -263,6 +268,15 @@ impl Outcome {
         Outcome::denied(
             Code::BodyTooLarge,
             format!("the body is larger than {max} bytes"),
+        )
+    }
+
+    /// A decision that needs a body the caller has not read (see [`WholeRequest::body_unread`]):
+    /// `400 body_required`, the route and role of `need` kept.
+    pub fn body_unread(need: &Outcome) -> Outcome {
+        need.after(
+            Code::BodyRequired,
+            String::from("The decision needs the request's body: read it and pass it as `body`"),
         )
     }
 
@@ -547,6 +561,7 @@ impl Authorizer {
                 // The filter's limit and words (it never buffers more).
                 Some(b) if b.len() > max => return Outcome::body_too_large(max),
                 Some(b) => Body::Bytes(b),
+                None if r.body_unread => return Outcome::body_unread(&out),
                 None => Body::Absent,
             };
             out = judge(&req);
@@ -685,6 +700,7 @@ mod tests {
                 None
             },
             body: None,
+            body_unread: false,
             source_ip: None,
             lookup: None,
         };

@@ -174,3 +174,29 @@ fn corpus_against_the_core() {
         assert!(codes.contains_key(s), "no corpus case produces `{s}`");
     }
 }
+
+/// Every deny body's `error` is the reason phrase of its status (issue 33: a 503 and a 502
+/// said "Forbidden"), in every front-end: they all send the core's body.
+#[test]
+fn every_code_is_titled_by_its_status() {
+    let phrase = |status: u16| match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        other => panic!("no reason phrase listed for {other}"),
+    };
+    for code in intercom_authz::Code::ALL {
+        let status = code.status();
+        if status < 400 {
+            continue; // need_body, need_lookup, allowed: never sent
+        }
+        let d = intercom_authz::eval::error_title(status);
+        assert_eq!(d, phrase(status), "`{}` ({status})", code.as_str());
+    }
+}

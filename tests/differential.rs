@@ -317,6 +317,7 @@ fn whole(a: &Authorizer, c: &corpus::Concrete, now: u64) -> Option<Outcome> {
             token: None,
             claims: None,
             body: c.body.as_deref().map(str::as_bytes),
+            body_unread: false,
             source_ip: c.source_ip.parse().ok(),
             lookup: None,
         },

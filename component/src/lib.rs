@@ -90,6 +90,7 @@ impl GuestAuthorizer for AuthorizerResource {
                     token: req.token.as_deref(),
                     claims: claims.as_ref(),
                     body: req.body.as_deref(),
+                    body_unread: false,
                     source_ip: req
                         .source_ip
                         .as_deref()

@@ -15,8 +15,9 @@
 // (same form: object, Buffer or string) and `content-length`: forward `req.body`, not the raw
 // request stream.
 // Bodies: when a body parser ran before the middleware (`express.json()`, `express.raw()`,
-// `express.text()`), its `req.body` is judged. When none ran and the route's decision needs
-// the body, the middleware reads the raw body itself (at most `max_body_bytes` + 1 bytes),
+// `express.text()`), its `req.body` is judged. When none ran, the decision is told a body is
+// there (declared length or chunked) and, when the route's decision needs it (including a
+// body where none is expected), the middleware reads the raw body itself (at most `max_body_bytes` + 1 bytes),
 // judges those bytes, and leaves `req.body` parsed (JSON) or as a Buffer for what follows (a
 // later `express.json()` sees a finished stream and keeps it).
 //
@@ -139,6 +140,10 @@ function authorize(config, options = {}) {
         sourceIp: req.ip || (req.socket && req.socket.remoteAddress) || undefined,
         requestId: req.get ? req.get("x-request-id") : undefined,
         forwardsBody: true, // `finish` puts a decision's forwardBody in req.body
+        // A body no parser read: the decision must know it is there (a body where none is
+        // expected can make Rails read another request), so a route that cares answers
+        // `body_required` and we read it below, whatever parsers run after us.
+        bodyUnread: body == null && req.body === undefined && hasBody(req),
       });
     const decide = (body, lookup) => {
       const d = judge(body, lookup);
@@ -146,8 +151,9 @@ function authorize(config, options = {}) {
       return lookUp(options.lookup, d.conversationId, req).then((answer) => judge(body, answer));
     };
     const decision = judge(bodyOf(req));
-    if (decision.code === "body_required" && req.body === undefined && hasBody(req)) {
-      // No body parser ran before us, and this route's decision needs the body.
+    if (decision.code === "body_required" && req.body === undefined && hasBody(req) && !req.readableEnded) {
+      // No body parser ran before us, and this route's decision needs the body. (A stream
+      // something else consumed without leaving `req.body` cannot be judged: refused as is.)
       readBody(req, authz.maxBodyBytes() + 1)
         .then((bytes) => {
           req.body = keepBody(req, bytes);

@@ -59,6 +59,11 @@ export interface AuthorizeRequest {
    *  has one (a restricted role's search, with the teammate's assignment added). Without it
    *  such a search is refused (`conversation_route_restricted`). The Express middleware does. */
   forwardsBody?: boolean;
+  /** The request carries a body you have not read (Node: `content-length` other than 0, or
+   *  `transfer-encoding`) and did not pass as `body`. A route whose decision needs it is then
+   *  answered `body_required` (400): read the body and ask again. Without it, a missing `body`
+   *  is a request without one. The Express middleware sets it. */
+  bodyUnread?: boolean;
 }
 
 /** Intercom's answer to the conversation lookup. */
@@ -97,7 +102,8 @@ export type ResponseVerdict =
 
 /** The JSON body of a denial (seed 000's shape, extended). */
 export interface DenyBody {
-  error: "Forbidden" | "Unauthorized" | "Bad Request" | "Payload Too Large" | "Request Timeout";
+  error: "Forbidden" | "Unauthorized" | "Bad Request" | "Payload Too Large" | "Request Timeout"
+    | "Unsupported Media Type" | "Internal Server Error" | "Bad Gateway" | "Service Unavailable";
   message: string;
   required?: string;
   currentRole?: string;
@@ -208,7 +214,7 @@ fn js_only_settings(cfg: &mut serde_json::Value) -> Result<(), JsError> {
 }
 
 /// The fields of a request object, in JavaScript's spelling.
-const REQUEST_FIELDS: [&str; 11] = [
+const REQUEST_FIELDS: [&str; 12] = [
     "method",
     "path",
     "headers",
@@ -220,6 +226,7 @@ const REQUEST_FIELDS: [&str; 11] = [
     "requestId",
     "lookup",
     "forwardsBody",
+    "bodyUnread",
 ];
 
 /// A misspelled field (`header:`) is an error, not a request without a credential.
@@ -265,6 +272,8 @@ struct Req {
     request_id: Option<String>,
     #[serde(default)]
     forwards_body: bool,
+    #[serde(default)]
+    body_unread: bool,
 }
 
 #[derive(Serialize)]
@@ -415,6 +424,7 @@ impl Authorizer {
                 token: r.token.as_deref(),
                 claims: r.claims.as_ref(),
                 body: body_bytes.as_deref(),
+                body_unread: r.body_unread,
                 source_ip: r
                     .source_ip
                     .as_deref()

@@ -4,6 +4,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import crypto from "node:crypto";
+import http from "node:http";
 
 const require = createRequire(import.meta.url);
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -101,6 +102,74 @@ test("no body parser before the middleware: it reads the raw body itself, bounde
         assert.equal(big.json.code, "body_too_large");
         // Not JSON: judged as such.
         assert.equal((await post("agent", "{not json")).json.code, "invalid_body");
+      }
+    } finally {
+      s.close();
+    }
+  }
+});
+
+/** One request with node:http (fetch refuses a GET with a body; a client may send one), its
+ *  length declared (Node sends a DELETE's body unframed otherwise). */
+function send(port, method, path, headers, body) {
+  if (body !== undefined) headers = { ...headers, "content-length": Buffer.byteLength(body) };
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, method, path, headers }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+test("a body is judged as the Authorizer judges it in every parser arrangement, never passed on unjudged", async () => {
+  // Issue 33: an admin's DELETE /conversations/5 with {"retain_metrics":false} reached the
+  // handler when no parser ran before the middleware (the decision never heard of the body),
+  // where the Authorizer given the body (and Envoy) answer 400 ambiguous_request.
+  const express = require(require.resolve("express", { paths: [ROOT + "tests/node"] }));
+  const { authorize } = require(ROOT + "dist/js/express.js");
+  const { Authorizer } = require(ROOT + "dist/js/node/intercom_authz.js");
+  const { config } = require(ROOT + "examples/express/app.js");
+  const direct = new Authorizer(config);
+  const arrangements = {
+    "no parser": (a) => a.use("/api", authorize(config)),
+    "express.json() after": (a) => { a.use("/api", authorize(config)); a.use(express.json()); },
+    "express.json() before": (a) => { a.use(express.json()); a.use("/api", authorize(config)); },
+    "express.raw() before": (a) => { a.use(express.raw({ type: "*/*" })); a.use("/api", authorize(config)); },
+    "express.text() before": (a) => { a.use(express.text({ type: "*/*" })); a.use("/api", authorize(config)); },
+  };
+  const body = JSON.stringify({ retain_metrics: false });
+  const cases = [
+    ["DELETE", "/conversations/5", "admin", body],
+    ["DELETE", "/conversations/5?retain_metrics=true", "admin", body],
+    ["DELETE", "/conversations/5", "admin", undefined],
+    ["GET", "/contacts/5", "agent", body],
+    ["POST", "/conversations/5/parts", "observer", JSON.stringify({ message_type: "close" })],
+    ["POST", "/conversations/5/parts", "agent", JSON.stringify({ message_type: "close" })],
+  ];
+  const ambiguous = direct.authorize({ method: "DELETE", path: "/conversations/5", token: token("admin"),
+    headers: { "content-type": "application/json" }, body });
+  assert.equal(ambiguous.code, "ambiguous_request", "the case this test is about");
+  for (const [name, wire] of Object.entries(arrangements)) {
+    const app = express();
+    wire(app);
+    let reached = 0;
+    app.all(/.*/, (req, res) => { reached++; res.json({ ok: true }); });
+    const s = app.listen(0, "127.0.0.1");
+    await new Promise((r) => s.once("listening", r));
+    try {
+      for (const [method, path, role, sent] of cases) {
+        const headers = { authorization: `Bearer ${token(role)}`, "content-type": "application/json" };
+        const want = direct.authorize({ method, path, headers, body: sent });
+        const before = reached;
+        const r = await send(s.address().port, method, `/api${path}`, headers, sent);
+        const got = JSON.parse(r.body);
+        const what = `${name}: ${role} ${method} ${path} ${sent ? "with" : "without"} a body`;
+        assert.equal(r.status, want.status, `${what}: ${JSON.stringify(got)}`);
+        if (!want.allow) assert.equal(got.code, want.code, what);
+        assert.equal(reached - before, want.allow ? 1 : 0, `${what}: reached the handler ${reached - before} times`);
       }
     } finally {
       s.close();

@@ -348,7 +348,10 @@ pub fn error_title(status: u16) -> &'static str {
         400 => "Bad Request",
         413 => "Payload Too Large",
         408 => "Request Timeout",
+        415 => "Unsupported Media Type",
         500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
         200 => "OK",
         _ => "Forbidden",
     }
