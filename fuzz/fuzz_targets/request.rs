@@ -59,6 +59,7 @@ fn whole(a: &Authorizer, f: &Frame) -> Option<Outcome> {
         token: None,
         claims: None,
         body: f.body.as_deref(),
+        body_unread: false,
         source_ip: f.http().source_ip,
         lookup: None,
     };
