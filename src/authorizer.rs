@@ -77,8 +77,12 @@ fn role_order(written: &[String], policy: &Policy) -> Vec<String> {
     let mut custom: Vec<&str> = custom.collect();
     crate::sort::sort_by(&mut custom, |a, b| a.cmp(b));
     // The policy's names are unique, custom and built-in apart: only `written` repeats them.
-    for r in custom.into_iter().chain(crate::policy::BUILTIN_ROLES) {
-        if known(r) && seen.binary_search(&r).is_err() {
+    // The custom names come from the policy itself; a built-in one is checked.
+    let builtin = crate::policy::BUILTIN_ROLES
+        .into_iter()
+        .filter(|r| known(r));
+    for r in custom.into_iter().chain(builtin) {
+        if seen.binary_search(&r).is_err() {
             order.push(r.to_string());
         }
     }

@@ -31,12 +31,10 @@ import tempfile
 import threading
 import time
 
-import yaml
-
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.envoy.test_envoy import WASM, free_port, mint  # noqa: E402
-from tests.envoy import test_fleet as fleet  # noqa: E402  (run_envoy, stat, upstream, process cleanup)
+from tests.envoy.test_envoy import free_port, mint  # noqa: E402
+from tests.envoy import test_fleet as fleet  # noqa: E402  (the shipped bootstrap and resource, run_envoy, stat, upstream, cleanup)
 
 SIZES = [int(n) for n in os.environ.get("BENCH_ECDS_ROLES", "1000,10000").split(",")]
 LOAD_THREADS = int(os.environ.get("BENCH_ECDS_THREADS", "4"))
@@ -76,16 +74,10 @@ class Source:
         """Writes the new version next to the source (not under load: the client threads share
         this interpreter) and returns a function that puts it in place atomically."""
         self.version += 1
-        doc = yaml.safe_load((ROOT / "envoy/ecds/intercom_authz.ecds.yaml").read_text())
-        doc["version_info"] = str(self.version)
-        config = doc["resources"][0]["typed_config"]["config"]
-        config["vm_config"]["code"]["local"]["filename"] = str(WASM)
-        config["configuration"]["value"] = json.dumps(dict(self.base, policy=pol))
-        tmp = self.path.with_suffix(".new")
-        tmp.write_text(yaml.safe_dump(doc))
+        staged = fleet.stage_ecds_resource(self.path, self.version, dict(self.base, policy=pol))
 
         def replace():
-            os.replace(tmp, self.path)
+            os.replace(staged, self.path)
             return time.monotonic()
         return replace
 
@@ -187,14 +179,7 @@ def main():
         source.publish({})()
         upstream_port, admin, port = free_port(), free_port(), free_port()
         fleet.upstream(upstream_port)
-        cfg = yaml.safe_load((ROOT / "envoy/ecds/envoy.yaml").read_text())
-        cfg["admin"]["address"]["socket_address"]["port_value"] = admin
-        listener = cfg["static_resources"]["listeners"][0]
-        listener["address"]["socket_address"]["port_value"] = port
-        hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
-        hcm["http_filters"][0]["config_discovery"]["config_source"]["path_config_source"]["path"] = str(source.path)
-        cluster = cfg["static_resources"]["clusters"][0]
-        cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["port_value"] = upstream_port
+        cfg = fleet.shipped_ecds_bootstrap(admin, port, source.path, upstream_port)
         fleet.run_envoy(cfg, tmp, "envoy", 4000)
         rows = []
         with Load(port, mint({"role": "agent"})) as load:

@@ -17,9 +17,9 @@
 // Bodies: when a body parser ran before the middleware (`express.json()`, `express.raw()`,
 // `express.text()`), its `req.body` is judged. When none ran, the decision is told a body is
 // there (declared length or chunked) and, when the route's decision needs it (including a
-// body where none is expected), the middleware reads the raw body itself (at most `max_body_bytes` + 1 bytes),
-// judges those bytes, and leaves `req.body` parsed (JSON) or as a Buffer for what follows (a
-// later `express.json()` sees a finished stream and keeps it).
+// body where none is expected), the middleware reads the raw body itself (at most
+// `max_body_bytes` + 1 bytes), judges those bytes, and leaves `req.body` parsed (JSON) or as a
+// Buffer for what follows (a later `express.json()` sees a finished stream and keeps it).
 //
 // Conversation access (a role with `conversation_access` other than `all`): a request on one
 // conversation is decided with its current assignment, which `options.lookup(id, req)` fetches

@@ -85,6 +85,33 @@ def upstream(port):
     return record
 
 
+def shipped_ecds_bootstrap(admin, port, source, upstream_port):
+    """The shipped `envoy/ecds/envoy.yaml` on these ports, reading the resource at `source`."""
+    cfg = yaml.safe_load((ROOT / "envoy/ecds/envoy.yaml").read_text())
+    cfg["admin"]["address"]["socket_address"]["port_value"] = admin
+    listener = cfg["static_resources"]["listeners"][0]
+    listener["address"]["socket_address"]["port_value"] = port
+    hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm["http_filters"][0]["config_discovery"]["config_source"]["path_config_source"]["path"] = str(source)
+    cluster = cfg["static_resources"]["clusters"][0]
+    cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["port_value"] = upstream_port
+    return cfg
+
+
+def stage_ecds_resource(source, version, config):
+    """Version `version` of the shipped ECDS resource with this plugin configuration, written
+    next to `source`; returns the staged file (`os.replace` it over `source`: what `mv` does,
+    Envoy sees one whole new file)."""
+    doc = yaml.safe_load((ROOT / "envoy/ecds/intercom_authz.ecds.yaml").read_text())
+    doc["version_info"] = str(version)
+    plugin = doc["resources"][0]["typed_config"]["config"]
+    plugin["vm_config"]["code"]["local"]["filename"] = str(WASM)
+    plugin["configuration"]["value"] = json.dumps(config)
+    staged = source.with_suffix(".new")
+    staged.write_text(yaml.safe_dump(doc))
+    return staged
+
+
 class Ecds(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -94,18 +121,10 @@ class Ecds(unittest.TestCase):
         cls.publish({})
         upstream_port = free_port()
         cls.record = upstream(upstream_port)
-        shipped = yaml.safe_load((ROOT / "envoy/ecds/envoy.yaml").read_text())
         cls.envoys = []
         for i in range(2):
             admin, port = free_port(), free_port()
-            cfg = json.loads(json.dumps(shipped))
-            cfg["admin"]["address"]["socket_address"]["port_value"] = admin
-            listener = cfg["static_resources"]["listeners"][0]
-            listener["address"]["socket_address"]["port_value"] = port
-            hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
-            hcm["http_filters"][0]["config_discovery"]["config_source"]["path_config_source"]["path"] = str(cls.source)
-            cluster = cfg["static_resources"]["clusters"][0]
-            cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]["port_value"] = upstream_port
+            cfg = shipped_ecds_bootstrap(admin, port, cls.source, upstream_port)
             log = run_envoy(cfg, cls.tmp, f"envoy{i}", 3000 + i, log_levels="wasm:info,config:info")
             cls.envoys.append({"admin": admin, "port": port, "log": log})
 
@@ -117,14 +136,7 @@ class Ecds(unittest.TestCase):
     def publish(cls, policy):
         """A new version of the shipped ECDS resource with this policy, replaced atomically."""
         cls.version += 1
-        doc = yaml.safe_load((ROOT / "envoy/ecds/intercom_authz.ecds.yaml").read_text())
-        doc["version_info"] = str(cls.version)
-        config = doc["resources"][0]["typed_config"]["config"]
-        config["vm_config"]["code"]["local"]["filename"] = str(WASM)
-        config["configuration"]["value"] = json.dumps(dict(DEFAULT, policy=policy))
-        tmp = cls.source.with_suffix(".new")
-        tmp.write_text(yaml.safe_dump(doc))
-        os.replace(tmp, cls.source)  # what `mv` does: Envoy sees one whole new file
+        os.replace(stage_ecds_resource(cls.source, cls.version, dict(DEFAULT, policy=policy)), cls.source)
         return time.monotonic()
 
     def traffic(self, seconds, until=None):
