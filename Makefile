@@ -184,6 +184,7 @@ test-sdk: $(WASM) $(VENV)/.ok $(NODE_TOOLS)/.ok
 # The npm package: the corpus, Express, workerd, and its TypeScript types.
 test-js: js $(NODE_TOOLS)/.ok
 	cargo test --test decisions --test differential
+	cargo test -p intercom-authz-js --lib
 	node --test tests/js/
 	$(NODE_TOOLS)/.bin/tsc -p tests/js/tsconfig.json
 

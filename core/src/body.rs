@@ -158,7 +158,11 @@ impl BodyRule {
         Ok(match self {
             BodyRule::ConversationParts => {
                 let mt = str_field("message_type")?.ok_or(BodyError::Missing("message_type"))?;
-                alloc::vec![state_change(mt).ok_or(BodyError::UnknownValue("message_type"))?]
+                alloc::vec![state_change(mt).ok_or_else(|| unknown(
+                    "message_type",
+                    mt,
+                    PART_TYPES
+                ))?]
             }
             BodyRule::ConversationReply => {
                 let mt = str_field("message_type")?.ok_or(BodyError::Missing("message_type"))?;
@@ -169,7 +173,7 @@ impl BodyRule {
                     alloc::vec![match mt {
                         "comment" | "quick_reply" => "conversations:reply",
                         "note" => "conversations:note",
-                        _ => return Err(BodyError::UnknownValue("message_type")),
+                        _ => return Err(unknown("message_type", mt, REPLY_TYPES)),
                     }]
                 }
             }
@@ -179,7 +183,7 @@ impl BodyRule {
                 alloc::vec![match mt {
                     "comment" | "quick_reply" => "tickets:reply",
                     "note" => "tickets:note",
-                    _ => return Err(BodyError::UnknownValue("message_type")),
+                    _ => return Err(unknown("message_type", mt, TICKET_REPLY_TYPES)),
                 }]
             }
             BodyRule::TicketUpdate => {
@@ -207,14 +211,14 @@ impl BodyRule {
                     "delete" => "content:delete",
                     "publish" | "unpublish" => "content:publish",
                     "set_availability" | "set_audience" | "update_tags" => "content:write",
-                    _ => return Err(BodyError::UnknownValue("action")),
+                    _ => return Err(unknown("action", action, BULK_ACTIONS)),
                 }]
             }
             BodyRule::Messages => messages(obj)?,
             BodyRule::NewsItem => match str_field("state")? {
                 Some("live") => alloc::vec!["news:write", "news:publish"],
                 None | Some("draft") => alloc::vec!["news:write"],
-                Some(_) => return Err(BodyError::UnknownValue("state")),
+                Some(other) => return Err(unknown("state", other, &["draft", "live"])),
             },
             BodyRule::Article => {
                 if article_publishes(obj)? {
@@ -232,6 +236,30 @@ impl BodyRule {
     }
 }
 
+/// The `message_type`s of `POST /conversations/{id}/parts`.
+const PART_TYPES: &[&str] = &["close", "assignment", "snoozed", "open"];
+/// The `message_type`s of `POST /conversations/{id}/reply`.
+const REPLY_TYPES: &[&str] = &[
+    "comment",
+    "quick_reply",
+    "note",
+    "close",
+    "assignment",
+    "snoozed",
+    "open",
+];
+/// The `message_type`s of a ticket reply.
+const TICKET_REPLY_TYPES: &[&str] = &["comment", "quick_reply", "note"];
+/// The `action`s of `POST /content/bulk_actions`.
+const BULK_ACTIONS: &[&str] = &[
+    "delete",
+    "publish",
+    "unpublish",
+    "set_availability",
+    "set_audience",
+    "update_tags",
+];
+
 /// The fields of an article body that can publish it.
 const ARTICLE_FIELDS: &[&str] = &[
     "state",
@@ -248,7 +276,7 @@ fn article_publishes(
         None | Some(Value::Null) => Ok(false),
         Some(Value::String(s)) if s == "published" => Ok(true),
         Some(Value::String(s)) if s == "draft" => Ok(false),
-        Some(Value::String(_)) => Err(BodyError::UnknownValue(field)),
+        Some(Value::String(other)) => Err(unknown(field, other, &["draft", "published"])),
         Some(_) => Err(BodyError::WrongType(field)),
     };
     let mut publishes = state(obj.get("state"), "state")?;
@@ -408,6 +436,18 @@ const TICKET_FIELDS: &[&str] = &[
     "snoozed_until",
 ];
 
+/// The most characters of a client's value an error message repeats.
+pub const SHOWN_VALUE: usize = 40;
+
+/// A value the rule does not know, as [`BodyError::UnknownValue`] shows it.
+fn unknown(field: &'static str, value: &str, accepted: &'static [&'static str]) -> BodyError {
+    let mut shown: alloc::string::String = value.chars().take(SHOWN_VALUE).collect();
+    if value.chars().nth(SHOWN_VALUE).is_some() {
+        shown.push('…');
+    }
+    BodyError::UnknownValue(field, shown, accepted)
+}
+
 /// Why a body could not be judged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BodyError {
@@ -419,8 +459,9 @@ pub enum BodyError {
     Missing(&'static str),
     /// A deciding field has the wrong JSON type.
     WrongType(&'static str),
-    /// A deciding field has a value the rule does not know.
-    UnknownValue(&'static str),
+    /// A deciding field has a value the rule does not know: the field, the value (cut to
+    /// [`SHOWN_VALUE`] characters) and the values the rule accepts.
+    UnknownValue(&'static str, alloc::string::String, &'static [&'static str]),
     /// A deciding field also appears in the query string.
     InQuery(&'static str),
     /// A selector is present but empty (no recipients, no targets): refused, never judged by
@@ -435,8 +476,13 @@ impl fmt::Display for BodyError {
             BodyError::NotAnObject => f.write_str("the body is not a JSON object"),
             BodyError::Missing(k) => write!(f, "the body has no `{k}`"),
             BodyError::WrongType(k) => write!(f, "the body's `{k}` has the wrong type"),
-            BodyError::UnknownValue(k) => {
-                write!(f, "the body's `{k}` has a value this route does not accept")
+            BodyError::UnknownValue(k, value, accepted) => {
+                write!(f, "the body's `{k}` is \"{value}\", which this route does not accept (it accepts ")?;
+                for (i, a) in accepted.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(f, "{sep}\"{a}\"")?;
+                }
+                f.write_str(")")
             }
             BodyError::Empty(k) => write!(f, "the body's `{k}` is present but empty"),
             BodyError::InQuery(k) => write!(
@@ -568,6 +614,8 @@ impl QueryRule {
 #[allow(clippy::type_complexity)]
 mod tests {
     use super::*;
+    use alloc::format;
+    use alloc::string::ToString;
     use serde_json::json;
 
     #[test]
@@ -608,7 +656,7 @@ mod tests {
             (
                 ConversationParts,
                 json!({"message_type":"comment"}),
-                Err(BodyError::UnknownValue("message_type")),
+                Err(unknown("message_type", "comment", PART_TYPES)),
             ),
             (
                 ConversationParts,
@@ -655,7 +703,7 @@ mod tests {
             (
                 ContentBulkActions,
                 json!({"action":"nuke"}),
-                Err(BodyError::UnknownValue("action")),
+                Err(unknown("action", "nuke", BULK_ACTIONS)),
             ),
             (
                 Messages,
@@ -677,7 +725,7 @@ mod tests {
             (
                 NewsItem,
                 json!({"state":"Live"}),
-                Err(BodyError::UnknownValue("state")),
+                Err(unknown("state", "Live", &["draft", "live"])),
             ),
             (Article, json!({"title":"t"}), Ok(&["articles:write"])),
             (Article, json!({"state":"draft"}), Ok(&["articles:write"])),
@@ -699,7 +747,11 @@ mod tests {
             (
                 Article,
                 json!({"translated_content":{"fr":{"state":"live"}}}),
-                Err(BodyError::UnknownValue("translated_content")),
+                Err(unknown(
+                    "translated_content",
+                    "live",
+                    &["draft", "published"],
+                )),
             ),
             (
                 Article,
@@ -791,6 +843,37 @@ mod tests {
                 for p in *perms {
                     assert!(rule.possible().contains(p), "{} {body}: {p}", rule.name());
                 }
+            }
+        }
+    }
+
+    /// The values an `UnknownValue` message lists are the ones the rule takes: each is
+    /// accepted, and the message names the value sent and them.
+    #[test]
+    fn unknown_values_name_what_is_accepted() {
+        use BodyRule::*;
+        let lists: [(BodyRule, &str, &[&str]); 6] = [
+            (ConversationParts, "message_type", PART_TYPES),
+            (ConversationReply, "message_type", REPLY_TYPES),
+            (TicketReply, "message_type", TICKET_REPLY_TYPES),
+            (ContentBulkActions, "action", BULK_ACTIONS),
+            (NewsItem, "state", &["draft", "live"]),
+            (Article, "state", &["draft", "published"]),
+        ];
+        for (rule, field, accepted) in lists {
+            for v in accepted {
+                let r = rule.required(&json!({ field: v }));
+                assert!(r.is_ok(), "{rule:?} {field}={v}: {r:?}");
+            }
+            let long = "x".repeat(100);
+            let e = rule.required(&json!({ field: long })).unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                msg.contains(&format!("\"{}…\"", "x".repeat(SHOWN_VALUE))),
+                "{msg}"
+            );
+            for v in accepted {
+                assert!(msg.contains(&format!("\"{v}\"")), "{msg} lacks {v}");
             }
         }
     }

@@ -8,7 +8,8 @@ use std::vec::Vec;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::{body_bytes, check_object, decision_output, err, read_headers, Authorizer};
+use super::request::{body_bytes, check_object, get, read_headers};
+use super::{decision_output, err, Authorizer};
 use super::{DecisionOutput, ResponseInput, VerdictOutput};
 use intercom_authz::authorizer::Outcome;
 use intercom_authz::guard::{HandedGuard, HttpResponse, ResponseVerdict};
@@ -97,7 +98,7 @@ impl Authorizer {
         let Some(out) = handed_back(&decision)? else {
             return verdict(&Verdict::Pass);
         };
-        let headers = read_headers(&response)?;
+        let headers = read_headers(&get(&response, "headers"), "response")?;
         let find = |name: &str| {
             headers
                 .iter()

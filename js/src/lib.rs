@@ -6,13 +6,14 @@ use std::format;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use intercom_authz::authorizer::{Authorizer as Core, WholeRequest};
 use intercom_authz::guard::LookupAnswer;
 
 mod conversations;
+mod request;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
@@ -213,69 +214,6 @@ fn js_only_settings(cfg: &mut serde_json::Value) -> Result<(), JsError> {
     Ok(())
 }
 
-/// The fields of a request object, in JavaScript's spelling.
-const REQUEST_FIELDS: [&str; 12] = [
-    "method",
-    "path",
-    "headers",
-    "body",
-    "token",
-    "claims",
-    "sourceIp",
-    "now",
-    "requestId",
-    "lookup",
-    "forwardsBody",
-    "bodyUnread",
-];
-
-/// A misspelled field (`header:`) is an error, not a request without a credential.
-/// (`serde_wasm_bindgen` reads only the fields it knows, so `deny_unknown_fields` cannot.)
-fn check_fields(request: &JsValue) -> Result<(), JsError> {
-    check_object("request", request, &REQUEST_FIELDS)
-}
-
-/// An object with only these fields; `what` names it in the error.
-fn check_object(what: &str, v: &JsValue, fields: &[&str]) -> Result<(), JsError> {
-    if !v.is_object() {
-        return Err(err(format!("invalid {what}: expected an object")));
-    }
-    for k in js_sys::Object::keys(&js_sys::Object::from(v.clone())).iter() {
-        let k = k.as_string().unwrap_or_default();
-        if !fields.contains(&k.as_str()) {
-            let near = intercom_authz::perm::nearest(&k, fields.iter().copied())
-                .map(|n| format!(" (did you mean `{n}`?)"))
-                .unwrap_or_default();
-            return Err(err(format!("invalid {what}: unknown field `{k}`{near}")));
-        }
-    }
-    Ok(())
-}
-
-/// A request; `body` is read apart (bytes do not go through serde).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Req {
-    method: String,
-    path: String,
-    // `headers` and `body` are read from the object directly (`read_headers`, `body_bytes`):
-    // a `Map` or fetch `Headers`, and bytes, do not go through serde.
-    #[serde(default)]
-    token: Option<String>,
-    #[serde(default)]
-    claims: Option<serde_json::Map<String, serde_json::Value>>,
-    #[serde(default)]
-    source_ip: Option<String>,
-    #[serde(default)]
-    now: Option<f64>,
-    #[serde(default)]
-    request_id: Option<String>,
-    #[serde(default)]
-    forwards_body: bool,
-    #[serde(default)]
-    body_unread: bool,
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Out {
@@ -390,46 +328,29 @@ impl Authorizer {
     /// Judges one request. Throws on a caller's mistake, named (an unknown field, a missing or
     /// lower-case `method`, `headers` of the wrong type); whatever a client sent is judged.
     pub fn authorize(&self, request: RequestInput) -> Result<DecisionOutput, JsError> {
-        let request: JsValue = request.into();
-        check_fields(&request)?;
-        let headers = read_headers(&request)?;
-        let (body_bytes, body_is_value) = body_bytes(&request, "body")?;
-        let lookup = conversations::lookup_answer(&request)?;
-        let r: Req = serde_wasm_bindgen::from_value(request)
-            .map_err(|e| err(format!("invalid request: {e}")))?;
-        intercom_authz::authorizer::check_caller_method(&r.method).map_err(err)?;
+        let r = request::read_request(&request.into())?;
         let now = r
             .now
-            .filter(|n| n.is_finite() && *n >= 0.0)
-            .unwrap_or_else(|| js_sys::Date::now() / 1000.0) as u64;
-        let find = |name: &str| {
-            headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.clone())
-        };
-        let header = find(&self.core.credential_header());
+            .unwrap_or_else(|| (js_sys::Date::now() / 1000.0) as u64);
         // A body given as a value was parsed already (JSON by construction): absent a header,
         // it goes as JSON. A string or bytes body keeps whatever the headers say.
-        let content_type = find("content-type")
-            .or_else(|| body_is_value.then(|| String::from("application/json")));
+        let content_type = r
+            .header("content-type")
+            .or_else(|| r.body_is_value.then_some("application/json"));
         let out = self.core.authorize_whole(
             &WholeRequest {
                 method: &r.method,
                 path: &r.path,
-                credential: header.as_deref(),
-                has_token_header: find(&self.core.config().token.header).is_some(),
-                content_type: content_type.as_deref(),
-                version: find("intercom-version").as_deref(),
+                credential: r.header(&self.core.credential_header()),
+                has_token_header: r.header(&self.core.config().token.header).is_some(),
+                content_type,
+                version: r.header("intercom-version"),
                 token: r.token.as_deref(),
                 claims: r.claims.as_ref(),
-                body: body_bytes.as_deref(),
+                body: r.body.as_deref(),
                 body_unread: r.body_unread,
-                source_ip: r
-                    .source_ip
-                    .as_deref()
-                    .and_then(intercom_authz::net::parse_source),
-                lookup: lookup.as_ref().map(|(status, body)| LookupAnswer {
+                source_ip: r.source_ip,
+                lookup: r.lookup.as_ref().map(|(status, body)| LookupAnswer {
                     status: *status,
                     body: body.as_deref().unwrap_or_default(),
                 }),
@@ -486,72 +407,18 @@ fn decision_output(
             .map(intercom_authz::guard::HandedGuard::from),
         forward_body: out.forward_body,
     };
-    let ser = serde_wasm_bindgen::Serializer::json_compatible();
-    let decision = o
-        .serialize(&ser)
-        .map_err(|e| err(format!("cannot build the decision: {e}")))?;
-    // `denyBody` is parsed from the exact bytes the filter sends, so its keys keep their
-    // order: `JSON.stringify(d.denyBody) === d.denyBodyJson`.
+    // One crossing: the decision as JSON text, parsed by `JSON.parse`. `denyBody` is the exact
+    // bytes the filter sends, spliced in, so its keys keep their order:
+    // `JSON.stringify(d.denyBody) === d.denyBodyJson`.
+    let mut text =
+        serde_json::to_string(&o).map_err(|e| err(format!("cannot build the decision: {e}")))?;
     if let Some(json) = &o.deny_body_json {
-        let body = js_sys::JSON::parse(json)
-            .map_err(|_| err("cannot build the decision: the deny body"))?;
-        js_sys::Reflect::set(&decision, &JsValue::from_str("denyBody"), &body)
-            .map_err(|_| err("cannot build the decision: the deny body"))?;
+        text.pop(); // the closing brace
+        text.push_str(",\"denyBody\":");
+        text.push_str(json);
+        text.push('}');
     }
+    let decision =
+        js_sys::JSON::parse(&text).map_err(|_| err("cannot build the decision: not JSON"))?;
     Ok(decision.unchecked_into())
-}
-
-/// The request's `headers`: a plain object (Node's `req.headers`), a `Map`, or any iterable
-/// of `[name, value]` pairs (fetch's `Headers`). A value is a string, or an array whose first
-/// string counts (Node's repeated headers). Anything else is an error, never "no headers".
-pub(crate) fn read_headers(request: &JsValue) -> Result<Vec<(String, String)>, JsError> {
-    let h = js_sys::Reflect::get(request, &JsValue::from_str("headers"))
-        .map_err(|_| err("invalid request: expected an object"))?;
-    if h.is_undefined() || h.is_null() {
-        return Ok(Vec::new());
-    }
-    let bad = || err("invalid request: `headers` must be an object, a `Map` or `Headers`");
-    if h.is_string() {
-        return Err(bad());
-    }
-    let pairs: Vec<JsValue> = match js_sys::try_iter(&h).map_err(|_| bad())? {
-        Some(it) => it.collect::<Result<_, _>>().map_err(|_| bad())?,
-        None if h.is_object() => js_sys::Object::entries(&js_sys::Object::from(h)).to_vec(),
-        None => return Err(bad()),
-    };
-    let mut out = Vec::with_capacity(pairs.len());
-    for pair in pairs {
-        let pair = js_sys::Array::from(&pair);
-        let name = pair.get(0).as_string().ok_or_else(bad)?;
-        let v = pair.get(1);
-        let value = if v.is_array() {
-            js_sys::Array::from(&v).get(0).as_string()
-        } else {
-            v.as_string()
-        };
-        if let Some(value) = value {
-            out.push((name, value));
-        }
-    }
-    Ok(out)
-}
-
-/// The request's `body`: absent or `null` → none; a string → its UTF-8 bytes; a `Uint8Array`
-/// (a Node `Buffer` is one) or an `ArrayBuffer` → those bytes; any other value → its JSON text
-/// (and `true`: it was a value).
-fn body_bytes(request: &JsValue, field: &str) -> Result<(Option<Vec<u8>>, bool), JsError> {
-    let b = js_sys::Reflect::get(request, &JsValue::from_str(field))
-        .map_err(|_| err("invalid request: expected an object"))?;
-    if b.is_undefined() || b.is_null() {
-        return Ok((None, false));
-    }
-    if let Some(s) = b.as_string() {
-        return Ok((Some(s.into_bytes()), false));
-    }
-    if b.is_instance_of::<js_sys::Uint8Array>() || b.is_instance_of::<js_sys::ArrayBuffer>() {
-        return Ok((Some(js_sys::Uint8Array::new(&b).to_vec()), false));
-    }
-    let v: serde_json::Value = serde_wasm_bindgen::from_value(b)
-        .map_err(|e| err(format!("invalid request: `{field}`: {e}")))?;
-    Ok((Some(v.to_string().into_bytes()), true))
 }

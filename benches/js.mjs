@@ -1,0 +1,65 @@
+// `make bench-js`: what one `authorize` call costs in Node, side by side with seed 000's
+// hand-written check (`ROLE_PERMISSIONS[role].has(permission)` behind a route table), in one run.
+// Warm calls, median of rounds; prints a Markdown table. Informative: never a timed test.
+import crypto from "node:crypto";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { Authorizer } = require(process.env.INTERCOM_AUTHZ_JS ?? "../dist/js/node/intercom_authz.js");
+
+const CALLS = Number(process.env.BENCH_CALLS ?? 100000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const secret = "bench-secret-0123456789abcdef-0123456789abcdef";
+const authz = new Authorizer({ token: { keys: [{ kid: "k", alg: "HS256", secret }] } });
+
+const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+const head = b64({ alg: "HS256", typ: "JWT", kid: "k" });
+const claims = b64({ sub: "u1", role: "agent", exp: 4102444800 });
+const sig = crypto.createHmac("sha256", secret).update(`${head}.${claims}`).digest("base64url");
+const token = `${head}.${claims}.${sig}`;
+
+// Seed 000, as written: a role table and a permission per route (here matched by a regex table,
+// the work Express's router does for it).
+const ROLE_PERMISSIONS = {
+  owner: new Set(["contacts:read", "contacts:write", "contacts:delete", "conversations:read", "conversations:reply", "conversations:assign", "conversations:close", "articles:read", "articles:write", "settings:manage"]),
+  admin: new Set(["contacts:read", "contacts:write", "conversations:read", "conversations:reply", "conversations:assign", "conversations:close", "articles:read", "articles:write"]),
+  agent: new Set(["contacts:read", "conversations:read", "conversations:reply"]),
+};
+const ROUTES = [
+  ["DELETE", /^\/contacts\/[^/]+$/, "contacts:delete"],
+  ["GET", /^\/contacts\/[^/]+$/, "contacts:read"],
+  ["POST", /^\/conversations\/[^/]+\/parts$/, "conversations:reply"],
+];
+function handWritten(method, path, user) {
+  const role = user?.intercomRole || "agent";
+  const route = ROUTES.find(([m, re]) => m === method && re.test(path));
+  if (!route) return { status: 404 };
+  return ROLE_PERMISSIONS[role]?.has(route[2]) ? { status: 200 } : { status: 403, body: { error: "Forbidden", message: `Missing permission: ${route[2]}`, required: route[2], currentRole: role } };
+}
+
+const reply = JSON.stringify({ message_type: "comment", type: "admin", admin_id: "u1", body: "hi" });
+const cases = [
+  ["seed 000 hand-written check (allow)", () => handWritten("GET", "/contacts/123", { intercomRole: "agent" }), 200],
+  ["claims-only allow", () => authz.authorize({ method: "GET", path: "/contacts/123", claims: { sub: "u1", role: "agent" } }).status, 200],
+  ["cached HS256 token, allow", () => authz.authorize({ method: "GET", path: "/contacts/123", headers: { authorization: `Bearer ${token}` } }).status, 200],
+  ["cached HS256 token, deny (403 + deny body)", () => authz.authorize({ method: "DELETE", path: "/contacts/123", headers: { authorization: `Bearer ${token}` } }).status, 403],
+  ["body-judged reply, allow", () => authz.authorize({ method: "POST", path: "/conversations/5/reply", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: reply }).status, 200],
+];
+
+function median(xs) { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; }
+const rows = [];
+for (const [name, f, want] of cases) {
+  const got = typeof f() === "object" ? f().status : f();
+  if (got !== want) throw new Error(`${name}: status ${got}, expected ${want}`);
+  for (let i = 0; i < CALLS / 10; i++) f(); // warm
+  const per = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < CALLS; i++) f();
+    per.push(Number(process.hrtime.bigint() - t0) / CALLS / 1000);
+  }
+  rows.push([name, median(per)]);
+}
+console.log(`| call (Node ${process.version}, ${CALLS} warm calls, median of ${ROUNDS}) | µs per call |`);
+console.log("|---|---:|");
+for (const [name, us] of rows) console.log(`| ${name} | ${us.toFixed(2)} |`);
