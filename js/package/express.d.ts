@@ -16,6 +16,18 @@ export interface AuthorizeOptions {
    * (`503 conversation_lookup_failed`).
    */
   lookup?: (conversationId: string, req: unknown) => Promise<LookupAnswer> | LookupAnswer;
+  /**
+   * For apps that log users in themselves (a session, passport): the signed-in user's claims
+   * (`{ sub, role, … }`, mapped as a token's claims would be), e.g. `(req) => req.user`. They
+   * are judged as verified; the credential header is never read, and a request for which this
+   * returns `null` or `undefined` is answered `401 missing_token`.
+   */
+  claims?: (req: any) => Record<string, unknown> | null | undefined;
+  /**
+   * Sees every final decision once, allowed or denied (a read judged by its response: the
+   * verdict). A failing `lookup` is named in `decision.reasons`.
+   */
+  onDecision?: (decision: Decision, req: any) => void;
 }
 
 /** The Intercom target of `url` under the prefix's (lower-case) segments, or `null`. */

@@ -27,6 +27,12 @@
 // `{ status, body }`); without it, or when it fails, the request is refused (503). An allowed
 // read's response is held whole and judged before it is sent: passed, redacted (a list) or
 // refused (403 for one conversation, 502 when it cannot be judged: compressed, not JSON).
+// A lookup that throws or answers nothing usable is named in the decision's `reasons`.
+//
+// Apps that log users in themselves (a session, passport): `options.claims(req)` returns the
+// signed-in user's claims (`{ sub, role }`, e.g. `req.user`), judged as verified claims; the
+// credential header is then never read, and a request without claims is 401 `missing_token`.
+// `options.onDecision(decision, req)` sees every final decision, allowed or denied (a log hook).
 const { Authorizer } = require("./node/intercom_authz.js");
 
 /** The prefix's segments, lower-cased: "/API/v1/" -> ["api", "v1"]. */
@@ -125,17 +131,21 @@ function bodyOf(req) {
 function authorize(config, options = {}) {
   const authz = config instanceof Authorizer ? config : new Authorizer(config);
   const segments = options.prefix ? prefixSegments(options.prefix) : [];
+  const who = caller(authz, options.claims);
+  const log = options.onDecision;
   return function intercomAuthz(req, res, next) {
     // req.url is relative to where the middleware is mounted (Express strips the mount path).
     const url = options.path ? options.path(req) : req.url;
     const path = underPrefix(url, segments);
     if (path === null) return next();
+    const { headers, claims } = who(req);
     const judge = (body, lookup) =>
       authz.authorize({
         lookup,
         method: req.method,
         path,
-        headers: req.headers,
+        headers,
+        claims,
         body,
         sourceIp: req.ip || (req.socket && req.socket.remoteAddress) || undefined,
         requestId: req.get ? req.get("x-request-id") : undefined,
@@ -148,8 +158,13 @@ function authorize(config, options = {}) {
     const decide = (body, lookup) => {
       const d = judge(body, lookup);
       if (d.code !== "need_lookup") return Promise.resolve(d);
-      return lookUp(options.lookup, d.conversationId, req).then((answer) => judge(body, answer));
+      return lookUp(options.lookup, d.conversationId, req).then(({ answer, failure }) => {
+        const again = judge(body, answer);
+        if (failure) again.reasons.push(failure);
+        return again;
+      });
     };
+    const done = (d) => finish(authz, req, res, next, d, log);
     const decision = judge(bodyOf(req));
     if (decision.code === "body_required" && req.body === undefined && hasBody(req) && !req.readableEnded) {
       // No body parser ran before us, and this route's decision needs the body. (A stream
@@ -159,37 +174,72 @@ function authorize(config, options = {}) {
           req.body = keepBody(req, bytes);
           return decide(bytes);
         })
-        .then((d) => finish(authz, req, res, next, d), next);
+        .then(done, next);
       return;
     }
     if (decision.code === "need_lookup") {
-      decide(bodyOf(req)).then((d) => finish(authz, req, res, next, d), next);
+      decide(bodyOf(req)).then(done, next);
       return;
     }
-    finish(authz, req, res, next, decision);
+    done(decision);
   };
 }
 
-/** The app's lookup, as `{ status, body }`; no lookup, a throw or a bad answer: no answer. */
+/**
+ * Who is asking, for each request: the credential in the request's headers, or, with
+ * `claimsOf`, the app's own signed-in user (the credential header is then dropped, so a
+ * request without a user is `missing_token`, never judged by a token a client added).
+ */
+function caller(authz, claimsOf) {
+  if (claimsOf === undefined) return (req) => ({ headers: req.headers, claims: undefined });
+  if (typeof claimsOf !== "function") throw new TypeError("authorize: `options.claims` must be a function of the request, e.g. (req) => req.user");
+  const dropped = [authz.credentialHeader()];
+  return (req) => {
+    const claims = claimsOf(req) ?? undefined;
+    if (claims !== undefined) return { headers: req.headers, claims };
+    const headers = {};
+    for (const [k, v] of Object.entries(req.headers)) if (!dropped.includes(k.toLowerCase())) headers[k] = v;
+    return { headers, claims };
+  };
+}
+
+/**
+ * The app's lookup, as `{ answer: { status, body }, failure }`. No lookup, a throw or a bad
+ * answer is no answer (`status: null`), and `failure` says which, for the decision's reasons.
+ */
 function lookUp(lookup, id, req) {
-  if (typeof lookup !== "function") return Promise.resolve({ status: null });
+  const none = (failure) => ({ answer: { status: null }, failure });
+  if (typeof lookup !== "function") return Promise.resolve(none("no `lookup` option: the conversation could not be looked up"));
   return Promise.resolve()
     .then(() => lookup(id, req))
     .then(
-      (a) => (a && Number.isInteger(a.status) ? { status: a.status, body: a.body ?? "" } : { status: null }),
-      () => ({ status: null }),
+      (a) => (a && Number.isInteger(a.status)
+        ? { answer: { status: a.status, body: a.body ?? "" } }
+        : none(`the lookup of conversation ${id} resolved to ${describe(a)}, not { status, body }`)),
+      (e) => none(`the lookup of conversation ${id} failed: ${e && e.message ? e.message : String(e)}`),
     );
 }
 
-function finish(authz, req, res, next, decision) {
+function describe(v) {
+  if (v === null || typeof v !== "object") return String(v);
+  try {
+    return JSON.stringify(v).slice(0, 80);
+  } catch {
+    return "an object";
+  }
+}
+
+function finish(authz, req, res, next, decision, log) {
   req.authz = decision;
+  // A read allowed on condition is logged once its response is judged.
+  if (log && !(decision.allow && decision.responseGuard)) log(decision, req);
   if (decision.allow) {
     if (decision.forwardBody !== undefined) replaceBody(req, decision.forwardBody);
     if (decision.responseGuard) {
       // Judged answers come whole: no 304 or 206 to a conditional or range request (Express's
       // own `res.send` answers 304 to a fresh `If-None-Match`).
       for (const h of CONDITIONAL) delete req.headers[h];
-      holdResponse(authz, req, res, decision);
+      holdResponse(authz, req, res, decision, log);
     }
     return next();
   }
@@ -221,7 +271,7 @@ function deny(res, decision) {
  * are taken over;
  * at `end` the body is passed, replaced by its redaction, or replaced by a denial.
  */
-function holdResponse(authz, req, res, decision) {
+function holdResponse(authz, req, res, decision, log) {
   const orig = { writeHead: res.writeHead, write: res.write, end: res.end, flushHeaders: res.flushHeaders };
   res.flushHeaders = function () {}; // nothing leaves before the judgement, headers included
   const chunks = [];
@@ -254,8 +304,10 @@ function holdResponse(authz, req, res, decision) {
     if (v.action === "deny") {
       for (const k of res.getHeaderNames()) res.removeHeader(k);
       req.authz = v.decision;
+      if (log) log(v.decision, req);
       return deny(res, v.decision);
     }
+    if (log) log(decision, req);
     const out = v.action === "redact" ? Buffer.from(v.body, "utf8") : body;
     if (v.action === "redact") {
       res.setHeader("content-length", String(out.length));

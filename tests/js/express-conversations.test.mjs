@@ -110,11 +110,34 @@ test("writes: decided with the app's lookup, refused without one or when it thro
   const agent = await call("POST", "/conversations/2/reply", "agent", reply);
   assert.equal(agent.status, 200);
   assert.deepEqual(lookups, ["1", "2"], "access to all: nothing looked up");
-  for (const options of [{}, { lookup: () => { throw new Error("down"); } }, { lookup: async () => ({ status: 500, body: "" }) }]) {
-    const c = await serve(options);
+  // Each failing lookup is refused, and named in the decision's reasons the log hook sees.
+  const failing = [
+    [{}, /no `lookup` option/],
+    [{ lookup: () => { throw new Error("intercom is down"); } }, /lookup of conversation 1 failed: intercom is down/],
+    [{ lookup: async () => { throw new Error("timed out"); } }, /lookup of conversation 1 failed: timed out/],
+    [{ lookup: async () => "200" }, /lookup of conversation 1 resolved to 200, not \{ status, body \}/],
+    [{ lookup: async () => ({ status: 500, body: "" }) }, /lookup did not answer 200/],
+  ];
+  for (const [options, why] of failing) {
+    const logged = [];
+    const c = await serve({ ...options, onDecision: (d, req) => logged.push([d, req.method]) });
     const r = await c("POST", "/conversations/1/reply", "mine", reply);
     assert.deepEqual([r.status, r.json.code], [503, "conversation_lookup_failed"], JSON.stringify(r.json));
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0][1], "POST");
+    assert.equal(logged[0][0].code, "conversation_lookup_failed");
+    assert.ok(logged[0][0].reasons.some((x) => why.test(x)), JSON.stringify(logged[0][0].reasons));
   }
+});
+
+test("the log hook sees every final decision once: allowed, denied, and a judged read's verdict", async () => {
+  const logged = [];
+  const call = await serve({ lookup, onDecision: (d) => logged.push(`${d.status} ${d.code}`) });
+  await call("GET", "/conversations/1", "mine");
+  await call("GET", "/conversations/2", "mine");
+  await call("GET", "/conversations", "mine");
+  await call("DELETE", "/conversations/1", "mine");
+  assert.deepEqual(logged, ["200 allowed", "403 conversation_not_accessible", "200 allowed", "403 missing_permission"]);
 });
 
 test("a response that cannot be judged never leaves: compressed, not JSON", async () => {
