@@ -74,6 +74,9 @@ class ReadmeExamples(unittest.TestCase):
             if not p.exists():
                 raise AssertionError(f"{what} is missing: {p}")
         cls.dir = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-readme-"))
+        # A default project, as `npm init -y` writes it (`"type": "commonjs"`): the examples
+        # must not rely on Node guessing a module's kind.
+        subprocess.run(["npm", "init", "-y"], cwd=cls.dir, check=True, capture_output=True)
         # The package as npm installs it: from the tarball `npm pack` makes.
         pack = subprocess.run(["npm", "pack", "--json", "--pack-destination", str(cls.dir)], cwd=ROOT / "dist/js",
                               check=True, capture_output=True, text=True)
