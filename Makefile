@@ -35,7 +35,7 @@ JCO_OUT := tests/node/build/jco
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test fuzz test-fuzz test-report size bench-filter test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-hostcalls bench-reload bench-ecds deps clean
+.PHONY: all build test fuzz test-fuzz test-report size bench-filter test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-hostcalls bench-reload bench-ecds bench-js deps clean
 
 all: build
 
@@ -297,6 +297,10 @@ size: $(WASM) .deps-twiggy
 	@touch $@
 
 # What one VM trap costs under FAIL_RELOAD (the test-only trap build).
+# What one `authorize` call costs in Node, beside seed 000's hand-written check (informative).
+bench-js: js
+	node benches/js.mjs
+
 bench-reload: $(TRAP_WASM) $(VENV)/.ok
 	$(PY) envoy/bench/reload.py
 
