@@ -32,6 +32,9 @@ WASM_CC := CC_wasm32_wasip1=clang-19 AR_wasm32_wasip1=llvm-ar-19 CFLAGS_wasm32_w
 JS_WASM := target/wasm32-unknown-unknown/wasm/intercom_authz_js.wasm
 COMPONENT := dist/intercom_authz.component.wasm
 JCO_OUT := tests/node/build/jco
+# What the node build reads its module with (sed replacement, one line): the same read, and when
+# the file is not there (a bundle), an error naming the entry that carries it inside.
+NODE_WASM_READ := let wasmBytes; try { wasmBytes = require('fs').readFileSync(wasmPath); } catch (e) { throw new Error('intercom-authz: cannot read ' + wasmPath + ' (' + e.code + '). Bundled? Bundlers do not copy it: import intercom-authz/inline instead (the module inside; init() or initSync() first).', { cause: e }); }
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
@@ -105,16 +108,39 @@ dist/js/package.json: .deps-rust .deps-clang .deps-wasm-bindgen $(NODE_TOOLS)/.o
 	rm -rf dist/js && mkdir -p dist/js
 	wasm-bindgen --target nodejs --out-name intercom_authz --out-dir dist/js/node $(JS_WASM)
 	wasm-bindgen --target web --out-name intercom_authz --out-dir dist/js/web $(JS_WASM)
-	# One copy of the wasm (the two targets emit the same module): Node loads the web build's.
+	# intercom-authz/inline (inline.mjs, for bundlers that do not copy the .wasm a `new URL(…,
+	# import.meta.url)` names: esbuild): the web build's JavaScript without that default (no
+	# import.meta: esbuild warns of it in CommonJS output), as .mjs (never guessed CommonJS).
+	wasm-bindgen --target web --omit-default-module-path --out-name intercom_authz --out-dir dist/js/inline $(JS_WASM)
+	! grep -n 'import\.meta' dist/js/inline/intercom_authz.js
+	mv dist/js/inline/intercom_authz.js dist/js/inline/intercom_authz.mjs
+	mv dist/js/inline/intercom_authz.d.ts dist/js/inline/intercom_authz.d.mts
+	# One copy of the wasm (the three targets emit the same module): Node loads the web build's.
 	cmp dist/js/node/intercom_authz_bg.wasm dist/js/web/intercom_authz_bg.wasm
-	rm dist/js/node/intercom_authz_bg.wasm
+	cmp dist/js/inline/intercom_authz_bg.wasm dist/js/web/intercom_authz_bg.wasm
+	rm dist/js/node/intercom_authz_bg.wasm dist/js/inline/intercom_authz_bg.wasm dist/js/inline/intercom_authz_bg.wasm.d.ts
 	grep -q '^const wasmPath = `$${__dirname}/intercom_authz_bg.wasm`;$$' dist/js/node/intercom_authz.js
 	sed -i 's|^const wasmPath = `$${__dirname}/intercom_authz_bg.wasm`;$$|const wasmPath = `$${__dirname}/../web/intercom_authz_bg.wasm`;|' dist/js/node/intercom_authz.js
+	# Bundled (esbuild --platform=node), the node build looks for the .wasm beside the bundle:
+	# its ENOENT says what to import instead.
+	grep -q "^const wasmBytes = require('fs').readFileSync(wasmPath);$$" dist/js/node/intercom_authz.js
+	sed -i "s|^const wasmBytes = require('fs').readFileSync(wasmPath);$$|$(NODE_WASM_READ)|" dist/js/node/intercom_authz.js
 	$(WASM_OPT) $(WASM_OPT_FLAGS) dist/js/web/intercom_authz_bg.wasm -o dist/js/web/intercom_authz_bg.wasm
-	cp js/package/package.json js/package/express.js js/package/express.d.ts js/package/config.d.ts js/package/README.md dist/js/
-	@echo "dist/js: $$(stat -c %s dist/js/web/intercom_authz_bg.wasm) bytes of wasm ($$(gzip -9c dist/js/web/intercom_authz_bg.wasm | wc -c) gzipped)"
+	# The optimized module in base64, in an ES module of its own (inline.mjs decodes it).
+	{ echo '// web/intercom_authz_bg.wasm in base64, for intercom-authz/inline (written by `make js`).'; \
+	  printf 'export default "'; base64 -w0 dist/js/web/intercom_authz_bg.wasm; printf '";\n'; } > dist/js/inline/intercom_authz_bg.mjs
+	# The declarations: `Authorizer<T>` takes its configuration's type (ConfigArg<T>, check.d.ts),
+	# and `[Symbol.dispose]` comes from lib.rs's `Disposal`, declared only where the project's lib
+	# has `Symbol.dispose` (wasm-bindgen's member fails to compile without esnext.disposable).
+	for d in dist/js/node/intercom_authz.d.ts dist/js/web/intercom_authz.d.ts dist/js/inline/intercom_authz.d.mts; do \
+	  grep -qx 'export class Authorizer {' $$d && grep -qx '    \[Symbol.dispose\](): void;' $$d && \
+	  sed -i 's/^export class Authorizer {$$/export class Authorizer<const T = unknown> {/; /^    \[Symbol.dispose\](): void;$$/d' $$d || exit 1; \
+	done
+	cp js/package/package.json js/package/express.js js/package/express.d.ts js/package/config.d.ts js/package/check.d.ts js/package/README.md \
+	  js/package/inline.mjs js/package/inline.d.mts dist/js/
+	@echo "dist/js: $$(stat -c %s dist/js/web/intercom_authz_bg.wasm) bytes of wasm ($$(gzip -9c dist/js/web/intercom_authz_bg.wasm | wc -c) gzipped), $$(stat -c %s dist/js/inline/intercom_authz_bg.mjs) in base64 ($$(gzip -9c dist/js/inline/intercom_authz_bg.mjs | wc -c) gzipped)"
 	cd dist/js && npm pack --dry-run --json > ../js-pack.json
-	@python3 -c 'import json; p = json.load(open("dist/js-pack.json"))[0]; w = [f["path"] for f in p["files"] if f["path"].endswith(".wasm")]; assert w == ["web/intercom_authz_bg.wasm"], w; print("npm package: %d bytes packed, %d installed, %d files" % (p["size"], p["unpackedSize"], len(p["files"])))'
+	@python3 -c 'import json; p = json.load(open("dist/js-pack.json"))[0]; f = [f["path"] for f in p["files"]]; w = [n for n in f if n.endswith(".wasm")]; assert w == ["web/intercom_authz_bg.wasm"], w; assert "inline/intercom_authz_bg.mjs" in f, f; print("npm package: %d bytes packed, %d installed, %d files" % (p["size"], p["unpackedSize"], len(f)))'
 
 
 # ---- the WebAssembly component -------------------------------------------------------------
@@ -181,12 +207,14 @@ test-istio: image target/release/intercom-authz .deps-oci $(VENV)/.ok
 test-sdk: $(WASM) $(VENV)/.ok $(NODE_TOOLS)/.ok
 	$(PY) -m unittest -v tests/sdk/test_sdk.py
 
-# The npm package: the corpus, Express, workerd, and its TypeScript types.
-test-js: js $(NODE_TOOLS)/.ok
+# The npm package: the corpus, Express, workerd, bundlers (esbuild, rolldown; the browser
+# bundles in headless chromium), and its TypeScript types.
+test-js: js $(NODE_TOOLS)/.ok .deps-chromium
 	cargo test --test decisions --test differential
 	cargo test -p intercom-authz-js --lib
 	node --test tests/js/
-	$(NODE_TOOLS)/.bin/tsc -p tests/js/tsconfig.json
+	# The types under each tsconfig of tests/js/types/ (lib, module resolution, conditions).
+	tests/js/types/run.sh
 
 # The component: the whole corpus in wasmtime (PyPI), a sample through jco (npm) in Node.
 test-component: $(COMPONENT) $(VENV)/.ok $(NODE_TOOLS)/.ok

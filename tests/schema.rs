@@ -44,7 +44,13 @@ fn the_typescript_declarations_are_generated() {
     for (name, _) in intercom_authz::perm::PERMISSIONS {
         assert!(ts.contains(&format!("\"{name}\"")), "{name}");
     }
-    assert!(ts.contains("export interface AuthzConfig<C extends string = never>"));
-    assert!(ts.contains("grant?: Permission<NoInfer<C>>[];"));
+    assert!(ts.contains(
+        "export interface AuthzConfig<C extends string = never, R extends string = string>"
+    ));
+    assert!(ts.contains("grant?: readonly Permission<NoInfer<C>>[];"));
+    assert!(ts.contains("extends?: RoleName<NoInfer<R>> | null;"));
+    for name in intercom_authz::policy::BUILTIN_ROLES {
+        assert!(ts.contains(&format!("\"{name}\"")), "{name}");
+    }
     check("js/package/config.d.ts", ts);
 }

@@ -1,4 +1,5 @@
-import type { AuthzConfig, Authorizer, CheckedConfig, Decision, LookupAnswer } from "./node/intercom_authz";
+import type { Authorizer, Decision, LookupAnswer } from "./node/intercom_authz.js";
+import type { ConfigArg } from "./check.js";
 
 export interface AuthorizeOptions {
   /**
@@ -38,9 +39,11 @@ export interface AuthorizedRequest {
   authz: Decision;
 }
 
-/** Express middleware: denies with the filter's status, JSON body and headers. */
-export function authorize(
-  config: AuthzConfig | CheckedConfig | string | Authorizer,
+/** Express middleware: denies with the filter's status, JSON body and headers. `config`: an
+ *  `Authorizer`, or what its constructor takes (`ConfigArg`: an `AuthzConfig` inline, in a
+ *  `const` or `as const`, a `defineConfig` result, a JSON text). */
+export function authorize<const V>(
+  config: V extends Authorizer ? V : ConfigArg<V>,
   options?: AuthorizeOptions,
 ): (req: unknown, res: unknown, next: (err?: unknown) => void) => void;
 

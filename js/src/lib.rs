@@ -17,20 +17,28 @@ mod request;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = r#"
-import type { AuthzConfig } from "../config";
+import type { CheckedConfig, ConfigArg, DefineConfigArg } from "../check.js";
 /** The configuration's types, generated from the Rust types (`config.d.ts`). */
-export type * from "../config";
-
-declare const checked: unique symbol;
-/** A configuration `defineConfig` checked, custom permissions included. */
-export type CheckedConfig = AuthzConfig<string> & { readonly [checked]: true };
+export type * from "../config.js";
+/** How a configuration is checked where it is passed in (`check.d.ts`). */
+export type * from "../check.js";
 
 /**
- * Declares a configuration with custom permissions: their names are inferred from
- * `policy.permissions`, and every permission a role or route names must be a built-in one, an
- * alias, `resource:*`, `*` or one of them. Returns the configuration itself.
+ * Declares a configuration with custom permissions or roles: their names are those of
+ * `policy.permissions` and `policy.roles`. Every permission a role or route names must be a
+ * built-in one, an alias, `resource:*`, `*` or a declared one, and every role `extends` or
+ * `default_role` names a built-in one or one of `policy.roles` (`"agnet"` is an error here; a
+ * plain `AuthzConfig` takes any role name). Written inline, in a `const` or `as const`.
+ * Returns the configuration itself.
  */
-export function defineConfig<C extends string = never>(config: AuthzConfig<C>): CheckedConfig;
+export function defineConfig<const V>(config: DefineConfigArg<V>): CheckedConfig;
+
+/** `[Symbol.dispose]()` (what `free()` does, for `using`) where the project's lib has
+ *  `Symbol.dispose` (`esnext`, `esnext.disposable`, Node's types), nothing elsewhere: `make js`
+ *  removes the member wasm-bindgen declares, which needs that lib. */
+type Disposal = SymbolConstructor extends { readonly dispose: infer D extends symbol } ? { [K in D]: () => void } : {};
+// `T`: the type of the configuration the constructor was given (`make js` adds it to the class).
+export interface Authorizer<T = unknown> extends Disposal {}
 
 /** A request to judge. Who is asking comes from `claims` (already verified), from `token`,
  *  or from the configured credential header in `headers`. */
@@ -158,8 +166,10 @@ export interface Decision {
 
 #[wasm_bindgen]
 extern "C" {
-    /// `AuthzConfig | CheckedConfig | string` in TypeScript.
-    #[wasm_bindgen(typescript_type = "AuthzConfig | CheckedConfig | string")]
+    /// `AuthzConfig | CheckedConfig | string` in TypeScript, checked by `ConfigArg` (check.d.ts)
+    /// against `T`, the class's type parameter (`make js` declares it): a configuration in a
+    /// `const` or `as const` is one too.
+    #[wasm_bindgen(typescript_type = "ConfigArg<T>")]
     pub type ConfigInput;
     /// `AuthorizeRequest` in TypeScript.
     #[wasm_bindgen(typescript_type = "AuthorizeRequest")]

@@ -22,6 +22,7 @@ pub struct PolicyConfig {
     pub workspace: Option<String>,
     /// Custom roles, and adjustments (`mfa`, `grant`, …) to the built-in ones.
     #[serde(default)]
+    #[cfg_attr(feature = "schema", schemars(extend("x-custom-roles" = true)))]
     pub roles: BTreeMap<String, RoleConfig>,
     /// Custom permissions: `name` → description.
     #[serde(default)]
@@ -66,6 +67,7 @@ pub struct PolicyConfig {
     pub token_grants: bool,
     /// The role of a token that names none (default: none, such a token is denied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-role" = true)))]
     pub default_role: Option<String>,
 }
 
@@ -107,6 +109,7 @@ pub struct RoleConfig {
     pub description: Option<String>,
     /// The role it starts from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("x-role" = true)))]
     pub extends: Option<String>,
     /// Permissions added: names, Intercom teammate-permission labels or ids, `resource:*`, `*`.
     #[serde(default)]
