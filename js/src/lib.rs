@@ -417,18 +417,17 @@ fn decision_output(
             .map(intercom_authz::guard::HandedGuard::from),
         forward_body: out.forward_body,
     };
-    // One crossing: the decision as JSON text, parsed by `JSON.parse`. `denyBody` is the exact
-    // bytes the filter sends, spliced in, so its keys keep their order:
-    // `JSON.stringify(d.denyBody) === d.denyBodyJson`.
-    let mut text =
-        serde_json::to_string(&o).map_err(|e| err(format!("cannot build the decision: {e}")))?;
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    let decision = o
+        .serialize(&ser)
+        .map_err(|e| err(format!("cannot build the decision: {e}")))?;
+    // `denyBody` is parsed from the exact bytes the filter sends, so its keys keep their
+    // order: `JSON.stringify(d.denyBody) === d.denyBodyJson`.
     if let Some(json) = &o.deny_body_json {
-        text.pop(); // the closing brace
-        text.push_str(",\"denyBody\":");
-        text.push_str(json);
-        text.push('}');
+        let body = js_sys::JSON::parse(json)
+            .map_err(|_| err("cannot build the decision: the deny body"))?;
+        js_sys::Reflect::set(&decision, &JsValue::from_str("denyBody"), &body)
+            .map_err(|_| err("cannot build the decision: the deny body"))?;
     }
-    let decision =
-        js_sys::JSON::parse(&text).map_err(|_| err("cannot build the decision: not JSON"))?;
     Ok(decision.unchecked_into())
 }
