@@ -193,12 +193,12 @@ function authorize(config, options = {}) {
 function caller(authz, claimsOf) {
   if (claimsOf === undefined) return (req) => ({ headers: req.headers, claims: undefined });
   if (typeof claimsOf !== "function") throw new TypeError("authorize: `options.claims` must be a function of the request, e.g. (req) => req.user");
-  const dropped = [authz.credentialHeader()];
+  const credential = authz.credentialHeader(); // lower case
   return (req) => {
     const claims = claimsOf(req) ?? undefined;
     if (claims !== undefined) return { headers: req.headers, claims };
     const headers = {};
-    for (const [k, v] of Object.entries(req.headers)) if (!dropped.includes(k.toLowerCase())) headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers)) if (k.toLowerCase() !== credential) headers[k] = v;
     return { headers, claims };
   };
 }

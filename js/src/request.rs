@@ -99,7 +99,7 @@ pub(crate) fn read_request(request: &JsValue) -> Result<Input, JsError> {
         input.headers = read_headers(&headers, "request")?;
     }
     if body_kind == BodyKind::Bytes {
-        input.body = Some(js_sys::Uint8Array::new(&body).to_vec());
+        input.body = Some(bytes_of(&body));
     }
     if lookup_apart {
         input.lookup = lookup_answer(request)?;
@@ -154,6 +154,11 @@ fn body_kind(b: &JsValue) -> Result<BodyKind, JsError> {
         "invalid request: `body` must be a string, bytes (Uint8Array, Buffer, ArrayBuffer) or a parsed JSON value (a plain object or array), got {}{hint}",
         describe(b)
     )))
+}
+
+/// The bytes of a `Uint8Array` or an `ArrayBuffer` ([`BodyKind::Bytes`]).
+fn bytes_of(b: &JsValue) -> Vec<u8> {
+    js_sys::Uint8Array::new(b).to_vec()
 }
 
 fn is_thenable(v: &JsValue) -> bool {
@@ -277,7 +282,7 @@ fn from_fields(fields: Map<String, Value>) -> Result<Input, JsError> {
             "requestId" => input.request_id = Some(string(v, "requestId", "a string")?),
             "forwardsBody" => input.forwards_body = flag(&v, "forwardsBody")?,
             "bodyUnread" => input.body_unread = flag(&v, "bodyUnread")?,
-            _ => return Err(unknown_field(&k)),
+            _ => return Err(unknown_field("request", &k, &REQUEST_FIELDS)),
         }
     }
     input.method = method
@@ -288,12 +293,13 @@ fn from_fields(fields: Map<String, Value>) -> Result<Input, JsError> {
     Ok(input)
 }
 
-/// A misspelled field (`header:`) is an error, not a request without a credential.
-fn unknown_field(k: &str) -> JsError {
-    let near = intercom_authz::perm::nearest(k, REQUEST_FIELDS.iter().copied())
+/// A misspelled field (`header:`) is an error, not a request without a credential: `what`
+/// names the object, `fields` are the ones it has.
+fn unknown_field(what: &str, k: &str, fields: &[&str]) -> JsError {
+    let near = intercom_authz::perm::nearest(k, fields.iter().copied())
         .map(|n| format!(" (did you mean `{n}`?)"))
         .unwrap_or_default();
-    err(format!("invalid request: unknown field `{k}`{near}"))
+    err(format!("invalid {what}: unknown field `{k}`{near}"))
 }
 
 /// A JSON value's kind for an error message.
@@ -452,7 +458,7 @@ pub(crate) fn body_bytes(of: &JsValue, field: &str) -> Result<(Option<Vec<u8>>, 
         return Ok((Some(s.into_bytes()), false));
     }
     if body_kind(&b)? == BodyKind::Bytes {
-        return Ok((Some(js_sys::Uint8Array::new(&b).to_vec()), false));
+        return Ok((Some(bytes_of(&b)), false));
     }
     let v: Value =
         serde_wasm_bindgen::from_value(b).map_err(|e| err(format!("invalid {field}: {e}")))?;
@@ -470,10 +476,7 @@ pub(crate) fn check_object(what: &str, v: &JsValue, fields: &[&str]) -> Result<(
     for k in js_sys::Object::keys(&js_sys::Object::from(v.clone())).iter() {
         let k = k.as_string().unwrap_or_default();
         if !fields.contains(&k.as_str()) {
-            let near = intercom_authz::perm::nearest(&k, fields.iter().copied())
-                .map(|n| format!(" (did you mean `{n}`?)"))
-                .unwrap_or_default();
-            return Err(err(format!("invalid {what}: unknown field `{k}`{near}")));
+            return Err(unknown_field(what, &k, fields));
         }
     }
     Ok(())
