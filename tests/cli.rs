@@ -262,6 +262,43 @@ fn matrix() {
         ],
         0,
     );
+    // What an auditor found missing: a route remapped to a permission every role has, a
+    // conversation access widened, a global allowlist dropped, a default role added; and,
+    // outside the policy, enforcement turned off.
+    for format in ["md", "json", "csv"] {
+        golden(
+            &format!("matrix-diff-dangerous-{format}"),
+            &[
+                "matrix",
+                "--diff",
+                "tests/cli/dangerous-old.json",
+                "tests/cli/dangerous-new.json",
+                "--format",
+                format,
+            ],
+            0,
+        );
+    }
+    golden(
+        "matrix-diff-dry-run",
+        &[
+            "matrix",
+            "--diff",
+            "tests/cli/dangerous-old.json",
+            "tests/cli/dangerous-dry-run.json",
+        ],
+        0,
+    );
+    golden(
+        "matrix-diff-none",
+        &[
+            "matrix",
+            "--diff",
+            "tests/cli/dangerous-old.json",
+            "tests/cli/dangerous-old.json",
+        ],
+        0,
+    );
 }
 
 #[test]

@@ -44,6 +44,7 @@ fn write_stdout(args: std::fmt::Arguments<'_>) {
 mod check;
 mod common;
 mod conditions;
+mod diff;
 mod embedded;
 mod explain;
 mod lint;
@@ -215,7 +216,7 @@ fn main() -> ExitCode {
             diff,
         } => match (diff, config) {
             (Some(d), _) => match d.as_slice() {
-                [old, new] => matrix::matrix_diff(old, new, format),
+                [old, new] => diff::matrix_diff(old, new, format),
                 _ => Err("`--diff` takes OLD and NEW".into()),
             },
             (None, Some(c)) => matrix::matrix(&c, format, by),

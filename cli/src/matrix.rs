@@ -214,38 +214,6 @@ fn role_diff<'a>(a: &Policy, b: &Policy, role: &'a str) -> RoleDiff<'a> {
     }
 }
 
-fn text_diff(d: &RoleDiff<'_>) -> String {
-    let mut s = String::new();
-    let status = if d.status.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", d.status)
-    };
-    let _ = writeln!(s, "{}{status}", d.role);
-    for g in &d.gained {
-        let _ = writeln!(s, "  + {g}");
-    }
-    for l in &d.lost {
-        let _ = writeln!(s, "  - {l}");
-    }
-    for c in &d.conditions {
-        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".into());
-        let dropped = if c.dropped {
-            " (condition dropped)"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            s,
-            "  ! {}: {} → {}{dropped}",
-            c.name,
-            show(&c.old),
-            show(&c.new)
-        );
-    }
-    s
-}
-
 /// Every role that gained or lost a permission or a condition, or came or went.
 pub fn role_diffs<'a>(a: &'a Policy, b: &'a Policy) -> Vec<RoleDiff<'a>> {
     let names: BTreeSet<&str> = a
@@ -264,45 +232,4 @@ pub fn role_diffs<'a>(a: &'a Policy, b: &'a Policy) -> Vec<RoleDiff<'a>> {
                 && d.conditions.is_empty())
         })
         .collect()
-}
-
-pub fn matrix_diff(old: &str, new: &str, format: MatrixFormat) -> Result<ExitCode> {
-    let (_, a) = compile(old)?;
-    let (_, b) = compile(new)?;
-    let diffs = role_diffs(&a, &b);
-    match format {
-        MatrixFormat::Json => outln!("{}", serde_json::json!({ "roles": diffs })),
-        MatrixFormat::Csv => {
-            outln!("role,change,what,old,new");
-            for d in &diffs {
-                if !d.status.is_empty() {
-                    outln!("{},{},,,", d.role, d.status.replace(' ', "_"));
-                }
-                for g in &d.gained {
-                    outln!("{},gained,{g},,", d.role);
-                }
-                for l in &d.lost {
-                    outln!("{},lost,{l},,", d.role);
-                }
-                for c in &d.conditions {
-                    let kind = if c.dropped {
-                        "condition_dropped"
-                    } else {
-                        "condition_changed"
-                    };
-                    let q = |v: &Option<String>| format!("\"{}\"", v.clone().unwrap_or_default());
-                    outln!("{},{kind},{},{},{}", d.role, c.name, q(&c.old), q(&c.new));
-                }
-            }
-        }
-        MatrixFormat::Md if diffs.is_empty() => {
-            outln!("no role gained or lost a permission or a condition")
-        }
-        MatrixFormat::Md => {
-            for d in &diffs {
-                out!("{}", text_diff(d));
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -794,6 +794,43 @@ impl Policy {
     pub fn nearest_role(&self, name: &str) -> Option<&str> {
         perm::nearest(name, self.roles.iter().map(|r| r.name.as_str()))
     }
+
+    /// What every request is judged by beyond its role and route (for reviews and diffs).
+    pub fn settings(&self) -> Settings<'_> {
+        Settings {
+            workspace: self.workspace.as_deref(),
+            scopes: self.scopes,
+            scope_source: self.scope_source,
+            workspace_scopes: self.workspace_scopes.as_deref(),
+            unknown_versions: self.unknown_versions,
+            mfa_methods: &self.mfa_methods,
+            mfa_acr_values: &self.mfa_acr_values,
+            ip_allowlist: &self.ip_allowlist,
+            paths: self.paths,
+            token_grants: self.token_grants,
+            default_role: self.default_role.as_deref(),
+            max_session_age: self.max_session_age,
+        }
+    }
+}
+
+/// The policy-wide settings of a compiled policy ([`Policy::settings`]): what the fields of
+/// [`PolicyConfig`] of the same names became.
+#[derive(Debug, Clone, Copy)]
+#[allow(missing_docs)] // each field is its `PolicyConfig` namesake, compiled
+pub struct Settings<'a> {
+    pub workspace: Option<&'a str>,
+    pub scopes: ScopeMode,
+    pub scope_source: ScopeSource,
+    pub workspace_scopes: Option<&'a [String]>,
+    pub unknown_versions: UnknownVersions,
+    pub mfa_methods: &'a [String],
+    pub mfa_acr_values: &'a [String],
+    pub ip_allowlist: &'a [Cidr],
+    pub paths: PathMode,
+    pub token_grants: bool,
+    pub default_role: Option<&'a str>,
+    pub max_session_age: Option<u64>,
 }
 
 /// A template's shape, every parameter written `{}`: `/contacts/{contact_id}/notes` →
