@@ -289,6 +289,12 @@ fn matrix() {
         ],
         0,
     );
+    // The policy's allowlist in every role's conditions; a restricted conversation access.
+    golden(
+        "matrix-global-conditions",
+        &["matrix", "tests/cli/dangerous-old.json"],
+        0,
+    );
     golden(
         "matrix-diff-none",
         &[

@@ -100,7 +100,8 @@ fn mfa_condition(p: &Policy, r: &Role) -> Option<String> {
     words(p.names(&needs)).map(|w| format!("for {w}"))
 }
 
-fn role_model(p: &Policy, r: &Role) -> RoleModel {
+/// The model of one role.
+pub fn role_model(p: &Policy, r: &Role) -> RoleModel {
     let ips: Vec<String> = r.ip_allowlist.iter().map(ToString::to_string).collect();
     RoleModel {
         permissions: p.names(&r.permissions).map(str::to_string).collect(),

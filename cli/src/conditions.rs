@@ -1,51 +1,77 @@
-//! The conditions a role's grants come with (for `matrix` and `matrix --diff`): MFA, the IP
-//! allowlist, the session age. A condition that goes away between two policies is flagged.
+//! The conditions a role's requests meet, as `matrix` and `report` show them: the role's own
+//! from the access model ([`access::role_model`]), with the policy-wide allowlist folded in (a
+//! request must pass both), and conversation access with what qualifies it.
 
 use intercom_authz::perm::PermSet;
 use intercom_authz::policy::{Policy, Role};
+use intercom_authz_cli::access;
+
+/// The columns, in order: (name, heading).
+pub const COLUMNS: [(&str, &str); 4] = [
+    ("mfa", "MFA"),
+    ("ip_allowlist", "IP allowlist"),
+    ("max_session_age", "session age"),
+    ("conversation_access", "conversation access"),
+];
 
 /// One condition of a role, as text; `None` when the role does not have it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Condition {
-    /// `mfa`, `ip_allowlist`, `max_session_age`.
+    /// One of [`COLUMNS`]' names.
     pub name: &'static str,
     /// What it requires, or `None`.
     pub value: Option<String>,
 }
 
-fn duration(s: u64) -> String {
-    match s {
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
+fn fact<'a>(facts: &'a [access::Fact], name: &str) -> Option<&'a str> {
+    facts
+        .iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| v.as_deref())
+}
+
+/// The policy's allowlist and the role's: a request must come from both.
+fn allowlist(p: &Policy, own: Option<&str>) -> Option<String> {
+    let every: Vec<String> = p
+        .settings()
+        .ip_allowlist
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    match (every.is_empty(), own) {
+        (true, own) => own.map(str::to_string),
+        (false, None) => Some(format!("{} (every role)", every.join(", "))),
+        (false, Some(own)) => Some(format!("{} (every role) and {own}", every.join(", "))),
     }
 }
 
-/// The role's conditions, in a fixed order.
+/// Conversation access, with the reassign rule and reporting exports when it is restricted.
+fn conversations(facts: &[access::Fact]) -> Option<String> {
+    let level = fact(facts, "conversation_access")?;
+    if level == "all" {
+        return Some(level.into());
+    }
+    Some(format!(
+        "{level} (reassign {}, reporting exports {})",
+        fact(facts, "reassign").unwrap_or("?"),
+        fact(facts, "reporting_exports").unwrap_or("?")
+    ))
+}
+
+/// The role's conditions, in [`COLUMNS`]' order.
 pub fn of(p: &Policy, r: &Role) -> Vec<Condition> {
-    let needs = mfa_for(p, r);
-    let mfa_perms: Vec<&str> = p.names(&needs).collect();
-    let mfa = match (r.mfa, mfa_perms.len()) {
-        (true, _) => Some("every request".to_string()),
-        (false, 0) => None,
-        (false, _) => Some(format!("for {}", mfa_perms.join(", "))),
-    };
-    let ips: Vec<String> = r.ip_allowlist.iter().map(ToString::to_string).collect();
-    vec![
-        Condition {
-            name: "mfa",
-            value: mfa,
-        },
-        Condition {
-            name: "ip_allowlist",
-            value: (!ips.is_empty()).then(|| ips.join(", ")),
-        },
-        Condition {
-            name: "max_session_age",
-            value: r.max_session_age.map(duration),
-        },
-    ]
+    let facts = access::role_model(p, r).conditions;
+    COLUMNS
+        .iter()
+        .map(|(name, _)| Condition {
+            name,
+            value: match *name {
+                "ip_allowlist" => allowlist(p, fact(&facts, name)),
+                "conversation_access" => conversations(&facts),
+                _ => fact(&facts, name).map(str::to_string),
+            },
+        })
+        .collect()
 }
 
 /// The role's permissions that need MFA (all of them when the role needs it everywhere).
@@ -62,27 +88,4 @@ pub fn mfa_for(p: &Policy, r: &Role) -> PermSet {
         out.insert(id);
     }
     out
-}
-
-/// One condition that changed: its old and new value, and whether it was dropped.
-#[derive(Debug, serde::Serialize)]
-pub struct Change {
-    pub name: &'static str,
-    pub old: Option<String>,
-    pub new: Option<String>,
-    pub dropped: bool,
-}
-
-/// What changed between a role's conditions in two policies.
-pub fn changes(old: &[Condition], new: &[Condition]) -> Vec<Change> {
-    old.iter()
-        .zip(new)
-        .filter(|(a, b)| a.value != b.value)
-        .map(|(a, b)| Change {
-            name: a.name,
-            old: a.value.clone(),
-            new: b.value.clone(),
-            dropped: a.value.is_some() && b.value.is_none(),
-        })
-        .collect()
 }

@@ -1,14 +1,23 @@
 //! `matrix CONFIG` and `matrix --diff OLD NEW`: who may do what, and what changed.
 
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use crate::{By, MatrixFormat};
-use intercom_authz::policy::Policy;
+use intercom_authz_cli::access;
 use std::process::ExitCode;
 
 use crate::common::*;
 use crate::conditions;
+
+/// A route cell's code: 0 denied, 1 some of the body's actions, 2 allowed, 3 allowed with MFA.
+fn symbol(c: &access::Cell) -> u8 {
+    match c.allowed.len() {
+        0 => 0,
+        n if n < c.of => 1,
+        _ if c.mfa.is_empty() => 2,
+        _ => 3,
+    }
+}
 
 pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
     let (_, p) = compile(path)?;
@@ -18,48 +27,19 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
         .iter()
         .map(|r| conditions::mfa_for(&p, r))
         .collect();
-    // A cell: 2 = allowed, 1 = some of the body-dependent actions, 0 = denied.
+    // A cell: 2 = allowed, 1 = some of the body-dependent actions, 0 = denied; 3 = allowed
+    // with MFA. Routes read from the access model (`access::Cell`), as `--diff` compares them.
     let rows: Vec<(String, Vec<u8>)> = match by {
         By::Route => p
             .routes()
             .iter()
-            .map(|r| {
-                let variants: Vec<intercom_authz::perm::PermSet> = match r.body {
-                    Some(rule) => rule
-                        .possible()
-                        .iter()
-                        .filter_map(|n| p.permission_id(n))
-                        .map(|id| {
-                            let mut s = intercom_authz::perm::PermSet::new();
-                            s.insert(id);
-                            s
-                        })
-                        .collect(),
-                    None => vec![r.required],
-                };
+            .map(|route| {
                 let cells = p
                     .roles()
                     .iter()
-                    .zip(&mfa)
-                    .map(|(role, mfa)| {
-                        let n = variants
-                            .iter()
-                            .filter(|v| role.permissions.contains_all(v))
-                            .count();
-                        if n == variants.len() {
-                            if variants.iter().any(|v| v.iter().any(|id| mfa.contains(id))) {
-                                3
-                            } else {
-                                2
-                            }
-                        } else if n > 0 {
-                            1
-                        } else {
-                            0
-                        }
-                    })
+                    .map(|role| symbol(&access::Cell::of(&p, route, role)))
                     .collect();
-                (r.display.clone(), cells)
+                (route.display.clone(), cells)
             })
             .collect(),
         By::Permission => p
@@ -102,9 +82,12 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
                 let _ = writeln!(s, "| `{name}` | {} |", c.join(" | "));
             }
             let _ = writeln!(s, "\n✓ allowed · denied ◐ some actions (the body decides; `explain --body` tells) ✓ᴹ allowed with MFA");
+            let heads: Vec<&str> = conditions::COLUMNS.iter().map(|(_, h)| *h).collect();
             let _ = writeln!(
                 s,
-                "\n| role | MFA | IP allowlist | session age |\n|---|---|---|---|"
+                "\n| role | {} |\n|---|{}",
+                heads.join(" | "),
+                "---|".repeat(heads.len())
             );
             for r in p.roles() {
                 let c: Vec<String> = conditions::of(&p, r)
@@ -129,10 +112,7 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
             }
             let conds: Vec<Vec<conditions::Condition>> =
                 p.roles().iter().map(|r| conditions::of(&p, r)).collect();
-            for (i, name) in ["mfa", "ip_allowlist", "max_session_age"]
-                .iter()
-                .enumerate()
-            {
+            for (i, (name, _)) in conditions::COLUMNS.iter().enumerate() {
                 let c: Vec<String> = conds
                     .iter()
                     .map(|rc| {
@@ -179,57 +159,4 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
     }
     out!("{s}");
     Ok(ExitCode::SUCCESS)
-}
-
-/// What changed for one role between two policies.
-#[derive(serde::Serialize)]
-pub struct RoleDiff<'a> {
-    pub role: &'a str,
-    pub status: &'static str,
-    pub gained: Vec<String>,
-    pub lost: Vec<String>,
-    pub conditions: Vec<conditions::Change>,
-}
-
-fn role_diff<'a>(a: &Policy, b: &Policy, role: &'a str) -> RoleDiff<'a> {
-    let perms = |p: &Policy| -> BTreeSet<String> {
-        p.role(role)
-            .map(|r| p.names(&r.permissions).map(str::to_string).collect())
-            .unwrap_or_default()
-    };
-    let conds = |p: &Policy| p.role(role).map(|r| conditions::of(p, r));
-    let (pa, pb) = (perms(a), perms(b));
-    let (status, conditions) = match (conds(a), conds(b)) {
-        (None, Some(_)) => ("new role", Vec::new()),
-        (Some(_), None) => ("removed role", Vec::new()),
-        (Some(ca), Some(cb)) => ("", conditions::changes(&ca, &cb)),
-        (None, None) => ("", Vec::new()),
-    };
-    RoleDiff {
-        role,
-        status,
-        gained: pb.difference(&pa).cloned().collect(),
-        lost: pa.difference(&pb).cloned().collect(),
-        conditions,
-    }
-}
-
-/// Every role that gained or lost a permission or a condition, or came or went.
-pub fn role_diffs<'a>(a: &'a Policy, b: &'a Policy) -> Vec<RoleDiff<'a>> {
-    let names: BTreeSet<&str> = a
-        .roles()
-        .iter()
-        .chain(b.roles())
-        .map(|r| r.name.as_str())
-        .collect();
-    names
-        .into_iter()
-        .map(|r| role_diff(a, b, r))
-        .filter(|d| {
-            !(d.gained.is_empty()
-                && d.lost.is_empty()
-                && d.status.is_empty()
-                && d.conditions.is_empty())
-        })
-        .collect()
 }

@@ -13,7 +13,7 @@ use intercom_authz::policy::Policy;
 
 use crate::common::*;
 use crate::usage::{self, RoleReport};
-use crate::{conditions, matrix};
+use crate::conditions;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -134,36 +134,41 @@ fn conditions_table(p: &Policy) -> String {
     s + "</table>"
 }
 
+fn change_item(name: &str, old: &Option<String>, new: &Option<String>, widens: bool) -> String {
+    let show = |v: &Option<String>| esc(v.as_deref().unwrap_or("none"));
+    let mark = if widens { " <b>(widens access)</b>" } else { "" };
+    format!("{}: {} → {}{mark}", esc(name), show(old), show(new))
+}
+
+/// What changed since the previous policy (`access::diff`, as `matrix --diff` reports it).
 fn changes(old: &Policy, new: &Policy) -> String {
     let mut s = String::from("<ul id=\"changes\">");
-    let diffs = matrix::role_diffs(old, new);
-    for d in &diffs {
-        let mut items: Vec<String> = d.gained.iter().map(|g| format!("+ {}", esc(g))).collect();
-        items.extend(d.lost.iter().map(|l| format!("− {}", esc(l))));
-        items.extend(d.conditions.iter().map(|c| {
-            let show = |v: &Option<String>| esc(v.as_deref().unwrap_or("none"));
-            format!(
-                "{}: {} → {}{}",
-                c.name,
-                show(&c.old),
-                show(&c.new),
-                if c.dropped {
-                    " <b>(condition dropped)</b>"
-                } else {
-                    ""
-                }
-            )
-        }));
+    let d = intercom_authz_cli::access::diff(old, new);
+    let mut item = |title: &str, status: &str, items: Vec<String>| {
         let _ = write!(
             s,
-            "<li><b>{}</b> {}<ul><li>{}</li></ul></li>",
-            esc(d.role),
-            d.status,
+            "<li><b>{}</b> {status}<ul><li>{}</li></ul></li>",
+            esc(title),
             items.join("</li><li>")
         );
+    };
+    if !d.settings.is_empty() {
+        let items = d.settings.iter().map(|c| change_item(&c.name, &c.old, &c.new, c.widens));
+        item("every request", "", items.collect());
     }
-    if diffs.is_empty() {
-        s.push_str("<li>no role gained or lost a permission or a condition</li>");
+    for r in &d.roles {
+        let mut items: Vec<String> = r.gained.iter().map(|g| format!("+ {}", esc(g))).collect();
+        items.extend(r.lost.iter().map(|l| format!("− {}", esc(l))));
+        items.extend(r.conditions.iter().map(|c| change_item(&c.name, &c.old, &c.new, c.widens)));
+        item(&r.role, r.status, items);
+    }
+    for r in &d.routes {
+        let mut items: Vec<String> = r.changes.iter().map(|c| change_item(&c.name, &c.old, &c.new, c.widens)).collect();
+        items.extend(r.access.iter().map(|a| change_item(&a.role, &a.old, &a.new, a.widens)));
+        item(&r.route, r.status, items);
+    }
+    if d.is_empty() {
+        s.push_str("<li>nothing the evaluator decides changed</li>");
     }
     s + "</ul>"
 }

@@ -57,7 +57,7 @@ class Report(unittest.TestCase):
         changes = self.dom.split('<ul id="changes">', 1)[1].split("</ul></li></ul>", 1)[0]
         self.assertIn("tier1", changes)
         self.assertIn("+ contacts:delete", changes)
-        self.assertIn("mfa: every request → none <b>(condition dropped)</b>", changes)
+        self.assertIn("mfa: every request → none <b>(widens access)</b>", changes)
 
     def test_self_contained(self):
         text = self.html.read_text()
