@@ -199,6 +199,9 @@ pub struct Outcome {
     pub resource_id: Option<String>,
     /// Every permission the request needed.
     pub permissions: Vec<String>,
+    /// Those the role lacks and the token's own permissions granted (`token_grants`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub granted_by_token: Vec<String>,
     /// The caller's subject.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
@@ -304,6 +307,7 @@ impl Outcome {
             forward_path: None,
             resource_id: None,
             permissions: Vec::new(),
+            granted_by_token: Vec::new(),
             subject: None,
             email: None,
             reasons: std::vec![message.clone()],
@@ -626,6 +630,11 @@ impl Authorizer {
             forward_path: d.forward_path(),
             resource_id: d.resource_id().map(str::to_owned),
             permissions,
+            granted_by_token: self
+                .policy
+                .names(&d.from_token)
+                .map(str::to_owned)
+                .collect(),
             subject: who.subject.clone(),
             email: who.email.clone(),
             message: if d.is_allowed() && !self.explain {
@@ -634,7 +643,7 @@ impl Authorizer {
                 d.message()
             },
             reasons: if self.explain {
-                d.reasons(&self.policy)
+                d.reasons(&self.policy, &self.config.token.claims.permissions)
             } else {
                 Vec::new()
             },
@@ -729,6 +738,51 @@ mod tests {
         );
         // The filter still refuses a configuration that could verify nothing.
         assert!(Authorizer::from_json("{}").is_err());
+    }
+
+    /// A permission the role lacks and the token's own permissions grant is named as such, with
+    /// the claim it came from (the CLI's `explain` and the JS package's `reasons` show it).
+    #[test]
+    fn reasons_name_the_token_grant() {
+        let judge = |grants: bool| {
+            let cfg = serde_json::json!({
+                "policy": {"token_grants": grants},
+                "token": {"claims": {"permissions": "perms"}},
+            });
+            let mut a = Authorizer::from_json_embedded(&cfg.to_string(), "X").unwrap();
+            a.set_explain(true);
+            let claims = serde_json::json!({"role": "agent", "perms": ["contacts:delete"]});
+            a.authorize_whole(
+                &WholeRequest {
+                    method: "DELETE",
+                    path: "/contacts/1",
+                    credential: None,
+                    has_token_header: false,
+                    content_type: None,
+                    version: None,
+                    token: None,
+                    claims: claims.as_object(),
+                    body: None,
+                    body_unread: false,
+                    source_ip: None,
+                    lookup: None,
+                },
+                0,
+            )
+        };
+        let out = judge(true);
+        assert!(out.allow, "{out:?}");
+        assert_eq!(out.granted_by_token, ["contacts:delete"]);
+        let reason = "`contacts:delete` granted by the token's `perms` claim";
+        assert!(out.reasons.iter().any(|r| r == reason), "{:?}", out.reasons);
+        let out = judge(false);
+        assert_eq!(out.code, "missing_permission", "{out:?}");
+        assert!(out.granted_by_token.is_empty());
+        assert!(
+            !out.reasons.iter().any(|r| r.contains("granted by")),
+            "{:?}",
+            out.reasons
+        );
     }
 
     #[test]

@@ -114,6 +114,13 @@ fn check() {
         &["check", "--format", "json", "tests/cli/many-problems.json"],
         1,
     );
+    // Every bad grant and revoke of a role, with its suggestion, not only the first.
+    golden("check-typos", &["check", "tests/cli/typos.json"], 1);
+    golden(
+        "check-typos-json",
+        &["check", "--format", "json", "tests/cli/typos.json"],
+        1,
+    );
 }
 
 #[test]
@@ -191,6 +198,22 @@ fn explain() {
             "1800000000",
         ],
         3,
+    );
+    // A permission the role lacks, granted by the token's `permissions` claim: named as such
+    // where the role's provenance is, and in the reasons.
+    golden(
+        "explain-token-grant",
+        &[
+            "explain",
+            "tests/configs/default.json",
+            "DELETE",
+            "/contacts/1",
+            "--claims",
+            r#"{"role":"agent","permissions":["contacts:delete"],"iat":1800000000}"#,
+            "--now",
+            "1800000000",
+        ],
+        0,
     );
     golden(
         "explain-no-principal",
@@ -667,4 +690,240 @@ fn usage() {
         v["malformed"].as_u64().unwrap() > 0 && v["skipped"].as_u64().unwrap() > 0,
         "{v}"
     );
+}
+
+/// The repository root, where the tests run the command.
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// The plugin configuration a YAML file embeds (a Wasm filter's `configuration.value`, a
+/// WasmPlugin's `pluginConfig`), found here independently of `embedded.rs`.
+fn plugin_config(v: &serde_json::Value) -> Option<serde_json::Value> {
+    match v {
+        serde_json::Value::Object(o) => {
+            let value = o.get("configuration").and_then(|c| c.get("value"));
+            if let Some(serde_json::Value::String(s)) = value {
+                return serde_json::from_str(s).ok();
+            }
+            if let Some(c) = o.get("pluginConfig") {
+                return Some(c.clone());
+            }
+            o.values().find_map(plugin_config)
+        }
+        serde_json::Value::Array(a) => a.iter().find_map(plugin_config),
+        _ => None,
+    }
+}
+
+/// The configuration `yaml` embeds, written as JSON to `target/tmp/embedded/NAME.json`.
+fn embedded_as_json(yaml: &str, name: &str) -> String {
+    use serde::Deserialize as _;
+    let text = std::fs::read_to_string(root().join(yaml)).unwrap();
+    let config = serde_yaml_ng::Deserializer::from_str(&text)
+        .find_map(|doc| plugin_config(&serde_json::Value::deserialize(doc).unwrap()))
+        .unwrap_or_else(|| panic!("{yaml} embeds no configuration"));
+    let rel = format!("target/tmp/embedded/{name}.json");
+    std::fs::create_dir_all(root().join("target/tmp/embedded")).unwrap();
+    std::fs::write(root().join(&rel), config.to_string()).unwrap();
+    rel
+}
+
+/// `page` without what differs between two runs on equal inputs: each date, time and digest
+/// (a word of digits with `-` or `:`, or of 64 hex digits).
+fn stable(page: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    for c in page.chars().chain(std::iter::once(' ')) {
+        if c.is_ascii_alphanumeric() || c == '-' || c == ':' {
+            word.push(c);
+            continue;
+        }
+        let digest = word.len() == 64 && word.chars().all(|c| c.is_ascii_hexdigit());
+        let moment = word.contains(['-', ':'])
+            && word.chars().any(|c| c.is_ascii_digit())
+            && word
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '-' || c == ':');
+        out.push_str(if digest || moment { "#" } else { &word });
+        out.push(c);
+        word.clear();
+    }
+    out
+}
+
+/// Every command reads what `check` and `lint` read: the configuration an Envoy bootstrap, an
+/// ECDS resource or an Istio manifest embeds gives the same output as the same configuration
+/// as JSON.
+#[test]
+fn every_command_reads_embedded_configurations() {
+    for (yaml, name) in [
+        ("envoy/envoy.yaml", "envoy"),
+        ("envoy/ecds/intercom_authz.ecds.yaml", "ecds"),
+        ("istio/wasmplugin.yaml", "wasmplugin"),
+    ] {
+        let json = embedded_as_json(yaml, name);
+        for args in [
+            &["matrix"][..],
+            &["matrix", "--by", "permission", "--format", "csv"],
+        ] {
+            let (code, want, err) = run(&[args, &[json.as_str()]].concat());
+            assert_eq!(code, 0, "{json}: {err}");
+            assert_eq!(
+                run(&[args, &[yaml]].concat()),
+                (0, want, String::new()),
+                "{yaml}"
+            );
+        }
+        let unchanged = run(&["matrix", "--diff", &json, &json]);
+        assert_eq!(run(&["matrix", "--diff", yaml, &json]), unchanged, "{yaml}");
+    }
+    let log = audit_log(300, "embedded.log", false);
+    let json = embedded_as_json("envoy/envoy.yaml", "envoy");
+    let (code, want, _) = run(&["usage", &json, &log]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        run(&["usage", "envoy/envoy.yaml", &log]),
+        (0, want, String::new())
+    );
+    let html = |name: &str| root().join(format!("target/tmp/embedded/{name}.html"));
+    for (config, name) in [("envoy/envoy.yaml", "yaml"), (json.as_str(), "json")] {
+        let out = format!("target/tmp/embedded/{name}.html");
+        let (code, _, err) = run(&["report", config, "--previous", config, "-o", &out]);
+        assert_eq!(code, 0, "{config}: {err}");
+    }
+    let page = |name: &str, config: &str| {
+        stable(
+            &std::fs::read_to_string(html(name))
+                .unwrap()
+                .replace(config, "CONFIG"),
+        )
+    };
+    assert_eq!(page("yaml", "envoy/envoy.yaml"), page("json", &json));
+    let (code, out, err) = run(&[
+        "explain",
+        "envoy/envoy.yaml",
+        "GET",
+        "/contacts",
+        "--role",
+        "agent",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("GET /contacts: ALLOW (200 allowed)"),
+        "{out}"
+    );
+    let (code, out, err) = run(&[
+        "routes",
+        "envoy/envoy.yaml",
+        "--openapi",
+        "tests/cli/new-api.yaml",
+    ]);
+    assert_eq!(code, 4, "{out}{err}");
+}
+
+/// A YAML file that embeds several different configurations: the commands that judge one
+/// refuse it in one line naming each as `FILE#ID`, and take the one so named.
+#[test]
+fn one_of_several_embedded_configurations_is_named() {
+    golden(
+        "matrix-several-embedded",
+        &["matrix", "tests/cli/fail-open.yaml"],
+        1,
+    );
+    golden(
+        "explain-embedded-by-id",
+        &[
+            "explain",
+            "tests/cli/fail-open.yaml#WasmPlugin/intercom-authz",
+            "GET",
+            "/contacts",
+            "--role",
+            "agent",
+            "--now",
+            "1800000000",
+        ],
+        0,
+    );
+    golden(
+        "matrix-embedded-unknown-id",
+        &["matrix", "tests/cli/fail-open.yaml#http_filters[7]"],
+        1,
+    );
+}
+
+/// Every positional argument of every command is described in its `--help`.
+#[test]
+fn help_describes_every_positional_argument() {
+    for command in [
+        "check", "explain", "matrix", "lint", "usage", "report", "routes",
+    ] {
+        let (code, out, _) = run(&[command, "--help"]);
+        assert_eq!(code, 0);
+        let args = out
+            .split("Arguments:\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n\n").next())
+            .unwrap_or_else(|| panic!("{command}: no arguments section\n{out}"));
+        for line in args.lines() {
+            let (name, help) = line.trim().split_once("  ").unwrap_or((line.trim(), ""));
+            assert!(
+                !help.trim().is_empty(),
+                "{command} {name} has no description"
+            );
+        }
+    }
+    let (_, out, _) = run(&["explain", "--help"]);
+    assert!(
+        out.contains("<CONFIG>  The configuration: a full configuration or a bare policy"),
+        "{out}"
+    );
+    assert!(out.contains("<PATH>    The request's path"), "{out}");
+}
+
+/// Without `--ip` the source address is unknown: an `ip_allowlist` is reported as not
+/// evaluated, never judged against an address nobody gave (the rest of the decision is judged:
+/// `strict.json`'s `auditor` is allowed only from 10.20.0.0/16, within the policy's list).
+#[test]
+fn explain_without_ip_does_not_judge_the_allowlist() {
+    let claims = r#"{"role":"auditor","workspace_id":"ws_acme","iat":1800000000,"scope":"read_users_companies"}"#;
+    let explain = |ip: Option<&'static str>| {
+        let mut args = vec![
+            "explain",
+            "tests/configs/strict.json",
+            "GET",
+            "/contacts/1",
+            "--claims",
+            claims,
+            "--now",
+            "1800000000",
+        ];
+        args.extend(ip.map(|a| ["--ip", a]).into_iter().flatten());
+        args
+    };
+    golden("explain-no-ip", &explain(None), 3);
+    let (code, out, _) = run(&explain(None));
+    assert!(
+        !out.contains("this address") && !out.contains("ip_not_allowed"),
+        "{code}: {out}"
+    );
+    let (code, out, _) = run(&explain(Some("10.20.1.1")));
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("address"), "{out}");
+    let (code, out, _) = run(&explain(Some("10.1.1.1")));
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("DENY (403 ip_not_allowed)"), "{out}");
+}
+
+/// `token` refuses a secret every front-end would refuse as a configured key's `secret`, in
+/// the same words.
+#[test]
+fn token_refuses_a_secret_the_configuration_would() {
+    let (code, out, err) = run(&["token", "--secret", "too-short", "--role", "agent"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    let why = "has a 9-byte secret; `HS256` needs at least 32 bytes (RFC 7518 §3.2)";
+    assert_eq!(err.trim(), format!("error: `--secret` {why}"));
+    // `many-problems.json` configures the same secret as `token.keys[0]`.
+    let (_, _, check) = run(&["check", "tests/cli/many-problems.json"]);
+    assert!(check.contains(&format!("`token.keys[0]` {why}")), "{check}");
 }

@@ -132,7 +132,7 @@ fn random_requests_never_panic_and_unknown_routes_never_pass() {
             );
         }
         let _ = d.deny_body(Some("r"));
-        let _ = d.reasons(&policy);
+        let _ = d.reasons(&policy, "permissions");
     }
     assert!(
         allowed > 300,

@@ -1,7 +1,10 @@
-//! What every command shares: reading a configuration (full or a bare policy), compiling it.
+//! What every command shares: reading a configuration (full, a bare policy, or the one an
+//! Envoy or Istio YAML file embeds), compiling it.
 
 use intercom_authz::authorizer::{Authorizer, Config};
 use intercom_authz::policy::Policy;
+
+use crate::embedded;
 
 pub type Result<T> = std::result::Result<T, String>;
 
@@ -17,8 +20,13 @@ pub fn read(path: &str) -> Result<String> {
     })
 }
 
-/// A configuration file as JSON, a bare policy wrapped as `{"policy": …}`.
+/// A configuration file's JSON: a full configuration (a bare policy is wrapped as
+/// `{"policy": …}`), or the plugin configuration an Envoy or Istio YAML file embeds (see
+/// `embedded.rs`; `FILE.yaml#ID` names one of several), read as `check` and `lint` read it.
 pub fn load_value(path: &str) -> Result<serde_json::Value> {
+    if embedded::is_yaml(path) {
+        return embedded::one(path);
+    }
     let text = read(path)?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("`{path}` is not valid JSON: {e}"))?;

@@ -51,7 +51,8 @@ pub struct Host {
 pub struct Embedded {
     /// Where: the document and the path to the filter or resource.
     pub at: String,
-    /// A short name for it: the path (`http_filters[0]`) or `WasmPlugin/<name>`.
+    /// A short name for it: the path (`http_filters[0]`) or `WasmPlugin/<name>`; what
+    /// `FILE.yaml#ID` names.
     pub id: String,
     /// The plugin configuration, or why it cannot be read.
     pub config: Result<Value, String>,
@@ -389,16 +390,67 @@ fn wasm_filter(typed: &Value, at: &str, site: Site) -> Option<Embedded> {
     })
 }
 
-/// Whether `path` names a YAML file (by its extension).
+/// Whether `path` names a YAML file (by its extension), alone or as `FILE.yaml#ID`.
 pub fn is_yaml(path: &str) -> bool {
-    path.ends_with(".yaml") || path.ends_with(".yml")
+    yaml_name(split(path).0)
 }
 
-/// Every configuration of ours in the YAML file `path`; none at all is an error.
-pub fn read(path: &str) -> Result<Vec<Embedded>, String> {
-    let found = find(&crate::common::read(path)?).map_err(|e| format!("`{path}` is {e}"))?;
-    if found.is_empty() {
-        return Err(format!("`{path}` holds no intercom-authz configuration (an Envoy Wasm filter with `root_id: intercom_authz`, or an Istio WasmPlugin of intercom-authz)"));
+fn yaml_name(file: &str) -> bool {
+    file.ends_with(".yaml") || file.ends_with(".yml")
+}
+
+/// `FILE.yaml#ID`: the file, and the [`Embedded::id`] of the one configuration in it meant.
+fn split(path: &str) -> (&str, Option<&str>) {
+    match path.rsplit_once('#') {
+        Some((file, id)) if yaml_name(file) => (file, Some(id)),
+        _ => (path, None),
     }
-    Ok(found)
+}
+
+/// Every configuration of ours in the YAML file `path` (`FILE#ID`: that one); none at all is
+/// an error.
+pub fn read(path: &str) -> Result<Vec<Embedded>, String> {
+    let (file, id) = split(path);
+    let found = find(&crate::common::read(file)?).map_err(|e| format!("`{file}` is {e}"))?;
+    if found.is_empty() {
+        return Err(format!("`{file}` holds no intercom-authz configuration (an Envoy Wasm filter with `root_id: intercom_authz`, or an Istio WasmPlugin of intercom-authz)"));
+    }
+    let Some(id) = id else {
+        return Ok(found);
+    };
+    let ids = choices(file, &found, "and");
+    let one: Vec<Embedded> = found.into_iter().filter(|e| e.id == id).collect();
+    if one.is_empty() {
+        return Err(format!(
+            "`{file}` holds no intercom-authz configuration `{id}`: it holds {ids}"
+        ));
+    }
+    Ok(one)
+}
+
+/// The configurations of `found`, each as `FILE#ID`, listed with `and` or `or`.
+fn choices(file: &str, found: &[Embedded], and: &str) -> String {
+    let names: Vec<String> = found.iter().map(|e| format!("`{file}#{}`", e.id)).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} {and} {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
+/// The one configuration the YAML file `path` holds, for the commands that judge one (`explain`,
+/// `matrix`, `usage`, `report`, `routes`); several that differ are refused, naming each as
+/// `FILE#ID` (`check` and `lint` take them all).
+pub fn one(path: &str) -> Result<Value, String> {
+    let found = read(path)?;
+    match found.as_slice() {
+        [first, rest @ ..] if rest.iter().all(|e| e.config == first.config) => first
+            .config
+            .clone()
+            .map_err(|m| format!("`{path}` ({}): {m}", first.at)),
+        many => Err(format!(
+            "`{path}` holds {} different intercom-authz configurations: name one, as {}",
+            many.len(),
+            choices(split(path).0, many, "or")
+        )),
+    }
 }

@@ -1,10 +1,13 @@
-//! `explain CONFIG METHOD PATH`: judge one request, with every reason.
+//! `explain CONFIG METHOD PATH`: judge one request, with every reason. Without `--ip` the
+//! source address is unknown: an `ip_allowlist` is reported as not evaluated (the rest of the
+//! decision is judged without it), never judged against an address nobody gave.
 
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
-use intercom_authz::authorizer::{HttpRequest, Outcome};
+use intercom_authz::authorizer::{Config, HttpRequest, Outcome};
 use intercom_authz::policy::Policy;
-use intercom_authz::{Body, Principal};
+use intercom_authz::{Body, Effect, Principal};
 use std::process::ExitCode;
 
 use crate::common::*;
@@ -93,6 +96,189 @@ fn conversation_rule(s: &mut String, policy: &Policy, out: &Outcome) {
     }
 }
 
+/// `--ip`, parsed.
+fn source_ip(ip: Option<&str>) -> Result<Option<IpAddr>> {
+    ip.map(|a| {
+        intercom_authz::net::parse_source(a)
+            .ok_or_else(|| format!("`--ip {a}` is not an IP address"))
+    })
+    .transpose()
+}
+
+/// `cfg` with every `ip_allowlist` set aside: what is judged when the address is unknown.
+fn without_allowlists(cfg: &Config) -> Config {
+    let mut cfg = cfg.clone();
+    cfg.policy.ip_allowlist.clear();
+    for r in cfg.policy.roles.values_mut() {
+        r.ip_allowlist.clear();
+    }
+    cfg
+}
+
+/// The allowlists an address would be judged against for `role` (the policy's, then the
+/// role's, inherited through `extends`), when there is any.
+fn allowlists(cfg: &Config, policy: &Policy, role: &str) -> Option<String> {
+    let mut lists = Vec::new();
+    if !cfg.policy.ip_allowlist.is_empty() {
+        lists.push(format!(
+            "the policy's {}",
+            cfg.policy.ip_allowlist.join(", ")
+        ));
+    }
+    let own = policy
+        .role(role)
+        .map(|r| &r.ip_allowlist)
+        .filter(|l| !l.is_empty());
+    if let Some(list) = own {
+        let cidrs: Vec<String> = list.iter().map(ToString::to_string).collect();
+        lists.push(format!("role `{role}`'s {}", cidrs.join(", ")));
+    }
+    (!lists.is_empty()).then(|| lists.join("; "))
+}
+
+/// Who is asking: `--role` (a teammate of the guarded workspace, signing in at `at`, without
+/// MFA) or `--claims` (mapped as a token's); `None` with `--token` (verified when judged).
+fn principal(
+    cfg: &Config,
+    authz: &intercom_authz::authorizer::Authorizer,
+    role: Option<String>,
+    claims: Option<&str>,
+    has_token: bool,
+    at: u64,
+) -> Result<Option<Principal>> {
+    match (role, claims) {
+        (Some(r), _) => Ok(Some(Principal {
+            role: Some(r),
+            subject: Some("cli".into()),
+            workspace: cfg.policy.workspace.clone(),
+            issued_at: Some(at),
+            ..Default::default()
+        })),
+        (None, Some(c)) => {
+            let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(c)
+                .map_err(|e| format!("`--claims` is not a JSON object: {e}"))?;
+            intercom_authz::token::map_claims(authz.tokens().claims(), &map)
+                .map(Some)
+                .map_err(|e| format!("`--claims`: {}", e.message))
+        }
+        (None, None) if has_token => Ok(None),
+        (None, None) => Err("say who is asking: `--role`, `--claims` or `--token`".into()),
+    }
+}
+
+/// What was judged, and what was not.
+struct Judged<'a> {
+    out: Outcome,
+    method: &'a str,
+    target: &'a str,
+    /// Without `--ip`: the allowlists not evaluated.
+    unjudged: Option<String>,
+    /// The claim the token's own permissions come from.
+    grants_claim: &'a str,
+}
+
+/// The first line's verdict.
+fn verdict(j: &Judged<'_>) -> &'static str {
+    match (j.out.allow, j.out.effect, &j.unjudged) {
+        (true, _, None) => "ALLOW",
+        (true, _, Some(_)) => "ALLOW IF THE SOURCE ADDRESS IS ALLOWED",
+        (false, Effect::NeedLookup, _) => "DECIDED BY THE CONVERSATION'S ASSIGNMENT",
+        _ => "DENY",
+    }
+}
+
+/// Each permission the request needs, and where the role (or the token) got it.
+fn requirements(s: &mut String, policy: &Policy, j: &Judged<'_>) {
+    let out = &j.out;
+    if out.permissions.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "  requires    {}", out.permissions.join(", "));
+    let Some(r) = &out.role else {
+        return;
+    };
+    for p in &out.permissions {
+        let mut why = provenance(policy, r, p);
+        if out.granted_by_token.contains(p) {
+            let _ = write!(
+                why,
+                ", but the token's `{}` claim grants it",
+                j.grants_claim
+            );
+        }
+        let _ = writeln!(s, "    {p}: {why}");
+    }
+}
+
+/// The decision's reasons; without `--ip`, the allowlists not evaluated where they would have
+/// been (after the role is known).
+fn reasons<'j>(j: &'j Judged<'_>) -> Vec<&'j str> {
+    let mut all: Vec<&str> = j.out.reasons.iter().map(String::as_str).collect();
+    if j.unjudged.is_some() {
+        let at = all
+            .iter()
+            .position(|r| r.starts_with("role `"))
+            .map_or(all.len(), |i| i + 1);
+        all.insert(
+            at,
+            "the source address is not evaluated: `ip_allowlist` needs --ip",
+        );
+    }
+    all
+}
+
+/// The explanation, as printed.
+fn render(policy: &Policy, j: &Judged<'_>) -> String {
+    let out = &j.out;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} {}: {} ({} {})",
+        j.method,
+        j.target,
+        verdict(j),
+        out.status,
+        out.code
+    );
+    if let Some(r) = &out.route {
+        let _ = writeln!(s, "  route       {r}");
+    }
+    if let Some(p) = &out.canonical_path {
+        let _ = writeln!(s, "  path        {p}");
+    }
+    if let Some(r) = &out.role {
+        let _ = writeln!(s, "  role        {r}");
+    }
+    if let Some(lists) = &j.unjudged {
+        let _ = writeln!(
+            s,
+            "  address     not given: `ip_allowlist` not evaluated (needs --ip): {lists}"
+        );
+    }
+    requirements(&mut s, policy, j);
+    if let Some(rt) = policy
+        .routes()
+        .iter()
+        .find(|x| Some(&x.display) == out.route.as_ref())
+    {
+        let scope = match (&rt.scope, rt.scope_documented) {
+            (Some(sc), true) => format!("{sc} (documented)"),
+            (Some(sc), false) => format!("{sc} (inferred)"),
+            (None, _) => "none known".into(),
+        };
+        let _ = writeln!(s, "  scope       {scope}");
+    }
+    conversation_rule(&mut s, policy, out);
+    let _ = writeln!(s, "  reasons");
+    for r in reasons(j) {
+        let _ = writeln!(s, "    - {r}");
+    }
+    if !out.allow && out.effect != Effect::NeedLookup {
+        let _ = writeln!(s, "  deny body   {}", out.deny_body(None));
+    }
+    s
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn explain(
     path: &str,
@@ -105,16 +291,15 @@ pub fn explain(
     ip: Option<String>,
     at: Option<u64>,
 ) -> Result<ExitCode> {
-    let (cfg, _) = compile(path)?;
-    let authz = authorizer(path, &cfg)?;
-    let at = at.unwrap_or_else(now);
-    let source_ip = match &ip {
-        Some(a) => Some(
-            intercom_authz::net::parse_source(a)
-                .ok_or_else(|| format!("`--ip {a}` is not an IP address"))?,
-        ),
-        None => None,
+    let (cfg, policy) = compile(path)?;
+    let source_ip = source_ip(ip.as_deref())?;
+    let unknown_address = source_ip.is_none() && policy.reads_source_ip();
+    let authz = if unknown_address {
+        authorizer(path, &without_allowlists(&cfg))?
+    } else {
+        authorizer(path, &cfg)?
     };
+    let at = at.unwrap_or_else(now);
     let mut req = HttpRequest {
         method: method.as_bytes(),
         path: target.as_bytes(),
@@ -128,28 +313,7 @@ pub fn explain(
         lookup: intercom_authz::conversation::Lookup::NotDone,
     };
     let bearer = token.map(|t| format!("Bearer {}", t.trim_start_matches("Bearer ")));
-    let principal: Option<Principal> = match (&role, &claims) {
-        // A teammate with this role, of the guarded workspace, signing in now, without MFA.
-        (Some(r), _) => Some(Principal {
-            role: Some(r.clone()),
-            subject: Some("cli".into()),
-            workspace: cfg.policy.workspace.clone(),
-            issued_at: Some(at),
-            ..Default::default()
-        }),
-        (None, Some(c)) => {
-            let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(c)
-                .map_err(|e| format!("`--claims` is not a JSON object: {e}"))?;
-            Some(
-                intercom_authz::token::map_claims(authz.tokens().claims(), &map)
-                    .map_err(|e| format!("`--claims`: {}", e.message))?,
-            )
-        }
-        (None, None) if bearer.is_none() => {
-            return Err("say who is asking: `--role`, `--claims` or `--token`".into())
-        }
-        (None, None) => None,
-    };
+    let principal = principal(&cfg, &authz, role, claims.as_deref(), bearer.is_some(), at)?;
     let judge = |req: &HttpRequest<'_>| -> Outcome {
         match &principal {
             Some(p) => authz.authorize_principal(p, req, at),
@@ -164,67 +328,28 @@ pub fn explain(
         }
     };
     let mut out = judge(&req);
-    if out.effect == intercom_authz::Effect::NeedBody {
+    if out.effect == Effect::NeedBody {
         req.body = match &body {
             Some(b) => Body::Bytes(b.as_bytes()),
             None => Body::Absent,
         };
         out = judge(&req);
     }
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{} {target}: {} ({} {})",
+    let unjudged = match (&out.role, unknown_address) {
+        (Some(r), true) => allowlists(&cfg, &policy, r),
+        _ => None,
+    };
+    let judged = Judged {
+        out,
         method,
-        match (out.allow, out.effect) {
-            (true, _) => "ALLOW",
-            (false, intercom_authz::Effect::NeedLookup) =>
-                "DECIDED BY THE CONVERSATION'S ASSIGNMENT",
-            _ => "DENY",
-        },
-        out.status,
-        out.code
-    );
-    if let Some(r) = &out.route {
-        let _ = writeln!(s, "  route       {r}");
-    }
-    if let Some(p) = &out.canonical_path {
-        let _ = writeln!(s, "  path        {p}");
-    }
-    if let Some(r) = &out.role {
-        let _ = writeln!(s, "  role        {r}");
-    }
-    if !out.permissions.is_empty() {
-        let _ = writeln!(s, "  requires    {}", out.permissions.join(", "));
-        if let Some(r) = &out.role {
-            for p in &out.permissions {
-                let _ = writeln!(s, "    {p}: {}", provenance(authz.policy(), r, p));
-            }
-        }
-    }
-    if let Some(rt) = authz
-        .policy()
-        .routes()
-        .iter()
-        .find(|x| Some(&x.display) == out.route.as_ref())
-    {
-        let scope = match (&rt.scope, rt.scope_documented) {
-            (Some(sc), true) => format!("{sc} (documented)"),
-            (Some(sc), false) => format!("{sc} (inferred)"),
-            (None, _) => "none known".into(),
-        };
-        let _ = writeln!(s, "  scope       {scope}");
-    }
-    conversation_rule(&mut s, authz.policy(), &out);
-    let _ = writeln!(s, "  reasons");
-    for r in &out.reasons {
-        let _ = writeln!(s, "    - {r}");
-    }
-    if !out.allow && out.effect != intercom_authz::Effect::NeedLookup {
-        let _ = writeln!(s, "  deny body   {}", out.deny_body(None));
-    }
-    out!("{s}");
-    Ok(if out.allow {
+        target,
+        unjudged,
+        grants_claim: &cfg.token.claims.permissions,
+    };
+    out!("{}", render(authz.policy(), &judged));
+    // Allowed outright only: a decision that waits on what was not given (the conversation's
+    // assignment, the source address) is not an allow.
+    Ok(if judged.out.allow && judged.unjudged.is_none() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(3)

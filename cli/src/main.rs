@@ -14,9 +14,13 @@
 //! intercom-authz schema  [--typescript]
 //! ```
 //!
-//! CONFIG is a full configuration (the filter's plugin configuration) or a bare policy. Errors
-//! are one line on stderr and exit code 1 (2 for usage errors, from clap); never a panic.
-//! `explain` exits 3 when the request is denied, `lint` and `routes` exit 4 when they warn.
+//! CONFIG is a full configuration (the filter's plugin configuration) or a bare policy, or an
+//! Envoy or Istio YAML file that embeds one (`embedded.rs`): `check` and `lint` take each
+//! configuration it holds, the other commands the one it holds (`FILE.yaml#ID` names one of
+//! several). Errors are one line on stderr and exit code 1 (2 for usage errors, from clap);
+//! never a panic. `explain` exits 3 unless the request is allowed outright (denied, or waiting
+//! on the conversation's assignment or on the source address `--ip` did not give), `lint` and
+//! `routes` exit 4 when they warn.
 
 /// `print!` for stdout that may be closed early (`intercom-authz matrix … | head`): the
 /// standard macros panic on a closed pipe; this exits quietly instead.
@@ -94,15 +98,24 @@ enum By {
 enum Command {
     /// Validate a configuration or policy file
     Check {
+        /// The configuration: a full configuration or a bare policy (JSON), or an Envoy
+        /// bootstrap, ECDS resource or Istio manifest (YAML), whose every intercom-authz
+        /// configuration is checked
         config: String,
         #[arg(long, value_enum, default_value = "text")]
         format: CheckFormat,
     },
     /// Judge one request and explain the decision
     Explain {
+        /// The configuration: a full configuration or a bare policy (JSON), or the one an Envoy
+        /// bootstrap, ECDS resource or Istio manifest embeds (YAML; `FILE.yaml#ID` names one of
+        /// several)
         config: String,
+        /// The request's method (`GET`, `DELETE`, …)
         method: String,
+        /// The request's path, with its query if any (`/contacts/123?per_page=5`)
         path: String,
+        /// The caller's role (a teammate of the guarded workspace, signed in now, without MFA)
         #[arg(long, conflicts_with_all = ["claims", "token"])]
         role: Option<String>,
         /// Verified claims, as JSON (mapped like a token's)
@@ -114,7 +127,7 @@ enum Command {
         /// The JSON body
         #[arg(long)]
         body: Option<String>,
-        /// The source address
+        /// The source address (without it, an `ip_allowlist` is reported as not evaluated)
         #[arg(long)]
         ip: Option<String>,
         /// The time, in seconds since the epoch (default: now)
@@ -123,17 +136,24 @@ enum Command {
     },
     /// Print the role × route (or permission) access matrix, or what changed between two policies
     Matrix {
+        /// The configuration: a full configuration or a bare policy (JSON), or the one an Envoy
+        /// bootstrap, ECDS resource or Istio manifest embeds (YAML; `FILE.yaml#ID` names one of
+        /// several)
         config: Option<String>,
         #[arg(long, value_enum, default_value = "md")]
         format: MatrixFormat,
         #[arg(long, value_enum, default_value = "route")]
         by: By,
-        /// Compare two policies: what each role gained and lost
+        /// Compare two policies: what each role gained and lost (OLD and NEW are read as
+        /// CONFIG is)
         #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with = "config")]
         diff: Option<Vec<String>>,
     },
     /// Least-privilege warnings
     Lint {
+        /// The configuration: a full configuration or a bare policy (JSON), or an Envoy
+        /// bootstrap, ECDS resource or Istio manifest (YAML), whose every intercom-authz
+        /// configuration is linted, with how the host runs it
         config: String,
         #[arg(long, value_enum, default_value = "text")]
         format: CheckFormat,
@@ -144,7 +164,12 @@ enum Command {
     /// Least privilege from the filter's audit lines: used and unused grants per role and
     /// subject, denials by code, and a narrower policy (--propose)
     Usage {
+        /// The configuration: a full configuration or a bare policy (JSON), or the one an Envoy
+        /// bootstrap, ECDS resource or Istio manifest embeds (YAML; `FILE.yaml#ID` names one of
+        /// several)
         config: String,
+        /// The filter's audit lines (Envoy logs or bare records, plain or gzip; lines of other
+        /// kinds are skipped and counted)
         #[arg(required = true, value_name = "AUDIT_LOG")]
         logs: Vec<String>,
         #[arg(long, value_enum, default_value = "text")]
@@ -155,6 +180,9 @@ enum Command {
     },
     /// One self-contained HTML page for an access review
     Report {
+        /// The configuration: a full configuration or a bare policy (JSON), or the one an Envoy
+        /// bootstrap, ECDS resource or Istio manifest embeds (YAML; `FILE.yaml#ID` names one of
+        /// several)
         config: String,
         /// Audit logs: used and unused grants as a heat map
         #[arg(long = "usage", value_name = "AUDIT_LOG", num_args = 1..)]
@@ -167,8 +195,12 @@ enum Command {
     },
     /// Operations of an Intercom OpenAPI description that the policy does not classify
     Routes {
+        /// The configuration: a full configuration or a bare policy (JSON), or the one an Envoy
+        /// bootstrap, ECDS resource or Istio manifest embeds (YAML; `FILE.yaml#ID` names one of
+        /// several)
         config: String,
-        #[arg(long)]
+        /// An Intercom OpenAPI description (YAML or JSON)
+        #[arg(long, value_name = "SPEC")]
         openapi: String,
     },
     /// The configuration's JSON Schema (or, with --typescript, its TypeScript declarations),
@@ -179,16 +211,22 @@ enum Command {
     },
     /// Mint an HS256 token for local testing
     Token {
+        /// The HS256 secret, as a key's `secret` in the configuration (at least 32 bytes)
         #[arg(long)]
         secret: String,
+        /// The `role` claim
         #[arg(long)]
         role: String,
+        /// More claims, as a JSON object
         #[arg(long)]
         claims: Option<String>,
+        /// How long it is valid (`3600`, `30m`, `1h`)
         #[arg(long, default_value = "1h")]
         ttl: String,
+        /// The `kid` header
         #[arg(long)]
         kid: Option<String>,
+        /// The `sub` claim
         #[arg(long, default_value = "admin-1")]
         sub: String,
     },

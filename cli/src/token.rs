@@ -1,8 +1,22 @@
-//! `token --secret S --role R`: mint an HS256 token for local testing.
+//! `token --secret S --role R`: mint an HS256 token for local testing. The secret is checked
+//! as every front-end checks a configured `secret` (the std layer's `load_key`): a token
+//! signed with a secret they would refuse could never be verified.
 
 use std::process::ExitCode;
 
+use intercom_authz::token::{load_key, KeyConfig};
+
 use crate::common::*;
+
+/// The secret, as a configured HS256 key's `secret`: refused in the same words.
+fn check_secret(secret: &str) -> Result<()> {
+    let key = KeyConfig {
+        alg: Some("HS256".into()),
+        secret: Some(secret.into()),
+        ..KeyConfig::default()
+    };
+    load_key(&key, "`--secret`").map(|_| ())
+}
 
 pub fn token(
     secret: &str,
@@ -14,6 +28,7 @@ pub fn token(
 ) -> Result<ExitCode> {
     let ttl = intercom_authz::policy::parse_duration(ttl)
         .ok_or_else(|| format!("`--ttl {ttl}` is not a duration (use `3600`, `30m`, `1h`)"))?;
+    check_secret(secret)?;
     let t = now();
     let mut c = serde_json::json!({"sub": sub, "role": role, "iat": t, "exp": t + ttl});
     if let Some(extra) = claims {

@@ -487,14 +487,17 @@ fn permissions<'a>(
     required: PermSet,
     d: &mut Decision<'a>,
 ) -> Step<(PermSet, bool)> {
-    let mut granted = role.permissions;
+    let mut by_token = PermSet::new();
     if policy.token_grants {
         for p in &who.permissions {
             if let Some(id) = policy.permission_id(p) {
-                granted.insert(id);
+                by_token.insert(id);
             }
         }
     }
+    let granted = role.permissions.union(&by_token);
+    let lacked = required.difference(&role.permissions);
+    d.from_token = lacked.difference(&lacked.difference(&by_token));
     let mut missing = required.difference(&granted);
     let reassign_check = role.reassign == Reassign::OwnUnassignedOrTeam
         && route.conversation == Kind::ById

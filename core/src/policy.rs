@@ -32,6 +32,7 @@ use crate::router::{InsertError, Method, Router};
 use crate::version::{ApiVersion, VersionRange};
 
 pub mod config;
+mod names;
 pub use config::*;
 
 /// The built-in roles, in order of decreasing power.
@@ -378,53 +379,6 @@ impl Policy {
             .map(|(i, n)| (i as u16, &**n))
     }
 
-    /// Resolves a permission name, alias, `resource:*` or `*` into a set.
-    fn resolve(&self, name: &str, owner: &str) -> Result<PermSet, PolicyError> {
-        let mut set = PermSet::new();
-        if name == "*" {
-            for i in 0..self.perm_names.len() {
-                set.insert(i as u16);
-            }
-            return Ok(set);
-        }
-        if let Some(res) = name.strip_suffix(":*") {
-            for (i, n) in self.perm_names.iter().enumerate() {
-                if n.split_once(':').is_some_and(|(r, _)| r == res) {
-                    set.insert(i as u16);
-                }
-            }
-            if set.is_empty() {
-                return err(format!("no permission matches `{name}` in {owner}"));
-            }
-            return Ok(set);
-        }
-        if let Some(id) = self.permission_id(name) {
-            set.insert(id);
-            return Ok(set);
-        }
-        if let Some(perms) = perm::alias(name) {
-            for p in perms {
-                if let Some(id) = self.permission_id(p) {
-                    set.insert(id);
-                }
-            }
-            return Ok(set);
-        }
-        let near = perm::nearest(name, self.perm_names.iter().map(|n| &**n));
-        err(format!(
-            "unknown permission `{name}` in {owner}{}",
-            hint(name, near)
-        ))
-    }
-
-    fn resolve_all(&self, names: &[String], owner: &str) -> Result<PermSet, PolicyError> {
-        let mut set = PermSet::new();
-        for n in names {
-            set = set.union(&self.resolve(n, owner)?);
-        }
-        Ok(set)
-    }
-
     fn compile_routes(&mut self, cfg: &PolicyConfig) -> Result<(), PolicyError> {
         let mut all: Vec<RouteConfig> = Vec::new();
         if cfg.catalog {
@@ -700,8 +654,10 @@ impl Policy {
         };
         let empty = RoleConfig::default();
         let rc = rc.unwrap_or(&empty);
-        let granted = self.resolve_all(&rc.grant, &owner)?;
-        let revoked = self.resolve_all(&rc.revoke, &owner)?;
+        let mut bad = Vec::new();
+        let granted = self.resolve_names(&rc.grant, &mut bad);
+        let revoked = self.resolve_names(&rc.revoke, &mut bad);
+        names::refuse(&bad, &owner)?;
         let both = granted.difference(&granted.difference(&revoked));
         if let Some(id) = both.first() {
             return err(format!(

@@ -287,6 +287,7 @@ impl Outcome {
         o.canonical_path.clone_from(&self.canonical_path);
         o.resource_id.clone_from(&self.resource_id);
         o.permissions.clone_from(&self.permissions);
+        o.granted_by_token.clone_from(&self.granted_by_token);
         o.subject.clone_from(&self.subject);
         o.email.clone_from(&self.email);
         o.sensitive = self.sensitive;

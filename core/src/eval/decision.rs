@@ -127,6 +127,8 @@ pub struct Decision<'a> {
     pub(crate) resource_range: Option<(usize, usize)>,
     /// Every permission the request needed.
     pub permissions: PermSet,
+    /// Those the role lacks and the token's own permissions granted (`token_grants`).
+    pub from_token: PermSet,
     /// Extra detail for the message.
     pub detail: Detail<'a>,
     /// What the front-end must do with the response of an allowed request.
@@ -181,6 +183,7 @@ impl<'a> Decision<'a> {
             path_changed: false,
             resource_range: None,
             permissions: PermSet::new(),
+            from_token: PermSet::new(),
             detail: Detail::None,
             guard: Guard::None,
             access: Access::All,
@@ -290,8 +293,9 @@ impl<'a> Decision<'a> {
         }
     }
 
-    /// The reasons, in the order the checks ran.
-    pub fn reasons(&self, policy: &Policy) -> Vec<String> {
+    /// The reasons, in the order the checks ran. `grants_claim` is the claim the token's own
+    /// permissions come from (`token.claims.permissions`), named when they granted one.
+    pub fn reasons(&self, policy: &Policy, grants_claim: &str) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(p) = &self.canonical_path {
             if self.path_changed {
@@ -307,6 +311,11 @@ impl<'a> Decision<'a> {
         if !self.permissions.is_empty() {
             let names: Vec<&str> = policy.names(&self.permissions).collect();
             out.push(format!("requires {}", names.join(", ")));
+        }
+        for p in policy.names(&self.from_token) {
+            out.push(format!(
+                "`{p}` granted by the token's `{grants_claim}` claim"
+            ));
         }
         out.push(self.message());
         out
