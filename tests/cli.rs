@@ -318,6 +318,19 @@ fn matrix() {
         &["matrix", "tests/cli/dangerous-old.json"],
         0,
     );
+    // By permission: the roles' permissions, and only the routes whose definition changed.
+    golden(
+        "matrix-diff-dangerous-by-permission",
+        &[
+            "matrix",
+            "--diff",
+            "tests/cli/dangerous-old.json",
+            "tests/cli/dangerous-new.json",
+            "--by",
+            "permission",
+        ],
+        0,
+    );
     golden(
         "matrix-diff-none",
         &[
@@ -660,7 +673,14 @@ fn usage() {
     );
     golden(
         "usage-proposed-diff",
-        &["matrix", "--diff", "tests/cli/usage-policy.json", proposed],
+        &[
+            "matrix",
+            "--diff",
+            "tests/cli/usage-policy.json",
+            proposed,
+            "--by",
+            "permission",
+        ],
         0,
     );
     // tier2 extends observer and used tags:read: still allowed under the proposal.

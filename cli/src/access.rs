@@ -357,7 +357,9 @@ impl Diff {
         let routes = self.routes.iter().map(|d| {
             usize::from(d.status == "new route") + d.access.iter().filter(|c| c.widens).count()
         });
-        self.settings.iter().filter(|c| c.widens).count() + roles.sum::<usize>() + routes.sum::<usize>()
+        self.settings.iter().filter(|c| c.widens).count()
+            + roles.sum::<usize>()
+            + routes.sum::<usize>()
     }
 }
 

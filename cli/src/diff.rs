@@ -1,7 +1,9 @@
 //! `matrix --diff OLD NEW`: everything the evaluator could decide differently between two
 //! configurations ([`access::diff`]), as text, CSV or JSON. Changes outside the policy (the
 //! token's claims mapping, the mode, the identity source) are named as settings too: they change
-//! who is which role, or whether a denial is enforced.
+//! who is which role, or whether a denial is enforced. `--by route` (the default) lists, under
+//! each route, every role whose access there changed; `--by permission` lists each role's
+//! permissions gained and lost and only the routes whose definition changed.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -9,7 +11,7 @@ use std::process::ExitCode;
 use intercom_authz_cli::access::{self, Change, Diff};
 
 use crate::common::*;
-use crate::MatrixFormat;
+use crate::{By, MatrixFormat};
 
 /// The top-level keys outside `policy` whose values differ.
 fn config_changes(old: &serde_json::Value, new: &serde_json::Value) -> Vec<Change> {
@@ -137,7 +139,10 @@ fn field(v: &str) -> String {
 pub fn csv(d: &Diff) -> String {
     let mut s = String::from("scope,subject,what,old,new,widens\n");
     let mut row = |scope: &str, subject: &str, what: &str, old: &str, new: &str, w: bool| {
-        let f: Vec<String> = [scope, subject, what, old, new].iter().map(|v| field(v)).collect();
+        let f: Vec<String> = [scope, subject, what, old, new]
+            .iter()
+            .map(|v| field(v))
+            .collect();
         let _ = writeln!(s, "{},{w}", f.join(","));
     };
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -148,10 +153,21 @@ pub fn csv(d: &Diff) -> String {
         if !r.status.is_empty() {
             row("role", &r.role, r.status, "", "", r.status == "new role");
         }
-        r.gained.iter().for_each(|g| row("role", &r.role, "gained", "", g, true));
-        r.lost.iter().for_each(|l| row("role", &r.role, "lost", l, "", false));
+        r.gained
+            .iter()
+            .for_each(|g| row("role", &r.role, "gained", "", g, true));
+        r.lost
+            .iter()
+            .for_each(|l| row("role", &r.role, "lost", l, "", false));
         for c in &r.conditions {
-            row("role", &r.role, &c.name, &opt(&c.old), &opt(&c.new), c.widens);
+            row(
+                "role",
+                &r.role,
+                &c.name,
+                &opt(&c.old),
+                &opt(&c.new),
+                c.widens,
+            );
         }
     }
     for r in &d.routes {
@@ -159,22 +175,44 @@ pub fn csv(d: &Diff) -> String {
             row("route", &r.route, r.status, "", "", r.status == "new route");
         }
         for c in &r.changes {
-            row("route", &r.route, &c.name, &opt(&c.old), &opt(&c.new), c.widens);
+            row(
+                "route",
+                &r.route,
+                &c.name,
+                &opt(&c.old),
+                &opt(&c.new),
+                c.widens,
+            );
         }
         for a in &r.access {
-            row("access", &r.route, &a.role, &opt(&a.old), &opt(&a.new), a.widens);
+            row(
+                "access",
+                &r.route,
+                &a.role,
+                &opt(&a.old),
+                &opt(&a.new),
+                a.widens,
+            );
         }
     }
     s
 }
 
-pub fn matrix_diff(old: &str, new: &str, format: MatrixFormat) -> Result<ExitCode> {
-    let d = between(old, new)?;
+/// `--by permission`: routes whose access changed only through the roles' permissions (listed
+/// under each role) are left out; a route whose definition changed stays, with its access.
+fn by_permission(mut d: Diff) -> Diff {
+    d.routes
+        .retain(|r| !r.status.is_empty() || !r.changes.is_empty());
+    d
+}
+
+pub fn matrix_diff(old: &str, new: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
+    let mut d = between(old, new)?;
+    if by == By::Permission {
+        d = by_permission(d);
+    }
     match format {
-        MatrixFormat::Json => outln!(
-            "{}",
-            serde_json::to_string(&d).map_err(|e| e.to_string())?
-        ),
+        MatrixFormat::Json => outln!("{}", serde_json::to_string(&d).map_err(|e| e.to_string())?),
         MatrixFormat::Csv => out!("{}", csv(&d)),
         MatrixFormat::Md => out!("{}", text(&d)),
     }

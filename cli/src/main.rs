@@ -254,7 +254,7 @@ fn main() -> ExitCode {
             diff,
         } => match (diff, config) {
             (Some(d), _) => match d.as_slice() {
-                [old, new] => diff::matrix_diff(old, new, format),
+                [old, new] => diff::matrix_diff(old, new, format, by),
                 _ => Err("`--diff` takes OLD and NEW".into()),
             },
             (None, Some(c)) => matrix::matrix(&c, format, by),

@@ -2,10 +2,11 @@
 //! usage. Reads the filter's audit lines (Envoy logs: `intercom-authz audit {…}`; or the bare
 //! records, one per line, as access logs write `%FILTER_STATE(wasm.intercom_authz.audit)%`),
 //! plain or gzip, streaming. Reports per role and per subject the permissions granted and
-//! used (count, last use), granted and never used, and denied attempts by code; proposes a
-//! narrower policy (`--propose`: the configuration with the unused grants revoked, for
-//! `matrix --diff`). Lines of other kinds are skipped and counted; a record that cannot be
-//! read is counted as malformed and reported, never fatal.
+//! used (count, last use), granted and never used, used but granted by the token rather than
+//! the role, and denied attempts by code; proposes a narrower policy (`--propose`: the
+//! configuration with the unused grants revoked, for `matrix --diff`; see `propose.rs`).
+//! Lines of other kinds are skipped and counted; a record that cannot be read is counted as
+//! malformed and reported, never fatal.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, IsTerminal, Read};
@@ -16,6 +17,8 @@ use serde::Deserialize;
 
 use crate::common::*;
 use crate::CheckFormat;
+
+mod propose;
 
 const MARKER: &str = "intercom-authz audit ";
 
@@ -175,7 +178,11 @@ pub fn read_logs(paths: &[String]) -> Result<Usage> {
 pub struct RoleReport {
     pub role: String,
     pub known: bool,
+    /// What it used of its own grants: the evidence about the role.
     pub used: BTreeMap<String, Use>,
+    /// What it used that the role does not grant (the token's `permissions` claim, with
+    /// `token_grants`): evidence about the token, not the role.
+    pub from_token: BTreeMap<String, Use>,
     pub unused: Vec<String>,
     denied: BTreeMap<String, u64>,
     subjects: BTreeMap<String, BTreeMap<String, Use>>,
@@ -184,115 +191,51 @@ pub struct RoleReport {
 pub fn reports(p: &Policy, u: &Usage) -> Vec<RoleReport> {
     let mut names: BTreeSet<String> = u.roles.keys().cloned().collect();
     names.extend(p.roles().iter().map(|r| r.name.clone()));
+    let empty = Tally::default();
     names
         .into_iter()
-        .map(|name| {
-            let empty = Tally::default();
-            let t = u.roles.get(&name).unwrap_or(&empty);
-            let granted: Vec<String> = p
-                .role(&name)
-                .map(|r| p.names(&r.permissions).map(str::to_string).collect())
-                .unwrap_or_default();
-            RoleReport {
-                known: p.role(&name).is_some(),
-                unused: granted
-                    .into_iter()
-                    .filter(|g| !t.used.contains_key(g))
-                    .collect(),
-                used: t.used.clone(),
-                denied: t.denied.clone(),
-                subjects: t.subjects.clone(),
-                role: name,
-            }
-        })
+        .map(|name| report(p, u.roles.get(&name).unwrap_or(&empty), name))
         .collect()
 }
 
-/// The configuration with each used role's unused grants revoked (a role nobody used is left
-/// alone: no evidence either way).
-/// Whether `role` extends `ancestor`, directly or not.
-fn descends(p: &Policy, role: &str, ancestor: &str) -> bool {
-    let mut cur = p.role(role).and_then(|r| r.extends.clone());
-    for _ in 0..p.roles().len() {
-        match cur {
-            Some(name) if name == ancestor => return true,
-            Some(name) => cur = p.role(&name).and_then(|r| r.extends.clone()),
-            None => return false,
-        }
-    }
-    false
-}
-
-/// The proposal keeps every grant the logs show in use: checked, not assumed.
-fn verify(proposed: &serde_json::Value, reports: &[RoleReport]) -> Result<()> {
-    let cfg: intercom_authz::authorizer::Config = serde_json::from_value(proposed.clone())
-        .map_err(|e| format!("the proposal does not load: {e}"))?;
-    let p =
-        Policy::compile(&cfg.policy).map_err(|e| format!("the proposal does not compile: {e}"))?;
-    for r in reports.iter().filter(|r| r.known) {
-        let Some(role) = p.role(&r.role) else {
-            continue;
-        };
-        for used in r.used.keys() {
-            if p.permission_id(used)
-                .is_some_and(|id| !role.permissions.contains(id))
-            {
-                return Err(format!(
-                    "the proposal would take `{used}` from role `{}`, which used it",
-                    r.role
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn propose(p: &Policy, mut cfg: serde_json::Value, reports: &[RoleReport]) -> serde_json::Value {
-    let policy = cfg.pointer_mut("/policy").filter(|p| p.is_object());
-    let Some(policy) = policy else { return cfg };
-    let roles = policy.as_object_mut().and_then(|o| {
-        o.entry("roles")
-            .or_insert_with(|| serde_json::json!({}))
-            .as_object_mut()
-    });
-    let Some(roles) = roles else { return cfg };
-    for r in reports
+/// One role's report. The audit record does not say where a permission came from: one the
+/// compiled role does not grant came from the token (a role the policy lacks keeps all).
+fn report(p: &Policy, t: &Tally, name: String) -> RoleReport {
+    let role = p.role(&name);
+    let grants = |perm: &String| {
+        role.is_none_or(|r| {
+            p.permission_id(perm)
+                .is_some_and(|id| r.permissions.contains(id))
+        })
+    };
+    let (used, from_token): (BTreeMap<_, _>, BTreeMap<_, _>) = t
+        .used
         .iter()
-        .filter(|r| r.known && !r.used.is_empty() && !r.unused.is_empty())
-    {
-        // A role that extends this one inherits the revoke: keep what any of them used.
-        let heirs_use: BTreeSet<&String> = reports
-            .iter()
-            .filter(|h| descends(p, &h.role, &r.role))
-            .flat_map(|h| h.used.keys())
-            .collect();
-        let unused: Vec<&String> = r.unused.iter().filter(|u| !heirs_use.contains(u)).collect();
-        let role = roles
-            .entry(r.role.clone())
-            .or_insert_with(|| serde_json::json!({}));
-        let Some(role) = role.as_object_mut() else {
-            continue;
-        };
-        let mut revoke: BTreeSet<String> = role
-            .get("revoke")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
-        let grant: Vec<String> = role
-            .get("grant")
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
-            .unwrap_or_default();
-        let (kept, dropped): (Vec<String>, Vec<String>) =
-            grant.into_iter().partition(|g| !unused.contains(&g));
-        revoke.extend(unused.into_iter().filter(|u| !dropped.contains(u)).cloned());
-        if !dropped.is_empty() {
-            role.insert("grant".into(), kept.into());
-        }
-        role.insert(
-            "revoke".into(),
-            revoke.into_iter().collect::<Vec<_>>().into(),
-        );
+        .map(|(k, v)| (k.clone(), *v))
+        .partition(|(k, _)| grants(k));
+    let granted: Vec<String> = role
+        .map(|r| p.names(&r.permissions).map(str::to_string).collect())
+        .unwrap_or_default();
+    let subjects = t
+        .subjects
+        .iter()
+        .map(|(s, uses)| {
+            let mine = uses.iter().filter(|(k, _)| grants(k));
+            (s.clone(), mine.map(|(k, v)| (k.clone(), *v)).collect())
+        })
+        .collect();
+    RoleReport {
+        known: role.is_some(),
+        unused: granted
+            .into_iter()
+            .filter(|g| !used.contains_key(g))
+            .collect(),
+        used,
+        from_token,
+        denied: t.denied.clone(),
+        subjects,
+        role: name,
     }
-    cfg
 }
 
 pub fn day(t: u64) -> String {
@@ -309,7 +252,7 @@ pub fn day(t: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-fn text(path: &str, u: &Usage, reports: &[RoleReport]) {
+fn text(token_grants: bool, u: &Usage, reports: &[RoleReport]) {
     let span = u
         .span
         .map(|(a, b)| format!(", {} to {}", day(a), day(b)))
@@ -323,36 +266,50 @@ fn text(path: &str, u: &Usage, reports: &[RoleReport]) {
     if let Some(m) = &u.first_malformed {
         outln!("  first malformed: {m}");
     }
+    // Without `token_grants`, a permission the role lacks cannot have come from the token.
+    let from = if token_grants {
+        "from the token"
+    } else {
+        "not granted by the role: logged under another policy?"
+    };
     for r in reports {
-        let note = if r.known {
-            ""
-        } else {
-            " (not a role of the policy)"
-        };
-        outln!("\nrole `{}`{note}: {} subjects", r.role, r.subjects.len());
-        for (p, s) in &r.used {
-            outln!("  used    {p}: {} times, last {}", s.count, day(s.last));
-        }
-        if r.used.is_empty() && r.known {
-            outln!("  no allowed request in the logs: no evidence to narrow it");
-        } else if !r.unused.is_empty() {
-            outln!("  unused  {}", r.unused.join(", "));
-        }
-        for (code, n) in &r.denied {
-            outln!("  denied  {code}: {n}");
-        }
-        let all: BTreeSet<&String> = r.used.keys().collect();
-        for (s, ps) in &r.subjects {
-            if !ps.is_empty() && ps.len() < all.len() {
-                let only: Vec<String> = ps
-                    .iter()
-                    .map(|(p, u)| format!("{p} ({}×, last {})", u.count, day(u.last)))
-                    .collect();
-                outln!("  subject `{s}` used only {}", only.join(", "));
-            }
+        role_text(r, from);
+    }
+}
+
+fn role_text(r: &RoleReport, from: &str) {
+    let note = if r.known {
+        ""
+    } else {
+        " (not a role of the policy)"
+    };
+    outln!("\nrole `{}`{note}: {} subjects", r.role, r.subjects.len());
+    for (p, s) in &r.used {
+        outln!("  used    {p}: {} times, last {}", s.count, day(s.last));
+    }
+    for (p, s) in &r.from_token {
+        let last = day(s.last);
+        outln!("  token   {p}: {} times, last {last} ({from})", s.count);
+    }
+    if r.used.is_empty() && r.known && r.from_token.is_empty() {
+        outln!("  no allowed request in the logs: no evidence to narrow it");
+    } else if r.used.is_empty() && r.known {
+        outln!("  none of its own grants used: no evidence to narrow it");
+    } else if !r.unused.is_empty() {
+        outln!("  unused  {}", r.unused.join(", "));
+    }
+    for (code, n) in &r.denied {
+        outln!("  denied  {code}: {n}");
+    }
+    for (s, ps) in &r.subjects {
+        if !ps.is_empty() && ps.len() < r.used.len() {
+            let only: Vec<String> = ps
+                .iter()
+                .map(|(p, u)| format!("{p} ({}×, last {})", u.count, day(u.last)))
+                .collect();
+            outln!("  subject `{s}` used only {}", only.join(", "));
         }
     }
-    let _ = path;
 }
 
 pub fn usage(
@@ -361,17 +318,14 @@ pub fn usage(
     format: CheckFormat,
     propose_to: Option<&str>,
 ) -> Result<ExitCode> {
-    let (_, p) = compile(policy)?;
+    let (cfg, p) = compile(policy)?;
     let u = read_logs(logs)?;
     let reports = reports(&p, &u);
     if let Some(out) = propose_to {
-        let proposed = propose(&p, load_value(policy)?, &reports);
-        verify(&proposed, &reports)?;
-        let text = serde_json::to_string_pretty(&proposed).map_err(|e| e.to_string())?;
-        std::fs::write(out, text + "\n").map_err(|e| format!("cannot write `{out}`: {e}"))?;
+        propose::write(&p, policy, &cfg.policy, &reports, out)?;
     }
     match format {
-        CheckFormat::Text => text(policy, &u, &reports),
+        CheckFormat::Text => text(cfg.policy.token_grants, &u, &reports),
         CheckFormat::Json => outln!(
             "{}",
             serde_json::json!({"decisions": u.records, "skipped": u.skipped, "malformed": u.malformed,
