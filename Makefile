@@ -182,6 +182,8 @@ test-nostd: .deps-rust
 # The Envoy harness replays the corpus materialized (tokens minted now) by the decisions test.
 test-envoy: $(WASM) $(TRAP_WASM) $(VENV)/.ok
 	cargo test --test decisions
+	# The filter's own unit tests (the audit record's writer), natively.
+	cargo test -p intercom-authz-filter --lib
 	# The entry points (filter/src/abi.rs) in a minimal Proxy-Wasm host: the cases Envoy never makes.
 	node --test tests/filter/
 	# The stateful mock Intercom the side-door tests use (store, search, slow writes).

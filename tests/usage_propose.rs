@@ -166,10 +166,12 @@ fn a_role_without_traffic_keeps_what_it_had_under_a_narrowed_parent() {
 fn permissions_from_the_token_are_not_evidence_about_the_role() {
     let (proposed, text) = propose("token", &[]);
     assert!(
-        text.contains("  token   tags:manage: 1 times, last 2026-09-21 (from the token)"),
+        text.contains("  token   tags:manage: 1 times, last 2026-09-21 (granted by the token's permissions claim)"),
         "{text}"
     );
+    // A record without `grantedByToken` (written before it existed): not the role's either.
     assert!(text.contains("role `observer`: 1 subjects\n  token   contacts:delete"));
+    assert!(text.contains("contacts:delete: 1 times, last 2026-09-21 (not granted by the role: the token's claim, or the reassign rule)"), "{text}");
     let roles = effective(compiled(&proposed).policy());
     assert_eq!(roles["tier2"], set(&["contacts:read"]));
     let builtin = effective(compiled(&json!({})).policy());
@@ -182,6 +184,7 @@ fn permissions_from_the_token_are_not_evidence_about_the_role() {
     let mut roles = report["roles"].as_array().unwrap().iter();
     let tier2 = roles.find(|r| r["role"] == "tier2").unwrap();
     assert_eq!(tier2["from_token"]["tags:manage"]["count"], 1);
+    assert_eq!(tier2["recorded_by_token"], json!(["tags:manage"]));
     assert!(tier2["used"].get("tags:manage").is_none());
 }
 

@@ -37,6 +37,9 @@ struct Record<'a> {
     permissions: Vec<std::borrow::Cow<'a, str>>,
     #[serde(default, borrow)]
     action: Option<std::borrow::Cow<'a, str>>,
+    /// The permissions the token's own `permissions` claim granted (`token_grants`).
+    #[serde(default, rename = "grantedByToken", borrow)]
+    granted_by_token: Vec<std::borrow::Cow<'a, str>>,
 }
 
 /// Uses of one permission: how many, and the last time.
@@ -64,6 +67,8 @@ fn tally(uses: &mut BTreeMap<String, Use>, perm: &str, time: u64) {
 #[derive(Default)]
 struct Tally {
     used: BTreeMap<String, Use>,
+    /// What records said the token granted (`grantedByToken`).
+    by_token: BTreeSet<String>,
     denied: BTreeMap<String, u64>,
     subjects: BTreeMap<String, BTreeMap<String, Use>>,
 }
@@ -114,6 +119,11 @@ impl Usage {
             for p in &r.permissions {
                 tally(&mut t.used, p, r.time);
                 tally(mine, p, r.time);
+            }
+            for p in &r.granted_by_token {
+                if !t.by_token.contains(p.as_ref()) {
+                    t.by_token.insert(p.to_string());
+                }
             }
         } else {
             let what = r
@@ -183,6 +193,9 @@ pub struct RoleReport {
     /// What it used that the role does not grant (the token's `permissions` claim, with
     /// `token_grants`): evidence about the token, not the role.
     pub from_token: BTreeMap<String, Use>,
+    /// Those of `from_token` that the records name as the token's (`grantedByToken`); the
+    /// others came another way (the reassign rule, or records of another policy).
+    pub recorded_by_token: BTreeSet<String>,
     pub unused: Vec<String>,
     denied: BTreeMap<String, u64>,
     subjects: BTreeMap<String, BTreeMap<String, Use>>,
@@ -198,8 +211,8 @@ pub fn reports(p: &Policy, u: &Usage) -> Vec<RoleReport> {
         .collect()
 }
 
-/// One role's report. The audit record does not say where a permission came from: one the
-/// compiled role does not grant came from the token (a role the policy lacks keeps all).
+/// One role's report. A permission the compiled role does not grant is not evidence about it
+/// (a role the policy lacks keeps all): the records say which the token granted.
 fn report(p: &Policy, t: &Tally, name: String) -> RoleReport {
     let role = p.role(&name);
     let grants = |perm: &String| {
@@ -231,6 +244,7 @@ fn report(p: &Policy, t: &Tally, name: String) -> RoleReport {
             .filter(|g| !used.contains_key(g))
             .collect(),
         used,
+        recorded_by_token: t.by_token.clone(),
         from_token,
         denied: t.denied.clone(),
         subjects,
@@ -268,7 +282,7 @@ fn text(token_grants: bool, u: &Usage, reports: &[RoleReport]) {
     }
     // Without `token_grants`, a permission the role lacks cannot have come from the token.
     let from = if token_grants {
-        "from the token"
+        "not granted by the role: the token's claim, or the reassign rule"
     } else {
         "not granted by the role: logged under another policy?"
     };
@@ -289,6 +303,11 @@ fn role_text(r: &RoleReport, from: &str) {
     }
     for (p, s) in &r.from_token {
         let last = day(s.last);
+        let from = if r.recorded_by_token.contains(p) {
+            "granted by the token's permissions claim"
+        } else {
+            from
+        };
         outln!("  token   {p}: {} times, last {last} ({from})", s.count);
     }
     if r.used.is_empty() && r.known && r.from_token.is_empty() {

@@ -60,6 +60,18 @@ impl Object {
         self.out.push_str(if value { "true" } else { "false" });
     }
 
+    fn strings(&mut self, key: &str, values: &[String]) {
+        self.out.push_str(key);
+        self.out.push('[');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            quote(&mut self.out, v);
+        }
+        self.out.push(']');
+    }
+
     fn num(&mut self, key: &str, value: u64) {
         self.out.push_str(key);
         digits(&mut self.out, value);
@@ -122,14 +134,11 @@ pub(super) fn record(out: &Outcome, seen: &Seen<'_>) -> String {
         .as_deref()
         .or(out.permissions.first().map(String::as_str));
     o.opt(",\"action\":", action);
-    o.out.push_str(",\"permissions\":[");
-    for (i, p) in out.permissions.iter().enumerate() {
-        if i > 0 {
-            o.out.push(',');
-        }
-        quote(&mut o.out, p);
+    o.strings(",\"permissions\":", &out.permissions);
+    // Where a permission came from when not from the role: the token's own (`token_grants`).
+    if !out.granted_by_token.is_empty() {
+        o.strings(",\"grantedByToken\":", &out.granted_by_token);
     }
-    o.out.push(']');
     o.opt(",\"resource\":", out.route.as_deref());
     o.opt(",\"resourceId\":", out.resource_id.as_deref());
     o.bool(",\"success\":", out.allow);
@@ -185,6 +194,7 @@ mod tests {
         );
         out.subject = Some(String::from("42"));
         out.permissions = vec![String::from("contacts:delete"), String::from("tags:manage")];
+        out.granted_by_token = vec![String::from("tags:manage")];
         out.route = Some(String::from("DELETE /contacts/{id}"));
         let seen = Seen {
             time: 1_700_000_000,
@@ -203,6 +213,7 @@ mod tests {
             "adminEmail",
             "action",
             "permissions",
+            "grantedByToken",
             "resource",
             "resourceId",
             "success",
@@ -230,6 +241,7 @@ mod tests {
         assert_eq!(v["adminEmail"], serde_json::Value::Null);
         assert_eq!(v["action"], "contacts:delete");
         assert_eq!(v["permissions"][1], "tags:manage");
+        assert_eq!(v["grantedByToken"], serde_json::json!(["tags:manage"]));
         assert_eq!(v["ipAddress"], "::1");
         assert_eq!(v["success"], false);
         assert_eq!(v["code"], "missing_permission");

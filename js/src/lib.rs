@@ -136,6 +136,9 @@ export interface Decision {
   forwardPath?: string;
   resourceId?: string;
   permissions: string[];
+  /** The permissions the role lacks that the token's own `permissions` claim granted
+   *  (`token_grants`), when there are some. */
+  grantedByToken?: string[];
   subject?: string;
   email?: string;
   message: string;
@@ -243,6 +246,8 @@ struct Out {
     #[serde(skip_serializing_if = "Option::is_none")]
     resource_id: Option<String>,
     permissions: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    granted_by_token: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     subject: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -400,6 +405,7 @@ fn decision_output(
         forward_path: out.forward_path,
         resource_id: out.resource_id,
         permissions: out.permissions,
+        granted_by_token: out.granted_by_token,
         subject: out.subject,
         email: out.email,
         message: out.message,

@@ -90,3 +90,20 @@ test("an invalid body's message names the value sent and the values accepted", (
   assert.match(d.message, /`message_type` is "comentt", which this route does not accept \(it accepts "comment", "quick_reply", "note", /);
   assert.equal(d.denyBody.message, d.message);
 });
+
+test("a permission the token's own claim granted is named: grantedByToken and a reason", () => {
+  const grants = new Authorizer({ policy: { token_grants: true } });
+  const d = grants.authorize({
+    method: "DELETE",
+    path: "/contacts/7",
+    claims: { sub: "u1", role: "agent", permissions: ["contacts:delete"] },
+  });
+  assert.equal(d.allow, true, d.message);
+  assert.deepEqual(d.grantedByToken, ["contacts:delete"]);
+  assert.ok(
+    d.reasons.includes("`contacts:delete` granted by the token's `permissions` claim"),
+    d.reasons.join(" | "),
+  );
+  const own = grants.authorize({ method: "GET", path: "/contacts/7", claims: agent });
+  assert.equal(own.grantedByToken, undefined, "the role's own: nothing named");
+});
