@@ -659,6 +659,12 @@ fn usage() {
     let plain = audit_log(3000, "audit.log", false);
     let gz = audit_log(2000, "audit.log.gz", true);
     let proposed = "target/tmp/usage/proposed.json";
+    // The same facts, a row each, for a spreadsheet.
+    golden(
+        "usage-csv",
+        &["usage", "tests/cli/usage-policy.json", &plain, "--format", "csv"],
+        0,
+    );
     golden(
         "usage",
         &[

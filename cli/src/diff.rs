@@ -127,23 +127,12 @@ pub fn text(d: &Diff) -> String {
     s
 }
 
-fn field(v: &str) -> String {
-    if v.contains([',', '"', '\n']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_string()
-    }
-}
-
 /// The diff as CSV: `scope,subject,what,old,new,widens` (scope: setting, role, route, access).
 pub fn csv(d: &Diff) -> String {
-    let mut s = String::from("scope,subject,what,old,new,widens\n");
+    let mut s = crate::csv::row(&["scope", "subject", "what", "old", "new", "widens"]);
     let mut row = |scope: &str, subject: &str, what: &str, old: &str, new: &str, w: bool| {
-        let f: Vec<String> = [scope, subject, what, old, new]
-            .iter()
-            .map(|v| field(v))
-            .collect();
-        let _ = writeln!(s, "{},{w}", f.join(","));
+        let w = if w { "true" } else { "false" };
+        s.push_str(&crate::csv::row(&[scope, subject, what, old, new, w]));
     };
     let opt = |v: &Option<String>| v.clone().unwrap_or_default();
     for c in &d.settings {

@@ -48,6 +48,7 @@ fn write_stdout(args: std::fmt::Arguments<'_>) {
 mod check;
 mod common;
 mod conditions;
+mod csv;
 mod diff;
 mod embedded;
 mod explain;
@@ -79,6 +80,13 @@ struct Cli {
 enum CheckFormat {
     Text,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum UsageFormat {
+    Text,
+    Json,
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -173,7 +181,7 @@ enum Command {
         #[arg(required = true, value_name = "AUDIT_LOG")]
         logs: Vec<String>,
         #[arg(long, value_enum, default_value = "text")]
-        format: CheckFormat,
+        format: UsageFormat,
         /// Write the configuration with every unused grant revoked to this file
         #[arg(long, value_name = "OUT")]
         propose: Option<String>,

@@ -16,7 +16,7 @@ use intercom_authz::policy::Policy;
 use serde::Deserialize;
 
 use crate::common::*;
-use crate::CheckFormat;
+use crate::UsageFormat;
 
 mod propose;
 
@@ -331,10 +331,37 @@ fn role_text(r: &RoleReport, from: &str) {
     }
 }
 
+/// `--format csv`: a row per fact, for a spreadsheet or a sign-off sheet:
+/// `kind,role,subject,permission,count,last` where kind is `used` (by a subject, of the role's
+/// own grants), `token` (used, not the role's), `unused` (granted, never used) or `denied`
+/// (the code, and the permission asked for).
+fn csv(reports: &[RoleReport]) -> String {
+    use crate::csv::row;
+    let mut s = row(&["kind", "role", "subject", "permission", "count", "last"]);
+    for r in reports {
+        let role = r.role.as_str();
+        for (subject, uses) in &r.subjects {
+            for (p, u) in uses {
+                s += &row(&["used", role, subject, p, &u.count.to_string(), &day(u.last)]);
+            }
+        }
+        for (p, u) in &r.from_token {
+            s += &row(&["token", role, "", p, &u.count.to_string(), &day(u.last)]);
+        }
+        for p in &r.unused {
+            s += &row(&["unused", role, "", p, "0", ""]);
+        }
+        for (code, n) in &r.denied {
+            s += &row(&["denied", role, "", code, &n.to_string(), ""]);
+        }
+    }
+    s
+}
+
 pub fn usage(
     policy: &str,
     logs: &[String],
-    format: CheckFormat,
+    format: UsageFormat,
     propose_to: Option<&str>,
 ) -> Result<ExitCode> {
     let (cfg, p) = compile(policy)?;
@@ -344,8 +371,9 @@ pub fn usage(
         propose::write(&p, policy, &cfg.policy, &reports, out)?;
     }
     match format {
-        CheckFormat::Text => text(cfg.policy.token_grants, &u, &reports),
-        CheckFormat::Json => outln!(
+        UsageFormat::Csv => out!("{}", csv(&reports)),
+        UsageFormat::Text => text(cfg.policy.token_grants, &u, &reports),
+        UsageFormat::Json => outln!(
             "{}",
             serde_json::json!({"decisions": u.records, "skipped": u.skipped, "malformed": u.malformed,
                 "first_malformed": u.first_malformed, "from": u.span.map(|s| s.0), "to": u.span.map(|s| s.1), "roles": reports})
