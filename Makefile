@@ -241,9 +241,15 @@ fuzz: .deps-fuzz
 	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TOOLCHAIN) $(FUZZ_TARGETS)
 
 # The access-review page of `intercom-authz report` in headless chromium (Debian).
-test-report: .deps-chromium
+test-report: .deps-chromium .deps-poppler
 	cargo build -p intercom-authz-cli
 	python3 -m unittest -v tests/cli/test_report.py
+
+# pdftotext: the report printed to PDF by chromium is read back for its counts.
+.deps-poppler:
+	@command -v pdftotext >/dev/null || \
+	  (apt-get install -y --no-install-recommends poppler-utils || (apt-get update && apt-get install -y --no-install-recommends poppler-utils))
+	@touch $@
 
 .deps-chromium:
 	@command -v chromium >/dev/null || \
@@ -340,4 +346,4 @@ bench-ecds: $(WASM) $(VENV)/.ok
 
 clean:
 	cargo clean
-	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci .deps-fuzz .deps-chromium .deps-twiggy .deps-wrk fuzz/target benches/noop/target
+	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci .deps-fuzz .deps-chromium .deps-poppler .deps-twiggy .deps-wrk fuzz/target benches/noop/target

@@ -662,7 +662,13 @@ fn usage() {
     // The same facts, a row each, for a spreadsheet.
     golden(
         "usage-csv",
-        &["usage", "tests/cli/usage-policy.json", &plain, "--format", "csv"],
+        &[
+            "usage",
+            "tests/cli/usage-policy.json",
+            &plain,
+            "--format",
+            "csv",
+        ],
         0,
     );
     golden(

@@ -347,6 +347,15 @@ impl Diff {
         self.settings.is_empty() && self.roles.is_empty() && self.routes.is_empty()
     }
 
+    /// The diff without the routes whose access changed only through what the roles grant and
+    /// require (their permissions and conditions, or the policy's MFA list: each listed under
+    /// its role or setting); a route whose definition changed stays, with its access.
+    pub fn by_permission(mut self) -> Diff {
+        self.routes
+            .retain(|r| !r.status.is_empty() || !r.changes.is_empty());
+        self
+    }
+
     /// How many reported changes let more through.
     pub fn widening(&self) -> usize {
         let roles = self.roles.iter().map(|d| {

@@ -187,18 +187,10 @@ pub fn csv(d: &Diff) -> String {
     s
 }
 
-/// `--by permission`: routes whose access changed only through the roles' permissions (listed
-/// under each role) are left out; a route whose definition changed stays, with its access.
-fn by_permission(mut d: Diff) -> Diff {
-    d.routes
-        .retain(|r| !r.status.is_empty() || !r.changes.is_empty());
-    d
-}
-
 pub fn matrix_diff(old: &str, new: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
     let mut d = between(old, new)?;
     if by == By::Permission {
-        d = by_permission(d);
+        d = d.by_permission();
     }
     match format {
         MatrixFormat::Json => outln!("{}", serde_json::to_string(&d).map_err(|e| e.to_string())?),

@@ -195,11 +195,33 @@ enum Command {
         /// Audit logs: used and unused grants as a heat map
         #[arg(long = "usage", value_name = "AUDIT_LOG", num_args = 1..)]
         logs: Vec<String>,
-        /// A previous policy: what changed since
+        /// A previous configuration (read as CONFIG is): what changed since
         #[arg(long, value_name = "OLD")]
         previous: Option<String>,
+        /// Where to write the page
         #[arg(short = 'o', long = "output", value_name = "HTML")]
         output: String,
+        /// Active means a record since then: a duration before the newest record (`30d`, `12h`,
+        /// `2w`) or a date (`2026-09-01`); never the wall clock, so the page is reproducible
+        #[arg(long, value_name = "WHEN", default_value = report::DEFAULT_SINCE, requires = "logs")]
+        since: String,
+        /// Also write the sign-off sheet: person, role, entitlements, permissions used, last
+        /// activity, findings, and blank reviewer and decision columns (RFC 4180; a value a
+        /// spreadsheet would run as a formula gets a leading ')
+        #[arg(long, value_name = "OUT", requires = "logs")]
+        review_csv: Option<String>,
+        /// Accept a finding: `R003` or `dormant` (the whole rule), `R003:a-4` (that subject), or
+        /// `R001:agent` (every finding whose subject starts with `agent/`). Codes: R001
+        /// unused-grant ROLE/PERMISSION, R002 no-traffic ROLE, R003 dormant PERSON, R004
+        /// beyond-role PERSON/PERMISSION, R005 denied ROLE/CODE/PERMISSION, R006 policy-change
+        /// settings, ROLE or ROUTE. Accepted findings are shown as accepted, not counted as open
+        #[arg(long, value_name = "CODE[:SUBJECT]")]
+        accept: Vec<String>,
+        /// Keep accepted findings from one review to the next: a JSON list of `--accept` strings
+        /// (`["R003:a-4", "R001:agent"]`), read if it exists and, with `--accept`, written back
+        /// with the new ones added. An entry that matches nothing is kept and listed on the page
+        #[arg(long, value_name = "FILE")]
+        accepted: Option<String>,
     },
     /// Operations of an Intercom OpenAPI description that the policy does not classify
     Routes {
@@ -284,7 +306,22 @@ fn main() -> ExitCode {
             logs,
             previous,
             output,
-        } => report::report(&config, &logs, previous.as_deref(), &output),
+            since,
+            review_csv,
+            accept,
+            accepted,
+        } => report::report(
+            &config,
+            &report::Options {
+                logs: &logs,
+                previous: previous.as_deref(),
+                output: &output,
+                since: &since,
+                review_csv: review_csv.as_deref(),
+                accept: &accept,
+                accepted: accepted.as_deref(),
+            },
+        ),
         Command::Routes { config, openapi } => routes::routes(&config, &openapi),
         Command::Schema { typescript } => {
             if typescript {

@@ -1,19 +1,35 @@
 //! `report CONFIG [--usage AUDIT_LOG…] [--previous OLD] -o review.html`: one self-contained
-//! HTML page for an access review (no external asset, no network): the role × permission
-//! matrix grouped by resource, body-decided permissions and MFA marked, each role's conditions,
-//! what changed since a previous policy, and, with `--usage`, used and unused grants as a heat
-//! map. A few lines of inline script count the cells into the summary, so what a reader sees is
-//! what the page holds (the browser test reads that summary).
+//! HTML page for an access review that people sign (no external asset, no network). It opens
+//! with where it comes from (the generation time, the SHA-256 of the policy and of each log),
+//! then the findings (`findings.rs`: unused grants, roles with no traffic, dormant people, uses
+//! beyond the role, denials by code, changes since the previous policy; each can be accepted,
+//! `accept.rs`), the people (`people_html.rs`), the role × permission matrix as a heat map and
+//! each role's conditions (`matrix_html.rs`), and a sign-off block. `--review-csv` writes the
+//! sign-off sheet (`review_csv.rs`). The logs are read once, streaming (`activity.rs`). A few
+//! lines of inline script count the page's cells and findings into its summaries
+//! (`assets.rs`), so what a reader sees is what the page holds (the browser test reads them).
 
-use std::collections::{BTreeMap, BTreeSet};
+mod accept;
+mod activity;
+mod assets;
+mod clock;
+mod findings;
+mod findings_html;
+mod matrix_html;
+mod people_html;
+mod review_csv;
+
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use intercom_authz::policy::Policy;
 
 use crate::common::*;
-use crate::usage::{self, RoleReport};
-use crate::conditions;
+use activity::Activity;
+use clock::Cutoff;
+use findings::Finding;
+
+pub use clock::DEFAULT_SINCE;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -22,203 +38,227 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:2px 6px;text-align:center}
-th.perm,td.perm{text-align:left;font-family:monospace}tr.resource th{background:#eee;text-align:left}
-td.yes{background:#d8f0d8}td.no{color:#bbb}td.unused{background:#f9c79a}
-.legend span{display:inline-block;padding:0 6px;margin-right:8px;border:1px solid #ccc}
-#summary{font-size:16px;font-weight:600}";
-
-const SCRIPT: &str = "const n=s=>document.querySelectorAll(s).length;
-document.getElementById('summary').textContent=
-n('th.role')+' roles · '+n('td.perm')+' permissions · '+n('td.yes,td.used,td.unused')+' grants · '+
-n('td.used')+' used · '+n('td.unused')+' unused';";
-
-/// Which permissions a body-dependent route decides (marked ◐ in the matrix).
-fn body_decided(p: &Policy) -> BTreeSet<String> {
-    p.routes()
-        .iter()
-        .filter_map(|r| r.body)
-        .flat_map(|rule| rule.possible().iter().map(|s| s.to_string()))
-        .collect()
+/// `1184` as `1,184`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
-/// A cell: granted or not, with usage when there is some.
-fn cell(
-    p: &Policy,
-    role: &str,
-    id: u16,
-    name: &str,
-    usage: Option<&RoleReport>,
-    max: u64,
-) -> String {
-    let Some(r) = p.role(role) else {
-        return String::new();
-    };
-    if !r.permissions.contains(id) {
-        return "<td class=\"no\">·</td>".into();
-    }
-    let mfa = if conditions::mfa_for(p, r).contains(id) {
-        "ᴹ"
+/// What `report` is asked for, besides CONFIG.
+pub struct Options<'a> {
+    pub logs: &'a [String],
+    pub previous: Option<&'a str>,
+    pub output: &'a str,
+    pub since: &'a str,
+    pub review_csv: Option<&'a str>,
+    pub accept: &'a [String],
+    pub accepted: Option<&'a str>,
+}
+
+/// A change's line: `name: old → new`, marked when it widens access.
+fn change_item(name: &str, old: &Option<String>, new: &Option<String>, widens: bool) -> String {
+    let show = |v: &Option<String>| esc(v.as_deref().unwrap_or("none"));
+    let mark = if widens {
+        " <b>(widens access)</b>"
     } else {
         ""
     };
-    match usage.map(|u| u.used.get(name)) {
-        None => format!("<td class=\"yes\">✓{mfa}</td>"),
-        Some(None) => format!("<td class=\"unused\" title=\"granted, never used\">✓{mfa}</td>"),
-        Some(Some(u)) => {
-            // Log scale: light green for one use, dark for the most used.
-            let f = (u.count as f64).ln_1p() / (max as f64).ln_1p().max(1.0);
-            let light = 88.0 - 48.0 * f;
-            format!("<td class=\"used\" data-count=\"{}\" style=\"background:hsl(120,55%,{light:.0}%)\" title=\"{} uses, last {}\">✓{mfa}</td>", u.count, u.count, usage::day(u.last))
-        }
-    }
-}
-
-fn matrix_table(p: &Policy, usage: Option<&BTreeMap<String, RoleReport>>) -> String {
-    let roles: Vec<&str> = p.roles().iter().map(|r| r.name.as_str()).collect();
-    let body = body_decided(p);
-    let max = usage
-        .into_iter()
-        .flat_map(|u| u.values())
-        .flat_map(|r| r.used.values())
-        .map(|u| u.count)
-        .max()
-        .unwrap_or(1);
-    let mut s = String::from("<table id=\"matrix\"><tr><th class=\"perm\">permission</th>");
-    for r in &roles {
-        let _ = write!(s, "<th class=\"role\">{}</th>", esc(r));
-    }
-    s.push_str("</tr>\n");
-    let mut resource = "";
-    for (id, name) in p.permissions() {
-        let res = name.split(':').next().unwrap_or(name);
-        if res != resource {
-            resource = res;
-            let _ = writeln!(
-                s,
-                "<tr class=\"resource\"><th colspan=\"{}\">{}</th></tr>",
-                roles.len() + 1,
-                esc(res)
-            );
-        }
-        let mark = if body.contains(name) { " ◐" } else { "" };
-        let _ = write!(
-            s,
-            "<tr><td class=\"perm\" title=\"{}\">{}{mark}</td>",
-            esc(p.permission_description(id)),
-            esc(name)
-        );
-        for r in &roles {
-            s.push_str(&cell(p, r, id, name, usage.and_then(|u| u.get(*r)), max));
-        }
-        s.push_str("</tr>\n");
-    }
-    s + "</table>"
-}
-
-fn conditions_table(p: &Policy) -> String {
-    let mut s = String::from("<table id=\"conditions\"><tr><th>role</th><th>MFA</th><th>IP allowlist</th><th>session age</th></tr>\n");
-    for r in p.roles() {
-        let c: Vec<String> = conditions::of(p, r)
-            .into_iter()
-            .map(|c| esc(&c.value.unwrap_or_else(|| "—".into())))
-            .collect();
-        let _ = writeln!(
-            s,
-            "<tr><td>{}</td><td>{}</td></tr>",
-            esc(&r.name),
-            c.join("</td><td>")
-        );
-    }
-    s + "</table>"
-}
-
-fn change_item(name: &str, old: &Option<String>, new: &Option<String>, widens: bool) -> String {
-    let show = |v: &Option<String>| esc(v.as_deref().unwrap_or("none"));
-    let mark = if widens { " <b>(widens access)</b>" } else { "" };
     format!("{}: {} → {}{mark}", esc(name), show(old), show(new))
 }
 
-/// What changed since the previous policy (`access::diff`, as `matrix --diff` reports it).
-fn changes(old: &Policy, new: &Policy) -> String {
-    let mut s = String::from("<ul id=\"changes\">");
-    let d = intercom_authz_cli::access::diff(old, new);
-    let mut item = |title: &str, status: &str, items: Vec<String>| {
-        let _ = write!(
-            s,
-            "<li><b>{}</b> {status}<ul><li>{}</li></ul></li>",
-            esc(title),
-            items.join("</li><li>")
-        );
-    };
+fn item_list(title: &str, status: &str, items: &[String]) -> String {
+    format!(
+        "<b>{}</b> {status}<ul><li>{}</li></ul>",
+        esc(title),
+        items.join("</li><li>")
+    )
+}
+
+/// What changed since the previous policy (`access::diff`, as `matrix --diff` reports it): the
+/// settings, each role, each route; a subject (`settings`, a role, a route) and its item's HTML.
+fn changes(old: &Policy, new: &Policy) -> Vec<(String, String)> {
+    // A route whose access changed only through a role's grants is that role's change.
+    let d = intercom_authz_cli::access::diff(old, new).by_permission();
+    let mut out = Vec::new();
     if !d.settings.is_empty() {
-        let items = d.settings.iter().map(|c| change_item(&c.name, &c.old, &c.new, c.widens));
-        item("every request", "", items.collect());
+        let items: Vec<String> = d
+            .settings
+            .iter()
+            .map(|c| change_item(&c.name, &c.old, &c.new, c.widens))
+            .collect();
+        out.push((
+            "settings".to_string(),
+            item_list("every request", "", &items),
+        ));
     }
     for r in &d.roles {
         let mut items: Vec<String> = r.gained.iter().map(|g| format!("+ {}", esc(g))).collect();
         items.extend(r.lost.iter().map(|l| format!("− {}", esc(l))));
-        items.extend(r.conditions.iter().map(|c| change_item(&c.name, &c.old, &c.new, c.widens)));
-        item(&r.role, r.status, items);
+        items.extend(
+            r.conditions
+                .iter()
+                .map(|c| change_item(&c.name, &c.old, &c.new, c.widens)),
+        );
+        out.push((r.role.clone(), item_list(&r.role, r.status, &items)));
     }
     for r in &d.routes {
-        let mut items: Vec<String> = r.changes.iter().map(|c| change_item(&c.name, &c.old, &c.new, c.widens)).collect();
-        items.extend(r.access.iter().map(|a| change_item(&a.role, &a.old, &a.new, a.widens)));
-        item(&r.route, r.status, items);
+        let mut items: Vec<String> = r
+            .changes
+            .iter()
+            .map(|c| change_item(&c.name, &c.old, &c.new, c.widens))
+            .collect();
+        items.extend(
+            r.access
+                .iter()
+                .map(|a| change_item(&a.role, &a.old, &a.new, a.widens)),
+        );
+        out.push((r.route.clone(), item_list(&r.route, r.status, &items)));
     }
-    if d.is_empty() {
-        s.push_str("<li>nothing the evaluator decides changed</li>");
-    }
-    s + "</ul>"
+    out
 }
 
-pub fn report(path: &str, logs: &[String], previous: Option<&str>, out: &str) -> Result<ExitCode> {
-    let (_, p) = compile(path)?;
-    let usage = if logs.is_empty() {
-        None
-    } else {
-        let u = usage::read_logs(logs)?;
-        Some((
-            usage::reports(&p, &u)
-                .into_iter()
-                .map(|r| (r.role.clone(), r))
-                .collect::<BTreeMap<_, _>>(),
-            u,
-        ))
-    };
-    let mut h = format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Access review: {}</title><style>{STYLE}</style></head><body>\n", esc(path));
-    let _ = writeln!(
-        h,
-        "<h1>Access review: <code>{}</code></h1>\n<p id=\"summary\"></p>",
-        esc(path)
+/// The file a configuration is read from: `FILE.yaml#ID` names one of the YAML file's.
+fn file_of(path: &str) -> &str {
+    match path.rsplit_once('#') {
+        Some((file, _)) if file.ends_with(".yaml") || file.ends_with(".yml") => file,
+        _ => path,
+    }
+}
+
+/// The header table: when, from what (each file with its SHA-256), and the review window.
+fn provenance(path: &str, o: &Options<'_>, logs: Option<(&Activity, &Cutoff)>) -> Result<String> {
+    let mut s = format!(
+        "<table id=\"provenance\"><tr><th>generated</th><td>{}</td></tr>\n",
+        clock::generated()?
     );
-    if let Some((_, u)) = &usage {
-        let span = u
-            .span
-            .map(|(a, b)| format!(", {} to {}", usage::day(a), usage::day(b)))
-            .unwrap_or_default();
-        let _ = writeln!(h, "<p id=\"usage\">Usage from {} decisions in {} log file(s){span}; {} malformed lines.</p>", u.records, logs.len(), u.malformed);
+    let file = |what: &str, p: &str| -> Result<String> {
+        Ok(format!("<tr><th>{what}</th><td><code>{}</code><br><span class=\"hash\">SHA-256 {}</span></td></tr>\n", esc(p), activity::sha256_file(file_of(p))?))
+    };
+    s.push_str(&file("policy", path)?);
+    if let Some(old) = o.previous {
+        s.push_str(&file("previous policy", old)?);
     }
-    h.push_str("<p class=\"legend\"><span class=\"yes\">✓ granted</span><span>ᴹ needs MFA</span><span>◐ the body decides (some routes)</span>");
-    if usage.is_some() {
-        h.push_str("<span style=\"background:hsl(120,55%,60%)\">✓ used (darker: more)</span><span class=\"unused\" style=\"background:#f9c79a\">✓ granted, never used</span>");
-    }
-    h.push_str("</p>\n<h2>Roles × permissions</h2>\n");
-    h.push_str(&matrix_table(&p, usage.as_ref().map(|(r, _)| r)));
-    h.push_str("\n<h2>Conditions</h2>\n");
-    h.push_str(&conditions_table(&p));
-    if let Some(old) = previous {
-        let (_, o) = compile(old)?;
-        let _ = write!(
-            h,
-            "\n<h2>Changes since <code>{}</code></h2>\n{}",
-            esc(old),
-            changes(&o, &p)
+    if let Some(acc) = o.accepted {
+        let _ = writeln!(
+            s,
+            "<tr><th>accepted findings</th><td><code>{}</code></td></tr>",
+            esc(acc)
         );
     }
-    let _ = write!(h, "\n<script>{SCRIPT}</script></body></html>\n");
-    std::fs::write(out, h).map_err(|e| format!("cannot write `{out}`: {e}"))?;
-    eprintln!("wrote {out}");
+    let Some((a, cutoff)) = logs else {
+        return Ok(s + "</table>\n");
+    };
+    for f in &a.files {
+        let _ = writeln!(s, "<tr><th>audit log</th><td><code>{}</code>, {} lines<br><span class=\"hash\">SHA-256 {}</span></td></tr>", esc(&f.path), thousands(f.lines), f.sha256);
+    }
+    let span = a
+        .span
+        .map(|(x, y)| format!(", {} to {}", clock::stamp(x), clock::stamp(y)))
+        .unwrap_or_default();
+    let _ = writeln!(s, "<tr><th>records</th><td id=\"usage\">{} decisions{span}; {} other lines skipped; {} malformed{}</td></tr>", thousands(a.records), thousands(a.skipped), thousands(a.malformed), a.first_malformed.as_deref().map(|m| format!(" (first: {})", esc(m))).unwrap_or_default());
+    let _ = writeln!(
+        s,
+        "<tr><th>active means</th><td>a record since {} ({})</td></tr>",
+        clock::stamp(cutoff.time),
+        esc(&cutoff.why)
+    );
+    Ok(s + "</table>\n")
+}
+
+const SIGN_OFF: &str = "<h2>Sign-off</h2>\n<table id=\"sign-off\"><thead><tr><th>reviewer</th><th>date</th><th>decision</th><th>signature</th></tr></thead><tr><td></td><td></td><td></td><td></td></tr><tr><td></td><td></td><td></td><td></td></tr></table>\n";
+
+fn legend(logs: bool) -> &'static str {
+    if logs {
+        "<p class=\"legend\"><span>ᴹ needs MFA</span><span>◐ the body decides (some routes)</span><span style=\"background:hsl(120,55%,60%)\">✓ used, with its count (darker: more)</span><span class=\"unused\" style=\"background:#f9c79a\">✓ 0: granted, never used</span><span style=\"background:#eee\">✓ granted to a role with no traffic</span></p>\n"
+    } else {
+        "<p class=\"legend\"><span class=\"yes\">✓ granted</span><span>ᴹ needs MFA</span><span>◐ the body decides (some routes)</span></p>\n"
+    }
+}
+
+/// Everything the page shows.
+struct Page<'a> {
+    path: &'a str,
+    policy: &'a Policy,
+    logs: Option<(&'a Activity, &'a Cutoff)>,
+    findings: &'a [Finding],
+    unmatched: Vec<&'a str>,
+}
+
+fn page(pg: &Page<'_>, o: &Options<'_>) -> Result<String> {
+    let title = esc(pg.path);
+    let mut h = format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Access review: {title}</title><style>{}</style></head><body>\n<h1>Access review: <code>{title}</code></h1>\n", assets::STYLE);
+    h.push_str(&provenance(pg.path, o, pg.logs)?);
+    let ctx = findings_html::Context {
+        policy: pg.policy,
+        logs: pg.logs,
+        previous: o.previous,
+        unmatched: pg.unmatched.clone(),
+    };
+    h.push_str(&findings_html::section(&ctx, pg.findings));
+    if let Some((a, _)) = pg.logs {
+        h.push_str(&people_html::section(a, pg.findings));
+    }
+    h.push_str("<h2 id=\"matrix-h\">Roles × permissions</h2>\n<p id=\"summary\"></p>\n");
+    h.push_str(legend(pg.logs.is_some()));
+    h.push_str(&matrix_html::matrix(
+        pg.policy,
+        pg.logs.map(|(a, _)| &a.roles),
+    ));
+    h.push_str("\n<h2>Conditions</h2>\n");
+    h.push_str(&matrix_html::conditions(pg.policy));
+    h.push_str(SIGN_OFF);
+    let _ = writeln!(h, "<script>{}</script></body></html>", assets::SCRIPT);
+    Ok(h)
+}
+
+pub fn report(path: &str, o: &Options<'_>) -> Result<ExitCode> {
+    let (_, p) = compile(path)?;
+    let accepts = accept::load(o.accepted, o.accept)?;
+    let logs = if o.logs.is_empty() {
+        None
+    } else {
+        let a = activity::read(o.logs)?;
+        let cutoff = clock::cutoff(o.since, a.span.map_or(0, |s| s.1))?;
+        Some((a, cutoff))
+    };
+    let mut found = logs
+        .as_ref()
+        .map(|(a, c)| findings::from_logs(&p, a, c.time))
+        .unwrap_or_default();
+    if let Some(old) = o.previous {
+        let (_, before) = compile(old)?;
+        found.extend(findings::changes(changes(&before, &p)));
+    }
+    accepts.apply(&mut found);
+    let unmatched = accepts.unmatched(&found);
+    for e in &unmatched {
+        eprintln!("note: accepted `{e}` matches no finding");
+    }
+    let pg = Page {
+        path,
+        policy: &p,
+        logs: logs.as_ref().map(|(a, c)| (a, c)),
+        findings: &found,
+        unmatched,
+    };
+    let html = page(&pg, o)?;
+    std::fs::write(o.output, html).map_err(|e| format!("cannot write `{}`: {e}", o.output))?;
+    if let (Some(csv), Some((a, _))) = (o.review_csv, &logs) {
+        review_csv::write(csv, &p, a, &found)?;
+        eprintln!("wrote {csv}");
+    }
+    let open = found.iter().filter(|f| !f.accepted).count();
+    eprintln!(
+        "wrote {}: {open} open findings, {} accepted",
+        o.output,
+        found.len() - open
+    );
     Ok(ExitCode::SUCCESS)
 }
