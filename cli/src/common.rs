@@ -5,20 +5,7 @@ use intercom_authz::authorizer::{Authorizer, Config};
 use intercom_authz::policy::Policy;
 
 use crate::embedded;
-
-pub type Result<T> = std::result::Result<T, String>;
-
-pub fn read(path: &str) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "cannot read `{path}`: {}",
-            e.kind()
-                .to_string()
-                .to_lowercase()
-                .replace("entity ", "file ")
-        )
-    })
-}
+pub use crate::files::{read, Result};
 
 /// A configuration file's JSON: a full configuration (a bare policy is wrapped as
 /// `{"policy": …}`), or the plugin configuration an Envoy or Istio YAML file embeds (see

@@ -411,7 +411,7 @@ fn split(path: &str) -> (&str, Option<&str>) {
 /// an error.
 pub fn read(path: &str) -> Result<Vec<Embedded>, String> {
     let (file, id) = split(path);
-    let found = find(&crate::common::read(file)?).map_err(|e| format!("`{file}` is {e}"))?;
+    let found = find(&crate::files::read(file)?).map_err(|e| format!("`{file}` is {e}"))?;
     if found.is_empty() {
         return Err(format!("`{file}` holds no intercom-authz configuration (an Envoy Wasm filter with `root_id: intercom_authz`, or an Istio WasmPlugin of intercom-authz)"));
     }

@@ -45,6 +45,7 @@ fn write_stdout(args: std::fmt::Arguments<'_>) {
     }
 }
 
+mod activity;
 mod check;
 mod common;
 mod conditions;
@@ -52,6 +53,7 @@ mod csv;
 mod diff;
 mod embedded;
 mod explain;
+mod files;
 mod lint;
 mod matrix;
 mod problems;

@@ -10,7 +10,6 @@
 //! (`assets.rs`), so what a reader sees is what the page holds (the browser test reads them).
 
 mod accept;
-mod activity;
 mod assets;
 mod clock;
 mod findings;
@@ -24,8 +23,8 @@ use std::process::ExitCode;
 
 use intercom_authz::policy::Policy;
 
+use crate::activity::{self, Activity};
 use crate::common::*;
-use activity::Activity;
 use clock::Cutoff;
 use findings::Finding;
 

@@ -9,179 +9,15 @@
 //! malformed and reported, never fatal.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::process::ExitCode;
 
 use intercom_authz::policy::Policy;
-use serde::Deserialize;
 
+use crate::activity::{self, Activity, RoleActivity, Use};
 use crate::common::*;
 use crate::UsageFormat;
 
 mod propose;
-
-const MARKER: &str = "intercom-authz audit ";
-
-/// The part of an audit record usage reads.
-#[derive(Deserialize)]
-struct Record<'a> {
-    time: u64,
-    #[serde(rename = "adminId", borrow)]
-    subject: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    role: Option<std::borrow::Cow<'a, str>>,
-    success: bool,
-    #[serde(borrow)]
-    code: std::borrow::Cow<'a, str>,
-    #[serde(default, borrow)]
-    permissions: Vec<std::borrow::Cow<'a, str>>,
-    #[serde(default, borrow)]
-    action: Option<std::borrow::Cow<'a, str>>,
-    /// The permissions the token's own `permissions` claim granted (`token_grants`).
-    #[serde(default, rename = "grantedByToken", borrow)]
-    granted_by_token: Vec<std::borrow::Cow<'a, str>>,
-}
-
-/// Uses of one permission: how many, and the last time.
-#[derive(Default, Clone, Copy, serde::Serialize)]
-pub struct Use {
-    pub count: u64,
-    pub last: u64,
-}
-
-impl Use {
-    fn add(&mut self, t: u64) {
-        self.count += 1;
-        self.last = self.last.max(t);
-    }
-}
-
-/// Counts a use of `perm`, allocating its name only the first time it is seen.
-fn tally(uses: &mut BTreeMap<String, Use>, perm: &str, time: u64) {
-    match uses.get_mut(perm) {
-        Some(u) => u.add(time),
-        None => uses.entry(perm.to_string()).or_default().add(time),
-    }
-}
-
-#[derive(Default)]
-struct Tally {
-    used: BTreeMap<String, Use>,
-    /// What records said the token granted (`grantedByToken`).
-    by_token: BTreeSet<String>,
-    denied: BTreeMap<String, u64>,
-    subjects: BTreeMap<String, BTreeMap<String, Use>>,
-}
-
-/// Everything read from the logs.
-#[derive(Default)]
-pub struct Usage {
-    pub records: u64,
-    pub skipped: u64,
-    pub malformed: u64,
-    pub first_malformed: Option<String>,
-    pub span: Option<(u64, u64)>,
-    roles: BTreeMap<String, Tally>,
-}
-
-impl Usage {
-    fn line(&mut self, line: &str, at: impl FnOnce() -> String) {
-        let json = match line.find(MARKER) {
-            Some(i) => line.get(i + MARKER.len()..).unwrap_or_default(),
-            None if line.starts_with('{') && line.contains("\"success\"") => line,
-            None => {
-                self.skipped += 1;
-                return;
-            }
-        };
-        match serde_json::from_str::<Record<'_>>(json.trim_end()) {
-            Ok(r) => self.record(&r),
-            Err(e) => {
-                self.malformed += 1;
-                if self.first_malformed.is_none() {
-                    self.first_malformed = Some(format!("{}: {e}", at()));
-                }
-            }
-        }
-    }
-
-    fn record(&mut self, r: &Record<'_>) {
-        self.records += 1;
-        self.span = Some(
-            self.span
-                .map_or((r.time, r.time), |(a, b)| (a.min(r.time), b.max(r.time))),
-        );
-        let role = r.role.as_deref().unwrap_or("(no role)");
-        let t = self.roles.entry(role.to_string()).or_default();
-        let subject = r.subject.as_deref().unwrap_or("(unknown)");
-        let mine = t.subjects.entry(subject.to_string()).or_default();
-        if r.success {
-            for p in &r.permissions {
-                tally(&mut t.used, p, r.time);
-                tally(mine, p, r.time);
-            }
-            for p in &r.granted_by_token {
-                if !t.by_token.contains(p.as_ref()) {
-                    t.by_token.insert(p.to_string());
-                }
-            }
-        } else {
-            let what = r
-                .action
-                .as_deref()
-                .map(|a| format!(" ({a})"))
-                .unwrap_or_default();
-            *t.denied.entry(format!("{}{what}", r.code)).or_default() += 1;
-        }
-    }
-}
-
-fn open(path: &str) -> Result<Box<dyn BufRead>> {
-    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
-    let mut magic = [0u8; 2];
-    let n = f
-        .read(&mut magic)
-        .map_err(|e| format!("cannot read `{path}`: {e}"))?;
-    let head = std::io::Cursor::new(magic.get(..n).unwrap_or_default().to_vec()).chain(f);
-    Ok(if magic == [0x1f, 0x8b] {
-        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(head)))
-    } else {
-        Box::new(BufReader::with_capacity(1 << 16, head))
-    })
-}
-
-pub fn read_logs(paths: &[String]) -> Result<Usage> {
-    let mut u = Usage::default();
-    let tty = std::io::stderr().is_terminal();
-    let mut buf = Vec::new();
-    let mut n = 0u64;
-    for path in paths {
-        let mut r = open(path)?;
-        let mut lineno = 0u64;
-        loop {
-            buf.clear();
-            let got = r
-                .read_until(b'\n', &mut buf)
-                .map_err(|e| format!("`{path}`: {e}"))?;
-            if got == 0 {
-                break;
-            }
-            lineno += 1;
-            n += 1;
-            let line = String::from_utf8_lossy(&buf);
-            u.line(line.trim_end_matches(['\n', '\r']), || {
-                format!("{path}:{lineno}")
-            });
-            if tty && n % 100_000 == 0 {
-                eprint!("\r{n} lines read…");
-            }
-        }
-    }
-    if tty && n >= 100_000 {
-        eprintln!("\r{n} lines read.   ");
-    }
-    Ok(u)
-}
 
 /// One role's report.
 #[derive(serde::Serialize)]
@@ -201,10 +37,10 @@ pub struct RoleReport {
     subjects: BTreeMap<String, BTreeMap<String, Use>>,
 }
 
-pub fn reports(p: &Policy, u: &Usage) -> Vec<RoleReport> {
+pub fn reports(p: &Policy, u: &Activity) -> Vec<RoleReport> {
     let mut names: BTreeSet<String> = u.roles.keys().cloned().collect();
     names.extend(p.roles().iter().map(|r| r.name.clone()));
-    let empty = Tally::default();
+    let empty = RoleActivity::default();
     names
         .into_iter()
         .map(|name| report(p, u.roles.get(&name).unwrap_or(&empty), name))
@@ -213,7 +49,7 @@ pub fn reports(p: &Policy, u: &Usage) -> Vec<RoleReport> {
 
 /// One role's report. A permission the compiled role does not grant is not evidence about it
 /// (a role the policy lacks keeps all): the records say which the token granted.
-fn report(p: &Policy, t: &Tally, name: String) -> RoleReport {
+fn report(p: &Policy, t: &RoleActivity, name: String) -> RoleReport {
     let role = p.role(&name);
     let grants = |perm: &String| {
         role.is_none_or(|r| {
@@ -230,10 +66,10 @@ fn report(p: &Policy, t: &Tally, name: String) -> RoleReport {
         .map(|r| p.names(&r.permissions).map(str::to_string).collect())
         .unwrap_or_default();
     let subjects = t
-        .subjects
+        .people
         .iter()
-        .map(|(s, uses)| {
-            let mine = uses.iter().filter(|(k, _)| grants(k));
+        .map(|(s, person)| {
+            let mine = person.used.iter().filter(|(k, _)| grants(k));
             (s.clone(), mine.map(|(k, v)| (k.clone(), *v)).collect())
         })
         .collect();
@@ -246,10 +82,26 @@ fn report(p: &Policy, t: &Tally, name: String) -> RoleReport {
         used,
         recorded_by_token: t.by_token.clone(),
         from_token,
-        denied: t.denied.clone(),
+        denied: denials(&t.denied),
         subjects,
         role: name,
     }
+}
+
+/// Denied attempts as `code (permission)` → how many.
+fn denials(d: &activity::Denials) -> BTreeMap<String, u64> {
+    d.iter()
+        .flat_map(|(code, by_perm)| {
+            by_perm.iter().map(move |(perm, n)| {
+                let what = if perm.is_empty() {
+                    code.clone()
+                } else {
+                    format!("{code} ({perm})")
+                };
+                (what, *n)
+            })
+        })
+        .collect()
 }
 
 pub fn day(t: u64) -> String {
@@ -266,7 +118,7 @@ pub fn day(t: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-fn text(token_grants: bool, u: &Usage, reports: &[RoleReport]) {
+fn text(token_grants: bool, u: &Activity, reports: &[RoleReport]) {
     let span = u
         .span
         .map(|(a, b)| format!(", {} to {}", day(a), day(b)))
@@ -365,7 +217,7 @@ pub fn usage(
     propose_to: Option<&str>,
 ) -> Result<ExitCode> {
     let (cfg, p) = compile(policy)?;
-    let u = read_logs(logs)?;
+    let u = activity::read(logs)?;
     let reports = reports(&p, &u);
     if let Some(out) = propose_to {
         propose::write(&p, policy, &cfg.policy, &reports, out)?;

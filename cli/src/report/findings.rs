@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use intercom_authz::policy::Policy;
 
-use super::activity::{Activity, Person, RoleActivity};
+use crate::activity::{Activity, Person, RoleActivity};
 
 /// Code, rule name, and what the SUBJECT of `--accept CODE:SUBJECT` is.
 pub const RULES: [(&str, &str, &str); 6] = [
@@ -269,7 +269,7 @@ pub fn changes(items: Vec<(String, String)>) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::activity::Use;
+    use crate::activity::Use;
 
     fn person(perms: &[&str], last: u64) -> Person {
         Person {

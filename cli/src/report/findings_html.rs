@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 
 use intercom_authz::policy::Policy;
 
-use super::activity::Activity;
 use super::clock::{stamp, Cutoff};
 use super::findings::{Finding, Kind, RULES, UNUSUAL_BELOW_PERCENT, UNUSUAL_MIN_PEOPLE};
 use super::{esc, thousands};
+use crate::activity::Activity;
 use crate::usage::day;
 
 /// What each rule finds, for the summary table (same order as [`RULES`]).

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 
 use intercom_authz::policy::Policy;
 
-use super::activity::RoleActivity;
 use super::{esc, thousands};
+use crate::activity::RoleActivity;
 use crate::conditions;
 use crate::usage::day;
 

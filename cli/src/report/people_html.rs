@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::activity::{Activity, Person};
 use super::findings::{Finding, Kind};
 use super::{esc, thousands};
+use crate::activity::{Activity, Person};
 use crate::usage::day;
 
 /// Who is dormant, and which (person, role, permission) are beyond the role.

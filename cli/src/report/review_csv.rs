@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use intercom_authz::policy::Policy;
 
-use super::activity::{Activity, Person};
 use super::findings::{Finding, Kind};
+use crate::activity::{Activity, Person};
 use crate::common::Result;
 use crate::csv::row;
 use crate::usage::day;

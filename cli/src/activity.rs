@@ -3,11 +3,13 @@
 //! permission, the last activity; and each file's SHA-256, hashed from the bytes as they are
 //! read (a gzip file's digest is the compressed file's, as `sha256sum` prints it).
 //!
-//! It reads the lines the way `usage` does (the same marker, the same bare-record test, the same
-//! `(no role)` for a record without a role), so the page and `usage --format json` count alike.
+//! `usage` and `report` both read the logs through it, so they count alike: Envoy logs
+//! (`intercom-authz audit {…}` lines) or bare records (one per line, as the decision log writes
+//! them), plain or gzip; other lines are skipped and counted, a record that cannot be read is
+//! counted as malformed (the first one named), never fatal.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 
 use serde::Deserialize;
@@ -32,10 +34,13 @@ struct Record<'a> {
     permissions: Vec<Cow<'a, str>>,
     #[serde(default, borrow)]
     action: Option<Cow<'a, str>>,
+    /// The permissions the token's own `permissions` claim granted (`token_grants`).
+    #[serde(default, rename = "grantedByToken", borrow)]
+    granted_by_token: Vec<Cow<'a, str>>,
 }
 
 /// Uses of one permission: how many, and the last time.
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone, Copy, serde::Serialize)]
 pub struct Use {
     pub count: u64,
     pub last: u64,
@@ -59,6 +64,8 @@ pub struct RoleActivity {
     pub used: BTreeMap<String, Use>,
     pub denied: Denials,
     pub people: BTreeMap<String, Person>,
+    /// The permissions records said the token granted (`grantedByToken`).
+    pub by_token: BTreeSet<String>,
 }
 
 /// One log file read.
@@ -142,6 +149,11 @@ impl Activity {
         with(&mut self.roles, role, |role| {
             role.records += 1;
             count(&mut role.used, &mut role.denied, r);
+            for p in &r.granted_by_token {
+                if !role.by_token.contains(p.as_ref()) {
+                    role.by_token.insert(p.to_string());
+                }
+            }
             if let Some(subject) = r.subject.as_deref() {
                 with(&mut role.people, subject, |p| {
                     p.last = p.last.max(r.time);
