@@ -5,10 +5,11 @@
 //! intercom-authz check   CONFIG|ENVOY.yaml|ISTIO.yaml [--format text|json]
 //! intercom-authz explain CONFIG METHOD PATH [--role R | --claims JSON | --token T] [--body JSON] [--ip A]
 //! intercom-authz matrix  CONFIG [--format md|csv|json] [--by route|permission]
-//! intercom-authz matrix  --diff OLD NEW [--format md|csv|json]
+//! intercom-authz matrix  --diff OLD NEW [--format md|csv|json] [--by route|permission]
 //! intercom-authz lint    CONFIG|ENVOY.yaml|ISTIO.yaml [--format text|json] [--accept CODE[:SUBJECT]]
-//! intercom-authz usage   CONFIG AUDIT_LOG... [--format text|json] [--propose OUT]
-//! intercom-authz report  CONFIG [--usage AUDIT_LOG...] [--previous OLD] -o review.html
+//! intercom-authz usage   CONFIG AUDIT_LOG... [--format text|json|csv] [--propose OUT]
+//! intercom-authz report  CONFIG [--usage AUDIT_LOG... [--since WHEN] [--review-csv OUT]]
+//!                        [--previous OLD] [--accept CODE[:SUBJECT]] [--accepted FILE] -o review.html
 //! intercom-authz routes  CONFIG --openapi SPEC.yaml
 //! intercom-authz token   --secret S --role R [--claims JSON] [--ttl 1h] [--kid K]
 //! intercom-authz schema  [--typescript]
