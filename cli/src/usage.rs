@@ -1,12 +1,8 @@
-//! `usage POLICY AUDIT_LOG… [--format text|json] [--propose OUT]`: least privilege from real
-//! usage. Reads the filter's audit lines (Envoy logs: `intercom-authz audit {…}`; or the bare
-//! records, one per line, as access logs write `%FILTER_STATE(wasm.intercom_authz.audit)%`),
-//! plain or gzip, streaming. Reports per role and per subject the permissions granted and
-//! used (count, last use), granted and never used, used but granted by the token rather than
-//! the role, and denied attempts by code; proposes a narrower policy (`--propose`: the
-//! configuration with the unused grants revoked, for `matrix --diff`; see `propose.rs`).
-//! Lines of other kinds are skipped and counted; a record that cannot be read is counted as
-//! malformed and reported, never fatal.
+//! `usage POLICY AUDIT_LOG… [--format text|json|csv] [--propose OUT]`: least privilege from real
+//! usage. Reads the decision logs (`activity.rs`, which `report` reads through too) and reports
+//! per role and per subject the permissions granted and used (count, last use), granted and
+//! never used, used but not granted by the role (the token's, `grantedByToken`), and denied
+//! attempts by code; proposes a narrower policy (`--propose`, `propose.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
