@@ -1,6 +1,7 @@
 //! The diff misses nothing the evaluator decides differently. Random policy pairs (a random
 //! policy and one change an author might make: a route remapped, a grant, a condition, a
-//! setting, a role added or dropped), random requests judged under both; every request whose
+//! setting, a role added or dropped), requests judged under both (a third from the decision
+//! corpus, `tests/cases`, the rest random, half aimed at what changed); every request whose
 //! decision changed must be covered by a difference `access::diff` reports (a setting, its
 //! role, or its route). Seeded: `ACCESS_SEED`, `ACCESS_PAIRS`, `ACCESS_REQUESTS`.
 #![allow(
@@ -152,20 +153,60 @@ fn mutate(r: &mut Rng, p: &Value, a: &Authorizer, perms: &[String]) -> (String, 
     (what, q)
 }
 
+/// A request as the evaluator sees it (claims already verified).
+#[derive(Clone)]
+struct Req {
+    method: String,
+    path: String,
+    claims: Map<String, Value>,
+    body: Option<String>,
+    ip: String,
+    version: Option<String>,
+}
+
+/// The requests of the decision corpus (`tests/cases/*.json`), their claims as written (a
+/// `role` shorthand becomes the role claim); those a token or raw bytes carry are left out.
+fn corpus_requests() -> Vec<Req> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/cases");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let file: Value = serde_json::from_str(&text).unwrap();
+        for case in file["cases"].as_array().unwrap() {
+            let q = &case["request"];
+            if q.get("latin1").is_some()
+                || q.get("token").is_some()
+                || q.get("credential").is_some()
+            {
+                continue;
+            }
+            let mut claims = q["claims"].as_object().cloned().unwrap_or_default();
+            if let Some(role) = q.get("role") {
+                claims.insert("role".into(), role.clone());
+            }
+            claims.entry("sub").or_insert(json!("42"));
+            out.push(Req {
+                method: q["method"].as_str().unwrap().to_string(),
+                path: q["path"].as_str().unwrap().to_string(),
+                claims,
+                body: q
+                    .get("body")
+                    .map(Value::to_string)
+                    .or_else(|| q["raw_body"].as_str().map(str::to_string)),
+                ip: q["source_ip"].as_str().unwrap_or("127.0.0.1").to_string(),
+                version: q["headers"]["intercom-version"]
+                    .as_str()
+                    .map(str::to_string),
+            });
+        }
+    }
+    assert!(out.len() > 300, "only {} corpus requests", out.len());
+    out
+}
+
 /// A random request on one of `a`'s routes (half the time one that `aim` names, by its
 /// display or a permission it needs), by a role of either policy (or none).
-fn request(
-    r: &mut Rng,
-    a: &Authorizer,
-    roles: &[String],
-    aim: &str,
-) -> (
-    String,
-    String,
-    Map<String, Value>,
-    Option<Value>,
-    &'static str,
-) {
+fn request(r: &mut Rng, a: &Authorizer, roles: &[String], aim: &str) -> Req {
     let p = a.policy();
     let aimed: Vec<&Route> = p
         .routes()
@@ -214,34 +255,39 @@ fn request(
             ])]),
         );
     }
-    let body = body(r, route.body);
-    (
-        route.method.as_str().to_string(),
-        path_for(r, route),
+    Req {
+        method: route.method.as_str().to_string(),
+        path: path_for(r, route),
+        body: body(r, route.body).as_ref().map(Value::to_string),
         claims,
-        body,
-        r.pick(IPS),
-    )
+        ip: r.pick(IPS).to_string(),
+        version: None,
+    }
 }
 
-fn judge(
-    a: &Authorizer,
-    req: &(String, String, Map<String, Value>, Option<Value>, &str),
-) -> Outcome {
-    let body = req.3.as_ref().map(Value::to_string);
+/// A corpus request, half the time by a role of either policy instead of its own.
+fn from_corpus(r: &mut Rng, corpus: &[Req], roles: &[String]) -> Req {
+    let mut req = r.pick(corpus);
+    if r.chance(50) {
+        req.claims.insert("role".into(), json!(r.pick(roles)));
+    }
+    req
+}
+
+fn judge(a: &Authorizer, req: &Req) -> Outcome {
     a.authorize_whole(
         &WholeRequest {
-            method: &req.0,
-            path: &req.1,
+            method: &req.method,
+            path: &req.path,
             credential: None,
             has_token_header: false,
-            content_type: body.as_ref().map(|_| "application/json"),
-            version: None,
+            content_type: req.body.as_ref().map(|_| "application/json"),
+            version: req.version.as_deref(),
             token: None,
-            claims: Some(&req.2),
-            body: body.as_deref().map(str::as_bytes),
+            claims: Some(&req.claims),
+            body: req.body.as_deref().map(str::as_bytes),
             body_unread: false,
-            source_ip: req.4.parse().ok(),
+            source_ip: req.ip.parse().ok(),
             lookup: None,
         },
         1_000_000,
@@ -268,6 +314,7 @@ fn the_diff_covers_every_changed_decision() {
     let pairs = env_or("ACCESS_PAIRS", 150) as usize;
     let per_pair = env_or("ACCESS_REQUESTS", 300) as usize;
     let mut r = Rng(seed);
+    let corpus = corpus_requests();
     let catalog = authorizer(&json!({})).unwrap();
     let perms: Vec<String> = catalog
         .policy()
@@ -293,7 +340,11 @@ fn the_diff_covers_every_changed_decision() {
         roles.push("nobody".into());
         for _ in 0..per_pair {
             let on = if r.chance(50) { &a } else { &b };
-            let req = request(&mut r, on, &roles, &what);
+            let req = if r.chance(33) {
+                from_corpus(&mut r, &corpus, &roles)
+            } else {
+                request(&mut r, on, &roles, &what)
+            };
             let (oa, ob) = (judge(&a, &req), judge(&b, &req));
             if oa == ob {
                 continue;
@@ -301,7 +352,7 @@ fn the_diff_covers_every_changed_decision() {
             changed += 1;
             let kind = what.split_whitespace().next().unwrap();
             *kinds.entry(kind.to_string()).or_default() += 1;
-            let who = roles_of(&req.2, [&oa, &ob]);
+            let who = roles_of(&req.claims, [&oa, &ob]);
             let who: Vec<&str> = who.iter().map(String::as_str).collect();
             let routes: Vec<&str> = [&oa.route, &ob.route]
                 .into_iter()
@@ -311,7 +362,7 @@ fn the_diff_covers_every_changed_decision() {
             if !diff.covers(&who, &routes) {
                 failures.push(format!(
                     "pair {drawn} ({what}): {} {} as {who:?}: {} → {}, not in the diff {}\npolicy {p}\nnew {q}",
-                    req.0, req.1, oa.code, ob.code, serde_json::to_string(&diff).unwrap()
+                    req.method, req.path, oa.code, ob.code, serde_json::to_string(&diff).unwrap()
                 ));
             }
         }
