@@ -246,6 +246,14 @@ class Report(unittest.TestCase):
         self.assertIn("mfa: every request → none", tier1.group(1))
         self.assertGreater(self.counts()["policy-change"][0], 0)
 
+    def test_conditions_show_conversation_access(self):
+        table = re.search(r'<table id="conditions">(.*?)</table>', self.dom, re.S).group(1)
+        self.assertIn("<th>conversation access</th>", table)
+        rows = re.findall(r"<tr><td>([^<]+)</td>(.*?)</tr>", table)
+        self.assertEqual(len(rows), len(self.matrix["conditions"]))
+        for role, cells in rows:
+            self.assertEqual(re.findall(r"<td>([^<]*)</td>", cells)[-1], "all", role)
+
     def test_self_contained(self):
         text = self.html.read_text()
         self.assertNotRegex(text, r"(?i)\b(src|href)=|https?://|@import|url\(")

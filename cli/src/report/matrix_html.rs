@@ -113,7 +113,11 @@ pub fn matrix(p: &Policy, usage: Option<&BTreeMap<String, RoleActivity>>) -> Str
 }
 
 pub fn conditions(p: &Policy) -> String {
-    let mut s = String::from("<table id=\"conditions\"><thead><tr><th>role</th><th>MFA</th><th>IP allowlist</th><th>session age</th></tr></thead>\n");
+    let heads: String = conditions::COLUMNS
+        .iter()
+        .map(|(_, h)| format!("<th>{h}</th>"))
+        .collect();
+    let mut s = format!("<table id=\"conditions\"><thead><tr><th>role</th>{heads}</tr></thead>\n");
     for r in p.roles() {
         let c: Vec<String> = conditions::of(p, r)
             .into_iter()
