@@ -167,19 +167,21 @@ impl Activity {
 /// A reader that hashes every byte it hands on.
 struct Hashing<'h, R> {
     inner: R,
-    hasher: &'h mut Sha256,
+    hasher: Option<&'h mut Sha256>,
 }
 
 impl<R: Read> Read for Hashing<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(buf.get(..n).unwrap_or_default());
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(buf.get(..n).unwrap_or_default());
+        }
         Ok(n)
     }
 }
 
 /// The file, plain or gzip, hashed as it is read.
-fn open<'h>(path: &str, hasher: &'h mut Sha256) -> Result<Box<dyn BufRead + 'h>> {
+fn open<'h>(path: &str, hasher: Option<&'h mut Sha256>) -> Result<Box<dyn BufRead + 'h>> {
     let f = std::fs::File::open(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
     let mut f = Hashing { inner: f, hasher };
     let mut magic = [0u8; 2];
@@ -194,12 +196,12 @@ fn open<'h>(path: &str, hasher: &'h mut Sha256) -> Result<Box<dyn BufRead + 'h>>
     })
 }
 
-/// Reads one file into `a`; returns its line count and SHA-256.
-fn read_file(a: &mut Activity, path: &str) -> Result<LogFile> {
+/// Reads one file into `a`; returns its line count and, with `hash`, its SHA-256 (else empty).
+fn read_file(a: &mut Activity, path: &str, hash: bool) -> Result<LogFile> {
     let mut hasher = Sha256::new();
     let mut lines = 0u64;
     {
-        let mut r = open(path, &mut hasher)?;
+        let mut r = open(path, hash.then_some(&mut hasher))?;
         let mut buf = Vec::new();
         loop {
             buf.clear();
@@ -222,15 +224,29 @@ fn read_file(a: &mut Activity, path: &str) -> Result<LogFile> {
     }
     Ok(LogFile {
         path: path.to_string(),
-        sha256: hex(&hasher.finalize()),
+        sha256: if hash {
+            hex(&hasher.finalize())
+        } else {
+            String::new()
+        },
         lines,
     })
 }
 
+/// The logs, read once, in order (`usage`).
 pub fn read(paths: &[String]) -> Result<Activity> {
+    read_all(paths, false)
+}
+
+/// The same, each file's SHA-256 taken as it is read (`report`'s provenance).
+pub fn read_hashed(paths: &[String]) -> Result<Activity> {
+    read_all(paths, true)
+}
+
+fn read_all(paths: &[String], hash: bool) -> Result<Activity> {
     let mut a = Activity::default();
     for path in paths {
-        let f = read_file(&mut a, path)?;
+        let f = read_file(&mut a, path, hash)?;
         a.files.push(f);
     }
     Ok(a)

@@ -223,7 +223,7 @@ pub fn report(path: &str, o: &Options<'_>) -> Result<ExitCode> {
     let logs = if o.logs.is_empty() {
         None
     } else {
-        let a = activity::read(o.logs)?;
+        let a = activity::read_hashed(o.logs)?;
         let cutoff = clock::cutoff(o.since, a.span.map_or(0, |s| s.1))?;
         Some((a, cutoff))
     };
