@@ -2,9 +2,13 @@
 
 use std::fmt::Write as _;
 
-use crate::{By, MatrixFormat};
-use intercom_authz_cli::access;
 use std::process::ExitCode;
+
+use intercom_authz::perm::PermSet;
+use intercom_authz::policy::Policy;
+use intercom_authz_cli::access;
+
+use crate::{By, MatrixFormat};
 
 use crate::common::*;
 use crate::conditions;
@@ -19,17 +23,10 @@ fn symbol(c: &access::Cell) -> u8 {
     }
 }
 
-pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
-    let (_, p) = compile(path)?;
-    let roles: Vec<&str> = p.roles().iter().map(|r| r.name.as_str()).collect();
-    let mfa: Vec<intercom_authz::perm::PermSet> = p
-        .roles()
-        .iter()
-        .map(|r| conditions::mfa_for(&p, r))
-        .collect();
-    // A cell: 2 = allowed, 1 = some of the body-dependent actions, 0 = denied; 3 = allowed
-    // with MFA. Routes read from the access model (`access::Cell`), as `--diff` compares them.
-    let rows: Vec<(String, Vec<u8>)> = match by {
+/// Codes per row: per route (from the access model, `access::Cell`, as `--diff` compares them)
+/// or per permission, a cell for each role.
+fn rows(p: &Policy, by: By) -> Vec<(String, Vec<u8>)> {
+    match by {
         By::Route => p
             .routes()
             .iter()
@@ -37,126 +34,158 @@ pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
                 let cells = p
                     .roles()
                     .iter()
-                    .map(|role| symbol(&access::Cell::of(&p, route, role)))
+                    .map(|role| symbol(&access::Cell::of(p, route, role)))
                     .collect();
                 (route.display.clone(), cells)
             })
             .collect(),
-        By::Permission => p
-            .permissions()
-            .map(|(id, name)| {
-                (
-                    name.to_string(),
-                    p.roles()
+        By::Permission => {
+            let mfa: Vec<PermSet> = p
+                .roles()
+                .iter()
+                .map(|r| conditions::mfa_for(p, r))
+                .collect();
+            p.permissions()
+                .map(|(id, name)| {
+                    let cells = p
+                        .roles()
                         .iter()
                         .zip(&mfa)
                         .map(|(role, mfa)| {
-                            let mfa = mfa.contains(id);
-                            u8::from(role.permissions.contains(id)) * (2 + u8::from(mfa))
+                            u8::from(role.permissions.contains(id))
+                                * (2 + u8::from(mfa.contains(id)))
                         })
-                        .collect(),
-                )
-            })
-            .collect(),
-    };
-    let head = if by == By::Route {
-        "route"
-    } else {
-        "permission"
-    };
-    let mut s = String::new();
-    match format {
-        MatrixFormat::Md => {
-            let _ = writeln!(s, "| {head} | {} |", roles.join(" | "));
-            let _ = writeln!(s, "|---|{}", ":-:|".repeat(roles.len()));
-            for (name, cells) in &rows {
-                let c: Vec<&str> = cells
-                    .iter()
-                    .map(|b| {
-                        ["·", "◐", "✓", "✓ᴹ"]
-                            .get(usize::from(*b))
-                            .copied()
-                            .unwrap_or("?")
-                    })
-                    .collect();
-                let _ = writeln!(s, "| `{name}` | {} |", c.join(" | "));
-            }
-            let _ = writeln!(s, "\n✓ allowed · denied ◐ some actions (the body decides; `explain --body` tells) ✓ᴹ allowed with MFA");
-            let heads: Vec<&str> = conditions::COLUMNS.iter().map(|(_, h)| *h).collect();
-            let _ = writeln!(
-                s,
-                "\n| role | {} |\n|---|{}",
-                heads.join(" | "),
-                "---|".repeat(heads.len())
-            );
-            for r in p.roles() {
-                let c: Vec<String> = conditions::of(&p, r)
-                    .into_iter()
-                    .map(|c| c.value.unwrap_or_else(|| "—".into()))
-                    .collect();
-                let _ = writeln!(s, "| `{}` | {} |", r.name, c.join(" | "));
-            }
-        }
-        MatrixFormat::Csv => {
-            let _ = writeln!(s, "{head},{}", roles.join(","));
-            for (name, cells) in &rows {
-                let c: Vec<String> = cells
-                    .iter()
-                    .map(|b| match b {
-                        1 => "partial".to_string(),
-                        3 => "mfa".to_string(),
-                        b => (b / 2).to_string(),
-                    })
-                    .collect();
-                let _ = writeln!(s, "\"{name}\",{}", c.join(","));
-            }
-            let conds: Vec<Vec<conditions::Condition>> =
-                p.roles().iter().map(|r| conditions::of(&p, r)).collect();
-            for (i, (name, _)) in conditions::COLUMNS.iter().enumerate() {
-                let c: Vec<String> = conds
-                    .iter()
-                    .map(|rc| {
-                        let v = rc
-                            .get(i)
-                            .and_then(|c| c.value.as_deref())
-                            .unwrap_or_default();
-                        format!("\"{}\"", v.replace('"', "'"))
-                    })
-                    .collect();
-                let _ = writeln!(s, "\"condition: {name}\",{}", c.join(","));
-            }
-        }
-        MatrixFormat::Json => {
-            let v: Vec<serde_json::Value> = rows
-                .iter()
-                .map(|(name, cells)| {
-                    let pick = |want: u8| -> Vec<&str> {
-                        roles
-                            .iter()
-                            .zip(cells)
-                            .filter(|(_, b)| **b == want)
-                            .map(|(r, _)| *r)
-                            .collect()
-                    };
-                    let mut all = pick(2);
-                    all.extend(pick(3));
-                    serde_json::json!({head: name, "roles": all, "mfa": pick(3), "partial": pick(1)})
-                })
-                .collect();
-            let conds: serde_json::Map<String, serde_json::Value> = p
-                .roles()
-                .iter()
-                .map(|r| {
-                    let c: serde_json::Map<String, serde_json::Value> = conditions::of(&p, r)
-                        .into_iter()
-                        .map(|c| (c.name.to_string(), c.value.into()))
                         .collect();
-                    (r.name.clone(), c.into())
+                    (name.to_string(), cells)
                 })
-                .collect();
-            let _ = writeln!(s, "{}", serde_json::json!({"rows": v, "conditions": conds}));
+                .collect()
         }
     }
+}
+
+/// What a matrix shows: the rows' heading, the roles, the rows.
+struct Table<'a> {
+    head: &'static str,
+    roles: Vec<&'a str>,
+    rows: Vec<(String, Vec<u8>)>,
+}
+
+fn md(p: &Policy, t: &Table<'_>) -> String {
+    let mut s = format!("| {} | {} |\n", t.head, t.roles.join(" | "));
+    let _ = writeln!(s, "|---|{}", ":-:|".repeat(t.roles.len()));
+    for (name, cells) in &t.rows {
+        let c: Vec<&str> = cells
+            .iter()
+            .map(|b| {
+                ["·", "◐", "✓", "✓ᴹ"]
+                    .get(usize::from(*b))
+                    .copied()
+                    .unwrap_or("?")
+            })
+            .collect();
+        let _ = writeln!(s, "| `{name}` | {} |", c.join(" | "));
+    }
+    let _ = writeln!(s, "\n✓ allowed · denied ◐ some actions (the body decides; `explain --body` tells) ✓ᴹ allowed with MFA");
+    let heads: Vec<&str> = conditions::COLUMNS.iter().map(|(_, h)| *h).collect();
+    let _ = writeln!(
+        s,
+        "\n| role | {} |\n|---|{}",
+        heads.join(" | "),
+        "---|".repeat(heads.len())
+    );
+    for r in p.roles() {
+        let c: Vec<String> = conditions::of(p, r)
+            .into_iter()
+            .map(|c| c.value.unwrap_or_else(|| "—".into()))
+            .collect();
+        let _ = writeln!(s, "| `{}` | {} |", r.name, c.join(" | "));
+    }
+    s
+}
+
+/// CSV (`csv.rs`): a row per route or permission (`1`, `0`, `partial`, `mfa`), then a row per
+/// condition (`condition: mfa`, …).
+fn csv(p: &Policy, t: &Table<'_>) -> String {
+    let mut head = vec![t.head];
+    head.extend(&t.roles);
+    let mut s = crate::csv::row(&head);
+    for (name, cells) in &t.rows {
+        let mut fields = vec![name.as_str()];
+        fields.extend(cells.iter().map(|b| match b {
+            1 => "partial",
+            3 => "mfa",
+            2 => "1",
+            _ => "0",
+        }));
+        s += &crate::csv::row(&fields);
+    }
+    let conds: Vec<Vec<conditions::Condition>> =
+        p.roles().iter().map(|r| conditions::of(p, r)).collect();
+    for (i, (name, _)) in conditions::COLUMNS.iter().enumerate() {
+        let label = format!("condition: {name}");
+        let mut fields = vec![label.as_str()];
+        fields.extend(conds.iter().map(|rc| {
+            rc.get(i)
+                .and_then(|c| c.value.as_deref())
+                .unwrap_or_default()
+        }));
+        s += &crate::csv::row(&fields);
+    }
+    s
+}
+
+/// `{rows: [{route|permission, roles, mfa, partial}], conditions: {role: {name: value}}}`.
+fn json(p: &Policy, t: &Table<'_>) -> String {
+    let rows: Vec<serde_json::Value> = t
+        .rows
+        .iter()
+        .map(|(name, cells)| {
+            let pick = |want: u8| -> Vec<&str> {
+                t.roles
+                    .iter()
+                    .zip(cells)
+                    .filter(|(_, b)| **b == want)
+                    .map(|(r, _)| *r)
+                    .collect()
+            };
+            let mut all = pick(2);
+            all.extend(pick(3));
+            serde_json::json!({t.head: name, "roles": all, "mfa": pick(3), "partial": pick(1)})
+        })
+        .collect();
+    let conds: serde_json::Map<String, serde_json::Value> = p
+        .roles()
+        .iter()
+        .map(|r| {
+            let c: serde_json::Map<String, serde_json::Value> = conditions::of(p, r)
+                .into_iter()
+                .map(|c| (c.name.to_string(), c.value.into()))
+                .collect();
+            (r.name.clone(), c.into())
+        })
+        .collect();
+    format!(
+        "{}\n",
+        serde_json::json!({"rows": rows, "conditions": conds})
+    )
+}
+
+pub fn matrix(path: &str, format: MatrixFormat, by: By) -> Result<ExitCode> {
+    let (_, p) = compile(path)?;
+    let t = Table {
+        head: if by == By::Route {
+            "route"
+        } else {
+            "permission"
+        },
+        roles: p.roles().iter().map(|r| r.name.as_str()).collect(),
+        rows: rows(&p, by),
+    };
+    let s = match format {
+        MatrixFormat::Md => md(&p, &t),
+        MatrixFormat::Csv => csv(&p, &t),
+        MatrixFormat::Json => json(&p, &t),
+    };
     out!("{s}");
     Ok(ExitCode::SUCCESS)
 }
