@@ -82,6 +82,10 @@ fn settings(p: &Policy) -> Vec<Fact> {
             s.workspace_scopes.map(|w| format!("[{}]", w.join(" "))),
         ),
         ("unknown_versions", named(s.unknown_versions)),
+        (
+            "known versions",
+            s.known_versions.map(|(a, b)| format!("{a} to {b}")),
+        ),
         ("paths", named(s.paths)),
     ]
 }

@@ -766,6 +766,7 @@ impl Policy {
             token_grants: self.token_grants,
             default_role: self.default_role.as_deref(),
             max_session_age: self.max_session_age,
+            known_versions: self.known_versions,
         }
     }
 }
@@ -773,7 +774,7 @@ impl Policy {
 /// The policy-wide settings of a compiled policy ([`Policy::settings`]): what the fields of
 /// [`PolicyConfig`] of the same names became.
 #[derive(Debug, Clone, Copy)]
-#[allow(missing_docs)] // each field is its `PolicyConfig` namesake, compiled
+#[allow(missing_docs)] // each field is its `PolicyConfig` namesake, compiled (but one)
 pub struct Settings<'a> {
     pub workspace: Option<&'a str>,
     pub scopes: ScopeMode,
@@ -787,6 +788,9 @@ pub struct Settings<'a> {
     pub token_grants: bool,
     pub default_role: Option<&'a str>,
     pub max_session_age: Option<u64>,
+    /// Not a field of `PolicyConfig`: the first and last API version any route names (a
+    /// version outside them is `unknown_version`); `None` when no route names one.
+    pub known_versions: Option<(ApiVersion, ApiVersion)>,
 }
 
 /// A template's shape, every parameter written `{}`: `/contacts/{contact_id}/notes` →
