@@ -65,13 +65,27 @@ function esbuild(dir, args) {
 async function browse(www) {
   const server = await serve(www);
   try {
-    const { stdout } = await promisify(execFile)("chromium", [
-      "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-      `--user-data-dir=${path.join(tmp, "chromium")}`, "--dump-dom", `${server.base}/index.html`,
-    ], { timeout: 60000 });
-    return { dom: stdout, requests: server.requests };
+    return { dom: await dumpDom(`${server.base}/index.html`), requests: server.requests };
   } finally {
     server.close();
+  }
+}
+
+// Chromium's DOM of url. A browser that dies before it dumps anything (seen once in CI: exit
+// within half a second, nothing on stdout) is started once more, in a fresh profile; the page
+// is judged only on a dump.
+async function dumpDom(url) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { stdout } = await promisify(execFile)("chromium", [
+        "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        `--user-data-dir=${path.join(tmp, `chromium-${attempt}`)}`, "--dump-dom", url,
+      ], { timeout: 60000 });
+      return stdout;
+    } catch (e) {
+      if (attempt > 1 || e.stdout) throw e;
+      console.error(`chromium died before dumping (code ${e.code}, signal ${e.signal}); once more`);
+    }
   }
 }
 
