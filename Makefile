@@ -138,9 +138,12 @@ dist/js/package.json: .deps-rust .deps-clang .deps-wasm-bindgen $(NODE_TOOLS)/.o
 	done
 	cp js/package/package.json js/package/express.js js/package/express.d.ts js/package/config.d.ts js/package/check.d.ts js/package/README.md \
 	  js/package/inline.mjs js/package/inline.d.mts dist/js/
+	# The web build is an ES module (the package's own .js files are CommonJS): said so, Node
+	# loads it without guessing and TypeScript's node16/nodenext reads its declarations as ESM.
+	echo '{ "type": "module" }' > dist/js/web/package.json
 	@echo "dist/js: $$(stat -c %s dist/js/web/intercom_authz_bg.wasm) bytes of wasm ($$(gzip -9c dist/js/web/intercom_authz_bg.wasm | wc -c) gzipped), $$(stat -c %s dist/js/inline/intercom_authz_bg.mjs) in base64 ($$(gzip -9c dist/js/inline/intercom_authz_bg.mjs | wc -c) gzipped)"
 	cd dist/js && npm pack --dry-run --json > ../js-pack.json
-	@python3 -c 'import json; p = json.load(open("dist/js-pack.json"))[0]; f = [f["path"] for f in p["files"]]; w = [n for n in f if n.endswith(".wasm")]; assert w == ["web/intercom_authz_bg.wasm"], w; assert "inline/intercom_authz_bg.mjs" in f, f; print("npm package: %d bytes packed, %d installed, %d files" % (p["size"], p["unpackedSize"], len(f)))'
+	@python3 -c 'import json; p = json.load(open("dist/js-pack.json"))[0]; f = [f["path"] for f in p["files"]]; w = [n for n in f if n.endswith(".wasm")]; assert w == ["web/intercom_authz_bg.wasm"], w; assert "inline/intercom_authz_bg.mjs" in f, f; assert "web/package.json" in f, f; print("npm package: %d bytes packed, %d installed, %d files" % (p["size"], p["unpackedSize"], len(f)))'
 
 
 # ---- the WebAssembly component -------------------------------------------------------------

@@ -15,7 +15,7 @@ for config in tsconfig.*.json; do
   [ "$config" = tsconfig.base.json ] && continue
   if trace=$("$TSC" -p "$config" --traceResolution 2>&1); then
     # The declarations "intercom-authz" resolved to (web.ts and node.ts check the build too).
-    picked=$(sed -n "s|^======== Module name 'intercom-authz' was successfully resolved to '.*/dist/js/\([^']*\)'.*|\1|p" <<<"$trace" | sort -u)
+    picked=$(sed -n "s|^======== Module name 'intercom-authz[^']*' was successfully resolved to '.*/dist/js/\([^']*\)'.*|\1|p" <<<"$trace" | sort -u)
     echo "pass  $config  (intercom-authz: ${picked//$'\n'/ })"
   else
     echo "FAIL  $config"
