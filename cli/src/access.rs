@@ -90,18 +90,28 @@ fn settings(p: &Policy) -> Vec<Fact> {
     ]
 }
 
+/// The role's permissions that need MFA (all of them when the role needs it everywhere).
+pub fn mfa_for(p: &Policy, r: &Role) -> PermSet {
+    if r.mfa {
+        return r.permissions;
+    }
+    let mut out = PermSet::new();
+    for id in p
+        .mfa_permissions()
+        .iter()
+        .filter(|id| r.permissions.contains(*id))
+    {
+        out.insert(id);
+    }
+    out
+}
+
 /// A role's MFA condition: every request, some permissions, or none.
 fn mfa_condition(p: &Policy, r: &Role) -> Option<String> {
     if r.mfa {
         return Some("every request".into());
     }
-    let mut needs = PermSet::new();
-    for id in p.mfa_permissions().iter() {
-        if r.permissions.contains(id) {
-            needs.insert(id);
-        }
-    }
-    words(p.names(&needs)).map(|w| format!("for {w}"))
+    words(p.names(&mfa_for(p, r))).map(|w| format!("for {w}"))
 }
 
 /// The model of one role.
@@ -206,8 +216,10 @@ pub struct Cell {
 impl Cell {
     /// What `role` may do on `route`.
     pub fn of(p: &Policy, route: &Route, role: &Role) -> Cell {
-        let needs_mfa =
-            |set: &PermSet| role.mfa || set.iter().any(|id| p.mfa_permissions().contains(id));
+        // A held action's permissions are the role's: it needs MFA if the role always does, or
+        // if one of them does.
+        let mfa = mfa_for(p, role);
+        let needs_mfa = |set: &PermSet| role.mfa || set.iter().any(|id| mfa.contains(id));
         let vs = variants(p, route);
         let held: Vec<&(String, PermSet)> = vs
             .iter()

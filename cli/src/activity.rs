@@ -164,6 +164,23 @@ impl Activity {
     }
 }
 
+impl Activity {
+    /// Every (person, role, what they did), sorted by person, then role.
+    pub fn people(&self) -> Vec<(&str, &str, &Person)> {
+        let mut rows: Vec<(&str, &str, &Person)> = self
+            .roles
+            .iter()
+            .flat_map(|(role, r)| {
+                r.people
+                    .iter()
+                    .map(move |(who, p)| (who.as_str(), role.as_str(), p))
+            })
+            .collect();
+        rows.sort_by_key(|(who, role, _)| (*who, *role));
+        rows
+    }
+}
+
 /// A reader that hashes every byte it hands on.
 struct Hashing<'h, R> {
     inner: R,

@@ -40,15 +40,18 @@ pub fn load_value(path: &str) -> Result<serde_json::Value> {
 
 /// A configuration file: a full configuration, or a bare policy.
 pub fn load_config(path: &str) -> Result<Config> {
-    let value = load_value(path)?;
-    let cfg: Config = serde_path_to_error::deserialize(&value).map_err(|e| {
+    config_of(path, &load_value(path)?)
+}
+
+/// The configuration a file's JSON (`load_value`) holds.
+pub fn config_of(path: &str, value: &serde_json::Value) -> Result<Config> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let p = e.path().to_string();
         format!(
             "`{path}`: invalid configuration at `{p}`: {}",
             e.into_inner()
         )
-    })?;
-    Ok(cfg)
+    })
 }
 
 /// Whether the configuration has anything to verify tokens with (a bare policy has not).
@@ -60,7 +63,11 @@ pub fn has_keys(cfg: &Config) -> bool {
 }
 
 pub fn compile(path: &str) -> Result<(Config, Policy)> {
-    let cfg = load_config(path)?;
+    compile_config(path, load_config(path)?)
+}
+
+/// A configuration's policy, compiled (`path` names it in the error).
+pub fn compile_config(path: &str, cfg: Config) -> Result<(Config, Policy)> {
     let policy =
         Policy::compile(&cfg.policy).map_err(|e| format!("`{path}`: invalid policy: {e}"))?;
     Ok((cfg, policy))

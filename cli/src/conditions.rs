@@ -2,7 +2,6 @@
 //! from the access model ([`access::role_model`]), with the policy-wide allowlist folded in (a
 //! request must pass both), and conversation access with what qualifies it.
 
-use intercom_authz::perm::PermSet;
 use intercom_authz::policy::{Policy, Role};
 use intercom_authz_cli::access;
 
@@ -74,18 +73,4 @@ pub fn of(p: &Policy, r: &Role) -> Vec<Condition> {
         .collect()
 }
 
-/// The role's permissions that need MFA (all of them when the role needs it everywhere).
-pub fn mfa_for(p: &Policy, r: &Role) -> PermSet {
-    if r.mfa {
-        return r.permissions;
-    }
-    let mut out = PermSet::new();
-    for id in p
-        .mfa_permissions()
-        .iter()
-        .filter(|id| r.permissions.contains(*id))
-    {
-        out.insert(id);
-    }
-    out
-}
+pub use intercom_authz_cli::access::mfa_for;

@@ -36,11 +36,11 @@ fn config_changes(old: &serde_json::Value, new: &serde_json::Value) -> Vec<Chang
 
 /// The diff between two configuration files.
 pub fn between(old: &str, new: &str) -> Result<Diff> {
-    let (_, a) = compile(old)?;
-    let (_, b) = compile(new)?;
+    let (va, vb) = (load_value(old)?, load_value(new)?);
+    let (_, a) = compile_config(old, config_of(old, &va)?)?;
+    let (_, b) = compile_config(new, config_of(new, &vb)?)?;
     let mut d = access::diff(&a, &b);
-    d.settings
-        .extend(config_changes(&load_value(old)?, &load_value(new)?));
+    d.settings.extend(config_changes(&va, &vb));
     Ok(d)
 }
 

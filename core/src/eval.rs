@@ -496,9 +496,11 @@ fn permissions<'a>(
         }
     }
     let granted = role.permissions.union(&by_token);
+    // What the role lacks: the token's own grants cover some (named in the reasons), the rest
+    // is missing.
     let lacked = required.difference(&role.permissions);
-    d.from_token = lacked.difference(&lacked.difference(&by_token));
-    let mut missing = required.difference(&granted);
+    let mut missing = lacked.difference(&by_token);
+    d.from_token = lacked.difference(&missing);
     let reassign_check = role.reassign == Reassign::OwnUnassignedOrTeam
         && route.conversation == Kind::ById
         && policy

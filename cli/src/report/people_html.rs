@@ -74,16 +74,7 @@ fn denials(p: &Person) -> String {
 
 pub fn section(a: &Activity, found: &[Finding]) -> String {
     let m = marks(found);
-    let mut rows: Vec<(&str, &str, &Person)> = a
-        .roles
-        .iter()
-        .flat_map(|(role, r)| {
-            r.people
-                .iter()
-                .map(move |(who, p)| (who.as_str(), role.as_str(), p))
-        })
-        .collect();
-    rows.sort_by_key(|(who, role, _)| (*who, *role));
+    let rows = a.people();
     let mut s = format!("<h2 id=\"people-h\">People</h2>\n<p>{} people with a record in the logs (the record's <code>adminId</code>); ⚑ a use beyond the role (R004).</p>\n<table id=\"people\" class=\"list\"><thead><tr><th>person</th><th>role</th><th>last seen</th><th>permissions used (uses)</th><th>denied (attempts)</th></tr></thead>\n", rows.iter().map(|r| r.0).collect::<BTreeSet<_>>().len());
     for (who, role, p) in rows {
         let dormant = m.dormant.contains(who);

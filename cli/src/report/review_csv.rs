@@ -57,16 +57,7 @@ fn used(p: &Person) -> String {
 
 /// The CSV text: people sorted by id, then role.
 pub fn render(p: &Policy, a: &Activity, findings: &[Finding]) -> String {
-    let mut rows: Vec<(&str, &str, &Person)> = a
-        .roles
-        .iter()
-        .flat_map(|(role, r)| {
-            r.people
-                .iter()
-                .map(move |(who, p)| (who.as_str(), role.as_str(), p))
-        })
-        .collect();
-    rows.sort_by_key(|(who, role, _)| (*who, *role));
+    let rows = a.people();
     let about = about(findings);
     let mut s = row(&HEADER);
     for (who, role, person) in rows {
