@@ -43,6 +43,7 @@ pub mod identity;
 pub use authorizer::guard;
 pub mod pem;
 pub mod token;
+pub mod upstream;
 
 #[cfg(feature = "ring-verify")]
 pub mod ring_verify;

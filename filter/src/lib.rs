@@ -111,7 +111,7 @@ struct Shared {
     authz: Authorizer,
     metrics: Metrics,
     intercom_token: Option<String>,
-    /// Request headers removed before the upstream sees an allowed request (see [`stripped`]).
+    /// Request headers removed before the upstream sees an allowed request (see [`intercom_authz::upstream::stripped`]).
     strip: Vec<String>,
     /// [`Authorizer::credential_header`], once.
     credential_header: String,
@@ -177,39 +177,6 @@ fn send_denial(out: &Outcome, request_id: Option<&str>) {
         );
         host::reset_request();
     }
-}
-
-/// Headers a Rack/Rails upstream would act on that the filter does not judge: method
-/// overrides (Rack::MethodOverride reads `X-HTTP-Method-Override` on a POST) and path rewrites
-/// (`X-Original-URL`, `X-Rewrite-URL`), and the underscore spellings of the identity headers
-/// the filter sets (CGI/Rack read `x_authz_role` as `x-authz-role`). Envoy's
-/// `headers_with_underscores_action: REJECT_REQUEST` (shipped) refuses underscores first; this
-/// holds where a host does not.
-const OVERRIDE_HEADERS: [&str; 5] = [
-    "x-http-method-override",
-    "x-http-method",
-    "x-method-override",
-    "x-original-url",
-    "x-rewrite-url",
-];
-
-fn stripped(authz: &Authorizer) -> Vec<String> {
-    let up = &authz.config().upstream;
-    let mut out: Vec<String> = OVERRIDE_HEADERS.iter().map(|h| h.to_string()).collect();
-    let cred = authz.credential_header();
-    for h in [
-        up.role_header.as_deref(),
-        up.subject_header.as_deref(),
-        Some(cred.as_str()),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        if h.contains('-') {
-            out.push(h.replace('-', "_"));
-        }
-    }
-    out
 }
 
 /// A request context: judged by a configured root, or answered 503 by one without a

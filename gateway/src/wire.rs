@@ -1,0 +1,228 @@
+//! `wasi:http` and `wasi:io` at arm's length: fields as pairs, bodies read with a limit and a
+//! deadline, streamed without one, requests sent and answers awaited. Nothing here decides.
+
+use std::format;
+use std::io::{Read, Write};
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use wasip2::clocks::monotonic_clock;
+use wasip2::http::outgoing_handler;
+use wasip2::http::types::{
+    ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
+    OutgoingResponse, RequestOptions, ResponseOutparam, Scheme,
+};
+use wasip2::io::streams::{InputStream, StreamError};
+
+/// Header pairs, names lower case.
+pub type Pairs = Vec<(String, Vec<u8>)>;
+
+/// A method as it is spelled on the wire.
+pub fn method_name(m: &Method) -> String {
+    match m {
+        Method::Get => "GET".into(),
+        Method::Head => "HEAD".into(),
+        Method::Post => "POST".into(),
+        Method::Put => "PUT".into(),
+        Method::Delete => "DELETE".into(),
+        Method::Connect => "CONNECT".into(),
+        Method::Options => "OPTIONS".into(),
+        Method::Trace => "TRACE".into(),
+        Method::Patch => "PATCH".into(),
+        Method::Other(s) => s.clone(),
+    }
+}
+
+fn method_of(name: &str) -> Method {
+    match name {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        "PATCH" => Method::Patch,
+        "OPTIONS" => Method::Options,
+        other => Method::Other(other.to_string()),
+    }
+}
+
+/// The fields as pairs (names lower case).
+pub fn pairs(f: &Fields) -> Pairs {
+    f.entries()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
+}
+
+/// The first value of `name`.
+pub fn first<'a>(pairs: &'a Pairs, name: &str) -> Option<&'a [u8]> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_slice())
+}
+
+/// Fields from pairs; a pair the host refuses (a forbidden or malformed header) is left out.
+pub fn fields(pairs: &[(String, Vec<u8>)]) -> Fields {
+    let f = Fields::new();
+    for (k, v) in pairs {
+        let _ = f.append(k, v);
+    }
+    f
+}
+
+/// How reading a body ended short.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Short {
+    /// Longer than the limit.
+    TooLarge,
+    /// Not all there by the deadline.
+    Timeout,
+    /// The stream failed.
+    Failed(String),
+}
+
+/// Reads a whole body, up to `max` bytes, by `deadline_ms` from now.
+pub fn read_all(stream: &InputStream, max: usize, deadline_ms: u64) -> Result<Vec<u8>, Short> {
+    let timer = monotonic_clock::subscribe_duration(deadline_ms.saturating_mul(1_000_000));
+    let mut out = Vec::new();
+    loop {
+        match stream.read(65_536) {
+            Ok(chunk) if chunk.is_empty() => {
+                let ready = wasip2::io::poll::poll(&[&stream.subscribe(), &timer]);
+                if !ready.contains(&0) {
+                    return Err(Short::Timeout);
+                }
+            }
+            Ok(chunk) => {
+                out.extend_from_slice(&chunk);
+                if out.len() > max {
+                    return Err(Short::TooLarge);
+                }
+            }
+            Err(StreamError::Closed) => return Ok(out),
+            Err(StreamError::LastOperationFailed(e)) => {
+                return Err(Short::Failed(e.to_debug_string()))
+            }
+        }
+    }
+}
+
+/// The body of an incoming request or response, consumed.
+pub struct BodyIn {
+    body: IncomingBody,
+    stream: InputStream,
+}
+
+impl BodyIn {
+    /// Takes the body's stream.
+    pub fn open(body: IncomingBody) -> Result<BodyIn, String> {
+        let stream = body
+            .stream()
+            .map_err(|()| "the body's stream was taken already".to_string())?;
+        Ok(BodyIn { body, stream })
+    }
+
+    /// Reads it whole (see [`read_all`]).
+    pub fn read_all(&self, max: usize, deadline_ms: u64) -> Result<Vec<u8>, Short> {
+        read_all(&self.stream, max, deadline_ms)
+    }
+
+    /// Copies what is left into `out`, as it arrives.
+    pub fn copy_to(self, out: &mut wasip2::io::streams::OutputStream) -> Result<(), String> {
+        let BodyIn { body, mut stream } = self;
+        let r = std::io::copy(&mut (&mut stream as &mut dyn Read), out as &mut dyn Write);
+        drop(stream);
+        drop(body);
+        r.map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+/// A request to send upstream.
+pub struct Outgoing<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub https: bool,
+    pub authority: &'a str,
+    pub headers: Pairs,
+    pub timeout_ms: Option<u64>,
+}
+
+/// What goes in the request's body.
+pub enum SendBody<'a> {
+    None,
+    Bytes(&'a [u8]),
+    Stream(BodyIn),
+}
+
+/// Sends a request and waits for the answer's head.
+pub fn send(req: Outgoing<'_>, body: SendBody<'_>) -> Result<IncomingResponse, String> {
+    let r = OutgoingRequest::new(fields(&req.headers));
+    let scheme = if req.https {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    let set = [
+        r.set_method(&method_of(req.method)),
+        r.set_path_with_query(Some(req.path)),
+        r.set_scheme(Some(&scheme)),
+        r.set_authority(Some(req.authority)),
+    ];
+    if set.iter().any(Result::is_err) {
+        return Err(format!("the host refused `{} {}`", req.method, req.path));
+    }
+    let out_body = r.body().map_err(|()| "no request body".to_string())?;
+    let options = req.timeout_ms.map(|ms| {
+        let o = RequestOptions::new();
+        let ns = ms.saturating_mul(1_000_000);
+        let _ = o.set_connect_timeout(Some(ns));
+        let _ = o.set_first_byte_timeout(Some(ns));
+        o
+    });
+    let pending = outgoing_handler::handle(r, options).map_err(|e| describe(&e))?;
+    write_body(out_body, body)?;
+    pending.subscribe().block();
+    match pending.get() {
+        Some(Ok(Ok(resp))) => Ok(resp),
+        Some(Ok(Err(e))) => Err(describe(&e)),
+        Some(Err(())) | None => Err("no answer".into()),
+    }
+}
+
+fn write_body(out_body: OutgoingBody, body: SendBody<'_>) -> Result<(), String> {
+    {
+        let mut w = out_body
+            .write()
+            .map_err(|()| "no request body stream".to_string())?;
+        match body {
+            SendBody::None => {}
+            SendBody::Bytes(b) => w.write_all(b).map_err(|e| e.to_string())?,
+            SendBody::Stream(s) => s.copy_to(&mut w)?,
+        }
+        w.flush().map_err(|e| e.to_string())?;
+    }
+    OutgoingBody::finish(out_body, None).map_err(|e| describe(&e))
+}
+
+/// An error code in words.
+pub fn describe(e: &ErrorCode) -> String {
+    format!("{e:?}")
+}
+
+/// Answers the client: status, headers, then the body.
+pub fn respond(
+    out: ResponseOutparam,
+    status: u16,
+    headers: &[(String, Vec<u8>)],
+    body: SendBody<'_>,
+) {
+    let resp = OutgoingResponse::new(fields(headers));
+    let _ = resp.set_status_code(status);
+    let Ok(out_body) = resp.body() else {
+        return;
+    };
+    ResponseOutparam::set(out, Ok(resp));
+    // The head is sent: a failure now can only cut the body short.
+    let _ = write_body(out_body, body);
+}
