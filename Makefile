@@ -31,6 +31,7 @@ WASM_CC := CC_wasm32_wasip1=clang-19 AR_wasm32_wasip1=llvm-ar-19 CFLAGS_wasm32_w
   CC_wasm32_wasip2=clang-19 AR_wasm32_wasip2=llvm-ar-19 CFLAGS_wasm32_wasip2=-Oz
 JS_WASM := target/wasm32-unknown-unknown/wasm/intercom_authz_js.wasm
 COMPONENT := dist/intercom_authz.component.wasm
+GATEWAY := dist/intercom_authz.gateway.wasm
 JCO_OUT := tests/node/build/jco
 # What the node build reads its module with (sed replacement, one line): the same read, and when
 # the file is not there (a bundle), an error naming the entry that carries it inside.
@@ -38,7 +39,7 @@ NODE_WASM_READ := let wasmBytes; try { wasmBytes = require('fs').readFileSync(wa
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test fuzz test-fuzz test-report size bench-filter test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-readme test-sdk image soak wasm js component demo bench bench-wasm bench-envoy bench-hostcalls bench-reload bench-ecds bench-js deps clean
+.PHONY: all build test fuzz test-fuzz test-report size bench-filter test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-gateway test-readme test-sdk image soak wasm js component gateway demo bench bench-wasm bench-envoy bench-hostcalls bench-reload bench-ecds bench-js deps clean
 
 all: build
 
@@ -158,8 +159,18 @@ $(COMPONENT): .deps-rust .deps-clang $(NODE_TOOLS)/.ok $(LIB_SOURCES) component/
 	$(NODE_TOOLS)/.bin/jco opt $(COMPONENT_RAW) -o $@ --quiet -- $(WASM_OPT_FLAGS)
 	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped), before jco opt $$(stat -c %s $(COMPONENT_RAW))"
 
+# ---- the gateway: a wasi:http/proxy component (gateway/), the same way as the component ------
+gateway: $(GATEWAY)
+
+GATEWAY_RAW := target/wasm32-wasip2/wasm/intercom_authz_gateway.wasm
+$(GATEWAY): .deps-rust .deps-clang $(NODE_TOOLS)/.ok $(LIB_SOURCES) gateway/Cargo.toml $(wildcard gateway/src/*.rs)
+	$(WASM_CC) cargo rustc -p intercom-authz-gateway --lib --profile wasm --target wasm32-wasip2 --crate-type cdylib
+	@mkdir -p dist
+	$(NODE_TOOLS)/.bin/jco opt $(GATEWAY_RAW) -o $@ --quiet -- $(WASM_OPT_FLAGS)
+	@echo "$@: $$(stat -c %s $@) bytes ($$(gzip -9c $@ | wc -c) gzipped), before jco opt $$(stat -c %s $(GATEWAY_RAW))"
+
 # ---- tests ---------------------------------------------------------------------------------
-test: test-lint test-nostd test-rust test-envoy test-istio test-js test-component test-readme test-sdk test-report test-fuzz
+test: test-lint test-nostd test-rust test-envoy test-istio test-js test-component test-gateway test-readme test-sdk test-report test-fuzz
 	@echo "make test: all passed"
 
 # Natively: the core, the std layer (verifying with ring, as shipped) and the CLI. The filter,
@@ -176,8 +187,9 @@ test-lint: .deps-rust .deps-clang
 	cargo clippy -p intercom-authz --lib --no-default-features --features ring-verify -- -D warnings
 	$(WASM_CC) cargo clippy -p intercom-authz-js --lib --target wasm32-unknown-unknown -- -D warnings
 	$(WASM_CC) cargo clippy -p intercom-authz-component --lib --target wasm32-wasip2 -- -D warnings
+	$(WASM_CC) cargo clippy -p intercom-authz-gateway --lib --target wasm32-wasip2 -- -D warnings
 	# No import circle between the files of a crate (every `crate::` path read; tools/circles.py).
-	python3 tests/circles.py core/src src filter/src js/src component/src cli/src
+	python3 tests/circles.py core/src src filter/src js/src component/src gateway/src cli/src
 
 test-nostd: .deps-rust
 	cargo build -p intercom-authz-core --lib --target x86_64-unknown-none
@@ -230,6 +242,12 @@ test-component: $(COMPONENT) $(VENV)/.ok $(NODE_TOOLS)/.ok
 	# A Rust host (wasmtime::component::bindgen! on wit/): its output is examples/component-host/expected.txt.
 	cargo build --release --locked --manifest-path examples/component-host/Cargo.toml
 	examples/component-host/target/release/component-host $(COMPONENT) | diff -u examples/component-host/expected.txt -
+
+# The gateway under `jco serve` (npm) on loopback in front of the mock Intercom: the corpus, nothing
+# denied reaching the mock, lookups, judged answers, slow and huge bodies, bad settings.
+test-gateway: $(GATEWAY) $(VENV)/.ok $(NODE_TOOLS)/.ok
+	cargo test --test decisions
+	$(PY) -m unittest -v tests/gateway/test_gateway.py
 
 # Every example of the npm README and of the README's JavaScript and component sections, as
 # written, from the packed tarball.
@@ -328,7 +346,7 @@ bench-filter: $(WASM) $(NOOP_WASM)
 
 # What the modules weigh, and what weighs in the filter (twiggy on the module before wasm-opt,
 # which still has its function names): bytes per crate and the largest items.
-size: $(WASM) .deps-twiggy
+size: $(WASM) $(GATEWAY) .deps-twiggy
 	python3 benches/size.py twiggy $(CARGO_WASM)
 
 .deps-twiggy:

@@ -15,7 +15,8 @@ import sys
 from collections import Counter
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SHIPPED = ["dist/intercom_authz.wasm", "dist/js/web/intercom_authz_bg.wasm", "dist/intercom_authz.component.wasm"]
+SHIPPED = ["dist/intercom_authz.wasm", "dist/js/web/intercom_authz_bg.wasm", "dist/intercom_authz.component.wasm",
+           "dist/intercom_authz.gateway.wasm"]
 
 
 def crate(name):

@@ -27,7 +27,8 @@ const HOP_BY_HOP: [&str; 10] = [
 /// How the body goes upstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyLength {
-    /// No body.
+    /// No body: `content-length: 0` where the method carries content (POST, PUT, PATCH), so the
+    /// host does not send an empty chunked body Intercom's side must parse.
     None,
     /// These many bytes, held (read for the decision) or replaced.
     Known(usize),
@@ -36,7 +37,13 @@ pub enum BodyLength {
 }
 
 /// The request headers Intercom gets.
-pub fn request_headers(s: &Settings, out: &Outcome, incoming: &Pairs, body: BodyLength) -> Pairs {
+pub fn request_headers(
+    s: &Settings,
+    method: &str,
+    out: &Outcome,
+    incoming: &Pairs,
+    body: BodyLength,
+) -> Pairs {
     let cfg = s.authz.config();
     let up = &cfg.upstream;
     let cred = s.authz.credential_header();
@@ -77,6 +84,9 @@ pub fn request_headers(s: &Settings, out: &Outcome, incoming: &Pairs, body: Body
             if let Some((_, v)) = incoming.iter().find(|(k, _)| k == "content-length") {
                 h.push(("content-length".into(), v.clone()));
             }
+        }
+        BodyLength::None if matches!(method, "POST" | "PUT" | "PATCH") => {
+            set("content-length", "0".into());
         }
         BodyLength::None => {}
     }
@@ -147,7 +157,7 @@ mod tests {
             ("accept", "application/json"),
             ("content-length", "12"),
         ]);
-        let h = request_headers(&s, &out, &incoming, BodyLength::Known(5));
+        let h = request_headers(&s, "POST", &out, &incoming, BodyLength::Known(5));
         let got: Vec<(&str, &[u8])> = h.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
         assert_eq!(
             got,

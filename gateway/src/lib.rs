@@ -261,7 +261,7 @@ fn forward(
             path,
             https: s.upstream.https,
             authority: &s.upstream.authority,
-            headers: forward::request_headers(s, out, &head.headers, length),
+            headers: forward::request_headers(s, &head.method, out, &head.headers, length),
             timeout_ms: None,
         },
         send_body,
@@ -275,14 +275,15 @@ fn forward(
     let Some(answer) = resp.consume().ok().and_then(|b| BodyIn::open(b).ok()) else {
         return unreachable_upstream(client, "the answer has no body stream");
     };
-    if out.guard.is_none() || !(200..300).contains(&status) {
+    if out.guard.is_none() {
         let h = forward::response_headers(&headers, None);
         return wire::respond(client, status, &h, SendBody::Stream(answer));
     }
     judge(s, out, status, &headers, answer, request_id, client);
 }
 
-/// A guarded read's answer: read whole, then passed, redacted or refused.
+/// A guarded read's answer, whatever its status (a 304 or 206 has nothing to judge): read
+/// whole, then passed, redacted or refused.
 fn judge(
     s: &Settings,
     out: &Outcome,
@@ -310,7 +311,9 @@ fn judge(
             wire::respond(client, status, &h, SendBody::Bytes(&body));
         }
         ResponseVerdict::Redacted { body, .. } => {
-            let h = forward::response_headers(headers, Some(body.len()));
+            // The original body's validators do not describe this one.
+            let mut h = forward::response_headers(headers, Some(body.len()));
+            h.retain(|(k, _)| !guard::VALIDATORS.contains(&k.as_str()));
             wire::respond(client, status, &h, SendBody::Bytes(&body));
         }
         ResponseVerdict::Deny(denied) => deny(client, &denied, request_id),

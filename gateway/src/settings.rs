@@ -47,6 +47,7 @@ impl Settings {
     /// Reads the settings from `var` (the environment, or a test's map).
     pub fn read(var: &dyn Fn(&str) -> Option<String>) -> Result<Settings, String> {
         let json = var(CONFIG_VAR)
+            .filter(|c| !c.trim().is_empty())
             .ok_or_else(|| format!("`{CONFIG_VAR}` is not set (the configuration, as JSON)"))?;
         let authz = Authorizer::from_json_embedded(&json, "the gateway")
             .map_err(|e| format!("`{CONFIG_VAR}`: {e}"))?;

@@ -26,6 +26,9 @@ import subprocess
 import sys
 import tempfile
 import yaml
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+import corpus_http  # noqa: E402  (tests/corpus_http.py)
 import threading
 import time
 import unittest
@@ -691,94 +694,12 @@ class Corpus(unittest.TestCase):
             cls.results.append((i, c, status, h, body))
 
     def test_same_decisions_as_the_core(self):
-        failures = []
-        for i, c, status, h, body in self.results:
-            e = c["expect"]
-            where = f'{c["file"]} / {c["description"]}'
-            if c["description"] in ENVOY_REFUSES:
-                if status != 400 or "x-intercom-authz-code" in h:
-                    failures.append(f"{where}: expected Envoy's own 400, got {status} {h.get('x-intercom-authz-code')}")
-                continue
-            if c["description"] in ENVOY_REWRITES:
-                if status != 200:
-                    failures.append(f"{where}: Envoy rewrites this to {ENVOY_REWRITES[c['description']][0]}, which is allowed; got {status}")
-                continue
-            # The mock sends `etag` and `last-modified` with every case answer: a redacted or
-            # refused answer must not carry the original body's validators.
-            if (e.get("redacted") or (e["decision"] == "deny" and (c.get("upstream") or {}).get("response"))) \
-                    and ("etag" in h or "last-modified" in h):
-                failures.append(f"{where}: a redacted or refused answer kept etag/last-modified")
-            if e["decision"] == "allow":
-                want = (e.get("response") or {}).get("status", 200)
-                if status != want:
-                    failures.append(f"{where}: want allow, got {status} {body[:200]!r}")
-                elif e.get("response") and json.loads(body) != e["response"]["body"]:
-                    # Conversation access: what the client sees is the judged (maybe redacted) answer.
-                    failures.append(f"{where}: response {body[:300]!r}, the core's {json.dumps(e['response']['body'])[:300]}")
-                continue
-            try:
-                got = json.loads(body)
-            except ValueError:
-                failures.append(f"{where}: want {e['status']} {e['code']}, got {status} {body[:200]!r}")
-                continue
-            if status != e["status"] or got.get("code") != e["code"] or h.get("x-intercom-authz-code") != e["code"]:
-                failures.append(f"{where}: want {e['status']} {e['code']}, got {status} {got.get('code')}")
-            elif body != c["deny_body"].encode():
-                failures.append(f"{where}: deny body {body!r}, the core's {c['deny_body']!r}")
-            for k, field in [("required", "required"), ("route", "route"), ("role", "currentRole")]:
-                if e.get(k) and got.get(field) != e[k]:
-                    failures.append(f"{where}: {field} {got.get(field)!r}, want {e[k]!r}")
-            if status == 401 and not h.get("www-authenticate", "").startswith("Bearer realm="):
-                failures.append(f"{where}: 401 without WWW-Authenticate")
-            if h.get("content-type") != "application/json":
-                failures.append(f"{where}: content-type {h.get('content-type')}")
+        failures = corpus_http.decision_failures(self.results, ENVOY_REFUSES, ENVOY_REWRITES)
         self.assertEqual(failures, [], "\n".join(failures))
         self.assertGreaterEqual(len(self.results), 500)
 
     def test_nothing_denied_reaches_the_upstream(self):
-        seen = {}
-        for r in upstream_records():
-            cid = r["headers"].get("x-case-id")
-            if cid is not None:
-                seen.setdefault(int(cid), []).append(r)
-        leaks, wrong = [], []
-        for i, c, status, h, body in self.results:
-            got = seen.get(i, [])
-            if c["description"] in ENVOY_REWRITES:
-                want = ENVOY_REWRITES[c["description"]][0]
-                if [g["path"] for g in got] != [want]:
-                    wrong.append(f'{c["description"]}: upstream received {[g["path"] for g in got]}, judged {want}')
-                continue
-            # Denied on the response (conversation access): the request went on, its answer did not.
-            on_response = c["expect"]["decision"] == "deny" and (c.get("upstream") or {}).get("response") \
-                and c["expect"]["code"] in ("conversation_not_accessible", "response_not_judgeable")
-            if (c["expect"]["decision"] == "deny" and not on_response) or c["description"] in ENVOY_REFUSES:
-                if got:
-                    leaks.append(f'{c["file"]} / {c["description"]}: upstream received {got[0]["method"]} {got[0]["path"]}')
-                continue
-            if len(got) != 1:
-                wrong.append(f'{c["description"]}: upstream received {len(got)} requests')
-                continue
-            # The upstream got the canonical path that was judged, and never the caller's JWT.
-            canon = c["expect"].get("canonical_path")
-            upath = got[0]["path"].split("?")[0]
-            if canon and upath != canon:
-                wrong.append(f'{c["description"]}: upstream path {upath}, judged {canon}')
-            if got[0]["headers"].get("authorization", "").startswith("Bearer ey"):
-                wrong.append(f'{c["description"]}: the caller\'s JWT reached the upstream')
-            if c["config"] == "trusted" and "x-jwt-payload" in got[0]["headers"]:
-                wrong.append(f'{c["description"]}: the trusted payload header reached the upstream')
-            # A restricted role's search: Intercom gets the rewritten query, nothing else.
-            want_body = c["expect"].get("forward_body")
-            if want_body is not None and json.loads(got[0]["body"] or "null") != want_body:
-                wrong.append(f'{c["description"]}: upstream body {got[0]["body"][:300]}, want {json.dumps(want_body)[:300]}')
-            if want_body is not None and got[0]["headers"].get("content-length") != str(len(got[0]["body"].encode())):
-                wrong.append(f'{c["description"]}: upstream content-length {got[0]["headers"].get("content-length")}')
-            # A judged read goes unconditional: no 304 or 206 to judge.
-            if c["expect"].get("response") or c["expect"]["code"] == "response_not_judgeable":
-                cond = [k for k in ("if-none-match", "if-modified-since", "range", "if-range") if k in got[0]["headers"]]
-                if cond:
-                    wrong.append(f'{c["description"]}: a judged read reached the upstream with {cond}')
+        leaks, wrong = corpus_http.upstream_failures(self.results, upstream_records(), ENVOY_REFUSES, ENVOY_REWRITES)
         self.assertEqual(leaks, [], "\n".join(leaks))
         self.assertEqual(wrong, [], "\n".join(wrong))
 

@@ -1,0 +1,311 @@
+"""The gateway (`make gateway`: dist/intercom_authz.gateway.wasm, a `wasi:http/proxy` component)
+under `jco serve` (npm, tests/node) on loopback, in front of the mock Intercom
+(tests/mock_intercom.py, answering each corpus case as it says):
+
+- the whole decision corpus, one gateway per configuration: the same statuses, codes and deny
+  bytes as the core, the judged (redacted, refused) answers of conversation access with the
+  gateway's own lookups, nothing denied reaching the mock, and what does reach it carrying the
+  workspace token (from the environment), never the caller's;
+- what the gateway refuses to run with (a JWKS to fetch, a trusted payload header, no workspace
+  token), each named in a 503 `not_configured`, nothing sent upstream;
+- bodies: a slow body within the deadline, one that never ends (408), one over the limit (413),
+  and a large one the decision does not read, streamed to Intercom whole.
+
+`make test-gateway` builds the gateway and materializes the corpus first (`cargo test --test
+decisions`). Nothing here is skipped: a missing jco, gateway or corpus is a failure."""
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests/envoy"))
+import corpus_http  # noqa: E402  (tests/corpus_http.py)
+from test_envoy import free_port, raw_request, read_jsonl, slow_request  # noqa: E402
+
+JCO = ROOT / "tests/node/node_modules/.bin/jco"
+GATEWAY = ROOT / "dist/intercom_authz.gateway.wasm"
+CORPUS = ROOT / "target/tmp/corpus.json"
+WORKSPACE_TOKEN = "gw-workspace-token-0123"
+
+# What Node's HTTP parser (under jco serve) refuses before the gateway sees the request: its
+# own 400 (no body, no code), never ours. Envoy refuses the same (tests/envoy/test_envoy.py).
+NODE_REFUSES = {
+    "a non-ASCII byte is refused",
+    "a lower-case method is denied",
+    "a byte 0xFF in the path is non_canonical_path",
+    "a byte 0x80 in a path segment is non_canonical_path",
+    "an overlong UTF-8 slash (C0 AF) in the path is non_canonical_path",
+    "a byte 0xFF in the query is non_canonical_path",
+    "a Latin-1 byte in a query key is non_canonical_path",
+    "a byte 0xFF in the method is refused",
+}
+# What it rewrites first (description -> (path the upstream gets, decision)).
+NODE_REWRITES = {}
+
+
+class Env:
+    tmp = None
+    procs = []
+    corpus = None
+    ports = {}
+    record = None
+    upstream_port = None
+
+
+def start(cmd, log, env=None):
+    out = open(log, "w")
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                         env=dict(os.environ, **(env or {})))
+    out.close()
+    Env.procs.append(p)
+    return p
+
+
+def wait_port(port, proc, log, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"the process for port {port} exited with {proc.returncode}:\n{pathlib.Path(log).read_text()[-3000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"port {port} did not open in {timeout}s:\n{pathlib.Path(log).read_text()[-3000:]}")
+
+
+def gateway_env(config, **extra):
+    """The settings as a platform hands them over: the configuration, where Intercom is, the
+    workspace token in its own variable, the header the platform puts the client's address in."""
+    env = {
+        "INTERCOM_AUTHZ_CONFIG": json.dumps(config),
+        "INTERCOM_AUTHZ_UPSTREAM": f"http://127.0.0.1:{Env.upstream_port}",
+        "INTERCOM_TOKEN": WORKSPACE_TOKEN,
+        "INTERCOM_AUTHZ_CLIENT_IP_HEADER": "x-forwarded-for",
+    }
+    env.update(extra)
+    return env
+
+
+def serve(name, env):
+    """Starts `jco serve` with the gateway; returns its port once it listens."""
+    port = free_port()
+    log = Env.tmp / f"gateway-{name}.log"
+    proc = start([str(JCO), "serve", "--host", "127.0.0.1", "--port", str(port), str(GATEWAY)], log, env)
+    return port, proc, log
+
+
+# The corpus's configurations the gateway does not run, and the words of its refusal.
+NOT_SERVED = {
+    "trusted": "`token.trusted_payload_header` is not available in the gateway",
+}
+
+
+def served_config(name):
+    """A corpus configuration as the gateway gets it: the workspace token from the environment
+    (`INTERCOM_TOKEN`), never from the configuration."""
+    cfg = json.loads(json.dumps(Env.corpus["configs"][name]))
+    up = cfg.get("upstream") or {}
+    up.pop("intercom_token", None)
+    if up:
+        cfg["upstream"] = up
+    else:
+        cfg.pop("upstream", None)
+    return cfg
+
+
+# Bodies: a short deadline and limit (the default configuration otherwise).
+LIMITS = {"body_timeout_ms": 1500, "max_body_bytes": 4096}
+
+
+def setUpModule():
+    try:
+        _set_up_module()
+    except BaseException:
+        tearDownModule()
+        raise
+
+
+def _set_up_module():
+    for what, path in [("jco (make test-gateway installs tests/node)", JCO), ("the gateway (make gateway)", GATEWAY),
+                       ("the corpus (cargo test --test decisions)", CORPUS)]:
+        if not pathlib.Path(path).exists():
+            raise AssertionError(f"{what} is missing: {path}")
+    Env.tmp = pathlib.Path(tempfile.mkdtemp(prefix="intercom-authz-gateway-"))
+    Env.corpus = json.loads(CORPUS.read_text())
+    age = time.time() - Env.corpus["now"]
+    if age > 600:
+        raise AssertionError(f"{CORPUS} was materialized {age:.0f} s ago: its tokens' times are stale; run `cargo test --test decisions` first (make test-gateway does)")
+    Env.record = Env.tmp / "upstream.jsonl"
+    Env.upstream_port = free_port()
+    mock_log = Env.tmp / "upstream.log"
+    mock = start([sys.executable, str(ROOT / "tests/mock_intercom.py"), "--port", str(Env.upstream_port), "--record", str(Env.record),
+                  "--cases", str(CORPUS)], mock_log)
+    started = []
+    for name in Env.corpus["configs"]:
+        if name not in NOT_SERVED:
+            started.append((name,) + serve(name, gateway_env(served_config(name))))
+    limits = dict(served_config("default"), **LIMITS)
+    started.append(("limits",) + serve("limits", gateway_env(limits)))
+    wait_port(Env.upstream_port, mock, mock_log)
+    for name, port, proc, log in started:
+        wait_port(port, proc, log)
+        Env.ports[name] = port
+
+
+def tearDownModule():
+    for p in Env.procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for p in Env.procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def records():
+    return read_jsonl(Env.record)
+
+
+def mint(claims):
+    import jwt
+    now = int(time.time())
+    base = {"iss": "https://sso.example.com", "aud": "intercom-authz", "sub": "42", "iat": now - 60, "exp": now + 3600}
+    base.update(claims)
+    return jwt.encode(base, (ROOT / "tests/keys/hs.secret").read_bytes(), algorithm="HS256", headers={"kid": "hs1"})
+
+
+class Corpus(unittest.TestCase):
+    """The whole decision corpus, through the gateway."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.results = []
+        for i, c in enumerate(Env.corpus["cases"]):
+            if c["config"] in NOT_SERVED:
+                continue
+            headers = dict(c["headers"])
+            headers["x-case-id"] = str(i)
+            headers["x-request-id"] = f"case-{i}"
+            headers["x-forwarded-for"] = c["source_ip"]
+            try:
+                status, h, body = raw_request(Env.ports[c["config"]], c["method"], c["path"], headers, c["body"],
+                                              latin1=c.get("latin1", False))
+            except OSError as e:
+                status, h, body = 0, {}, f"no answer: {e!r}".encode()
+            cls.results.append((i, c, status, h, body))
+
+    def test_same_decisions_as_the_core(self):
+        failures = corpus_http.decision_failures(self.results, NODE_REFUSES, NODE_REWRITES)
+        self.assertEqual(failures, [], "\n".join(failures))
+        self.assertGreaterEqual(len(self.results), 700)
+
+    def test_nothing_denied_reaches_intercom_and_what_does_carries_the_workspace_token(self):
+        leaks, wrong = corpus_http.upstream_failures(self.results, records(), NODE_REFUSES, NODE_REWRITES,
+                                                     authorization=f"Bearer {WORKSPACE_TOKEN}")
+        self.assertEqual(leaks, [], "\n".join(leaks))
+        self.assertEqual(wrong, [], "\n".join(wrong))
+
+    def test_conversation_access_looked_up_by_the_gateway(self):
+        conv = [r for r in self.results if r[1]["config"] == "conversations"]
+        self.assertGreaterEqual(len(conv), 80)
+        lookups = [r for r in records() if r["method"] == "GET" and "x-case-id" not in r["headers"]
+                   and r["path"].startswith("/conversations/")]
+        self.assertGreater(len(lookups), 10, "the gateway made no conversation lookups")
+        for r in lookups:
+            self.assertEqual(r["headers"].get("authorization"), f"Bearer {WORKSPACE_TOKEN}")
+
+
+class Refused(unittest.TestCase):
+    """Settings the gateway will not run with: every request is a 503 naming the culprit."""
+
+    def refused(self, name, env, words):
+        port, proc, log = serve(name, env)
+        wait_port(port, proc, log)
+        before = len(records())
+        status, h, body = raw_request(port, "GET", "/contacts/1", {"authorization": f"Bearer {mint({'role': 'owner'})}"})
+        self.assertEqual(status, 503, body)
+        got = json.loads(body)
+        self.assertEqual((got["code"], h.get("x-intercom-authz-code")), ("not_configured", "not_configured"))
+        self.assertIn(words, got["message"])
+        self.assertEqual(len(records()), before, "a request went upstream")
+
+    def test_configurations_it_cannot_serve(self):
+        for name, words in NOT_SERVED.items():
+            with self.subTest(name):
+                self.refused(name, gateway_env(Env.corpus["configs"][name]), words)
+
+    def test_a_jwks_to_fetch(self):
+        cfg = dict(served_config("default"), remote_jwks={"cluster": "sso", "path": "/.well-known/jwks.json"})
+        self.refused("remote-jwks", gateway_env(cfg), "`remote_jwks` is not available in the gateway")
+
+    def test_no_workspace_token(self):
+        self.refused("no-token", gateway_env(served_config("default"), INTERCOM_TOKEN=""),
+                     "environment variable `INTERCOM_TOKEN` is not set")
+
+    def test_no_configuration(self):
+        port, proc, log = serve("no-config", gateway_env({}, INTERCOM_AUTHZ_CONFIG=""))
+        wait_port(port, proc, log)
+        status, _, body = raw_request(port, "GET", "/contacts/1", {})
+        self.assertEqual(status, 503, body)
+        self.assertIn("INTERCOM_AUTHZ_CONFIG", json.loads(body)["message"])
+
+
+REPLY = json.dumps({"message_type": "comment", "type": "admin", "admin_id": "42", "body": "hello"}).encode()
+
+
+class Bodies(unittest.TestCase):
+    """Held where the decision reads them (to `max_body_bytes`, within `body_timeout_ms`),
+    streamed where it does not."""
+
+    def headers(self, case, role="admin"):
+        return {"authorization": f"Bearer {mint({'role': role})}", "content-type": "application/json", "x-case-id": case}
+
+    def upstream(self, case):
+        return [r for r in records() if r["headers"].get("x-case-id") == case]
+
+    def test_a_slow_body_within_the_deadline_is_judged_and_forwarded(self):
+        status, _, body, took = slow_request(Env.ports["limits"], "POST", "/conversations/5/reply", self.headers("slow-ok"),
+                                             [REPLY[:20], REPLY[20:]], first_delay=0.3, gap=0.3)
+        self.assertEqual(status, 200, body)
+        got = self.upstream("slow-ok")
+        self.assertEqual([json.loads(g["body"]) for g in got], [json.loads(REPLY)])
+
+    def test_a_body_that_never_ends_is_408(self):
+        status, h, body, took = slow_request(Env.ports["limits"], "POST", "/conversations/5/reply", self.headers("slow-never"),
+                                             [REPLY[:20]], first_delay=0.1, gap=0.1, length=len(REPLY))
+        self.assertEqual((status, json.loads(body)["code"]), (408, "body_timeout"), body)
+        self.assertLess(took, 10)
+        self.assertEqual(self.upstream("slow-never"), [])
+
+    def test_a_body_over_the_limit_is_413(self):
+        big = json.dumps({"message_type": "comment", "type": "admin", "admin_id": "42", "body": "x" * 5000}).encode()
+        status, _, body = raw_request(Env.ports["limits"], "POST", "/conversations/5/reply", self.headers("too-large"), big)
+        self.assertEqual((status, json.loads(body)["code"]), (413, "body_too_large"), body)
+        self.assertEqual(self.upstream("too-large"), [])
+
+    def test_a_large_body_the_decision_does_not_read_streams_whole(self):
+        # A contact's update is not judged by its body: 3 MB go through, far over max_body_bytes (4 KB).
+        big = json.dumps({"name": "y" * 3_000_000}).encode()
+        status, _, body = raw_request(Env.ports["limits"], "PUT", "/contacts/7", self.headers("streamed", role="owner"), big,
+                                      timeout=60)
+        self.assertEqual(status, 200, body[:300])
+        got = self.upstream("streamed")
+        self.assertEqual(len(got), 1)
+        self.assertEqual(len(got[0]["body"].encode()), len(big))
+        self.assertEqual(got[0]["headers"].get("content-length"), str(len(big)))
+
+
+if __name__ == "__main__":
+    unittest.main()
