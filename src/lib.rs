@@ -35,6 +35,7 @@ pub use intercom_authz_core::{
     sort, version,
 };
 
+pub mod audit;
 pub mod authorizer;
 pub mod config;
 pub mod config_read;

@@ -38,7 +38,7 @@ use std::{boxed::Box, format, vec};
 
 mod abi;
 mod assignments;
-mod audit;
+
 mod conversations;
 mod host;
 mod keys;
@@ -610,9 +610,9 @@ impl Request {
             0 => self.now(),
             t => t,
         };
-        let record = audit::record(
+        let record = intercom_authz::audit::record(
             out,
-            &audit::Seen {
+            &intercom_authz::audit::Seen {
                 time,
                 source: self.source.as_deref(),
                 method: &self.method,

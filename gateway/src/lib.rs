@@ -16,7 +16,7 @@ use std::string::String;
 use std::vec::Vec;
 
 use intercom_authz::authorizer::HttpRequest;
-use intercom_authz::authorizer::{Mode, Outcome};
+use intercom_authz::authorizer::{AuditMode, Mode, Outcome};
 use intercom_authz::conversation::Lookup;
 use intercom_authz::eval::{Body, Code, Effect};
 use intercom_authz::guard::{self, HttpResponse, LookupAnswer, ResponseVerdict};
@@ -71,22 +71,38 @@ struct Head {
     method: String,
     path: String,
     headers: Pairs,
+    /// The client's address, if the platform says ([`client_ip`]).
+    source: Option<core::net::IpAddr>,
+    request_id: Option<String>,
+}
+
+/// How an allowed request ended.
+enum Ended {
+    /// Intercom's answer went to the client (or Intercom did not answer).
+    Answered,
+    /// A judged answer went with these many conversations redacted.
+    Redacted(usize),
+    /// A judged answer was refused with this decision.
+    Refused(Box<Outcome>),
 }
 
 fn serve(s: &Settings, request: IncomingRequest, out: ResponseOutparam) {
+    let headers = wire::pairs(&request.headers());
     let head = Head {
         method: wire::method_name(&request.method()),
         path: request.path_with_query().unwrap_or_else(|| "/".into()),
-        headers: wire::pairs(&request.headers()),
+        source: client_ip(s, &headers),
+        request_id: wire::first(&headers, &s.authz.config().request_id_header)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(String::from),
+        headers,
     };
-    let request_id = wire::first(&head.headers, &s.authz.config().request_id_header)
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .map(String::from);
     let body = request.consume().ok().and_then(|b| BodyIn::open(b).ok());
     let (decided, held) = decide(s, &head, body.as_ref());
     let dry = s.authz.config().mode == Mode::DryRun;
     if !decided.allow && (!dry || decided.status == Code::BodyTimeout.status()) {
-        return deny(out, &decided, request_id.as_deref());
+        audit(s, &head, &decided, 0);
+        return deny(out, &decided, head.request_id.as_deref());
     }
     let body = match held {
         Held::Read(bytes) => Sent::Held(bytes),
@@ -96,7 +112,39 @@ fn serve(s: &Settings, request: IncomingRequest, out: ResponseOutparam) {
         },
         Held::NotRead => Sent::Nothing,
     };
-    forward(s, &head, &decided, body, request_id.as_deref(), out);
+    match forward(s, &head, &decided, body, out) {
+        Ended::Answered => audit(s, &head, &decided, 0),
+        Ended::Redacted(n) => audit(s, &head, &decided, n),
+        Ended::Refused(refused) => audit(s, &head, &refused, 0),
+    }
+}
+
+/// The decision's audit record (`audit: all`, `deny` or `none`), one JSON line on standard
+/// error, the format `intercom-authz usage` and `report` read.
+fn audit(s: &Settings, head: &Head, out: &Outcome, redacted: usize) {
+    let cfg = s.authz.config();
+    let audited = match cfg.audit {
+        AuditMode::All => true,
+        AuditMode::Deny => !out.allow,
+        AuditMode::None => false,
+    };
+    if !audited {
+        return;
+    }
+    let source = head.source.map(|a| a.to_string());
+    let record = intercom_authz::audit::record(
+        out,
+        &intercom_authz::audit::Seen {
+            time: now(),
+            source: source.as_deref(),
+            method: head.method.as_bytes(),
+            path: head.path.as_bytes(),
+            request_id: head.request_id.as_deref(),
+            dry_run: cfg.mode == Mode::DryRun,
+            redacted,
+        },
+    );
+    eprintln!("{record}");
 }
 
 /// The body, as far as the decision went.
@@ -131,7 +179,7 @@ fn decide(s: &Settings, head: &Head, body: Option<&BodyIn>) -> (Outcome, Held) {
         } else {
             Body::Absent
         },
-        source_ip: client_ip(s, &head.headers),
+        source_ip: head.source,
         lookup: Lookup::NotDone,
     };
     let now = now();
@@ -240,9 +288,8 @@ fn forward(
     head: &Head,
     out: &Outcome,
     body: Sent,
-    request_id: Option<&str>,
     client: ResponseOutparam,
-) {
+) -> Ended {
     let replaced = out.forward_body.as_deref().map(str::as_bytes);
     let held;
     let (length, send_body) = match (body, replaced) {
@@ -268,18 +315,31 @@ fn forward(
     );
     let resp = match sent {
         Ok(resp) => resp,
-        Err(why) => return unreachable_upstream(client, &why),
+        Err(why) => {
+            unreachable_upstream(client, &why);
+            return Ended::Answered;
+        }
     };
     let status = resp.status();
     let headers = wire::pairs(&resp.headers());
     let Some(answer) = resp.consume().ok().and_then(|b| BodyIn::open(b).ok()) else {
-        return unreachable_upstream(client, "the answer has no body stream");
+        unreachable_upstream(client, "the answer has no body stream");
+        return Ended::Answered;
     };
     if out.guard.is_none() {
         let h = forward::response_headers(&headers, None);
-        return wire::respond(client, status, &h, SendBody::Stream(answer));
+        wire::respond(client, status, &h, SendBody::Stream(answer));
+        return Ended::Answered;
     }
-    judge(s, out, status, &headers, answer, request_id, client);
+    judge(
+        s,
+        out,
+        status,
+        &headers,
+        answer,
+        head.request_id.as_deref(),
+        client,
+    )
 }
 
 /// A guarded read's answer, whatever its status (a 304 or 206 has nothing to judge): read
@@ -292,7 +352,7 @@ fn judge(
     answer: BodyIn,
     request_id: Option<&str>,
     client: ResponseOutparam,
-) {
+) -> Ended {
     let max = s.authz.config().conversations.max_response_bytes;
     // Too large or cut short: judged as what it is (too large, or not JSON), never passed.
     let body = match answer.read_all(max, s.authz.config().conversations.timeout_ms) {
@@ -309,14 +369,19 @@ fn judge(
         ResponseVerdict::Pass => {
             let h = forward::response_headers(headers, Some(body.len()));
             wire::respond(client, status, &h, SendBody::Bytes(&body));
+            Ended::Answered
         }
-        ResponseVerdict::Redacted { body, .. } => {
+        ResponseVerdict::Redacted { body, count } => {
             // The original body's validators do not describe this one.
             let mut h = forward::response_headers(headers, Some(body.len()));
             h.retain(|(k, _)| !guard::VALIDATORS.contains(&k.as_str()));
             wire::respond(client, status, &h, SendBody::Bytes(&body));
+            Ended::Redacted(count)
         }
-        ResponseVerdict::Deny(denied) => deny(client, &denied, request_id),
+        ResponseVerdict::Deny(denied) => {
+            deny(client, &denied, request_id);
+            Ended::Refused(denied)
+        }
     }
 }
 

@@ -113,8 +113,9 @@ NOT_SERVED = {
 
 def served_config(name):
     """A corpus configuration as the gateway gets it: the workspace token from the environment
-    (`INTERCOM_TOKEN`), never from the configuration."""
+    (`INTERCOM_TOKEN`), never from the configuration; every decision audited."""
     cfg = json.loads(json.dumps(Env.corpus["configs"][name]))
+    cfg["audit"] = "all"
     up = cfg.get("upstream") or {}
     up.pop("intercom_token", None)
     if up:
@@ -219,6 +220,28 @@ class Corpus(unittest.TestCase):
                                                      authorization=f"Bearer {WORKSPACE_TOKEN}")
         self.assertEqual(leaks, [], "\n".join(leaks))
         self.assertEqual(wrong, [], "\n".join(wrong))
+
+    def test_one_audit_record_per_decision(self):
+        """Each decision is one JSON line on the gateway's standard error (the record `usage`
+        and `report` read), denials and answers refused on the response included."""
+        audit = {}
+        for name in Env.ports:
+            for line in (Env.tmp / f"gateway-{name}.log").read_text().splitlines():
+                if line.startswith("{"):
+                    r = json.loads(line)
+                    audit.setdefault(r.get("requestId"), []).append(r)
+        wrong = []
+        for i, c, status, h, body in self.results:
+            got = audit.get(f"case-{i}", [])
+            if c["description"] in NODE_REFUSES:
+                want = []
+            else:
+                want = [c["expect"]["code"] if c["expect"]["decision"] == "deny" else "allowed"]
+            if [r["code"] for r in got] != want:
+                wrong.append(f'{c["description"]}: audit codes {[r["code"] for r in got]}, want {want}')
+        self.assertEqual(wrong, [], "\n".join(wrong))
+        some = audit[f"case-{self.results[0][0]}"][0]
+        self.assertEqual(list(some)[:4], ["time", "adminId", "adminEmail", "action"])
 
     def test_conversation_access_looked_up_by_the_gateway(self):
         conv = [r for r in self.results if r[1]["config"] == "conversations"]

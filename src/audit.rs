@@ -1,5 +1,6 @@
-//! The audit record: one JSON object per audited decision, written once and used twice (the
-//! log line `intercom-authz audit {…}` and the filter state `intercom_authz.audit`).
+//! The audit record: one JSON object per audited decision, in the format `intercom-authz usage`
+//! and `report` read. The filter writes it to filter state `intercom_authz.audit` (and the log
+//! line `intercom-authz audit {…}`), the gateway to its standard error.
 //!
 //! Written field by field into one buffer, in the order the README shows: with `audit: all`
 //! (the default) every request writes one. A `serde_json::Value` tree of nineteen owned entries
@@ -11,17 +12,21 @@
 
 use std::string::String;
 
-use intercom_authz::authorizer::Outcome;
+use crate::authorizer::Outcome;
 
 /// What the record says about the request beyond its [`Outcome`].
-pub(super) struct Seen<'a> {
+pub struct Seen<'a> {
     /// Seconds since the epoch.
     pub time: u64,
-    /// `source.address`, as Envoy gave it.
+    /// The client's address (the filter: `source.address`, as Envoy gave it).
     pub source: Option<&'a str>,
+    /// The method, as sent.
     pub method: &'a [u8],
+    /// The path as sent (the record prefers the canonical path when there is one).
     pub path: &'a [u8],
+    /// The request id, if any.
     pub request_id: Option<&'a str>,
+    /// The configuration's `mode: dry_run`.
     pub dry_run: bool,
     /// Conversations redacted from the response.
     pub redacted: usize,
@@ -124,7 +129,7 @@ fn digits(out: &mut String, n: u64) {
 }
 
 /// The record as JSON.
-pub(super) fn record(out: &Outcome, seen: &Seen<'_>) -> String {
+pub fn record(out: &Outcome, seen: &Seen<'_>) -> String {
     let mut o = Object::new();
     o.num("{\"time\":", seen.time);
     o.opt(",\"adminId\":", out.subject.as_deref());
@@ -144,7 +149,7 @@ pub(super) fn record(out: &Outcome, seen: &Seen<'_>) -> String {
     o.bool(",\"success\":", out.allow);
     let ip = seen
         .source
-        .and_then(intercom_authz::net::parse_source)
+        .and_then(crate::net::parse_source)
         .map(|a| a.to_string());
     o.opt(",\"ipAddress\":", ip.as_deref());
     o.str(",\"code\":", out.code);
@@ -189,7 +194,7 @@ mod tests {
     #[test]
     fn the_record_is_json_with_every_field_in_order() {
         let mut out = Outcome::denied(
-            intercom_authz::Code::MissingPermission,
+            crate::Code::MissingPermission,
             String::from("no \"contacts:delete\""),
         );
         out.subject = Some(String::from("42"));
