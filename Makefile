@@ -39,7 +39,7 @@ NODE_WASM_READ := let wasmBytes; try { wasmBytes = require('fs').readFileSync(wa
 # The wasm-bindgen CLI must be the exact version of the crate in Cargo.lock.
 WBG_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-.PHONY: all build test fuzz test-fuzz test-report size bench-filter test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-gateway test-readme test-sdk image soak wasm js component gateway demo bench bench-wasm bench-envoy bench-hostcalls bench-reload bench-ecds bench-js deps clean
+.PHONY: all build test fuzz test-fuzz test-report size bench-filter test-rust test-lint test-nostd test-envoy test-istio test-js test-component test-gateway test-readme test-sdk image soak wasm js component gateway demo bench bench-wasm bench-envoy bench-hostcalls bench-reload bench-ecds bench-js bench-gateway deps clean
 
 all: build
 
@@ -245,9 +245,19 @@ test-component: $(COMPONENT) $(VENV)/.ok $(NODE_TOOLS)/.ok
 
 # The gateway under `jco serve` (npm) on loopback in front of the mock Intercom: the corpus, nothing
 # denied reaching the mock, lookups, judged answers, slow and huge bodies, bad settings.
-test-gateway: $(GATEWAY) $(VENV)/.ok $(NODE_TOOLS)/.ok
+test-gateway: $(GATEWAY) $(VENV)/.ok $(NODE_TOOLS)/.ok .deps-wasmtime
 	cargo test --test decisions
 	$(PY) -m unittest -v tests/gateway/test_gateway.py
+	# The same suite under `wasmtime serve` (crates.io wasmtime-cli, only what `serve` needs).
+	GATEWAY_HOST=wasmtime $(PY) -m unittest -v tests/gateway/test_gateway.py
+
+# wasmtime-cli from crates.io, built with `serve` alone (about 10 minutes on 2 cores, once).
+WASMTIME_VERSION := 39.0.1
+.deps-wasmtime: .deps-rust
+	@wasmtime --version 2>/dev/null | grep -q "^wasmtime $(WASMTIME_VERSION) " || \
+	  cargo install wasmtime-cli --version $(WASMTIME_VERSION) --locked --no-default-features \
+	    --features serve,run,component-model-async,cranelift
+	@touch $@
 
 # Every example of the npm README and of the README's JavaScript and component sections, as
 # written, from the packed tarball.
@@ -353,6 +363,10 @@ size: $(WASM) $(GATEWAY) .deps-twiggy
 	@twiggy --version 2>/dev/null | grep -q "0.8.0" || cargo install twiggy --version 0.8.0 --locked
 	@touch $@
 
+# Requests per second through the gateway under jco serve, beside the Envoy filter (informative).
+bench-gateway: $(WASM) $(GATEWAY) $(VENV)/.ok $(NODE_TOOLS)/.ok .deps-wrk
+	$(PY) benches/gateway.py
+
 # What one `authorize` call costs in Node, beside seed 000's hand-written check (informative).
 bench-js: js
 	node benches/js.mjs
@@ -367,4 +381,4 @@ bench-ecds: $(WASM) $(VENV)/.ok
 
 clean:
 	cargo clean
-	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci .deps-fuzz .deps-chromium .deps-poppler .deps-twiggy .deps-wrk fuzz/target benches/noop/target
+	rm -rf dist .deps-rust .deps-wasm-bindgen .deps-clang .deps-oci .deps-fuzz .deps-chromium .deps-poppler .deps-twiggy .deps-wrk .deps-wasmtime fuzz/target benches/noop/target

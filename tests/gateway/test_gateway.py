@@ -1,5 +1,6 @@
 """The gateway (`make gateway`: dist/intercom_authz.gateway.wasm, a `wasi:http/proxy` component)
-under `jco serve` (npm, tests/node) on loopback, in front of the mock Intercom
+under `jco serve` (npm, tests/node), or `wasmtime serve` with GATEWAY_HOST=wasmtime (crates.io
+wasmtime-cli), on loopback, in front of the mock Intercom
 (tests/mock_intercom.py, answering each corpus case as it says):
 
 - the whole decision corpus, one gateway per configuration: the same statuses, codes and deny
@@ -17,6 +18,7 @@ corpus is a failure."""
 import json
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,12 +35,16 @@ import corpus_http  # noqa: E402  (tests/corpus_http.py)
 from test_envoy import free_port, raw_request, read_jsonl, slow_request  # noqa: E402
 
 JCO = ROOT / "tests/node/node_modules/.bin/jco"
+WASMTIME = pathlib.Path(shutil.which("wasmtime") or pathlib.Path.home() / ".cargo/bin/wasmtime")
+# The host that serves the gateway: `jco serve` (default) or `wasmtime serve` (GATEWAY_HOST=wasmtime).
+HOST = os.environ.get("GATEWAY_HOST", "jco")
 GATEWAY = ROOT / "dist/intercom_authz.gateway.wasm"
 CORPUS = ROOT / "target/tmp/corpus.json"
 WORKSPACE_TOKEN = "gw-workspace-token-0123"
 
-# What Node's HTTP parser (under jco serve) refuses before the gateway sees the request: its
-# own 400 (no body, no code), never ours. Envoy refuses the same (tests/envoy/test_envoy.py).
+# What the host's HTTP parser refuses before the gateway sees the request: its own 400 (no
+# body, no code), never ours. Node's (jco serve) refuses what Envoy refuses
+# (tests/envoy/test_envoy.py); hyper's (wasmtime serve) takes a lower-case method.
 NODE_REFUSES = {
     "a non-ASCII byte is refused",
     "a lower-case method is denied",
@@ -49,8 +55,10 @@ NODE_REFUSES = {
     "a Latin-1 byte in a query key is non_canonical_path",
     "a byte 0xFF in the method is refused",
 }
+HYPER_REFUSES = NODE_REFUSES - {"a lower-case method is denied"}
+HOST_REFUSES = {"jco": NODE_REFUSES, "wasmtime": HYPER_REFUSES}[HOST]
 # What it rewrites first (description -> (path the upstream gets, decision)).
-NODE_REWRITES = {}
+HOST_REWRITES = {}
 
 
 class Env:
@@ -98,11 +106,19 @@ def gateway_env(config, **extra):
 
 
 def serve(name, env):
-    """Starts `jco serve` with the gateway; returns its port once it listens."""
+    """Starts the host with the gateway; returns its port, process and log."""
     port = free_port()
     log = Env.tmp / f"gateway-{name}.log"
-    proc = start([str(JCO), "serve", "--host", "127.0.0.1", "--port", str(port), str(GATEWAY)], log, env)
-    return port, proc, log
+    return port, start(serve_command(port, env, str(GATEWAY)), log, env), log
+
+
+def serve_command(port, env, gateway):
+    if HOST == "jco":
+        return [str(JCO), "serve", "--host", "127.0.0.1", "--port", str(port), gateway]
+    # wasmtime serve: WASI's CLI interfaces on (the gateway reads its environment), each
+    # setting passed on from this process's environment by name.
+    names = [a for k in env for a in ("--env", k)]
+    return [str(WASMTIME), "serve", "--addr", f"127.0.0.1:{port}", "-Scli", *names, gateway]
 
 
 # The corpus's configurations the gateway does not run, and the words of its refusal.
@@ -138,7 +154,9 @@ def setUpModule():
 
 
 def _set_up_module():
-    for what, path in [("jco (make test-gateway installs tests/node)", JCO), ("the gateway (make gateway)", GATEWAY),
+    host = {"jco": ("jco (make test-gateway installs tests/node)", JCO),
+            "wasmtime": ("wasmtime (make test-gateway installs wasmtime-cli)", WASMTIME)}[HOST]
+    for what, path in [host, ("the gateway (make gateway)", GATEWAY),
                        ("the corpus (cargo test --test decisions)", CORPUS)]:
         if not pathlib.Path(path).exists():
             raise AssertionError(f"{what} is missing: {path}")
@@ -211,12 +229,12 @@ class Corpus(unittest.TestCase):
             cls.results.append((i, c, status, h, body))
 
     def test_same_decisions_as_the_core(self):
-        failures = corpus_http.decision_failures(self.results, NODE_REFUSES, NODE_REWRITES)
+        failures = corpus_http.decision_failures(self.results, HOST_REFUSES, HOST_REWRITES)
         self.assertEqual(failures, [], "\n".join(failures))
         self.assertGreaterEqual(len(self.results), 700)
 
     def test_nothing_denied_reaches_intercom_and_what_does_carries_the_workspace_token(self):
-        leaks, wrong = corpus_http.upstream_failures(self.results, records(), NODE_REFUSES, NODE_REWRITES,
+        leaks, wrong = corpus_http.upstream_failures(self.results, records(), HOST_REFUSES, HOST_REWRITES,
                                                      authorization=f"Bearer {WORKSPACE_TOKEN}")
         self.assertEqual(leaks, [], "\n".join(leaks))
         self.assertEqual(wrong, [], "\n".join(wrong))
@@ -233,7 +251,7 @@ class Corpus(unittest.TestCase):
         wrong = []
         for i, c, status, h, body in self.results:
             got = audit.get(f"case-{i}", [])
-            if c["description"] in NODE_REFUSES:
+            if c["description"] in HOST_REFUSES:
                 want = []
             else:
                 want = [c["expect"]["code"] if c["expect"]["decision"] == "deny" else "allowed"]
@@ -354,9 +372,9 @@ WADM_CRATE = ("https://static.crates.io/crates/wadm/wadm-0.12.2.crate",
 class Readme(unittest.TestCase):
     """README's "Deploy at the edge", as written."""
 
-    def test_the_jco_serve_block_runs_as_written(self):
-        [block] = fenced(readme_section("jco serve"), "sh")
-        self.assertIn("--port 8080", block)
+    def test_the_serve_block_runs_as_written(self):
+        [block] = fenced(readme_section(f"{HOST} serve"), "sh")
+        self.assertTrue("--port 8080" in block or "127.0.0.1:8080" in block, block)
         work = pathlib.Path(tempfile.mkdtemp(prefix="readme-", dir=Env.tmp))
         (work / "dist").symlink_to(ROOT / "dist")
         secret = "readme-jwt-secret-0123456789abcdef-0123"
@@ -364,8 +382,10 @@ class Readme(unittest.TestCase):
         (work / "intercom-token.txt").write_text("readme-workspace-token\n")
         port = free_port()
         log = Env.tmp / "readme-jco.log"
-        env = {"PATH": f"{JCO.parent}:{os.environ['PATH']}", "INTERCOM_AUTHZ_UPSTREAM": f"http://127.0.0.1:{Env.upstream_port}"}
-        proc = start(["bash", "-euc", f"cd {work}\n" + block.replace("--port 8080", f"--port {port}")], log, env)
+        env = {"PATH": f"{JCO.parent}:{WASMTIME.parent}:{os.environ['PATH']}",
+               "INTERCOM_AUTHZ_UPSTREAM": f"http://127.0.0.1:{Env.upstream_port}"}
+        block = block.replace("--port 8080", f"--port {port}").replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+        proc = start(["bash", "-euc", f"cd {work}\n" + block], log, env)
         wait_port(port, proc, log)
         import jwt
         token = jwt.encode({"sub": "7", "role": "agent", "exp": int(time.time()) + 600}, secret, algorithm="HS256", headers={"kid": "k"})
