@@ -18,6 +18,7 @@ corpus is a failure."""
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -360,7 +361,6 @@ def readme_section(title):
 
 
 def fenced(section, lang):
-    import re
     return [textwrap.dedent(b) for b in re.findall(rf"^ *```{lang}\n(.*?)^ *```$", section, re.S | re.M)]
 
 
@@ -437,6 +437,40 @@ class Readme(unittest.TestCase):
         del gateway["properties"]["image"]
         with self.assertRaises(jsonschema.ValidationError):
             jsonschema.validate(doc, schema)
+
+
+def world_items(package_text, world):
+    """`import`/`export` lines of `world` in a WIT file's text: (kind, qualified name). A bare
+    interface name is the package's own."""
+    pkg = re.search(r"^package ([\w:-]+)@([\d.]+);", package_text, re.M)
+    body = re.search(rf"^world {world} {{(.*?)^}}", package_text, re.S | re.M).group(1)
+    items = set()
+    for kind, name in re.findall(r"^\s*(import|export|include) ([\w:/@.-]+);", body, re.M):
+        if kind != "include" and ":" not in name:
+            name = f"{pkg.group(1)}/{name}@{pkg.group(2)}"
+        items.add((kind, name))
+    return items
+
+
+class World(unittest.TestCase):
+    """The gateway targets `intercom:authz/gateway` (wit/intercom-authz.wit): what it imports is
+    the world's (`wasi:http/proxy` and the rest of `wasi:cli` it names), and it exports
+    `wasi:http/incoming-handler`, as `jco wit` reads the built component."""
+
+    def test_the_component_targets_the_gateway_world(self):
+        ours = world_items((ROOT / "wit/intercom-authz.wit").read_text(), "gateway")
+        includes = [n for k, n in ours if k == "include"]
+        self.assertEqual(includes, ["wasi:http/proxy@0.2.12"])
+        proxy = world_items((ROOT / "wit/deps/http.wit").read_text(), "proxy")
+        world = {i for i in ours | proxy if i[0] != "include"}
+        out = subprocess.run([str(JCO), "wit", str(GATEWAY)], capture_output=True, text=True, check=True).stdout
+        got = set(re.findall(r"^\s*(import|export) ([\w:/@.-]+);", out, re.M))
+        self.assertTrue(got, out)
+        self.assertEqual({i for i in got if i[0] == "export"}, {i for i in world if i[0] == "export"})
+        self.assertLessEqual({i for i in got if i[0] == "import"}, {i for i in world if i[0] == "import"},
+                             "the gateway imports what the world does not name")
+        # Nothing of the CLI world it does not need: no filesystem, no sockets.
+        self.assertFalse([n for _, n in got if n.startswith(("wasi:filesystem", "wasi:sockets"))])
 
 
 if __name__ == "__main__":
