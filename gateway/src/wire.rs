@@ -2,7 +2,6 @@
 //! deadline, streamed without one, requests sent and answers awaited. Nothing here decides.
 
 use std::format;
-use std::io::{Read, Write};
 use std::string::{String, ToString};
 use std::vec::Vec;
 
@@ -12,7 +11,7 @@ use wasip2::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
     OutgoingResponse, RequestOptions, ResponseOutparam, Scheme,
 };
-use wasip2::io::streams::{InputStream, StreamError};
+use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 
 /// Header pairs, names lower case.
 pub type Pairs = Vec<(String, Vec<u8>)>;
@@ -110,8 +109,10 @@ pub fn read_all(stream: &InputStream, max: usize, deadline_ms: u64) -> Result<Ve
 
 /// The body of an incoming request or response, consumed.
 pub struct BodyIn {
-    body: IncomingBody,
+    // INVARIANT: `stream` before `body`: fields drop in order, and the stream is the body's
+    // child resource (wasmtime traps on a parent dropped before its child; jco does not check).
     stream: InputStream,
+    body: IncomingBody,
 }
 
 impl BodyIn {
@@ -120,7 +121,7 @@ impl BodyIn {
         let stream = body
             .stream()
             .map_err(|()| "the body's stream was taken already".to_string())?;
-        Ok(BodyIn { body, stream })
+        Ok(BodyIn { stream, body })
     }
 
     /// Reads it whole (see [`read_all`]).
@@ -129,12 +130,22 @@ impl BodyIn {
     }
 
     /// Copies what is left into `out`, as it arrives.
-    pub fn copy_to(self, out: &mut wasip2::io::streams::OutputStream) -> Result<(), String> {
-        let BodyIn { body, mut stream } = self;
-        let r = std::io::copy(&mut (&mut stream as &mut dyn Read), out as &mut dyn Write);
+    pub fn copy_to(self, out: &OutputStream) -> Result<(), String> {
+        let BodyIn { stream, body } = self;
+        let r = loop {
+            match stream.blocking_read(65_536) {
+                Ok(chunk) => {
+                    if let Err(e) = write_all(out, &chunk) {
+                        break Err(e);
+                    }
+                }
+                Err(StreamError::Closed) => break Ok(()),
+                Err(e) => break Err(stream_error(e)),
+            }
+        };
         drop(stream);
         drop(body);
-        r.map(|_| ()).map_err(|e| e.to_string())
+        r
     }
 }
 
@@ -192,17 +203,47 @@ pub fn send(req: Outgoing<'_>, body: SendBody<'_>) -> Result<IncomingResponse, S
 
 fn write_body(out_body: OutgoingBody, body: SendBody<'_>) -> Result<(), String> {
     {
-        let mut w = out_body
+        let w = out_body
             .write()
-            .map_err(|()| "no request body stream".to_string())?;
+            .map_err(|()| "no body stream".to_string())?;
         match body {
             SendBody::None => {}
-            SendBody::Bytes(b) => w.write_all(b).map_err(|e| e.to_string())?,
-            SendBody::Stream(s) => s.copy_to(&mut w)?,
+            SendBody::Bytes(b) => write_all(&w, b)?,
+            SendBody::Stream(s) => s.copy_to(&w)?,
         }
-        w.flush().map_err(|e| e.to_string())?;
+        // A host may close the stream once it has the `content-length` it was told (wasmtime):
+        // everything was written, so that is the end, not a failure.
+        match w.blocking_flush() {
+            Ok(()) | Err(StreamError::Closed) => {}
+            Err(e) => return Err(stream_error(e)),
+        }
     }
     OutgoingBody::finish(out_body, None).map_err(|e| describe(&e))
+}
+
+/// Writes all of `buf`, as fast as the stream takes it.
+fn write_all(out: &OutputStream, mut buf: &[u8]) -> Result<(), String> {
+    while !buf.is_empty() {
+        let room = match out.check_write() {
+            Ok(0) => {
+                out.subscribe().block();
+                continue;
+            }
+            Ok(n) => usize::try_from(n).unwrap_or(usize::MAX).min(buf.len()),
+            Err(e) => return Err(stream_error(e)),
+        };
+        let (now, rest) = buf.split_at(room);
+        out.write(now).map_err(stream_error)?;
+        buf = rest;
+    }
+    Ok(())
+}
+
+fn stream_error(e: StreamError) -> String {
+    match e {
+        StreamError::Closed => "the stream was closed".into(),
+        StreamError::LastOperationFailed(e) => e.to_debug_string(),
+    }
 }
 
 /// An error code in words.
