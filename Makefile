@@ -251,12 +251,12 @@ test-gateway: $(GATEWAY) $(VENV)/.ok $(NODE_TOOLS)/.ok .deps-wasmtime
 	# The same suite under `wasmtime serve` (crates.io wasmtime-cli, only what `serve` needs).
 	GATEWAY_HOST=wasmtime $(PY) -m unittest -v tests/gateway/test_gateway.py
 
-# wasmtime-cli from crates.io, built with `serve` alone (about 10 minutes on 2 cores, once).
+# wasmtime-cli from crates.io with what `serve` needs (about 12 minutes on 2 cores, once).
 WASMTIME_VERSION := 39.0.1
 .deps-wasmtime: .deps-rust
 	@wasmtime --version 2>/dev/null | grep -q "^wasmtime $(WASMTIME_VERSION) " || \
 	  cargo install wasmtime-cli --version $(WASMTIME_VERSION) --locked --no-default-features \
-	    --features serve,run,component-model-async,cranelift
+	    --features serve,run,component-model-async,cranelift,pooling-allocator
 	@touch $@
 
 # Every example of the npm README and of the README's JavaScript and component sections, as

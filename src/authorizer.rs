@@ -421,7 +421,19 @@ impl Authorizer {
                         "`upstream.{name}` `{h}` must be a lower-case header name"
                     )));
                 }
+                if crate::upstream::is_reserved(h, &config) {
+                    return Err(ConfigError(format!(
+                        "`upstream.{name}` `{h}` is a header the request or Intercom already reads (credentials, method overrides, content, connection): name one of your own, such as `x-authz-role`"
+                    )));
+                }
             }
+        }
+        if config.upstream.role_header.is_some()
+            && config.upstream.role_header == config.upstream.subject_header
+        {
+            return Err(ConfigError(
+                "`upstream.role_header` and `upstream.subject_header` must differ".into(),
+            ));
         }
         let mut token_cfg = config.token.clone();
         token_cfg.claims.role_order = role_order(&token_cfg.claims.role_order, &policy);
@@ -798,6 +810,9 @@ mod tests {
             (r#"{"policy":{"roles":{"t":{"extends":"agent","grant":["contacts:destroy"]}}},"token":{"trusted_payload_header":"x"}}"#,
              "invalid policy: unknown permission `contacts:destroy` in role `t` (did you mean `contacts:delete`?)"),
             (r#"{"upstream":{"role_header":"X Role"},"token":{"trusted_payload_header":"x"}}"#, "`upstream.role_header` `X Role` must be a lower-case header name"),
+            (r#"{"upstream":{"role_header":"authorization"}}"#, "`upstream.role_header` `authorization` is a header the request or Intercom already reads"),
+            (r#"{"upstream":{"subject_header":"x-http-method-override"}}"#, "`upstream.subject_header` `x-http-method-override` is a header the request"),
+            (r#"{"upstream":{"role_header":"x-me","subject_header":"x-me"}}"#, "`upstream.role_header` and `upstream.subject_header` must differ"),
             ("{", "invalid configuration: EOF while parsing an object"),
             (r#"{"token":{"keys":[{"kid":"a","alg":"HS256","secret":"short"}]}}"#, "invalid token settings: key `a` has a 5-byte secret; `HS256` needs at least 32 bytes (RFC 7518 §3.2)"),
             (r#"{"token":{"keys":[{"kid":"a","alg":"HS512","secret":"0123456789abcdef0123456789abcdef0123456789abcdef"}]}}"#, "invalid token settings: key `a` has a 48-byte secret; `HS512` needs at least 64 bytes"),

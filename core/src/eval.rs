@@ -223,8 +223,23 @@ fn rack_reading(req: &Request<'_>, query: &str, d: &mut Decision<'_>) -> Step<()
             d.detail = Detail::Ambiguous(why);
             stop(d, code)
         }
-        None => Ok(()),
+        None => untyped_post_body(req, d),
     }
+}
+
+/// Step 1c': a POST body without a `Content-Type` is form data to Rack (its `_method` read):
+/// refused; whether there is one may need the body.
+fn untyped_post_body(req: &Request<'_>, d: &mut Decision<'_>) -> Step<()> {
+    if !rack::untyped_post(req.method, req.content_type) {
+        return Ok(());
+    }
+    if body_bytes(req, d).or_else(|code| stop(d, code))?.is_some() {
+        d.detail = Detail::Ambiguous(
+            "a POST body without a Content-Type is parsed as a form by Rack (and its `_method` read); send `Content-Type: application/json`",
+        );
+        return stop(d, Code::UnsupportedMediaType);
+    }
+    Ok(())
 }
 
 /// Step 1d: the API version the routes are looked up in.

@@ -95,11 +95,25 @@ pub fn is_plain_json(content_type: &str) -> bool {
     media_type(content_type).eq_ignore_ascii_case("application/json")
 }
 
-/// A media type Rack parses into params (and reads `_method` from).
+/// A media type Rack parses into params (and reads `_method` from): its form types
+/// (`FORM_DATA_MEDIA_TYPES`) and the other multipart types it parses
+/// (`PARSEABLE_DATA_MEDIA_TYPES`: `multipart/related`, `multipart/mixed`).
 pub fn is_form(content_type: &str) -> bool {
     let t = media_type(content_type);
-    t.eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        || t.eq_ignore_ascii_case("multipart/form-data")
+    [
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+        "multipart/related",
+        "multipart/mixed",
+    ]
+    .iter()
+    .any(|f| t.eq_ignore_ascii_case(f))
+}
+
+/// Whether Rack reads a body as form data for want of a type: a POST whose `Content-Type` is
+/// absent or empty (`Rack::Request#form_data?`).
+pub fn untyped_post(method: &str, content_type: Option<&str>) -> bool {
+    method == "POST" && content_type.is_none_or(|c| c.trim().is_empty())
 }
 
 /// The path Rails routes when the last segment has a format suffix: `/a/b.json` → `/a/b`
@@ -154,6 +168,12 @@ mod tests {
         assert!(is_form("application/x-www-form-urlencoded; charset=utf-8"));
         assert!(is_form("Multipart/Form-Data; boundary=x"));
         assert!(!is_form("application/json"));
+        assert!(is_form("multipart/mixed; boundary=b"));
+        assert!(is_form("Multipart/Related"));
+        assert!(untyped_post("POST", None));
+        assert!(untyped_post("POST", Some(" ")));
+        assert!(!untyped_post("PUT", None));
+        assert!(!untyped_post("POST", Some("application/json")));
     }
 
     #[test]

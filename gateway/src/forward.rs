@@ -10,8 +10,9 @@ use intercom_authz::authorizer::Outcome;
 use super::settings::Settings;
 use super::wire::Pairs;
 
-/// Connection-level headers (RFC 9110 §7.6.1) and those the host sets itself.
-const HOP_BY_HOP: [&str; 10] = [
+/// Connection-level headers (RFC 9110 §7.6.1; `expect` is the client's to the gateway) and
+/// those the host sets itself.
+const HOP_BY_HOP: [&str; 11] = [
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -22,6 +23,7 @@ const HOP_BY_HOP: [&str; 10] = [
     "upgrade",
     "host",
     "content-length",
+    "expect",
 ];
 
 /// How the body goes upstream.
@@ -48,7 +50,7 @@ pub fn request_headers(
     let up = &cfg.upstream;
     let cred = s.authz.credential_header();
     let guarded = out.guard.is_some();
-    let dropped = |name: &str| {
+    let dropped_as = |name: &str| {
         HOP_BY_HOP.contains(&name)
             || s.strip.iter().any(|h| h == name)
             || name == cred
@@ -59,6 +61,8 @@ pub fn request_headers(
             || guarded
                 && (name == "accept-encoding" || intercom_authz::guard::CONDITIONAL.contains(&name))
     };
+    // Either spelling: CGI and Rack read `x_http_method_override` as `x-http-method-override`.
+    let dropped = |name: &str| dropped_as(name) || dropped_as(&name.replace('_', "-"));
     let mut h: Pairs = incoming
         .iter()
         .filter(|(k, _)| !dropped(k))
@@ -141,9 +145,9 @@ mod tests {
 
     #[test]
     fn the_caller_never_speaks_for_itself_upstream() {
-        let s = settings(
-            r#"{"upstream":{"role_header":"x-authz-role","subject_header":"x-authz-subject"}}"#,
-        );
+        let s = settings(&crate::settings::tests::with_keys(
+            r#""upstream":{"role_header":"x-authz-role","subject_header":"x-authz-subject"}"#,
+        ));
         let mut out = Outcome::denied(intercom_authz::Code::Allowed, String::new());
         out.role = Some("agent".into());
         out.subject = None;
@@ -153,6 +157,10 @@ mod tests {
             ("x_authz_role", "owner"),
             ("x-authz-subject", "someone-else"),
             ("x-http-method-override", "DELETE"),
+            ("x_http_method_override", "GET"),
+            ("x_original_url", "/conversations"),
+            ("x_authz_subject", "someone-else"),
+            ("expect", "100-continue"),
             ("connection", "close"),
             ("accept", "application/json"),
             ("content-length", "12"),

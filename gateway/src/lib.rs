@@ -97,7 +97,11 @@ fn serve(s: &Settings, request: IncomingRequest, out: ResponseOutparam) {
             .map(String::from),
         headers,
     };
-    let body = request.consume().ok().and_then(|b| BodyIn::open(b).ok());
+    let idle = s.authz.config().body_timeout_ms;
+    let body = request
+        .consume()
+        .ok()
+        .and_then(|b| BodyIn::open(b, idle).ok());
     let (decided, held) = decide(s, &head, body.as_ref());
     let dry = s.authz.config().mode == Mode::DryRun;
     if !decided.allow && (!dry || decided.status == Code::BodyTimeout.status()) {
@@ -167,6 +171,10 @@ fn decide(s: &Settings, head: &Head, body: Option<&BodyIn>) -> (Outcome, Held) {
     let cfg = s.authz.config();
     let h = |name: &str| wire::first(&head.headers, name);
     let cred = s.authz.credential_header();
+    if let Some(name) = twice(&head.headers, &[&cred, "content-type", "intercom-version"]) {
+        let why = format!("The request has more than one `{name}` header: which one Intercom reads is not ours to guess");
+        return (Outcome::denied(Code::AmbiguousRequest, why), Held::NotRead);
+    }
     let mut req = HttpRequest {
         method: head.method.as_bytes(),
         path: head.path.as_bytes(),
@@ -230,6 +238,15 @@ fn decide(s: &Settings, head: &Head, body: Option<&BodyIn>) -> (Outcome, Held) {
     (out, held)
 }
 
+/// The first of `names` the request carries more than once: a header the decision reads must
+/// say one thing.
+fn twice<'a>(headers: &Pairs, names: &[&'a str]) -> Option<&'a str> {
+    names
+        .iter()
+        .find(|n| headers.iter().filter(|(k, _)| k == *n).count() > 1)
+        .copied()
+}
+
 /// The client's address, from the header the platform sets ([`settings::CLIENT_IP_VAR`]): its
 /// last entry. `wasi:http` gives no peer address: without the setting there is none, and a
 /// policy with an IP allowlist denies (fail closed).
@@ -274,7 +291,7 @@ fn look_up(s: &Settings, id: &str, version: Option<&[u8]>) -> (Option<u16>, Vec<
     let body = resp
         .consume()
         .ok()
-        .and_then(|b| BodyIn::open(b).ok())
+        .and_then(|b| BodyIn::open(b, cfg.timeout_ms).ok())
         .and_then(|b| b.read_all(cfg.max_response_bytes, cfg.timeout_ms).ok());
     match body {
         Some(body) => (Some(status), body),
@@ -322,11 +339,12 @@ fn forward(
     };
     let status = resp.status();
     let headers = wire::pairs(&resp.headers());
-    let Some(answer) = resp.consume().ok().and_then(|b| BodyIn::open(b).ok()) else {
+    let answer = resp.consume().ok();
+    let Some(answer) = answer.and_then(|b| BodyIn::open(b, wire::STALL_MS).ok()) else {
         unreachable_upstream(client, "the answer has no body stream");
         return Ended::Answered;
     };
-    if out.guard.is_none() {
+    if out.guard.is_none() || !guard::judges_status(status) {
         let h = forward::response_headers(&headers, None);
         wire::respond(client, status, &h, SendBody::Stream(answer));
         return Ended::Answered;
@@ -342,8 +360,8 @@ fn forward(
     )
 }
 
-/// A guarded read's answer, whatever its status (a 304 or 206 has nothing to judge): read
-/// whole, then passed, redacted or refused.
+/// A guarded read's answer (a success or a 304, [`guard::judges_status`]): read whole, then
+/// passed, redacted or refused; one that cannot be read whole is refused.
 fn judge(
     s: &Settings,
     out: &Outcome,
@@ -354,21 +372,37 @@ fn judge(
     client: ResponseOutparam,
 ) -> Ended {
     let max = s.authz.config().conversations.max_response_bytes;
-    // Too large or cut short: judged as what it is (too large, or not JSON), never passed.
-    let body = match answer.read_all(max, s.authz.config().conversations.timeout_ms) {
-        Ok(b) => b,
-        Err(_) => vec![0; max.saturating_add(1)],
+    let why = match answer.read_all(max, wire::STALL_MS) {
+        Ok(body) => return judge_whole(s, out, status, headers, &body, request_id, client),
+        Err(Short::TooLarge) => format!("it is larger than {max} bytes"),
+        Err(Short::Timeout) => format!("it did not arrive whole within {} ms", wire::STALL_MS),
+        Err(Short::Failed(e)) => format!("it could not be read ({e})"),
     };
+    let refused = out.not_judgeable(&why);
+    deny(client, &refused, request_id);
+    Ended::Refused(Box::new(refused))
+}
+
+/// A guarded read's whole answer, judged.
+fn judge_whole(
+    s: &Settings,
+    out: &Outcome,
+    status: u16,
+    headers: &Pairs,
+    body: &[u8],
+    request_id: Option<&str>,
+    client: ResponseOutparam,
+) -> Ended {
     let resp = HttpResponse {
         status,
         content_type: wire::first(headers, "content-type"),
         content_encoding: wire::first(headers, "content-encoding"),
-        body: &body,
+        body,
     };
     match s.authz.judge_response(out, &resp) {
         ResponseVerdict::Pass => {
             let h = forward::response_headers(headers, Some(body.len()));
-            wire::respond(client, status, &h, SendBody::Bytes(&body));
+            wire::respond(client, status, &h, SendBody::Bytes(body));
             Ended::Answered
         }
         ResponseVerdict::Redacted { body, count } => {

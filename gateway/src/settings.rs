@@ -6,7 +6,8 @@
 use std::format;
 use std::string::{String, ToString};
 
-use intercom_authz::authorizer::Authorizer;
+use intercom_authz::authorizer::{Authorizer, Mode};
+use intercom_authz::config::IdentitySource;
 
 /// The configuration (the filter's JSON, `upstream` and all).
 pub const CONFIG_VAR: &str = "INTERCOM_AUTHZ_CONFIG";
@@ -55,6 +56,7 @@ impl Settings {
         if authz.config().token.trusted_payload_header.is_some() {
             return Err(format!("`{CONFIG_VAR}`: `token.trusted_payload_header` is not available in the gateway: no JWT filter stands in front of it, so the header would be the client's; configure `token.keys`"));
         }
+        refuse_what_it_cannot_honour(&authz)?;
         if up.forward_caller_token {
             return Err(format!("`{CONFIG_VAR}`: `upstream.forward_caller_token` is not available in the gateway: Intercom gets the workspace token, never the caller's"));
         }
@@ -67,6 +69,11 @@ impl Settings {
                 })?
             }
         };
+        // It goes in a header: visible ASCII only (a newline would drop the header: every
+        // allowed request would reach Intercom without it).
+        if !intercom_token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("the workspace token has characters a header cannot carry (spaces, newlines, non-ASCII)".into());
+        }
         let upstream = match var(UPSTREAM_VAR) {
             Some(url) => parse_base(&url).map_err(|e| format!("`{UPSTREAM_VAR}`: {e}"))?,
             None => Upstream {
@@ -83,6 +90,21 @@ impl Settings {
             strip,
         })
     }
+}
+
+/// What the gateway cannot do that a configuration may ask of it: each refused with its reason.
+fn refuse_what_it_cannot_honour(authz: &Authorizer) -> Result<(), String> {
+    let cfg = authz.config();
+    let why = if cfg.mode == Mode::DryRun {
+        "`mode: dry_run` is not available in the gateway: it would send every request, denied or not, to Intercom with the workspace token"
+    } else if cfg.token.keys.is_empty() && cfg.token.jwks.is_none() {
+        "the gateway needs `token.keys` or `token.jwks`: it verifies the caller's token itself (nothing hands it verified claims)"
+    } else if cfg.identity.source == IdentitySource::Directory && cfg.identity.admins.is_none() {
+        "`identity.source: directory` needs the directory in `identity.admins` in the gateway (it does not fetch `GET /admins`)"
+    } else {
+        return Ok(());
+    };
+    Err(format!("`{CONFIG_VAR}`: {why}"))
 }
 
 /// `http(s)://host[:port]`, nothing after it (the path is the request's).
@@ -110,7 +132,7 @@ pub fn parse_base(url: &str) -> Result<Upstream, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -134,6 +156,41 @@ mod tests {
         }
     }
 
+    pub(crate) const KEYS: &str = r#"{"token":{"keys":[{"kid":"k","alg":"HS256","secret":"0123456789abcdef0123456789abcdef"}]}}"#;
+
+    /// `KEYS` with more top-level fields (`"mode":"dry_run"`).
+    pub(crate) fn with_keys(more: &str) -> String {
+        let mut v: serde_json::Value = serde_json::from_str(KEYS).unwrap_or_default();
+        let extra: serde_json::Value =
+            serde_json::from_str(&format!("{{{more}}}")).unwrap_or_default();
+        if let (Some(v), Some(extra)) = (v.as_object_mut(), extra.as_object()) {
+            v.extend(extra.clone());
+        }
+        v.to_string()
+    }
+
+    fn refusal(config: &str, token: &str) -> String {
+        let var = |k: &str| match k {
+            CONFIG_VAR => Some(config.to_string()),
+            DEFAULT_TOKEN_VAR => Some(token.to_string()),
+            _ => None,
+        };
+        Settings::read(&var).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn what_it_cannot_honour_is_refused_by_name() {
+        assert!(refusal(&with_keys(r#""mode":"dry_run""#), "t")
+            .contains("`mode: dry_run` is not available"));
+        assert!(refusal("{}", "t").contains("needs `token.keys` or `token.jwks`"));
+        assert!(
+            refusal(&with_keys(r#""identity":{"source":"directory"}"#), "t")
+                .contains("`identity.admins`")
+        );
+        assert!(refusal(KEYS, "ws\ntoken").contains("characters a header cannot carry"));
+        assert_eq!(refusal(KEYS, "ws-token"), "");
+    }
+
     #[test]
     fn settings_name_what_is_missing() {
         let none = |_: &str| None;
@@ -141,13 +198,13 @@ mod tests {
             .err()
             .unwrap_or_default()
             .contains(CONFIG_VAR));
-        let no_token = |k: &str| (k == CONFIG_VAR).then(|| "{}".to_string());
+        let no_token = |k: &str| (k == CONFIG_VAR).then(|| KEYS.to_string());
         assert!(Settings::read(&no_token)
             .err()
             .unwrap_or_default()
             .contains("`INTERCOM_TOKEN` is not set"));
         let forward = |k: &str| match k {
-            CONFIG_VAR => Some(r#"{"upstream":{"forward_caller_token":true}}"#.to_string()),
+            CONFIG_VAR => Some(with_keys(r#""upstream":{"forward_caller_token":true}"#)),
             _ => Some("t".into()),
         };
         assert!(Settings::read(&forward)
@@ -165,7 +222,7 @@ mod tests {
             .unwrap_or_default()
             .contains("trusted_payload_header"));
         let ok = |k: &str| match k {
-            CONFIG_VAR => Some(r#"{"upstream":{"intercom_token_env":"WS"}}"#.to_string()),
+            CONFIG_VAR => Some(with_keys(r#""upstream":{"intercom_token_env":"WS"}"#)),
             "WS" => Some("secret".into()),
             _ => None,
         };

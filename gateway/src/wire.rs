@@ -11,10 +11,22 @@ use wasip2::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
     OutgoingResponse, RequestOptions, ResponseOutparam, Scheme,
 };
+use wasip2::io::poll::Pollable;
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 
 /// Header pairs, names lower case.
 pub type Pairs = Vec<(String, Vec<u8>)>;
+
+/// How long a stream may make no progress (a client or Intercom that stops reading or sending)
+/// before the exchange is abandoned: one instance may serve every request (`jco serve`), and a
+/// write to a client that left may never complete.
+pub const STALL_MS: u64 = 30_000;
+
+/// Waits for `p` at most `ms`: whether it became ready.
+fn ready_within(p: &Pollable, ms: u64) -> bool {
+    let timer = monotonic_clock::subscribe_duration(ms.saturating_mul(1_000_000));
+    wasip2::io::poll::poll(&[p, &timer]).contains(&0)
+}
 
 /// A method as it is spelled on the wire.
 pub fn method_name(m: &Method) -> String {
@@ -113,15 +125,21 @@ pub struct BodyIn {
     // child resource (wasmtime traps on a parent dropped before its child; jco does not check).
     stream: InputStream,
     body: IncomingBody,
+    /// How long it may send nothing while it is copied on.
+    idle_ms: u64,
 }
 
 impl BodyIn {
-    /// Takes the body's stream.
-    pub fn open(body: IncomingBody) -> Result<BodyIn, String> {
+    /// Takes the body's stream; copied on, it may send nothing for `idle_ms` at most.
+    pub fn open(body: IncomingBody, idle_ms: u64) -> Result<BodyIn, String> {
         let stream = body
             .stream()
             .map_err(|()| "the body's stream was taken already".to_string())?;
-        Ok(BodyIn { stream, body })
+        Ok(BodyIn {
+            stream,
+            body,
+            idle_ms,
+        })
     }
 
     /// Reads it whole (see [`read_all`]).
@@ -131,9 +149,18 @@ impl BodyIn {
 
     /// Copies what is left into `out`, as it arrives.
     pub fn copy_to(self, out: &OutputStream) -> Result<(), String> {
-        let BodyIn { stream, body } = self;
+        let BodyIn {
+            stream,
+            body,
+            idle_ms,
+        } = self;
         let r = loop {
-            match stream.blocking_read(65_536) {
+            match stream.read(65_536) {
+                Ok(chunk) if chunk.is_empty() => {
+                    if !ready_within(&stream.subscribe(), idle_ms) {
+                        break Err(format!("nothing arrived for {idle_ms} ms"));
+                    }
+                }
                 Ok(chunk) => {
                     if let Err(e) = write_all(out, &chunk) {
                         break Err(e);
@@ -211,22 +238,20 @@ fn write_body(out_body: OutgoingBody, body: SendBody<'_>) -> Result<(), String> 
             SendBody::Bytes(b) => write_all(&w, b)?,
             SendBody::Stream(s) => s.copy_to(&w)?,
         }
-        // A host may close the stream once it has the `content-length` it was told (wasmtime):
-        // everything was written, so that is the end, not a failure.
-        match w.blocking_flush() {
-            Ok(()) | Err(StreamError::Closed) => {}
-            Err(e) => return Err(stream_error(e)),
-        }
+        flush(&w)?;
     }
     OutgoingBody::finish(out_body, None).map_err(|e| describe(&e))
 }
 
-/// Writes all of `buf`, as fast as the stream takes it.
+/// Writes all of `buf`, as fast as the stream takes it (abandoned after [`STALL_MS`] of
+/// taking nothing).
 fn write_all(out: &OutputStream, mut buf: &[u8]) -> Result<(), String> {
     while !buf.is_empty() {
         let room = match out.check_write() {
             Ok(0) => {
-                out.subscribe().block();
+                if !ready_within(&out.subscribe(), STALL_MS) {
+                    return Err(format!("nothing was taken for {STALL_MS} ms"));
+                }
                 continue;
             }
             Ok(n) => usize::try_from(n).unwrap_or(usize::MAX).min(buf.len()),
@@ -237,6 +262,23 @@ fn write_all(out: &OutputStream, mut buf: &[u8]) -> Result<(), String> {
         buf = rest;
     }
     Ok(())
+}
+
+/// Flushes what was written. A host may close the stream once it has the `content-length` it
+/// was told (wasmtime): everything was written, so that is the end, not a failure.
+fn flush(out: &OutputStream) -> Result<(), String> {
+    match out.flush() {
+        Ok(()) => {}
+        Err(StreamError::Closed) => return Ok(()),
+        Err(e) => return Err(stream_error(e)),
+    }
+    if !ready_within(&out.subscribe(), STALL_MS) {
+        return Err(format!("nothing was taken for {STALL_MS} ms"));
+    }
+    match out.check_write() {
+        Ok(_) | Err(StreamError::Closed) => Ok(()),
+        Err(e) => Err(stream_error(e)),
+    }
 }
 
 fn stream_error(e: StreamError) -> String {

@@ -166,6 +166,23 @@ impl Outcome {
     }
 }
 
+/// Whether an answer of this status to a guarded read is judged (a success, or a 304 that
+/// would confirm a copy unjudged); any other passes as it is.
+pub fn judges_status(status: u16) -> bool {
+    (200..300).contains(&status) || status == 304
+}
+
+impl Outcome {
+    /// `502 response_not_judgeable` for this guarded read, saying why (a front-end that could
+    /// not read the answer whole says so here).
+    pub fn not_judgeable(&self, why: &str) -> Outcome {
+        self.after(
+            Code::ResponseNotJudgeable,
+            format!("The upstream's answer cannot be judged for conversation access: {why}"),
+        )
+    }
+}
+
 /// An upstream response, as far as judging it goes.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpResponse<'a> {
@@ -216,17 +233,12 @@ impl Authorizer {
         let Some(guard) = &out.guard else {
             return ResponseVerdict::Pass;
         };
-        if !(200..300).contains(&resp.status) && resp.status != 304 {
+        if !judges_status(resp.status) {
             return ResponseVerdict::Pass;
         }
         let refuse =
             |code: Code, why: String| ResponseVerdict::Deny(Box::new(out.after(code, why)));
-        let not_judgeable = |why: &str| {
-            refuse(
-                Code::ResponseNotJudgeable,
-                format!("The upstream's answer cannot be judged for conversation access: {why}"),
-            )
-        };
+        let not_judgeable = |why: &str| ResponseVerdict::Deny(Box::new(out.not_judgeable(why)));
         if resp.status == 304 {
             // The front-end drops the conditional headers ([`CONDITIONAL`]); a 304 would
             // confirm a copy the client holds without judging it now.

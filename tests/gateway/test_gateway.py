@@ -15,6 +15,7 @@ wasmtime-cli), on loopback, in front of the mock Intercom
 `make test-gateway` builds the gateway and the corpus (`cargo test --test decisions`), which this
 materializes again once the gateways are up. Nothing here is skipped: a missing jco, gateway or
 corpus is a failure."""
+import http.client
 import json
 import os
 import pathlib
@@ -125,12 +126,13 @@ def serve_command(port, env, gateway):
     # wasmtime serve: WASI's CLI interfaces on (the gateway reads its environment), each
     # setting passed on from this process's environment by name.
     names = [a for k in env for a in ("--env", k)]
-    return [str(WASMTIME), "serve", "-O", "pooling-allocator=n", "--addr", f"127.0.0.1:{port}", "-Scli", *names, gateway]
+    return [str(WASMTIME), "serve", "--addr", f"127.0.0.1:{port}", "-Scli", *names, gateway]
 
 
 # The corpus's configurations the gateway does not run, and the words of its refusal.
 NOT_SERVED = {
     "trusted": "`token.trusted_payload_header` is not available in the gateway",
+    "directory_unreachable": "`identity.source: directory` needs the directory in `identity.admins` in the gateway",
 }
 
 
@@ -305,6 +307,14 @@ class Refused(unittest.TestCase):
         cfg = dict(served_config("default"), remote_jwks={"cluster": "sso", "path": "/.well-known/jwks.json"})
         self.refused("remote-jwks", gateway_env(cfg), "`remote_jwks` is not available in the gateway")
 
+    def test_dry_run(self):
+        self.refused("dry-run", gateway_env(dict(served_config("default"), mode="dry_run")),
+                     "`mode: dry_run` is not available in the gateway")
+
+    def test_an_identity_header_that_is_a_credential(self):
+        cfg = dict(served_config("default"), upstream={"role_header": "authorization"})
+        self.refused("role-authorization", gateway_env(cfg), "`upstream.role_header` `authorization` is a header")
+
     def test_no_workspace_token(self):
         self.refused("no-token", gateway_env(served_config("default"), INTERCOM_TOKEN=""),
                      "environment variable `INTERCOM_TOKEN` is not set")
@@ -360,6 +370,43 @@ class Bodies(unittest.TestCase):
         self.assertEqual(len(got), 1)
         self.assertEqual(len(got[0]["body"].encode()), len(big))
         self.assertEqual(got[0]["headers"].get("content-length"), str(len(big)))
+
+
+class SideDoors(unittest.TestCase):
+    """What a client adds to be read otherwise upstream, or to hold the gateway up."""
+
+    def test_underscore_spellings_of_overrides_never_reach_intercom(self):
+        h = {"authorization": f"Bearer {mint({'role': 'owner'})}", "content-type": "application/json",
+             "x-case-id": "underscores", "x_http_method_override": "GET", "x_original_url": "/conversations",
+             "x_method_override": "GET"}
+        status, _, body = raw_request(Env.ports["default"], "POST", "/conversations", h, b'{"body":"hi","from":{"type":"user","id":"1"}}')
+        self.assertEqual(status, 200, body)
+        [got] = [r for r in records() if r["headers"].get("x-case-id") == "underscores"]
+        sent = {k.replace("_", "-") for k in got["headers"]}
+        self.assertFalse(sent & {"x-http-method-override", "x-original-url", "x-method-override"}, got["headers"])
+
+    def test_a_header_the_decision_reads_twice_is_ambiguous(self):
+        tok = mint({"role": "owner"})
+        raw = (f"GET /contacts/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {tok}\r\n"
+               "x-case-id: twice\r\nIntercom-Version: 2.11\r\nIntercom-Version: 1.4\r\n\r\n").encode()
+        with socket.create_connection(("127.0.0.1", Env.ports["default"]), timeout=10) as c:
+            c.sendall(raw)
+            resp = http.client.HTTPResponse(c, method="GET")
+            resp.begin()
+            status, body = resp.status, resp.read()
+        self.assertEqual((status, json.loads(body)["code"]), (400, "ambiguous_request"), body)
+        self.assertEqual([r for r in records() if r["headers"].get("x-case-id") == "twice"], [])
+
+    def test_a_streamed_body_that_stops_is_abandoned_within_the_body_timeout(self):
+        # 8 bytes of 1,000 declared, then nothing: the gateway gives up after body_timeout_ms
+        # (1.5 s here) of silence instead of holding the instance.
+        h = {"authorization": f"Bearer {mint({'role': 'owner'})}", "content-type": "application/json", "x-case-id": "stalled"}
+        status, _, body, took = slow_request(Env.ports["limits"], "PUT", "/contacts/7", h, [b'{"name":'],
+                                             first_delay=0.1, gap=0.1, length=1000, timeout=20)
+        self.assertEqual(status, 502, body)
+        self.assertLess(took, 10)
+        status, _, _ = raw_request(Env.ports["limits"], "GET", "/contacts/1", {"authorization": f"Bearer {mint({'role': 'owner'})}"})
+        self.assertEqual(status, 200)
 
 
 def readme_section(title):
