@@ -87,7 +87,7 @@ codes! {
     TokenTooLarge => ("token_too_large", 401, "the token is larger than the configured limit"),
     InvalidClaim => ("invalid_claim", 401, "a claim is missing or has the wrong type"),
     KeysUnavailable => ("keys_unavailable", 401, "no verification keys are available yet"),
-    UnsupportedMediaType => ("unsupported_media_type", 415, "a form body (any route), or a body-dependent route's body that is not JSON"),
+    UnsupportedMediaType => ("unsupported_media_type", 415, "a form body (any route; a POST body without a Content-Type is one to Rack), or a body-dependent route's body that is not JSON"),
     UnknownVersion => ("unknown_version", 400, "the `Intercom-Version` names a version the catalog does not know"),
     BodyTimeout => ("body_timeout", 408, "a body-dependent request's body did not arrive within `body_timeout_ms` (filter)"),
     NeedLookup => ("need_lookup", 100, "the conversation's assignment must be looked up before deciding"),
