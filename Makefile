@@ -254,8 +254,8 @@ test-gateway: $(GATEWAY) $(VENV)/.ok $(NODE_TOOLS)/.ok .deps-wasmtime
 # wasmtime-cli from crates.io with what `serve` needs (about 12 minutes on 2 cores, once).
 WASMTIME_VERSION := 39.0.1
 .deps-wasmtime: .deps-rust
-	@wasmtime --version 2>/dev/null | grep -q "^wasmtime $(WASMTIME_VERSION) " || \
-	  cargo install wasmtime-cli --version $(WASMTIME_VERSION) --locked --no-default-features \
+	@wasmtime --version 2>/dev/null | grep -qE "^wasmtime $(WASMTIME_VERSION)( |$$)" || \
+	  cargo install wasmtime-cli --version $(WASMTIME_VERSION) --locked --force --no-default-features \
 	    --features serve,run,component-model-async,cranelift,pooling-allocator
 	@touch $@
 
@@ -364,7 +364,7 @@ size: $(WASM) $(GATEWAY) .deps-twiggy
 	@touch $@
 
 # Requests per second through the gateway under jco serve, beside the Envoy filter (informative).
-bench-gateway: $(WASM) $(GATEWAY) $(VENV)/.ok $(NODE_TOOLS)/.ok .deps-wrk
+bench-gateway: $(WASM) $(GATEWAY) $(VENV)/.ok $(NODE_TOOLS)/.ok .deps-wrk .deps-wasmtime
 	$(PY) benches/gateway.py
 
 # What one `authorize` call costs in Node, beside seed 000's hand-written check (informative).

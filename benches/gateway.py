@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """`make bench-gateway`: requests per second through the gateway (dist/intercom_authz.gateway.wasm)
-under `jco serve`, side by side in one run with the Envoy filter (dist/intercom_authz.wasm, Envoy
+under `jco serve` and `wasmtime serve`, side by side in one run with the Envoy filter (dist/intercom_authz.wasm, Envoy
 --concurrency 1) and the upstream alone. Informative only: the hosts differ (Node running a
 component, one request at a time per instance, against Envoy's C++ and V8).
 
@@ -12,6 +12,7 @@ BENCH_DURATION (default 5s), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (defaul
 import json
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ import run as envoy_bench  # noqa: E402  (envoy/bench/run.py: the same upstream,
 
 GATEWAY = ROOT / "dist/intercom_authz.gateway.wasm"
 JCO = ROOT / "tests/node/node_modules/.bin/jco"
+WASMTIME = shutil.which("wasmtime") or str(pathlib.Path.home() / ".cargo/bin/wasmtime")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
@@ -45,7 +47,7 @@ def main():
         if not pathlib.Path(path).exists():
             raise SystemExit(f"{what} is missing: {path}")
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench-gateway-"))
-    up_admin, up_port, admin, filter_port, gw_port = envoy_bench.free_ports(5)
+    up_admin, up_port, admin, filter_port, gw_port, wt_port = envoy_bench.free_ports(6)
     config = envoy_bench.authz_config(envoy_bench.HS_KEY)
     procs = []
     try:
@@ -60,13 +62,20 @@ def main():
         gw = subprocess.Popen(envoy_bench.pinned([str(JCO), "serve", "--host", "127.0.0.1", "--port", str(gw_port), str(GATEWAY)], 0),
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         procs.append(gw)
+        # wasmtime serve: a fresh instance per request (the configuration compiled each time).
+        names = [a for k in ("INTERCOM_AUTHZ_CONFIG", "INTERCOM_TOKEN", "INTERCOM_AUTHZ_UPSTREAM") for a in ("--env", k)]
+        wt = subprocess.Popen(envoy_bench.pinned([WASMTIME, "serve", "--addr", f"127.0.0.1:{wt_port}", "-Scli", *names, str(GATEWAY)], 0),
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        procs.append(wt)
         envoy_bench.wait_ready(up_admin, up)
         envoy_bench.wait_ready(admin, filt)
         wait_port(gw_port, gw)
+        wait_port(wt_port, wt)
         tok = envoy_bench.token("HS256")
         rows = {"upstream alone (direct-response Envoy)": (up_port, None),
                 "Envoy + intercom-authz filter": (filter_port, tok),
-                "jco serve + intercom-authz gateway": (gw_port, tok)}
+                "jco serve + intercom-authz gateway": (gw_port, tok),
+                "wasmtime serve + intercom-authz gateway": (wt_port, tok)}
         for name, (port, t) in rows.items():
             assert envoy_bench.status(port, "GET", t) == 200, name
             assert t is None or envoy_bench.status(port, "DELETE", t) == 403, name
