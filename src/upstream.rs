@@ -4,7 +4,6 @@
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use crate::authorizer::Authorizer;
 use crate::config::Config;
 
 /// Method overrides (Rack::MethodOverride reads `X-HTTP-Method-Override` on a POST) and path
@@ -53,15 +52,15 @@ pub fn is_reserved(name: &str, config: &Config) -> bool {
 /// underscore spellings of those, of the identity headers and of the credential (CGI/Rack read
 /// `x_authz_role` as `x-authz-role`). Envoy's `headers_with_underscores_action:
 /// REJECT_REQUEST` (shipped) refuses underscores first; this holds where a host does not.
-pub fn stripped(authz: &Authorizer) -> Vec<String> {
-    let up = &authz.config().upstream;
+/// `credential` is the header that carries the caller's credential (`Authorizer::credential_header`).
+pub fn stripped(config: &Config, credential: &str) -> Vec<String> {
+    let up = &config.upstream;
     let mut out: Vec<String> = OVERRIDE_HEADERS.iter().map(|h| h.to_string()).collect();
-    let cred = authz.credential_header();
     for h in OVERRIDE_HEADERS
         .into_iter()
         .chain(up.role_header.as_deref())
         .chain(up.subject_header.as_deref())
-        .chain(Some(cred.as_str()))
+        .chain(Some(credential))
     {
         if h.contains('-') {
             out.push(h.replace('-', "_"));

@@ -4,7 +4,29 @@ Envoy filter: tests/envoy/test_envoy.py; the gateway: tests/gateway/test_gateway
 `results` are `(i, case, status, headers, body)` for each case sent, with `x-case-id: i`;
 `refuses` names the cases the host's own HTTP parser refuses (its 400, not ours), `rewrites`
 those it rewrites before we judge them (description -> (path, decision))."""
+import http.client
 import json
+
+
+def replay(cases, port_of, send):
+    """Sends each case to `port_of(case)` (None: not sent) with `send` (test_envoy.raw_request:
+    exactly these bytes), marked `x-case-id: i` and `x-request-id: case-i`, from the case's
+    address in `x-forwarded-for`. Returns the results the checks below read."""
+    results = []
+    for i, c in enumerate(cases):
+        port = port_of(c)
+        if port is None:
+            continue
+        headers = dict(c["headers"])
+        headers["x-case-id"] = str(i)
+        headers["x-request-id"] = f"case-{i}"
+        headers["x-forwarded-for"] = c["source_ip"]
+        try:
+            status, h, body = send(port, c["method"], c["path"], headers, c["body"], latin1=c.get("latin1", False))
+        except (OSError, http.client.HTTPException) as e:
+            status, h, body = 0, {}, f"no answer: {e!r}".encode()
+        results.append((i, c, status, h, body))
+    return results
 
 
 def decision_failures(results, refuses, rewrites):

@@ -381,7 +381,7 @@ impl Root {
         let mode = authz.config().mode;
         let body_timeout = authz.config().body_timeout_ms;
         self.shared = Some(Rc::new(Shared {
-            strip: intercom_authz::upstream::stripped(&authz),
+            strip: intercom_authz::upstream::stripped(authz.config(), &authz.credential_header()),
             credential_header: authz.credential_header(),
             reads_source_ip: authz.policy().reads_source_ip(),
             token_header: authz

@@ -81,7 +81,7 @@ impl Settings {
                 authority: "api.intercom.io".into(),
             },
         };
-        let strip = intercom_authz::upstream::stripped(&authz);
+        let strip = intercom_authz::upstream::stripped(authz.config(), &authz.credential_header());
         Ok(Settings {
             authz,
             intercom_token,

@@ -416,17 +416,22 @@ def _set_up_module():
         time.sleep(0.2)
 
 
-def tearDownModule():
-    for p in Env.procs:
+def stop_all(procs):
+    """Stops each process group started (SIGTERM, then SIGKILL after 10 s)."""
+    for p in procs:
         try:
             os.killpg(p.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-    for p in Env.procs:
+    for p in procs:
         try:
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
+
+
+def tearDownModule():
+    stop_all(Env.procs)
 
 
 def read_jsonl(path):
@@ -680,18 +685,7 @@ class Corpus(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.results = []
-        for i, c in enumerate(Env.corpus["cases"]):
-            headers = dict(c["headers"])
-            headers["x-case-id"] = str(i)
-            headers["x-request-id"] = f"case-{i}"
-            headers["x-forwarded-for"] = c["source_ip"]
-            try:
-                status, h, body = raw_request(Env.ports["corpus_" + c["config"]], c["method"], c["path"], headers, c["body"],
-                                              latin1=c.get("latin1", False))
-            except (OSError, http.client.HTTPException) as e:
-                status, h, body = 0, {}, f"no answer: {e!r}".encode()
-            cls.results.append((i, c, status, h, body))
+        cls.results = corpus_http.replay(Env.corpus["cases"], lambda c: Env.ports["corpus_" + c["config"]], raw_request)
 
     def test_same_decisions_as_the_core(self):
         failures = corpus_http.decision_failures(self.results, ENVOY_REFUSES, ENVOY_REWRITES)
