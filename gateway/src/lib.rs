@@ -422,27 +422,32 @@ fn judge_whole(
 /// A denial: the JSON body every front-end sends, byte for byte.
 fn deny(client: ResponseOutparam, out: &Outcome, request_id: Option<&str>) {
     let body = out.deny_body(request_id);
-    let mut h: Pairs = vec![
-        ("content-type".into(), b"application/json".to_vec()),
-        ("x-intercom-authz-code".into(), out.code.as_bytes().to_vec()),
-        ("cache-control".into(), b"no-store".to_vec()),
-        ("content-length".into(), body.len().to_string().into_bytes()),
-    ];
-    if let Some(w) = out.www_authenticate() {
-        h.push(("www-authenticate".into(), w.into_bytes()));
-    }
-    wire::respond(client, out.status, &h, SendBody::Bytes(body.as_bytes()));
+    json_answer(client, out.status, out.code, &body, out.www_authenticate());
 }
 
-/// The gateway's own answers (not decisions): a JSON body of the same shape, its own code.
+/// The gateway's own answers (not decisions): the deny body's keys, in its order, its own code.
 fn own_answer(client: ResponseOutparam, status: u16, title: &str, code: &str, message: &str) {
-    let body = serde_json::json!({ "error": title, "message": message, "code": code }).to_string();
-    let h: Pairs = vec![
+    let quoted = |v: &str| serde_json::Value::from(v).to_string();
+    let body = format!(
+        "{{\"error\":{},\"message\":{},\"code\":{}}}",
+        quoted(title),
+        quoted(message),
+        quoted(code)
+    );
+    json_answer(client, status, code, &body, None);
+}
+
+/// A JSON answer with its code in `x-intercom-authz-code`, never cached.
+fn json_answer(client: ResponseOutparam, status: u16, code: &str, body: &str, www: Option<String>) {
+    let mut h: Pairs = vec![
         ("content-type".into(), b"application/json".to_vec()),
         ("x-intercom-authz-code".into(), code.as_bytes().to_vec()),
         ("cache-control".into(), b"no-store".to_vec()),
         ("content-length".into(), body.len().to_string().into_bytes()),
     ];
+    if let Some(w) = www {
+        h.push(("www-authenticate".into(), w.into_bytes()));
+    }
     wire::respond(client, status, &h, SendBody::Bytes(body.as_bytes()));
 }
 

@@ -266,6 +266,7 @@ class Refused(unittest.TestCase):
         status, h, body = raw_request(port, "GET", "/contacts/1", {"authorization": f"Bearer {mint({'role': 'owner'})}"})
         self.assertEqual(status, 503, body)
         got = json.loads(body)
+        self.assertEqual(list(got), ["error", "message", "code"])  # the deny body's keys, in order
         self.assertEqual((got["code"], h.get("x-intercom-authz-code")), ("not_configured", "not_configured"))
         self.assertIn(words, got["message"])
         self.assertEqual(len(records()), before, "a request went upstream")
