@@ -48,7 +48,7 @@ pub fn request_headers(
 ) -> Pairs {
     let cfg = s.authz.config();
     let up = &cfg.upstream;
-    let cred = s.authz.credential_header();
+    let cred = s.credential.as_str();
     let guarded = out.guard.is_some();
     let dropped_as = |name: &str| {
         HOP_BY_HOP.contains(&name)

@@ -170,15 +170,15 @@ enum Sent {
 fn decide(s: &Settings, head: &Head, body: Option<&BodyIn>) -> (Outcome, Held) {
     let cfg = s.authz.config();
     let h = |name: &str| wire::first(&head.headers, name);
-    let cred = s.authz.credential_header();
-    if let Some(name) = twice(&head.headers, &[&cred, "content-type", "intercom-version"]) {
+    let cred = s.credential.as_str();
+    if let Some(name) = twice(&head.headers, &[cred, "content-type", "intercom-version"]) {
         let why = format!("The request has more than one `{name}` header: which one Intercom reads is not ours to guess");
         return (Outcome::denied(Code::AmbiguousRequest, why), Held::NotRead);
     }
     let mut req = HttpRequest {
         method: head.method.as_bytes(),
         path: head.path.as_bytes(),
-        credential: h(&cred),
+        credential: h(cred),
         has_token_header: h(&cfg.token.header).is_some(),
         content_type: h("content-type"),
         version: h("intercom-version"),
@@ -427,13 +427,16 @@ fn deny(client: ResponseOutparam, out: &Outcome, request_id: Option<&str>) {
 
 /// The gateway's own answers (not decisions): the deny body's keys, in its order, its own code.
 fn own_answer(client: ResponseOutparam, status: u16, title: &str, code: &str, message: &str) {
-    let quoted = |v: &str| serde_json::Value::from(v).to_string();
-    let body = format!(
-        "{{\"error\":{},\"message\":{},\"code\":{}}}",
-        quoted(title),
-        quoted(message),
-        quoted(code)
-    );
+    let body = intercom_authz::eval::DenyBody {
+        error: title,
+        message,
+        required: None,
+        current_role: None,
+        code,
+        route: None,
+        request_id: None,
+    }
+    .to_json();
     json_answer(client, status, code, &body, None);
 }
 

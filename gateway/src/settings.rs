@@ -37,6 +37,8 @@ pub struct Settings {
     pub intercom_token: String,
     /// Where Intercom is.
     pub upstream: Upstream,
+    /// [`Authorizer::credential_header`], once (it is read on every request).
+    pub credential: String,
     /// The header that carries the client's address ([`CLIENT_IP_VAR`]), lower case.
     pub client_ip_header: Option<String>,
     /// Headers never forwarded (the credential, the identity headers' underscore spellings,
@@ -81,11 +83,13 @@ impl Settings {
                 authority: "api.intercom.io".into(),
             },
         };
-        let strip = intercom_authz::upstream::stripped(authz.config(), &authz.credential_header());
+        let credential = authz.credential_header();
+        let strip = intercom_authz::upstream::stripped(authz.config(), &credential);
         Ok(Settings {
             authz,
             intercom_token,
             upstream,
+            credential,
             client_ip_header: var(CLIENT_IP_VAR).map(|h| h.to_ascii_lowercase()),
             strip,
         })
