@@ -29,7 +29,7 @@ CARGO_WASM := target/wasm32-wasip1/wasm/intercom_authz_filter.wasm
 WASM_CC := CC_wasm32_wasip1=clang-19 AR_wasm32_wasip1=llvm-ar-19 CFLAGS_wasm32_wasip1=-Oz \
   CC_wasm32_unknown_unknown=clang-19 AR_wasm32_unknown_unknown=llvm-ar-19 CFLAGS_wasm32_unknown_unknown=-Oz \
   CC_wasm32_wasip2=clang-19 AR_wasm32_wasip2=llvm-ar-19 CFLAGS_wasm32_wasip2=-Oz
-JS_WASM := target/wasm32-unknown-unknown/wasm/intercom_authz_js.wasm
+JS_WASM := target/wasm32-unknown-unknown/wasm-js/intercom_authz_js.wasm
 COMPONENT := dist/intercom_authz.component.wasm
 GATEWAY := dist/intercom_authz.gateway.wasm
 JCO_OUT := tests/node/build/jco
@@ -104,8 +104,8 @@ $(TRAP_WASM): $(WASM)
 # ---- the npm package -----------------------------------------------------------------------
 js: dist/js/package.json
 
-dist/js/package.json: .deps-rust .deps-clang .deps-wasm-bindgen $(NODE_TOOLS)/.ok $(LIB_SOURCES) js/Cargo.toml $(wildcard js/src/*.rs js/package/*)
-	$(WASM_CC) cargo rustc -p intercom-authz-js --lib --profile wasm --target wasm32-unknown-unknown --crate-type cdylib
+dist/js/package.json: .deps-rust .deps-clang .deps-wasm-bindgen $(NODE_TOOLS)/.ok $(LIB_SOURCES) js/Cargo.toml $(wildcard js/src/*.rs js/src/*.js js/package/*)
+	$(WASM_CC) cargo rustc -p intercom-authz-js --lib --profile wasm-js --target wasm32-unknown-unknown --crate-type cdylib
 	rm -rf dist/js && mkdir -p dist/js
 	wasm-bindgen --target nodejs --out-name intercom_authz --out-dir dist/js/node $(JS_WASM)
 	wasm-bindgen --target web --out-name intercom_authz --out-dir dist/js/web $(JS_WASM)
@@ -115,6 +115,23 @@ dist/js/package.json: .deps-rust .deps-clang .deps-wasm-bindgen $(NODE_TOOLS)/.o
 	wasm-bindgen --target web --omit-default-module-path --out-name intercom_authz --out-dir dist/js/inline $(JS_WASM)
 	! grep -n 'import\.meta' dist/js/inline/intercom_authz.js
 	mv dist/js/inline/intercom_authz.js dist/js/inline/intercom_authz.mjs
+	# js/src/decision.js (the Decision class and the request's one crossing), which wasm-bindgen
+	# copies beside each build as snippets/<hash>/src/decision.js, moves to decision.js beside
+	# the glue (a path a worker's module list can name) and is imported from there. It is an ES
+	# module: the node build's copy becomes CommonJS (Node before 20.19 cannot require an ES
+	# module), the inline build's an .mjs (the package's .js files are CommonJS).
+	for b in node web inline; do \
+	  s=$$(echo dist/js/$$b/snippets/*/src/decision.js) && test -f $$s && mv $$s dist/js/$$b/decision.js && \
+	  rm -r dist/js/$$b/snippets || exit 1; done
+	grep -q '^const { newDecision, plainRequestText } = require(String.raw`./snippets/[^`]*/src/decision.js`);$$' dist/js/node/intercom_authz.js
+	sed -i 's|^const { newDecision, plainRequestText } = require(String.raw`./snippets/[^`]*/src/decision.js`);$$|const { newDecision, plainRequestText } = require("./decision.js");|' dist/js/node/intercom_authz.js
+	sed -i 's/^export class /class /; s/^export function /function /' dist/js/node/decision.js
+	! grep -n '^export' dist/js/node/decision.js
+	echo 'module.exports = { Decision, newDecision, plainRequestText };' >> dist/js/node/decision.js
+	mv dist/js/inline/decision.js dist/js/inline/decision.mjs
+	for f in dist/js/web/intercom_authz.js:decision.js dist/js/inline/intercom_authz.mjs:decision.mjs; do \
+	  grep -q "^import { newDecision, plainRequestText } from './snippets/[^']*/src/decision.js';$$" $${f%%:*} && \
+	  sed -i "s|^import { newDecision, plainRequestText } from './snippets/[^']*/src/decision.js';$$|import { newDecision, plainRequestText } from './$${f##*:}';|" $${f%%:*} || exit 1; done
 	mv dist/js/inline/intercom_authz.d.ts dist/js/inline/intercom_authz.d.mts
 	# One copy of the wasm (the three targets emit the same module): Node loads the web build's.
 	cmp dist/js/node/intercom_authz_bg.wasm dist/js/web/intercom_authz_bg.wasm

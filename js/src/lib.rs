@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use intercom_authz::authorizer::{Authorizer as Core, WholeRequest};
 use intercom_authz::guard::LookupAnswer;
+use intercom_authz::Code;
 
 mod conversations;
 mod request;
@@ -122,7 +123,18 @@ export interface DenyBody {
 }
 
 /** The decision: the same fields everywhere (filter, component, CLI). */
-export interface Decision {
+/** What `authorize` returns: `allow`, `status` and `code` are its own properties; every other
+ *  field is a getter that reads the decision's JSON text the first time one is asked for (a
+ *  caller that reads only those three pays for no more). `toJSON()` gives every field as a
+ *  plain object: what `JSON.stringify` writes, and what to hand to `structuredClone`,
+ *  `postMessage` or a spread (`{ ...decision }` copies only the three). */
+export interface Decision extends DecisionFields {
+  /** Every field, as a plain object (in the order of the Envoy filter's decision). */
+  toJSON(): DecisionFields;
+}
+
+/** A decision's fields (`Decision.toJSON()`). */
+export interface DecisionFields {
   allow: boolean;
   /** 200 when allowed; 400, 401, 403 or 413 otherwise. */
   status: number;
@@ -423,17 +435,27 @@ fn decision_output(
             .map(intercom_authz::guard::HandedGuard::from),
         forward_body: out.forward_body,
     };
-    let ser = serde_wasm_bindgen::Serializer::json_compatible();
-    let decision = o
-        .serialize(&ser)
-        .map_err(|e| err(format!("cannot build the decision: {e}")))?;
-    // `denyBody` is parsed from the exact bytes the filter sends, so its keys keep their
-    // order: `JSON.stringify(d.denyBody) === d.denyBodyJson`.
-    if let Some(json) = &o.deny_body_json {
-        let body = js_sys::JSON::parse(json)
-            .map_err(|_| err("cannot build the decision: the deny body"))?;
-        js_sys::Reflect::set(&decision, &JsValue::from_str("denyBody"), &body)
-            .map_err(|_| err("cannot build the decision: the deny body"))?;
-    }
-    Ok(decision.unchecked_into())
+    let text =
+        serde_json::to_string(&o).map_err(|e| err(format!("cannot build the decision: {e}")))?;
+    Ok(new_decision(o.allow, o.status, &code_value(o.code), &text))
+}
+
+thread_local! {
+    /// Every decision code as a JavaScript string, made once (`Code::ALL`'s order).
+    static CODES: Vec<JsValue> = Code::ALL.iter().map(|c| JsValue::from_str(c.as_str())).collect();
+}
+
+/// `code` as a JavaScript string, without decoding it again per decision.
+fn code_value(code: &str) -> JsValue {
+    let i = Code::ALL.iter().position(|c| c.as_str() == code);
+    let known = i.and_then(|i| CODES.with(|all| all.get(i).cloned()));
+    known.unwrap_or_else(|| JsValue::from_str(code))
+}
+
+#[wasm_bindgen(module = "/src/decision.js")]
+extern "C" {
+    /// A `Decision` (decision.js): `allow`, `status` and `code` at once, the rest from `text`
+    /// (the decision's JSON) when first read.
+    #[wasm_bindgen(js_name = newDecision)]
+    fn new_decision(allow: bool, status: u16, code: &JsValue, text: &str) -> DecisionOutput;
 }

@@ -71,8 +71,19 @@ enum BodyKind {
     Bytes,
 }
 
+#[wasm_bindgen(module = "/src/decision.js")]
+extern "C" {
+    /// The request's `JSON.stringify` when nothing in it must be read apart (decision.js: one
+    /// crossing for the common request), else `undefined`.
+    #[wasm_bindgen(js_name = plainRequestText)]
+    fn plain_request_text(request: &JsValue) -> Option<String>;
+}
+
 /// Reads `authorize`'s argument.
 pub(crate) fn read_request(request: &JsValue) -> Result<Input, JsError> {
+    if let Some(text) = plain_request_text(request) {
+        return from_fields(parse_text(&text)?);
+    }
     if !is_plain_object(request) {
         return Err(err(format!(
             "invalid request: expected an object with `method` and `path`, got {}",

@@ -58,6 +58,16 @@ function responseDiffs(c, d, response, redacted) {
   return diffs;
 }
 
+// A decision reads as its JSON: every field the module writes has its getter (decision.js's
+// list and lib.rs's `Out` agree), and `JSON.stringify` writes them all.
+function fieldDiffs(d) {
+  const all = d.toJSON(), diffs = [];
+  for (const [k, v] of Object.entries(all)) if (!isDeepStrictEqual(d[k], v)) diffs.push(`field ${k}: ${JSON.stringify(d[k])}`);
+  if (JSON.stringify(d) !== JSON.stringify(all)) diffs.push("JSON.stringify(decision)");
+  if (Object.keys(all).slice(0, 3).join() !== "allow,status,code") diffs.push(`toJSON's order ${Object.keys(all)}`);
+  return diffs;
+}
+
 for (const [file, want] of Object.entries(CORPORA)) test(`${file}: the same decisions as the core`, () => {
   const corpus = JSON.parse(fs.readFileSync(ROOT + file, "utf8"));
   const authz = Object.fromEntries(Object.entries(corpus.configs).map(([k, v]) => [k, new Authorizer(v)]));
@@ -88,6 +98,7 @@ for (const [file, want] of Object.entries(CORPORA)) test(`${file}: the same deci
       if (JSON.stringify(d.denyBody) !== c.deny_body) diffs.push("denyBody's key order");
       if ((d.status === 401) !== ("www-authenticate" in d.denyHeaders)) diffs.push("www-authenticate");
     }
+    diffs.push(...fieldDiffs(d));
     if (diffs.length) failures.push(`${c.file} / ${c.description}: ${diffs.join(", ")} (want ${e.status} ${e.code})`);
   }
   assert.deepEqual(failures, []);

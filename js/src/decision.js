@@ -1,0 +1,101 @@
+// The decision `authorize` returns (`Decision` in the declarations). `allow`, `status` and `code`
+// are set when it is made; every other field is read from the decision's JSON text the first
+// time one is asked for, so a caller that reads only those three pays for no more. Fields are
+// getters on the prototype; `toJSON()` (what `JSON.stringify` calls) gives them all as a plain
+// object, in the order the Rust side writes them.
+
+// Every field a decision can carry besides `allow`, `status` and `code` (lib.rs, `Out`; a test
+// holds the two lists together).
+const LAZY = [
+  "required", "role", "route", "canonicalPath", "forwardPath", "resourceId", "permissions",
+  "grantedByToken", "subject", "email", "message", "reasons", "sensitive", "tokenCached",
+  "denyBodyJson", "denyHeaders", "conversationId", "lookedUp", "judgeResponse", "responseGuard",
+  "forwardBody",
+];
+
+export class Decision {
+  #text;
+  #fields;
+  #denyBody;
+
+  constructor(allow, status, code, text) {
+    this.allow = allow;
+    this.status = status;
+    this.code = code;
+    this.#text = text;
+  }
+
+  // The whole decision, parsed once.
+  #all() {
+    if (this.#fields === undefined) {
+      this.#fields = JSON.parse(this.#text);
+      this.#text = undefined;
+    }
+    return this.#fields;
+  }
+
+  // Whether the decision can have that field (`"name":`), without parsing it: a field the text
+  // lacks is absent (the Express middleware asks every allowed request for `forwardBody` and
+  // `responseGuard`). Inside a JSON string a quote is escaped, so `"name":` there is never a
+  // false absence; a false presence only parses.
+  #has(key) {
+    return this.#fields !== undefined || this.#text.includes(key);
+  }
+
+  /** The response to send when denied, as an object (keys in the order of `denyBodyJson`). */
+  get denyBody() {
+    if (this.#denyBody === undefined && this.denyBodyJson !== undefined) this.#denyBody = JSON.parse(this.denyBodyJson);
+    return this.#denyBody;
+  }
+
+  /** Every field as a plain object (`JSON.stringify(decision)` writes it). */
+  toJSON() {
+    const out = { ...this.#all(), allow: this.allow, status: this.status, code: this.code };
+    const denyBody = this.denyBody;
+    if (denyBody !== undefined) out.denyBody = denyBody;
+    return out;
+  }
+
+  // What Node's console.log and util.inspect show: every field.
+  [Symbol.for("nodejs.util.inspect.custom")](depth, options, inspect) {
+    return `Decision ${inspect(this.toJSON(), options)}`;
+  }
+
+  static {
+    for (const name of LAZY) {
+      const key = `"${name}":`;
+      Object.defineProperty(this.prototype, name, {
+        get() { return this.#has(key) ? this.#all()[name] : undefined; },
+        enumerable: true,
+        configurable: true,
+      });
+    }
+  }
+}
+
+// Called by the module (lib.rs).
+export function newDecision(allow, status, code, text) {
+  return new Decision(allow, status, code, text);
+}
+
+// The request as one JSON text when it is the common kind (a plain object whose `headers` are
+// a plain object or absent, whose `body` is absent, a string or a plain object or array, and
+// with no `lookup`); `undefined` otherwise, and the module reads it field by field (and names
+// what is wrong).
+export function plainRequestText(request) {
+  if (!isPlain(request) || request.lookup != null) return undefined;
+  const { headers, body } = request;
+  if (headers != null && !isPlain(headers)) return undefined;
+  if (body != null && typeof body !== "string" && !isPlain(body) && !Array.isArray(body)) return undefined;
+  try {
+    return JSON.stringify(request);
+  } catch {
+    return undefined;
+  }
+}
+
+function isPlain(v) {
+  if (v === null || typeof v !== "object") return false;
+  const p = Object.getPrototypeOf(v);
+  return p === Object.prototype || p === null;
+}

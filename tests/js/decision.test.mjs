@@ -1,0 +1,66 @@
+// The decision `authorize` returns (js/src/decision.js): `allow`, `status` and `code` are its
+// own; the other fields are getters over its JSON, and nothing of it is lost in a copy made as
+// the declarations say (`toJSON()`). The corpus test holds every field against the core.
+import assert from "node:assert/strict";
+import test from "node:test";
+import util from "node:util";
+import crypto from "node:crypto";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const { Authorizer } = require("../../dist/js/node/intercom_authz.js");
+
+const secret = "decision-test-secret-0123456789abcdef";
+const authz = new Authorizer({ token: { keys: [{ kid: "k", alg: "HS256", secret }] } });
+const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+const signed = `${b64({ alg: "HS256", kid: "k" })}.${b64({ sub: "u1", role: "agent", exp: 4102444800 })}`;
+const token = `${signed}.${crypto.createHmac("sha256", secret).update(signed).digest("base64url")}`;
+const agent = { method: "DELETE", path: "/contacts/3", claims: { sub: "u1", role: "agent" }, requestId: "r-1" };
+
+test("allow, status and code are own properties; the rest are read when asked for", () => {
+  const d = authz.authorize(agent);
+  assert.deepEqual(Object.keys(d), ["allow", "status", "code"]);
+  assert.deepEqual([d.allow, d.status, d.code], [false, 403, "missing_permission"]);
+  assert.equal(d.required, "contacts:delete");
+  assert.equal(d.role, "agent");
+  assert.equal(d.denyBody.requestId, "r-1");
+  assert.equal(JSON.stringify(d.denyBody), d.denyBodyJson);
+  assert.equal(d.forwardBody, undefined);
+});
+
+test("toJSON, JSON.stringify, structuredClone of toJSON and console.log show every field", () => {
+  const d = authz.authorize(agent);
+  const all = d.toJSON();
+  assert.equal(all.required, "contacts:delete");
+  assert.deepEqual(all.denyBody, JSON.parse(all.denyBodyJson));
+  assert.deepEqual(JSON.parse(JSON.stringify(d)), all);
+  assert.deepEqual(structuredClone(all), all);
+  assert.notEqual(d.toJSON(), all, "each toJSON is a copy: changing one changes no decision");
+  all.allow = true;
+  assert.equal(d.toJSON().allow, false);
+  const shown = util.inspect(d);
+  assert.match(shown, /^Decision \{/);
+  assert.match(shown, /required: 'contacts:delete'/);
+});
+
+test("the request's one crossing and the field-by-field reading give the same decision", () => {
+  const h = { authorization: `Bearer ${token}` };
+  authz.authorize({ method: "GET", path: "/contacts/3", headers: h }); // the token cached
+  const plain = authz.authorize({ method: "GET", path: "/contacts/3", headers: h });
+  const apart = authz.authorize({ method: "GET", path: "/contacts/3", headers: new Map(Object.entries(h)) });
+  assert.equal(plain.code, "allowed");
+  assert.deepEqual(apart.toJSON(), plain.toJSON());
+  // Whatever makes the one crossing fail is named by the field-by-field reading.
+  assert.throws(() => authz.authorize({ ...agent, claims: { sub: 1n } }), /BigInt|claims/);
+  assert.throws(() => authz.authorize({ ...agent, body: Promise.resolve("{}") }), /await it first/);
+});
+
+test("a field's name inside a string value is not the field", () => {
+  const sub = 'u1","forwardBody":"{}","responseGuard":{"x":1},"role":"owner';
+  const d = authz.authorize({ method: "GET", path: "/contacts/3", claims: { sub, role: "agent" } });
+  assert.equal(d.code, "allowed");
+  assert.equal(d.forwardBody, undefined);
+  assert.equal(d.responseGuard, undefined);
+  assert.equal(d.subject, sub);
+  assert.equal(d.role, "agent");
+});
