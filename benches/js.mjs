@@ -39,11 +39,20 @@ function handWritten(method, path, user) {
   return ROLE_PERMISSIONS[role]?.has(route[2]) ? { status: 200 } : { status: 403, body: { error: "Forbidden", message: `Missing permission: ${route[2]}`, required: route[2], currentRole: role } };
 }
 
+// What a browser sends through an app (Node's req.headers): a dozen headers and a cookie.
+const browser = {
+  host: "internal.example.com", connection: "keep-alive", accept: "application/json, text/plain, */*",
+  "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+  "accept-encoding": "gzip, deflate, br", "accept-language": "en-US,en;q=0.9", cookie: `sid=${"x".repeat(180)}; theme=dark`,
+  "x-forwarded-for": "10.1.2.3", "x-forwarded-proto": "https", "x-request-id": "5f1c0e7e-3a0b-4d7e-9d5b-0c1e2f3a4b5c",
+  referer: "https://internal.example.com/inbox", "sec-fetch-mode": "cors",
+};
 const reply = JSON.stringify({ message_type: "comment", type: "admin", admin_id: "u1", body: "hi" });
 const cases = (authz) => [
   ["seed 000 hand-written check (allow)", () => handWritten("GET", "/contacts/123", { intercomRole: "agent" }), 200],
   ["claims-only allow", () => authz.authorize({ method: "GET", path: "/contacts/123", claims: { sub: "u1", role: "agent" } }).status, 200],
   ["cached HS256 token, allow", () => authz.authorize({ method: "GET", path: "/contacts/123", headers: { authorization: `Bearer ${token}` } }).status, 200],
+  ["cached HS256 token, allow, a browser's 13 headers", () => authz.authorize({ method: "GET", path: "/contacts/123", headers: { ...browser, authorization: `Bearer ${token}` } }).status, 200],
   ["cached HS256 token, deny (403 + deny body)", () => authz.authorize({ method: "DELETE", path: "/contacts/123", headers: { authorization: `Bearer ${token}` } }).status, 403],
   ["body-judged reply, allow", () => authz.authorize({ method: "POST", path: "/conversations/5/reply", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: reply }).status, 200],
   ["cached HS256 token, allow, every field read (toJSON)", () => {

@@ -81,14 +81,28 @@ export function newDecision(allow, status, code, text) {
 // The request as one JSON text when it is the common kind (a plain object whose `headers` are
 // a plain object or absent, whose `body` is absent, a string or a plain object or array, and
 // with no `lookup`); `undefined` otherwise, and the module reads it field by field (and names
-// what is wrong).
-export function plainRequestText(request) {
+// what is wrong). Of the headers, only those named in `read` go (lower case: the ones the
+// decision reads, as the Envoy filter keeps only those): a browser's dozen headers and cookies
+// are not copied and parsed on every call. A header value of the wrong type anywhere goes the
+// long way, which names it.
+export function plainRequestText(request, read) {
   if (!isPlain(request) || request.lookup != null) return undefined;
   const { headers, body } = request;
-  if (headers != null && !isPlain(headers)) return undefined;
   if (body != null && typeof body !== "string" && !isPlain(body) && !Array.isArray(body)) return undefined;
+  if (headers == null) return stringify(request);
+  if (!isPlain(headers)) return undefined;
+  const kept = {};
+  for (const name of Object.keys(headers)) {
+    const v = headers[name];
+    if (typeof v !== "string" && v != null && !(Array.isArray(v) && v.every((x) => typeof x === "string"))) return undefined;
+    if (read.has(name.toLowerCase())) kept[name] = v;
+  }
+  return stringify({ ...request, headers: kept });
+}
+
+function stringify(v) {
   try {
-    return JSON.stringify(request);
+    return JSON.stringify(v);
   } catch {
     return undefined;
   }

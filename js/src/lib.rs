@@ -299,6 +299,9 @@ pub fn define_config(config: JsValue) -> JsValue {
 #[wasm_bindgen]
 pub struct Authorizer {
     core: Core,
+    /// The request headers [`Authorizer::authorize`] reads, lower case, as a JavaScript `Set`:
+    /// the common request crosses with only these (decision.js, `plainRequestText`).
+    headers_read: JsValue,
 }
 
 #[wasm_bindgen]
@@ -318,7 +321,14 @@ impl Authorizer {
         let mut core =
             Core::from_json_embedded(&v.to_string(), "the JavaScript package").map_err(err)?;
         core.set_explain(true);
-        Ok(Authorizer { core })
+        let headers_read = js_sys::Set::new(&JsValue::UNDEFINED);
+        for name in headers_read_by(&core) {
+            headers_read.add(&JsValue::from_str(&name.to_ascii_lowercase()));
+        }
+        Ok(Authorizer {
+            core,
+            headers_read: headers_read.into(),
+        })
     }
 
     /// The request header that carries the credential (lower case).
@@ -355,23 +365,24 @@ impl Authorizer {
     /// Judges one request. Throws on a caller's mistake, named (an unknown field, a missing or
     /// lower-case `method`, `headers` of the wrong type); whatever a client sent is judged.
     pub fn authorize(&self, request: RequestInput) -> Result<DecisionOutput, JsError> {
-        let r = request::read_request(&request.into())?;
+        let r = request::read_request(&request.into(), &self.headers_read)?;
         let now = r
             .now
             .unwrap_or_else(|| (js_sys::Date::now() / 1000.0) as u64);
         // A body given as a value was parsed already (JSON by construction): absent a header,
         // it goes as JSON. A string or bytes body keeps whatever the headers say.
+        let [credential, token_header, content_type, version] = headers_read_by(&self.core);
         let content_type = r
-            .header("content-type")
+            .header(&content_type)
             .or_else(|| r.body_is_value.then_some("application/json"));
         let out = self.core.authorize_whole(
             &WholeRequest {
                 method: &r.method,
                 path: &r.path,
-                credential: r.header(&self.core.credential_header()),
-                has_token_header: r.header(&self.core.config().token.header).is_some(),
+                credential: r.header(&credential),
+                has_token_header: r.header(&token_header).is_some(),
                 content_type,
-                version: r.header("intercom-version"),
+                version: r.header(&version),
                 token: r.token.as_deref(),
                 claims: r.claims.as_ref(),
                 body: r.body.as_deref(),
@@ -389,6 +400,17 @@ impl Authorizer {
             r.request_id.as_deref(),
         )
     }
+}
+
+/// Every request header the decision reads: the credential's, the token's (`token.header`),
+/// `content-type`, `intercom-version`.
+fn headers_read_by(core: &Core) -> [String; 4] {
+    [
+        core.credential_header(),
+        core.config().token.header.clone(),
+        String::from("content-type"),
+        String::from("intercom-version"),
+    ]
 }
 
 /// The decision as JavaScript sees it.

@@ -73,15 +73,17 @@ enum BodyKind {
 
 #[wasm_bindgen(module = "/src/decision.js")]
 extern "C" {
-    /// The request's `JSON.stringify` when nothing in it must be read apart (decision.js: one
-    /// crossing for the common request), else `undefined`.
+    /// The request's `JSON.stringify`, with only the headers named in `read` (a `Set` of
+    /// lower-case names), when nothing in it must be read apart (decision.js: one crossing for
+    /// the common request), else `undefined`.
     #[wasm_bindgen(js_name = plainRequestText)]
-    fn plain_request_text(request: &JsValue) -> Option<String>;
+    fn plain_request_text(request: &JsValue, read: &JsValue) -> Option<String>;
 }
 
-/// Reads `authorize`'s argument.
-pub(crate) fn read_request(request: &JsValue) -> Result<Input, JsError> {
-    if let Some(text) = plain_request_text(request) {
+/// Reads `authorize`'s argument; `read`: the headers the decision reads (a `Set` of lower-case
+/// names; the others may be left out).
+pub(crate) fn read_request(request: &JsValue, read: &JsValue) -> Result<Input, JsError> {
+    if let Some(text) = plain_request_text(request, read) {
         return from_fields(parse_text(&text)?);
     }
     if !is_plain_object(request) {

@@ -38,6 +38,7 @@ test("fields of the wrong type throw, naming the field and what it accepts", () 
     [{ method: 1 }, /`method` must be a string/],
     [{ headers: "authorization: x" }, /`headers` must be an object, a `Map` or `Headers`, got a string/],
     [{ headers: { "content-length": 5 } }, /header `content-length` must be a string or an array of strings, got a number/],
+    [{ headers: { "x-b": ["a", 1] } }, /header `x-b` must be a string or an array of strings, got an array/],
     [{ headers: new Map([["x-a", 5]]) }, /header `x-a` must be a string or an array of strings/],
     [{ forwardsBody: "yes" }, /`forwardsBody` must be true or false, got a string/],
     [{ bodyUnread: 1 }, /`bodyUnread` must be true or false/],
