@@ -115,23 +115,24 @@ dist/js/package.json: .deps-rust .deps-clang .deps-wasm-bindgen $(NODE_TOOLS)/.o
 	wasm-bindgen --target web --omit-default-module-path --out-name intercom_authz --out-dir dist/js/inline $(JS_WASM)
 	! grep -n 'import\.meta' dist/js/inline/intercom_authz.js
 	mv dist/js/inline/intercom_authz.js dist/js/inline/intercom_authz.mjs
-	# js/src/decision.js (the Decision class and the request's one crossing), which wasm-bindgen
-	# copies beside each build as snippets/<hash>/src/decision.js, moves to decision.js beside
-	# the glue (a path a worker's module list can name) and is imported from there. It is an ES
-	# module: the node build's copy becomes CommonJS (Node before 20.19 cannot require an ES
-	# module), the inline build's an .mjs (the package's .js files are CommonJS).
+	# js/src/boundary.js (the JavaScript side of the boundary: the request crossing once, the
+	# Decision read when asked for), which wasm-bindgen copies beside each build as
+	# snippets/<hash>/src/boundary.js, moves to boundary.js beside the glue (a path a worker's
+	# module list can name) and is imported from there. It is an ES module: the node build's
+	# copy becomes CommonJS (Node before 20.19 cannot require an ES module), the inline build's
+	# an .mjs (the package's .js files are CommonJS).
 	for b in node web inline; do \
-	  s=$$(echo dist/js/$$b/snippets/*/src/decision.js) && test -f $$s && mv $$s dist/js/$$b/decision.js && \
+	  s=$$(echo dist/js/$$b/snippets/*/src/boundary.js) && test -f $$s && mv $$s dist/js/$$b/boundary.js && \
 	  rm -r dist/js/$$b/snippets || exit 1; done
-	grep -q '^const { newDecision, plainRequestText } = require(String.raw`./snippets/[^`]*/src/decision.js`);$$' dist/js/node/intercom_authz.js
-	sed -i 's|^const { newDecision, plainRequestText } = require(String.raw`./snippets/[^`]*/src/decision.js`);$$|const { newDecision, plainRequestText } = require("./decision.js");|' dist/js/node/intercom_authz.js
-	sed -i 's/^export class /class /; s/^export function /function /' dist/js/node/decision.js
-	! grep -n '^export' dist/js/node/decision.js
-	echo 'module.exports = { Decision, newDecision, plainRequestText };' >> dist/js/node/decision.js
-	mv dist/js/inline/decision.js dist/js/inline/decision.mjs
-	for f in dist/js/web/intercom_authz.js:decision.js dist/js/inline/intercom_authz.mjs:decision.mjs; do \
-	  grep -q "^import { newDecision, plainRequestText } from './snippets/[^']*/src/decision.js';$$" $${f%%:*} && \
-	  sed -i "s|^import { newDecision, plainRequestText } from './snippets/[^']*/src/decision.js';$$|import { newDecision, plainRequestText } from './$${f##*:}';|" $${f%%:*} || exit 1; done
+	grep -q '^const { newDecision, plainRequestText } = require(String.raw`./snippets/[^`]*/src/boundary.js`);$$' dist/js/node/intercom_authz.js
+	sed -i 's|^const { newDecision, plainRequestText } = require(String.raw`./snippets/[^`]*/src/boundary.js`);$$|const { newDecision, plainRequestText } = require("./boundary.js");|' dist/js/node/intercom_authz.js
+	sed -i 's/^export class /class /; s/^export function /function /' dist/js/node/boundary.js
+	! grep -n '^export' dist/js/node/boundary.js
+	echo 'module.exports = { Decision, newDecision, plainRequestText };' >> dist/js/node/boundary.js
+	mv dist/js/inline/boundary.js dist/js/inline/boundary.mjs
+	for f in dist/js/web/intercom_authz.js:boundary.js dist/js/inline/intercom_authz.mjs:boundary.mjs; do \
+	  grep -q "^import { newDecision, plainRequestText } from './snippets/[^']*/src/boundary.js';$$" $${f%%:*} && \
+	  sed -i "s|^import { newDecision, plainRequestText } from './snippets/[^']*/src/boundary.js';$$|import { newDecision, plainRequestText } from './$${f##*:}';|" $${f%%:*} || exit 1; done
 	mv dist/js/inline/intercom_authz.d.ts dist/js/inline/intercom_authz.d.mts
 	# One copy of the wasm (the three targets emit the same module): Node loads the web build's.
 	cmp dist/js/node/intercom_authz_bg.wasm dist/js/web/intercom_authz_bg.wasm

@@ -122,12 +122,12 @@ export interface DenyBody {
   requestId?: string;
 }
 
-/** The decision: the same fields everywhere (filter, component, CLI). */
-/** What `authorize` returns: `allow`, `status` and `code` are its own properties; every other
- *  field is a getter that reads the decision's JSON text the first time one is asked for (a
- *  caller that reads only those three pays for no more). `toJSON()` gives every field as a
- *  plain object: what `JSON.stringify` writes, and what to hand to `structuredClone`,
- *  `postMessage` or a spread (`{ ...decision }` copies only the three). */
+/** The decision (the same fields everywhere: filter, component, CLI), as `authorize` returns
+ *  it: `allow`, `status` and `code` are its own properties; every other field is a getter that
+ *  reads the decision's JSON text the first time one is asked for (a caller that reads only
+ *  those three pays for no more). `toJSON()` gives every field as a plain object: what
+ *  `JSON.stringify` writes, and what to hand to `structuredClone`, `postMessage` or a spread
+ *  (`{ ...decision }` copies only the three). */
 export interface Decision extends DecisionFields {
   /** Every field, as a plain object (in the order of the Envoy filter's decision). */
   toJSON(): DecisionFields;
@@ -300,7 +300,7 @@ pub fn define_config(config: JsValue) -> JsValue {
 pub struct Authorizer {
     core: Core,
     /// The request headers [`Authorizer::authorize`] reads, lower case, as a JavaScript `Set`:
-    /// the common request crosses with only these (decision.js, `plainRequestText`).
+    /// the common request crosses with only these (boundary.js, `plainRequestText`).
     headers_read: JsValue,
 }
 
@@ -474,9 +474,9 @@ fn code_value(code: &str) -> JsValue {
     known.unwrap_or_else(|| JsValue::from_str(code))
 }
 
-#[wasm_bindgen(module = "/src/decision.js")]
+#[wasm_bindgen(module = "/src/boundary.js")]
 extern "C" {
-    /// A `Decision` (decision.js): `allow`, `status` and `code` at once, the rest from `text`
+    /// A `Decision` (boundary.js): `allow`, `status` and `code` at once, the rest from `text`
     /// (the decision's JSON) when first read.
     #[wasm_bindgen(js_name = newDecision)]
     fn new_decision(allow: bool, status: u16, code: &JsValue, text: &str) -> DecisionOutput;

@@ -1,7 +1,9 @@
 //! `authorize`'s request, read at the boundary. The common request (headers a plain object,
 //! the body absent, a string or a parsed JSON value) crosses once, as the text of
-//! `JSON.stringify`; only what JSON cannot carry (a `Map` or fetch `Headers`, bytes, a lookup's
-//! answer) is read apart. Every wrong type throws an error naming the field and what it accepts.
+//! `JSON.stringify` made in JavaScript (boundary.js), with only the headers the decision reads;
+//! otherwise it is read field by field here, and only what JSON cannot carry (a `Map` or fetch
+//! `Headers`, bytes, a lookup's answer) is read apart. Every wrong type throws an error naming
+//! the field and what it accepts.
 
 use std::format;
 use std::string::{String, ToString};
@@ -71,10 +73,10 @@ enum BodyKind {
     Bytes,
 }
 
-#[wasm_bindgen(module = "/src/decision.js")]
+#[wasm_bindgen(module = "/src/boundary.js")]
 extern "C" {
     /// The request's `JSON.stringify`, with only the headers named in `read` (a `Set` of
-    /// lower-case names), when nothing in it must be read apart (decision.js: one crossing for
+    /// lower-case names), when nothing in it must be read apart (boundary.js: one crossing for
     /// the common request), else `undefined`.
     #[wasm_bindgen(js_name = plainRequestText)]
     fn plain_request_text(request: &JsValue, read: &JsValue) -> Option<String>;

@@ -58,7 +58,7 @@ function responseDiffs(c, d, response, redacted) {
   return diffs;
 }
 
-// A decision reads as its JSON: every field the module writes has its getter (decision.js's
+// A decision reads as its JSON: every field the module writes has its getter (boundary.js's
 // list and lib.rs's `Out` agree), and `JSON.stringify` writes them all.
 function fieldDiffs(d) {
   const all = d.toJSON(), diffs = [];

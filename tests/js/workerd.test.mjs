@@ -19,7 +19,7 @@ function freePort() {
 
 test("a module worker in workerd allows and denies like the filter", async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "intercom-authz-workerd-"));
-  for (const f of ["intercom_authz.js", "decision.js", "intercom_authz_bg.wasm"]) fs.copyFileSync(path.join(ROOT, "dist/js/web", f), path.join(dir, f));
+  for (const f of ["intercom_authz.js", "boundary.js", "intercom_authz_bg.wasm"]) fs.copyFileSync(path.join(ROOT, "dist/js/web", f), path.join(dir, f));
   const config = { policy: {}, token: { trusted_payload_header: "x-jwt-payload" } };
   fs.writeFileSync(path.join(dir, "worker.mjs"), `
 import { initSync, Authorizer } from "./intercom_authz.js";
@@ -46,7 +46,7 @@ const worker :Workerd.Worker = (
   modules = [
     (name = "worker.mjs", esModule = embed "worker.mjs"),
     (name = "intercom_authz.js", esModule = embed "intercom_authz.js"),
-    (name = "decision.js", esModule = embed "decision.js"),
+    (name = "boundary.js", esModule = embed "boundary.js"),
     (name = "intercom_authz_bg.wasm", wasm = embed "intercom_authz_bg.wasm"),
   ],
   compatibilityDate = "2025-01-01",

@@ -1,8 +1,12 @@
-// The decision `authorize` returns (`Decision` in the declarations). `allow`, `status` and `code`
-// are set when it is made; every other field is read from the decision's JSON text the first
-// time one is asked for, so a caller that reads only those three pays for no more. Fields are
-// getters on the prototype; `toJSON()` (what `JSON.stringify` calls) gives them all as a plain
-// object, in the order the Rust side writes them.
+// The JavaScript side of `authorize`'s boundary (lib.rs and request.rs import it), so that a
+// call crosses it as little as it can:
+// - the request: `plainRequestText` makes the common request one JSON text, with only the
+//   headers the decision reads;
+// - the decision (`Decision` in the declarations): `allow`, `status` and `code` are set when it
+//   is made; every other field is read from the decision's JSON text the first time one is
+//   asked for, so a caller that reads only those three pays for no more. Fields are getters on
+//   the prototype; `toJSON()` (what `JSON.stringify` calls) gives them all as a plain object,
+//   in the order the Rust side writes them.
 
 // Every field a decision can carry besides `allow`, `status` and `code` (lib.rs, `Out`; a test
 // holds the two lists together).
