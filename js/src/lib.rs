@@ -299,8 +299,10 @@ pub fn define_config(config: JsValue) -> JsValue {
 #[wasm_bindgen]
 pub struct Authorizer {
     core: Core,
-    /// The request headers [`Authorizer::authorize`] reads, lower case, as a JavaScript `Set`:
-    /// the common request crosses with only these (boundary.js, `plainRequestText`).
+    /// The request headers [`Authorizer::authorize`] reads ([`headers_read_by`]).
+    headers: [String; 4],
+    /// The same, lower case, as a JavaScript `Set`: the common request crosses with only these
+    /// (boundary.js, `plainRequestText`).
     headers_read: JsValue,
 }
 
@@ -321,12 +323,14 @@ impl Authorizer {
         let mut core =
             Core::from_json_embedded(&v.to_string(), "the JavaScript package").map_err(err)?;
         core.set_explain(true);
+        let headers = headers_read_by(&core);
         let headers_read = js_sys::Set::new(&JsValue::UNDEFINED);
-        for name in headers_read_by(&core) {
+        for name in &headers {
             headers_read.add(&JsValue::from_str(&name.to_ascii_lowercase()));
         }
         Ok(Authorizer {
             core,
+            headers,
             headers_read: headers_read.into(),
         })
     }
@@ -371,18 +375,18 @@ impl Authorizer {
             .unwrap_or_else(|| (js_sys::Date::now() / 1000.0) as u64);
         // A body given as a value was parsed already (JSON by construction): absent a header,
         // it goes as JSON. A string or bytes body keeps whatever the headers say.
-        let [credential, token_header, content_type, version] = headers_read_by(&self.core);
+        let [credential, token_header, content_type, version] = &self.headers;
         let content_type = r
-            .header(&content_type)
+            .header(content_type)
             .or_else(|| r.body_is_value.then_some("application/json"));
         let out = self.core.authorize_whole(
             &WholeRequest {
                 method: &r.method,
                 path: &r.path,
-                credential: r.header(&credential),
-                has_token_header: r.header(&token_header).is_some(),
+                credential: r.header(credential),
+                has_token_header: r.header(token_header).is_some(),
                 content_type,
-                version: r.header(&version),
+                version: r.header(version),
                 token: r.token.as_deref(),
                 claims: r.claims.as_ref(),
                 body: r.body.as_deref(),
