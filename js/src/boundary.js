@@ -99,7 +99,9 @@ export function plainRequestText(request, read) {
   for (const name of Object.keys(headers)) {
     const v = headers[name];
     if (typeof v !== "string" && v != null && !(Array.isArray(v) && v.every((x) => typeof x === "string"))) return undefined;
-    if (read.has(name.toLowerCase())) kept[name] = v;
+    if (!read.has(name.toLowerCase())) continue;
+    if (name === "__proto__") return undefined; // not a key an object literal can take
+    kept[name] = v;
   }
   return stringify({ ...request, headers: kept });
 }

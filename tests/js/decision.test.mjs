@@ -64,3 +64,11 @@ test("a field's name inside a string value is not the field", () => {
   assert.equal(d.subject, sub);
   assert.equal(d.role, "agent");
 });
+
+test("a header the decision reads named __proto__ goes the long way", () => {
+  const odd = new Authorizer({ token: { header: "__proto__", trusted_payload_header: "x-jwt-payload" } });
+  const headers = JSON.parse('{"__proto__": ["a"], "x-jwt-payload": "e30"}');
+  const a = odd.authorize({ method: "GET", path: "/contacts/3", headers });
+  const b = odd.authorize({ method: "GET", path: "/contacts/3", headers: new Map(Object.entries(headers)) });
+  assert.deepEqual(a.toJSON(), b.toJSON());
+});
