@@ -408,6 +408,22 @@ impl Authorizer {
             }
         }
         for (name, h) in [
+            ("token.header", Some(&config.token.header)),
+            (
+                "token.trusted_payload_header",
+                config.token.trusted_payload_header.as_ref(),
+            ),
+            ("request_id_header", Some(&config.request_id_header)),
+        ] {
+            // A header a request can carry: an HTTP token (RFC 9110 §5.1), ASCII, so every
+            // front-end matches it case-insensitively the same way.
+            if let Some(h) = h.filter(|h| h.is_empty() || !h.bytes().all(crate::path::is_tchar)) {
+                return Err(ConfigError(format!(
+                    "`{name}` `{h}` is not a header name (letters, digits and !#$%&'*+-.^_`|~)"
+                )));
+            }
+        }
+        for (name, h) in [
             ("role_header", &config.upstream.role_header),
             ("subject_header", &config.upstream.subject_header),
         ] {
@@ -811,6 +827,9 @@ mod tests {
              "invalid policy: unknown permission `contacts:destroy` in role `t` (did you mean `contacts:delete`?)"),
             (r#"{"upstream":{"role_header":"X Role"},"token":{"trusted_payload_header":"x"}}"#, "`upstream.role_header` `X Role` must be a lower-case header name"),
             (r#"{"upstream":{"role_header":"authorization"}}"#, "`upstream.role_header` `authorization` is a header the request or Intercom already reads"),
+            ("{\"token\":{\"header\":\"x-t\u{d6}ken\"}}", "`token.header` `x-t\u{d6}ken` is not a header name (letters, digits and !#$%&'*+-.^_`|~)"),
+            (r#"{"token":{"trusted_payload_header":"x jwt"}}"#, "`token.trusted_payload_header` `x jwt` is not a header name"),
+            (r#"{"request_id_header":"","token":{"trusted_payload_header":"x"}}"#, "`request_id_header` `` is not a header name"),
             (r#"{"upstream":{"subject_header":"x-http-method-override"}}"#, "`upstream.subject_header` `x-http-method-override` is a header the request"),
             (r#"{"upstream":{"role_header":"x-me","subject_header":"x-me"}}"#, "`upstream.role_header` and `upstream.subject_header` must differ"),
             ("{", "invalid configuration: EOF while parsing an object"),

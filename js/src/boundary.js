@@ -17,6 +17,9 @@ const LAZY = [
   "forwardBody",
 ];
 
+// The fields that make a decision's fields its own (see the constructor).
+const OWN = ['"responseGuard":', '"forwardBody":', '"judgeResponse":'];
+
 export class Decision {
   #text;
   #fields;
@@ -27,6 +30,14 @@ export class Decision {
     this.status = status;
     this.code = code;
     this.#text = text;
+    // What must survive a copy ({ ...decision }, structuredClone) because leaving it out would
+    // let more through: the response guard (`judgeResponse` would pass an unjudged answer) and
+    // the rewritten search. A decision that carries one has every field as its own.
+    if (OWN.some((key) => text.includes(key))) {
+      for (const [k, v] of Object.entries(this.#all())) {
+        Object.defineProperty(this, k, { value: v, enumerable: true, writable: true, configurable: true });
+      }
+    }
   }
 
   // The whole decision, parsed once.
@@ -90,28 +101,32 @@ export function newDecision(allow, status, code, text) {
 // are not copied and parsed on every call. A header value of the wrong type anywhere goes the
 // long way, which names it.
 export function plainRequestText(request, read) {
-  if (!isPlain(request) || request.lookup != null) return undefined;
-  const { headers, body } = request;
-  if (body != null && typeof body !== "string" && !isPlain(body) && !Array.isArray(body)) return undefined;
-  if (headers == null) return stringify(request);
-  if (!isPlain(headers)) return undefined;
-  const kept = {};
-  for (const name of Object.keys(headers)) {
-    const v = headers[name];
-    if (typeof v !== "string" && v != null && !(Array.isArray(v) && v.every((x) => typeof x === "string"))) return undefined;
-    if (!read.has(name.toLowerCase())) continue;
-    if (name === "__proto__") return undefined; // not a key an object literal can take
-    kept[name] = v;
-  }
-  return stringify({ ...request, headers: kept });
-}
-
-function stringify(v) {
+  // A throw here (a getter, a Proxy) must not unwind through the module: the long way names it.
   try {
-    return JSON.stringify(v);
+    return requestText(request, read);
   } catch {
     return undefined;
   }
+}
+
+// As `JSON.stringify` sees the request: own enumerable fields, and no `toJSON` of its own.
+function requestText(request, read) {
+  if (!isPlain(request) || typeof request.toJSON === "function" || request.lookup != null) return undefined;
+  const headers = ownField(request, "headers"), body = ownField(request, "body");
+  if (body != null && typeof body !== "string" && !isPlain(body) && !Array.isArray(body)) return undefined;
+  if (headers == null) return JSON.stringify(request);
+  if (!isPlain(headers) || typeof headers.toJSON === "function") return undefined;
+  const kept = Object.create(null); // no setter or read-only key of Object.prototype applies
+  for (const name of Object.keys(headers)) {
+    const v = headers[name];
+    if (typeof v !== "string" && v != null && !(Array.isArray(v) && v.every((x) => typeof x === "string"))) return undefined;
+    if (read.has(name.toLowerCase())) kept[name] = v;
+  }
+  return JSON.stringify({ ...request, headers: kept });
+}
+
+function ownField(o, key) {
+  return Object.prototype.propertyIsEnumerable.call(o, key) ? o[key] : undefined;
 }
 
 function isPlain(v) {

@@ -72,3 +72,58 @@ test("a header the decision reads named __proto__ goes the long way", () => {
   const b = odd.authorize({ method: "GET", path: "/contacts/3", headers: new Map(Object.entries(headers)) });
   assert.deepEqual(a.toJSON(), b.toJSON());
 });
+
+test("a copy of a decision that guards a response or rewrites a search keeps what it guards", () => {
+  const mine = new Authorizer({ policy: { roles: { mine: { extends: "agent", conversation_access: "assigned_to_me" } } } });
+  const d = mine.authorize({ method: "GET", path: "/conversations/2", claims: { sub: "7", role: "mine" } });
+  assert.ok(d.responseGuard);
+  const theirs = { status: 200, headers: { "content-type": "application/json" },
+                   body: JSON.stringify({ type: "conversation", id: "2", admin_assignee_id: 9, team_assignee_id: null }) };
+  for (const copy of [d, { ...d }, structuredClone(d), Object.assign({}, d), d.toJSON()]) {
+    const v = mine.judgeResponse(copy, theirs);
+    assert.equal(v.action, "deny");
+    assert.equal(v.decision.code, "conversation_not_accessible");
+  }
+  const search = mine.authorize({ method: "POST", path: "/conversations/search", claims: { sub: "7", role: "mine" }, forwardsBody: true,
+                                  headers: { "content-type": "application/json" }, body: { query: { field: "open", operator: "=", value: true } } });
+  assert.ok(search.forwardBody);
+  assert.equal({ ...search }.forwardBody, search.forwardBody);
+});
+
+test("a request whose getters throw is named by the long way, and the module keeps working", () => {
+  // JSON.stringify never reads a Symbol key: judged as without it; a field's getter is named.
+  const symbol = { ...agent, headers: {}, get [Symbol("x")]() { throw new Error("boom"); } };
+  const field = { ...agent, headers: { get authorization() { throw new Error("boom"); } } };
+  for (let i = 0; i < 1000; i++) {
+    assert.equal(authz.authorize(symbol).code, "missing_permission");
+    assert.throws(() => authz.authorize(field), /invalid request: boom/);
+  }
+  assert.equal(authz.authorize(agent).code, "missing_permission");
+  assert.equal(new Authorizer({}).authorize({ method: "GET", path: "/contacts/1", claims: { role: "agent" } }).code, "allowed");
+});
+
+test("the one crossing sees the request as JSON.stringify does", () => {
+  const bearer = `Bearer ${token}`; // the agent's
+  const h = { authorization: bearer };
+  // headers that are not the request's own enumerable field are not there, as on the long way
+  const hidden = { method: "GET", path: "/contacts/3" };
+  Object.defineProperty(hidden, "headers", { value: h, enumerable: false });
+  assert.equal(authz.authorize(hidden).code, "missing_token");
+  Object.prototype.headers = h;
+  try {
+    assert.equal(authz.authorize({ method: "GET", path: "/contacts/3" }).code, "missing_token");
+  } finally {
+    delete Object.prototype.headers;
+  }
+  // a key Object.prototype has read-only does not drop a header
+  Object.defineProperty(Object.prototype, "authorization", { value: "x", writable: false, configurable: true });
+  try {
+    assert.equal(authz.authorize({ method: "GET", path: "/contacts/3", headers: { authorization: bearer } }).code, "allowed");
+  } finally {
+    delete Object.prototype.authorization;
+  }
+  // a toJSON JSON.stringify would call is honoured (the long way calls it)
+  const withToJSON = { method: "DELETE", path: "/contacts/3" };
+  Object.defineProperty(withToJSON, "toJSON", { value: () => ({ method: "GET", path: "/contacts/3", headers: h }), enumerable: false });
+  assert.equal(authz.authorize(withToJSON).code, "allowed");
+});
