@@ -432,6 +432,7 @@ fn decision_output(
         }
         (Some(out.deny_body(request_id)), Some(h))
     };
+    let code = code_value(out.code_id);
     let o = Out {
         allow: out.allow,
         status: out.status,
@@ -463,7 +464,7 @@ fn decision_output(
     };
     let text =
         serde_json::to_string(&o).map_err(|e| err(format!("cannot build the decision: {e}")))?;
-    Ok(new_decision(o.allow, o.status, &code_value(o.code), &text))
+    Ok(new_decision(o.allow, o.status, &code, &text))
 }
 
 thread_local! {
@@ -472,10 +473,9 @@ thread_local! {
 }
 
 /// `code` as a JavaScript string, without decoding it again per decision.
-fn code_value(code: &str) -> JsValue {
-    let i = Code::ALL.iter().position(|c| c.as_str() == code);
-    let known = i.and_then(|i| CODES.with(|all| all.get(i).cloned()));
-    known.unwrap_or_else(|| JsValue::from_str(code))
+fn code_value(code: Code) -> JsValue {
+    let made = CODES.with(|all| all.get(code as usize).cloned());
+    made.unwrap_or_else(|| JsValue::from_str(code.as_str()))
 }
 
 #[wasm_bindgen(module = "/src/boundary.js")]
